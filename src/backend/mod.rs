@@ -1,0 +1,116 @@
+//! The seam between the GraphQL layer and where operations actually live.
+//!
+//! Resolvers talk to [`Backend`] only; the in-process [`store`] and the Graph REST [`graph`]
+//! backend implement it. Nothing here knows GraphQL, and resolvers never see URLs or Graph JSON.
+
+pub mod cursor;
+pub mod graph;
+pub mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+
+use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
+use crate::error::Error;
+
+/// A caller's bearer token. Its `Debug` and `Display` never show the secret.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// Takes the token from an `Authorization` header value (`Bearer <token>`, scheme in any case).
+    pub fn from_authorization(value: &str) -> Option<Self> {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        let token = token.trim();
+        (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+            .then(|| BearerToken(token.to_owned()))
+    }
+
+    /// The secret itself, for the one place that must send it upstream.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
+
+/// Who is asking: the token to forward (Graph mode) and the id that correlates the request
+/// with Graph's logs.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: Option<BearerToken>,
+    pub client_request_id: String,
+}
+
+impl Caller {
+    /// A caller without a token and with a fresh correlation id.
+    pub fn anonymous() -> Self {
+        Caller {
+            token: None,
+            client_request_id: Guid::new_v4().to_string(),
+        }
+    }
+}
+
+/// Outcome of looking up several keys: a key absent from the map does not exist.
+pub type Lookups = HashMap<OperationKey, Result<Operation, Error>>;
+
+/// A live view of one operation: its state after each change, `None` once it is deleted.
+pub type Watch = BoxStream<'static, Result<Option<Operation>, Error>>;
+
+/// Where operations live. Implementations must be safe to share across requests.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Looks up many operations at once; each key gets its own outcome.
+    async fn get_many(&self, caller: &Caller, keys: &[OperationKey], fields: Fields) -> Lookups;
+
+    /// One page of a definition file's operations in a stable order, resuming after the
+    /// backend-issued cursor `after`.
+    async fn list(
+        &self,
+        caller: &Caller,
+        definition_file_id: Guid,
+        first: usize,
+        after: Option<&str>,
+        fields: Fields,
+    ) -> Result<Page, Error>;
+
+    /// Creates an operation and returns it as stored.
+    async fn create(
+        &self,
+        caller: &Caller,
+        definition_file_id: Guid,
+        input: NewOperation,
+        fields: Fields,
+    ) -> Result<Operation, Error>;
+
+    /// Applies a patch. `Ok(None)` means the change was accepted but the backend did not
+    /// return the new state, so the caller must read it again. A missing operation is
+    /// `NOT_FOUND`.
+    async fn update(
+        &self,
+        caller: &Caller,
+        key: OperationKey,
+        patch: OperationPatch,
+        fields: Fields,
+    ) -> Result<Option<Operation>, Error>;
+
+    /// Deletes an operation; a missing one is `NOT_FOUND`.
+    async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error>;
+
+    /// Follows one operation: yields its current state at once, then each change. The stream
+    /// ends with `NOT_FOUND` when the operation does not exist.
+    async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error>;
+
+    /// Whether the backend can serve requests now.
+    async fn ready(&self) -> bool {
+        true
+    }
+}

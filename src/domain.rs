@@ -1,0 +1,371 @@
+//! The group policy operation as the gateway understands it, independent of GraphQL and Graph.
+//!
+//! Values here can only be built valid: ids are GUIDs, timestamps are RFC 3339, enum members
+//! map one-to-one to Graph's camelCase wire names. Backends and resolvers exchange these types.
+
+use std::fmt;
+
+use async_graphql::Enum;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// A GUID as Graph writes it: 36 characters, hyphenated, rendered in lowercase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Guid(Uuid);
+
+impl Guid {
+    /// Accepts only the hyphenated 8-4-4-4-12 form (any case); `argument` names the input in
+    /// the error so a client knows which value to fix.
+    pub fn parse(argument: &str, value: &str) -> Result<Self, Error> {
+        let hyphenated = value.len() == 36
+            && value
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| matches!(i, 8 | 13 | 18 | 23) == (b == b'-'));
+        match Uuid::try_parse(value) {
+            Ok(uuid) if hyphenated => Ok(Guid(uuid)),
+            _ => Err(Error::bad_argument(
+                argument,
+                format!("`{argument}` must be a GUID such as 0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01"),
+            )),
+        }
+    }
+
+    /// A fresh random GUID.
+    pub fn new_v4() -> Self {
+        Guid(Uuid::new_v4())
+    }
+
+    /// The underlying UUID.
+    pub fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// Addresses one operation: the definition file it belongs to and its own id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OperationKey {
+    pub definition_file_id: Guid,
+    pub id: Guid,
+}
+
+/// Declares an enum whose members map one-to-one to Graph's camelCase wire names, plus the
+/// output-only `UnknownFutureValue` that any member Graph adds later decodes to.
+macro_rules! graph_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
+        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            /// Output only: Graph returned a member this gateway does not know yet. Sending it
+            /// as input is rejected with `BAD_USER_INPUT`.
+            UnknownFutureValue,
+        }
+
+        impl $name {
+            /// Graph's wire name; `None` for `UnknownFutureValue`, which Graph never accepts.
+            pub fn graph_name(self) -> Option<&'static str> {
+                match self {
+                    $($name::$variant => Some($wire),)*
+                    $name::UnknownFutureValue => None,
+                }
+            }
+
+            /// Decodes Graph's wire name; an unseen member becomes `UnknownFutureValue`.
+            pub fn from_graph(wire: &str) -> Self {
+                match wire {
+                    $($wire => $name::$variant,)*
+                    _ => $name::UnknownFutureValue,
+                }
+            }
+
+            /// Every member, `UnknownFutureValue` last.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)* $name::UnknownFutureValue];
+        }
+    };
+}
+
+graph_enum! {
+    /// What kind of change to an uploaded ADMX definition file an operation records.
+    #[graphql(name = "GroupPolicyOperationType")]
+    OperationType {
+        /// No operation (Graph's `none`).
+        None = "none",
+        /// The ADMX file and its language files were uploaded for the first time.
+        Upload = "upload",
+        /// A newer version of an already uploaded ADMX file was uploaded.
+        UploadNewVersion = "uploadNewVersion",
+        /// Language (ADML) files were added to the definition file.
+        AddLanguageFiles = "addLanguageFiles",
+        /// Language (ADML) files were removed from the definition file.
+        RemoveLanguageFiles = "removeLanguageFiles",
+        /// Existing language (ADML) files were replaced.
+        UpdateLanguageFiles = "updateLanguageFiles",
+        /// The definition file was removed from Intune.
+        Remove = "remove",
+    }
+}
+
+graph_enum! {
+    /// Where an operation stands. `IN_PROGRESS` moves to `SUCCESS` or `FAILED` when Intune
+    /// finishes processing the file.
+    #[graphql(name = "GroupPolicyOperationStatus")]
+    OperationStatus {
+        /// Intune has not reported a status.
+        Unknown = "unknown",
+        /// Intune is still processing the file.
+        InProgress = "inProgress",
+        /// The operation finished successfully.
+        Success = "success",
+        /// The operation failed; `statusDetails` usually says why.
+        Failed = "failed",
+    }
+}
+
+impl OperationStatus {
+    /// `SUCCESS` and `FAILED` are final: an operation never leaves them.
+    pub fn is_final(self) -> bool {
+        matches!(self, OperationStatus::Success | OperationStatus::Failed)
+    }
+}
+
+/// An `Edm.DateTimeOffset` kept exactly as written (Graph trims trailing zeros and may use any
+/// offset), validated as RFC 3339 on the way in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Timestamp(String);
+
+impl Timestamp {
+    /// Validates `value` as RFC 3339 with an offset, keeping its exact text.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let fraction_digits = value
+            .split_once('.')
+            .map(|(_, rest)| rest.bytes().take_while(u8::is_ascii_digit).count())
+            .unwrap_or(0);
+        if fraction_digits > 7 {
+            return Err(format!("`{value}` has more than 7 fractional digits"));
+        }
+        OffsetDateTime::parse(value, &Rfc3339)
+            .map(|_| Timestamp(value.to_owned()))
+            .map_err(|e| format!("`{value}` is not an RFC 3339 date-time with offset: {e}"))
+    }
+
+    /// Now, in UTC with 7 fractional digits, the way Graph stamps `lastModifiedDateTime`.
+    pub fn now() -> Self {
+        let now = OffsetDateTime::now_utc();
+        Timestamp(format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second(),
+            now.nanosecond() / 100
+        ))
+    }
+
+    /// The exact text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Timestamp {
+    /// Graph's "never" value, used only for fields a projection did not ask for.
+    fn default() -> Self {
+        Timestamp("0001-01-01T00:00:00Z".to_owned())
+    }
+}
+
+/// One group policy operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub id: Guid,
+    pub definition_file_id: Guid,
+    pub operation_type: OperationType,
+    pub operation_status: OperationStatus,
+    pub status_details: Option<String>,
+    pub last_modified: Timestamp,
+}
+
+impl Operation {
+    /// The key that addresses this operation.
+    pub fn key(&self) -> OperationKey {
+        OperationKey {
+            definition_file_id: self.definition_file_id,
+            id: self.id,
+        }
+    }
+}
+
+/// The fields a new operation is created with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOperation {
+    pub operation_type: OperationType,
+    pub operation_status: OperationStatus,
+    pub status_details: Option<String>,
+}
+
+/// A partial update: `None` leaves a field unchanged; `status_details: Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperationPatch {
+    pub operation_type: Option<OperationType>,
+    pub operation_status: Option<OperationStatus>,
+    pub status_details: Option<Option<String>>,
+}
+
+impl OperationPatch {
+    /// True when the patch would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.operation_type.is_none()
+            && self.operation_status.is_none()
+            && self.status_details.is_none()
+    }
+
+    /// Applies the patch to `op` in place.
+    pub fn apply(&self, op: &mut Operation) {
+        if let Some(t) = self.operation_type {
+            op.operation_type = t;
+        }
+        if let Some(s) = self.operation_status {
+            op.operation_status = s;
+        }
+        if let Some(d) = &self.status_details {
+            op.status_details = d.clone();
+        }
+    }
+}
+
+/// Which of an operation's Graph properties a caller needs; the Graph backend turns it into
+/// `$select`. `id` is always fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Fields {
+    pub operation_type: bool,
+    pub operation_status: bool,
+    pub status_details: bool,
+    pub last_modified: bool,
+}
+
+impl Fields {
+    /// Every property.
+    pub const ALL: Fields = Fields {
+        operation_type: true,
+        operation_status: true,
+        status_details: true,
+        last_modified: true,
+    };
+
+    /// The union of two projections.
+    pub fn union(self, other: Fields) -> Fields {
+        Fields {
+            operation_type: self.operation_type || other.operation_type,
+            operation_status: self.operation_status || other.operation_status,
+            status_details: self.status_details || other.status_details,
+            last_modified: self.last_modified || other.last_modified,
+        }
+    }
+
+    /// Graph property names to `$select`, `id` first.
+    pub fn graph_names(self) -> Vec<&'static str> {
+        let mut names = vec!["id"];
+        for (wanted, name) in [
+            (self.operation_type, "operationType"),
+            (self.operation_status, "operationStatus"),
+            (self.status_details, "statusDetails"),
+            (self.last_modified, "lastModifiedDateTime"),
+        ] {
+            if wanted {
+                names.push(name);
+            }
+        }
+        names
+    }
+}
+
+/// One page of a definition file's operations, each with the cursor that resumes after it.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub items: Vec<(String, Operation)>,
+    pub has_next_page: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_accepts_only_the_hyphenated_form() {
+        let ok = Guid::parse("id", "0C9E4B7A-1D2F-4A6B-8E3C-5F7A9B1C2D01").expect("valid");
+        assert_eq!(ok.to_string(), "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01");
+        for bad in [
+            "",
+            "0c9e4b7a1d2f4a6b8e3c5f7a9b1c2d01",
+            "{0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01}",
+            "../x",
+            "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d0/",
+            "urn:uuid:0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c",
+        ] {
+            let err = Guid::parse("definitionFileId", bad).expect_err(bad);
+            assert!(
+                matches!(err, Error::BadUserInput { argument: Some(ref a), .. } if a == "definitionFileId")
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_keep_their_exact_text_and_reject_junk() {
+        for ok in [
+            "2025-09-07T08:32:57.5081686Z",
+            "2025-09-07T08:42:58.653605Z",
+            "0001-01-01T00:00:00Z",
+            "2016-12-31T23:59:40.8735716+03:00",
+        ] {
+            assert_eq!(Timestamp::parse(ok).expect(ok).as_str(), ok);
+        }
+        for bad in [
+            "2025-09-07",
+            "2025-09-07T08:32:57",
+            "yesterday",
+            "2025-09-07T08:32:57.123456789Z",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn now_has_seven_fraction_digits_in_utc() {
+        let now = Timestamp::now();
+        let text = now.as_str();
+        assert!(text.ends_with('Z'));
+        let fraction = text.split_once('.').expect("fraction").1;
+        assert_eq!(fraction.len(), 8, "{text}");
+        assert!(Timestamp::parse(text).is_ok());
+    }
+
+    #[test]
+    fn enum_wire_names_round_trip_and_unknown_members_degrade() {
+        for t in OperationType::ALL {
+            match t.graph_name() {
+                Some(wire) => assert_eq!(OperationType::from_graph(wire), *t),
+                None => assert_eq!(*t, OperationType::UnknownFutureValue),
+            }
+        }
+        assert_eq!(
+            OperationStatus::from_graph("paused"),
+            OperationStatus::UnknownFutureValue
+        );
+        assert_eq!(
+            OperationType::UploadNewVersion.graph_name(),
+            Some("uploadNewVersion")
+        );
+    }
+}

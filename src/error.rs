@@ -1,0 +1,173 @@
+//! The one error type of the gateway and its mapping to the contract's `extensions.code`.
+//!
+//! Every layer reports failures as [`Error`]; the GraphQL layer turns it into a GraphQL error
+//! through [`ErrorExtensions`], so a client always gets a code from the contract's list and never
+//! an internal detail (those are logged, not sent).
+
+use async_graphql::ErrorExtensions;
+use serde::Serialize;
+
+/// The error codes of `../shared/contract.graphql` (`errors[].extensions.code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    BadUserInput,
+    PersistedQueryNotFound,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Throttled,
+    UpstreamError,
+    UpstreamTimeout,
+    LimitExceeded,
+    InternalServerError,
+}
+
+impl Code {
+    /// The wire form clients match on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::NotFound => "NOT_FOUND",
+            Code::Conflict => "CONFLICT",
+            Code::Throttled => "THROTTLED",
+            Code::UpstreamError => "UPSTREAM_ERROR",
+            Code::UpstreamTimeout => "UPSTREAM_TIMEOUT",
+            Code::LimitExceeded => "LIMIT_EXCEEDED",
+            Code::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// What Graph said about a failed call, kept so a client can quote it to Microsoft support.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpstreamDetail {
+    /// HTTP status Graph answered with; `None` when no answer arrived (timeout, transport).
+    pub status: Option<u16>,
+    /// Graph's `error.code`, e.g. `ResourceNotFound`.
+    pub graph_code: Option<String>,
+    /// Graph's `request-id` (response header or `innerError`).
+    pub request_id: Option<String>,
+    /// The `client-request-id` the gateway sent.
+    pub client_request_id: Option<String>,
+    /// Seconds Graph asked us to wait (only for `THROTTLED`).
+    pub retry_after: Option<f64>,
+}
+
+/// Everything that can go wrong while serving a request.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The caller sent something invalid; `argument` names the offending argument.
+    #[error("{message}")]
+    BadUserInput {
+        message: String,
+        argument: Option<String>,
+    },
+    /// The addressed operation does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A request that must reach Graph carried no usable bearer token.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A size, count or rate limit of the gateway was exceeded.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// An automatic persisted query hash the gateway has not seen.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// Graph answered with an error, or could not be reached; `code` is the mapped contract code.
+    #[error("{message}")]
+    Upstream {
+        code: Code,
+        message: String,
+        detail: Box<UpstreamDetail>,
+    },
+    /// A bug or an unexpected state; the text is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A `BAD_USER_INPUT` error about one argument.
+    pub fn bad_argument(argument: &str, message: impl Into<String>) -> Self {
+        Error::BadUserInput {
+            message: message.into(),
+            argument: Some(argument.to_owned()),
+        }
+    }
+
+    /// A `BAD_USER_INPUT` error about the request as a whole.
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Error::BadUserInput {
+            message: message.into(),
+            argument: None,
+        }
+    }
+
+    /// The contract code for this error.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::BadUserInput { .. } => Code::BadUserInput,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::LimitExceeded(_) => Code::LimitExceeded,
+            Error::PersistedQueryNotFound => Code::PersistedQueryNotFound,
+            Error::Upstream { code, .. } => *code,
+            Error::Internal(_) => Code::InternalServerError,
+        }
+    }
+
+    /// The message a client may see.
+    pub fn client_message(&self) -> String {
+        match self {
+            Error::Internal(_) => "Internal server error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ErrorExtensions for Error {
+    fn extend(&self) -> async_graphql::Error {
+        if let Error::Internal(detail) = self {
+            tracing::error!(%detail, "internal error");
+        }
+        async_graphql::Error::new(self.client_message()).extend_with(|_, ext| {
+            ext.set("code", self.code().as_str());
+            match self {
+                Error::BadUserInput {
+                    argument: Some(argument),
+                    ..
+                } => ext.set("argument", argument.as_str()),
+                Error::Upstream { detail, .. } => {
+                    if let Some(status) = detail.status {
+                        ext.set("status", status);
+                    }
+                    if let Some(graph_code) = &detail.graph_code {
+                        ext.set("graphCode", graph_code.as_str());
+                    }
+                    if let Some(request_id) = &detail.request_id {
+                        ext.set("requestId", request_id.as_str());
+                    }
+                    if let Some(id) = &detail.client_request_id {
+                        ext.set("clientRequestId", id.as_str());
+                    }
+                    if let Some(seconds) = detail.retry_after {
+                        ext.set("retryAfter", seconds.ceil() as u64);
+                    }
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+/// Shorthand for results across the gateway.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,153 @@
+//! The GraphQL schema: types, resolvers, the per-request loader, and the extension that gives
+//! every error a contract code.
+
+pub mod loader;
+pub mod resolvers;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    Response, SDLExportOptions, Schema, ServerError, ServerResult, ValidationResult, Variables,
+};
+
+pub use loader::OperationLoader;
+pub use resolvers::{Mutation, Query, Subscription};
+
+use crate::backend::Backend;
+use crate::error::Code;
+
+/// The gateway's schema type.
+pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
+
+/// Query limits every operation is held to (each operation of an HTTP batch on its own).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest selection nesting accepted (GraphiQL's introspection query needs about 13).
+    pub max_depth: usize,
+    /// Highest complexity accepted (each selected field costs 1).
+    pub max_complexity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 16,
+            max_complexity: 2000,
+        }
+    }
+}
+
+/// Builds the schema over `backend`. Per-request data (the caller, the loader) is attached to
+/// each request by the HTTP layer, never here.
+pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema {
+    Schema::build(Query, Mutation, Subscription)
+        .data(backend)
+        .enable_federation()
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(32)
+        .extension(ErrorCodes)
+        .finish()
+}
+
+/// The client-facing SDL in a stable, sorted form: what `schema.graphql` holds.
+pub fn client_sdl(schema: &GatewaySchema) -> String {
+    schema.sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}
+
+/// Sets `extensions.code` on errors raised before or outside resolvers (parse, validation,
+/// limits), which async-graphql leaves without one. Resolver errors already carry theirs.
+struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+/// Gives `error` a code unless it has one.
+pub fn ensure_code(error: &mut ServerError, code: Code) {
+    let has_code = error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some());
+    if !has_code {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code.as_str());
+    }
+}
+
+fn validation_code(message: &str) -> Code {
+    if message.starts_with("Query is too complex")
+        || message.starts_with("Query is nested too deep")
+    {
+        Code::LimitExceeded
+    } else if message.starts_with("Invalid value for argument") {
+        // Wrong values (usually from variables) are the client's input, as in Apollo Server.
+        Code::BadUserInput
+    } else {
+        Code::GraphqlValidationFailed
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            // Left without a code by now: request-level problems (unknown operation name, a
+            // subscription over HTTP) are the client's; anything at a field path is ours.
+            let code = if error.path.is_empty() {
+                Code::BadUserInput
+            } else {
+                Code::InternalServerError
+            };
+            ensure_code(error, code);
+        }
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|mut error| {
+            let code = if error.message.contains("recursion depth") {
+                Code::LimitExceeded
+            } else {
+                Code::GraphqlParseFailed
+            };
+            ensure_code(&mut error, code);
+            error
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|mut errors| {
+            for error in &mut errors {
+                let code = validation_code(&error.message);
+                ensure_code(error, code);
+            }
+            errors
+        })
+    }
+}

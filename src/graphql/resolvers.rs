@@ -1,0 +1,322 @@
+//! Query, Mutation and Subscription of the contract.
+//!
+//! Resolvers validate arguments into domain values (before any backend is touched), ask the
+//! backend through the seam or the per-request loader, and wrap what comes back. They never
+//! see URLs or Graph JSON.
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{
+    Context, ErrorExtensions, ID, Lookahead, Object, Result, ResultExt, Subscription,
+};
+use futures_util::{Stream, StreamExt};
+
+use super::loader::OperationLoader;
+use super::types::{
+    CreateGroupPolicyOperationInput, GroupPolicyOperation, GroupPolicyOperationConnection,
+    PageInfo, UpdateGroupPolicyOperationInput,
+};
+use crate::backend::{Backend, Caller};
+use crate::domain::{
+    Fields, Guid, NewOperation, OperationKey, OperationPatch, OperationStatus, OperationType,
+};
+use crate::error::Error;
+
+/// Page size when `first` is omitted.
+const DEFAULT_PAGE_SIZE: i32 = 25;
+/// Largest page a client may ask for.
+const MAX_PAGE_SIZE: i32 = 100;
+/// Longest `statusDetails` accepted, in characters.
+const MAX_STATUS_DETAILS: usize = 8192;
+
+fn backend<'a>(ctx: &Context<'a>) -> Result<&'a Arc<dyn Backend>> {
+    ctx.data::<Arc<dyn Backend>>()
+}
+
+fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Caller> {
+    ctx.data::<Caller>()
+}
+
+fn key(definition_file_id: &ID, id: &ID) -> Result<OperationKey> {
+    Ok(OperationKey {
+        definition_file_id: Guid::parse("definitionFileId", definition_file_id).extend()?,
+        id: Guid::parse("id", id).extend()?,
+    })
+}
+
+/// The Graph properties a selection of `GroupPolicyOperation` needs.
+fn fields_of(selection: Lookahead<'_>) -> Fields {
+    Fields {
+        operation_type: selection.field("operationType").exists(),
+        operation_status: selection.field("operationStatus").exists(),
+        status_details: selection.field("statusDetails").exists(),
+        last_modified: selection.field("lastModifiedDateTime").exists(),
+    }
+}
+
+fn check_input_enum<T: PartialEq>(argument: &str, value: Option<T>, unknown: T) -> Result<()> {
+    if value == Some(unknown) {
+        return Err(Error::bad_argument(
+            argument,
+            format!("`{argument}` cannot be UNKNOWN_FUTURE_VALUE: that member is output only"),
+        )
+        .extend());
+    }
+    Ok(())
+}
+
+fn check_details(details: Option<&str>) -> Result<()> {
+    match details {
+        Some(text) if text.chars().count() > MAX_STATUS_DETAILS => Err(Error::bad_argument(
+            "input.statusDetails",
+            format!("`input.statusDetails` is longer than {MAX_STATUS_DETAILS} characters"),
+        )
+        .extend()),
+        _ => Ok(()),
+    }
+}
+
+/// Looks one operation up through the request's loader.
+async fn load(
+    ctx: &Context<'_>,
+    key: OperationKey,
+    fields: Fields,
+) -> Result<Option<GroupPolicyOperation>> {
+    let loader = ctx.data::<Arc<DataLoader<OperationLoader>>>()?;
+    match loader.load_one((key, fields)).await.extend()? {
+        Some(found) => Ok(Some(GroupPolicyOperation(found.extend()?))),
+        None => Ok(None),
+    }
+}
+
+/// Reads of group policy operations.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// One operation of a definition file; null when the operation does not exist.
+    async fn group_policy_operation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "GUID of the groupPolicyUploadedDefinitionFile (the uploaded ADMX file)."
+        )]
+        definition_file_id: ID,
+        #[graphql(desc = "GUID of the operation.")] id: ID,
+    ) -> Result<Option<GroupPolicyOperation>> {
+        let key = key(&definition_file_id, &id)?;
+        load(ctx, key, fields_of(ctx.look_ahead())).await
+    }
+
+    /// The operations of a definition file, a page at a time, in a stable order.
+    /// Forward pagination: first is 1..100 (default 25); after is an endCursor from an earlier page.
+    async fn group_policy_operations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "GUID of the groupPolicyUploadedDefinitionFile (the uploaded ADMX file)."
+        )]
+        definition_file_id: ID,
+        #[graphql(desc = "How many operations to return, 1 to 100; 25 when omitted.")]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Continue after this cursor (an `endCursor` or edge `cursor` from an earlier page)."
+        )]
+        after: Option<String>,
+    ) -> Result<GroupPolicyOperationConnection> {
+        let file = Guid::parse("definitionFileId", &definition_file_id).extend()?;
+        let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&first) {
+            return Err(Error::bad_argument(
+                "first",
+                format!("`first` must be between 1 and {MAX_PAGE_SIZE}, got {first}"),
+            )
+            .extend());
+        }
+        let look = ctx.look_ahead();
+        let fields =
+            fields_of(look.field("edges").field("node")).union(fields_of(look.field("nodes")));
+        let page = backend(ctx)?
+            .list(caller(ctx)?, file, first as usize, after.as_deref(), fields)
+            .await
+            .extend()?;
+        let page_info = PageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: after.is_some(),
+            start_cursor: page.items.first().map(|(cursor, _)| cursor.clone()),
+            end_cursor: page.items.last().map(|(cursor, _)| cursor.clone()),
+        };
+        Ok(GroupPolicyOperationConnection {
+            edges: page.items,
+            page_info,
+        })
+    }
+
+    /// Federation: resolves a `GroupPolicyOperation` entity by its key through the loader.
+    #[graphql(entity)]
+    async fn find_group_policy_operation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(key)] definition_file_id: ID,
+        #[graphql(key)] id: ID,
+    ) -> Result<Option<GroupPolicyOperation>> {
+        let key = key(&definition_file_id, &id)?;
+        load(ctx, key, Fields::ALL).await
+    }
+}
+
+/// Changes to group policy operations.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Records a new operation for a definition file and returns it with its new id.
+    async fn create_group_policy_operation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "GUID of the groupPolicyUploadedDefinitionFile the operation belongs to."
+        )]
+        definition_file_id: ID,
+        #[graphql(desc = "The new operation's fields.")] input: CreateGroupPolicyOperationInput,
+    ) -> Result<GroupPolicyOperation> {
+        let file = Guid::parse("definitionFileId", &definition_file_id).extend()?;
+        check_input_enum(
+            "input.operationType",
+            Some(input.operation_type),
+            OperationType::UnknownFutureValue,
+        )?;
+        check_input_enum(
+            "input.operationStatus",
+            Some(input.operation_status),
+            OperationStatus::UnknownFutureValue,
+        )?;
+        check_details(input.status_details.as_deref())?;
+        let new = NewOperation {
+            operation_type: input.operation_type,
+            operation_status: input.operation_status,
+            status_details: input.status_details,
+        };
+        let created = backend(ctx)?
+            .create(caller(ctx)?, file, new, fields_of(ctx.look_ahead()))
+            .await
+            .extend()?;
+        Ok(GroupPolicyOperation(created))
+    }
+
+    /// Changes some fields of an operation and returns it as it now stands. `NOT_FOUND` when
+    /// the operation does not exist; `BAD_USER_INPUT` when `input` sets nothing.
+    async fn update_group_policy_operation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "GUID of the groupPolicyUploadedDefinitionFile the operation belongs to."
+        )]
+        definition_file_id: ID,
+        #[graphql(desc = "GUID of the operation to change.")] id: ID,
+        #[graphql(desc = "The fields to change; absent fields stay as they are.")]
+        input: UpdateGroupPolicyOperationInput,
+    ) -> Result<GroupPolicyOperation> {
+        let key = key(&definition_file_id, &id)?;
+        check_input_enum(
+            "input.operationType",
+            input.operation_type,
+            OperationType::UnknownFutureValue,
+        )?;
+        check_input_enum(
+            "input.operationStatus",
+            input.operation_status,
+            OperationStatus::UnknownFutureValue,
+        )?;
+        check_details(input.status_details.as_opt_deref().flatten())?;
+        let patch = OperationPatch {
+            operation_type: input.operation_type,
+            operation_status: input.operation_status,
+            status_details: match input.status_details {
+                async_graphql::MaybeUndefined::Undefined => None,
+                async_graphql::MaybeUndefined::Null => Some(None),
+                async_graphql::MaybeUndefined::Value(text) => Some(Some(text)),
+            },
+        };
+        if patch.is_empty() {
+            return Err(Error::bad_argument(
+                "input",
+                "`input` must set at least one of operationType, operationStatus, statusDetails",
+            )
+            .extend());
+        }
+        let fields = fields_of(ctx.look_ahead());
+        let updated = backend(ctx)?
+            .update(caller(ctx)?, key, patch, fields)
+            .await
+            .extend()?;
+        match updated {
+            Some(op) => Ok(GroupPolicyOperation(op)),
+            // Accepted without a body: read the new state (through the loader, like any read).
+            None => load(ctx, key, fields).await?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Operation {} vanished right after its update",
+                    key.id
+                ))
+                .extend()
+            }),
+        }
+    }
+
+    /// Deletes an operation. Returns the id of the deleted operation; NOT_FOUND when there was none.
+    async fn delete_group_policy_operation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "GUID of the groupPolicyUploadedDefinitionFile the operation belongs to."
+        )]
+        definition_file_id: ID,
+        #[graphql(desc = "GUID of the operation to delete.")] id: ID,
+    ) -> Result<ID> {
+        let key = key(&definition_file_id, &id)?;
+        backend(ctx)?.delete(caller(ctx)?, key).await.extend()?;
+        Ok(ID(key.id.to_string()))
+    }
+}
+
+/// Live updates.
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Emits the current state at once, then every change; completes after SUCCESS or FAILED,
+    /// or when the operation is deleted. A missing operation ends with `NOT_FOUND`.
+    async fn group_policy_operation_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "GUID of the groupPolicyUploadedDefinitionFile the operation belongs to."
+        )]
+        definition_file_id: ID,
+        #[graphql(desc = "GUID of the operation to follow.")] id: ID,
+    ) -> Result<impl Stream<Item = Result<GroupPolicyOperation>> + use<>> {
+        let key = key(&definition_file_id, &id)?;
+        let watch = backend(ctx)?.watch(caller(ctx)?, key).await.extend()?;
+        // Emit until a final status (inclusive), a deletion or an error.
+        Ok(watch
+            .scan(false, |finished, item| {
+                if *finished {
+                    return std::future::ready(None);
+                }
+                let out = match item {
+                    Ok(Some(op)) => {
+                        *finished = op.operation_status.is_final();
+                        Some(Some(Ok(GroupPolicyOperation(op))))
+                    }
+                    Ok(None) => None,
+                    Err(e) => {
+                        *finished = true;
+                        Some(Some(Err(e.extend())))
+                    }
+                };
+                std::future::ready(out)
+            })
+            .filter_map(std::future::ready))
+    }
+}

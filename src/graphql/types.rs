@@ -1,0 +1,144 @@
+//! The GraphQL types of the contract: the operation object, its connection, inputs and the
+//! `DateTime` scalar. They wrap domain values; resolvers live in [`super::resolvers`].
+
+use async_graphql::{
+    ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object, Scalar, ScalarType,
+    SimpleObject, Value,
+};
+
+use crate::domain::{Operation, OperationStatus, OperationType, Timestamp};
+
+/// RFC 3339 date-time with offset, as Graph's Edm.DateTimeOffset; up to 7 fractional digits.
+/// Values read from Graph come back exactly as Graph wrote them (precision and offset kept).
+pub struct DateTime(pub Timestamp);
+
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => Timestamp::parse(text)
+                .map(DateTime)
+                .map_err(InputValueError::custom),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.as_str().to_owned())
+    }
+}
+
+/// A record Intune keeps of work on an uploaded ADMX definition file: an upload, a new
+/// version, a language-file change or a removal, and how far that work has come.
+pub struct GroupPolicyOperation(pub Operation);
+
+#[Object]
+impl GroupPolicyOperation {
+    /// The operation's GUID, assigned by the service.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The groupPolicyUploadedDefinitionFile this operation belongs to.
+    async fn definition_file_id(&self) -> ID {
+        ID(self.0.definition_file_id.to_string())
+    }
+
+    /// What kind of change this operation records.
+    async fn operation_type(&self) -> OperationType {
+        self.0.operation_type
+    }
+
+    /// Where the operation stands; poll or subscribe until it is `SUCCESS` or `FAILED`.
+    async fn operation_status(&self) -> OperationStatus {
+        self.0.operation_status
+    }
+
+    /// Free text from Intune about the outcome, often the reason for a failure. May be empty
+    /// or absent, and may contain any Unicode.
+    async fn status_details(&self) -> Option<&str> {
+        self.0.status_details.as_deref()
+    }
+
+    /// When the service last changed this operation.
+    async fn last_modified_date_time(&self) -> DateTime {
+        DateTime(self.0.last_modified.clone())
+    }
+}
+
+/// Where a page of operations sits in the whole list.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// True when another page follows; fetch it with `after: endCursor`.
+    pub has_next_page: bool,
+    /// True when this page was fetched with `after`, so operations precede it.
+    pub has_previous_page: bool,
+    /// Cursor of the first edge of this page, or null when the page is empty.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last edge of this page; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// An operation and the cursor that resumes the list after it.
+#[derive(SimpleObject)]
+pub struct GroupPolicyOperationEdge {
+    /// Opaque; pass it as `after` to continue after this operation.
+    pub cursor: String,
+    /// The operation.
+    pub node: GroupPolicyOperation,
+}
+
+/// One page of a definition file's operations (a Relay connection, forward only).
+pub struct GroupPolicyOperationConnection {
+    pub edges: Vec<(String, Operation)>,
+    pub page_info: PageInfo,
+}
+
+#[Object]
+impl GroupPolicyOperationConnection {
+    /// The operations of this page with their cursors, in a stable order.
+    async fn edges(&self) -> Vec<GroupPolicyOperationEdge> {
+        self.edges
+            .iter()
+            .map(|(cursor, op)| GroupPolicyOperationEdge {
+                cursor: cursor.clone(),
+                node: GroupPolicyOperation(op.clone()),
+            })
+            .collect()
+    }
+
+    /// The operations of this page, without cursors (same order as `edges`).
+    async fn nodes(&self) -> Vec<GroupPolicyOperation> {
+        self.edges
+            .iter()
+            .map(|(_, op)| GroupPolicyOperation(op.clone()))
+            .collect()
+    }
+
+    /// Whether more pages follow, and the cursors to fetch them.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+}
+
+/// The fields of a new operation. The service assigns `id` and `lastModifiedDateTime`.
+#[derive(InputObject)]
+pub struct CreateGroupPolicyOperationInput {
+    /// What kind of change the operation records. `UNKNOWN_FUTURE_VALUE` is refused.
+    pub operation_type: OperationType,
+    /// The initial status. `UNKNOWN_FUTURE_VALUE` is refused.
+    pub operation_status: OperationStatus,
+    /// Optional free text about the operation.
+    pub status_details: Option<String>,
+}
+
+/// Absent field: unchanged. statusDetails: null clears it. At least one field is required.
+#[derive(InputObject)]
+pub struct UpdateGroupPolicyOperationInput {
+    /// New kind of change; omit to keep it. `UNKNOWN_FUTURE_VALUE` is refused.
+    pub operation_type: Option<OperationType>,
+    /// New status; omit to keep it. `UNKNOWN_FUTURE_VALUE` is refused.
+    pub operation_status: Option<OperationStatus>,
+    /// New details; omit to keep them, or send null to clear them.
+    pub status_details: MaybeUndefined<String>,
+}

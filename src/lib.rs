@@ -1,0 +1,72 @@
+//! gpo-gateway: a GraphQL gateway over Microsoft Graph's Intune `groupPolicyOperation`.
+//!
+//! Layers, from the outside in: [`http`] (routes, limits, protocols) -> [`graphql`] (schema,
+//! resolvers, per-request loader) -> [`backend`] (the seam; the in-process store or Graph REST)
+//! over the [`domain`] types. [`app`] wires them from a [`Config`].
+
+pub mod backend;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+
+use std::sync::Arc;
+
+pub use config::{BackendKind, Config};
+
+use backend::Backend;
+use backend::cursor::CursorCodec;
+use backend::store::{DEMO_SEED, Store};
+
+/// A ready-to-serve gateway: its router and the state to mark it draining on shutdown.
+pub struct App {
+    pub router: axum::Router,
+    pub state: http::AppState,
+}
+
+/// Builds the backend chosen by `config`.
+pub fn backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
+    let cursors = CursorCodec::new(config.cursor_secret.as_ref().map(|s| s.0.as_str()));
+    match config.backend {
+        BackendKind::Store => {
+            let store = Store::new(config.store_capacity, cursors);
+            let seed = match (&config.seed, config.no_seed) {
+                (_, true) => None,
+                (Some(path), false) => Some(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read seed {}: {e}", path.display()))?,
+                ),
+                (None, false) => Some(DEMO_SEED.to_owned()),
+            };
+            if let Some(seed) = seed {
+                let count = store.load_seed(&seed)?;
+                tracing::info!(operations = count, "store seeded");
+            }
+            Ok(Arc::new(store))
+        }
+        BackendKind::Graph => Err(backend::graph::GraphBackend::new(config, cursors)
+            .err()
+            .unwrap_or_default()),
+    }
+}
+
+/// Builds the whole gateway from `config`.
+pub fn app(config: &Config) -> Result<App, String> {
+    let backend = backend(config)?;
+    Ok(app_with_backend(config, backend))
+}
+
+/// Builds the gateway over a given backend (tests use this to share one store).
+pub fn app_with_backend(config: &Config, backend: Arc<dyn Backend>) -> App {
+    let limits = graphql::Limits {
+        max_depth: config.max_depth,
+        max_complexity: config.max_complexity,
+    };
+    let schema = graphql::build_schema(Arc::clone(&backend), limits);
+    let state = http::AppState::new(schema, backend, http::HttpConfig::from_config(config));
+    App {
+        router: http::router(state.clone()),
+        state,
+    }
+}
