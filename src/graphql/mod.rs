@@ -56,13 +56,36 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
 }
 
 /// The client-facing SDL in a stable, sorted form: what `schema.graphql` holds.
+///
+/// Federation plumbing (`_entities`, `_service` and their types) is left out: routers use it
+/// through `_service { sdl }`, while clients and snapshot tests read the API itself.
 pub fn client_sdl(schema: &GatewaySchema) -> String {
-    schema.sdl_with_options(
+    let sdl = schema.sdl_with_options(
         SDLExportOptions::new()
             .sorted_fields()
             .sorted_arguments()
             .sorted_enum_items(),
-    )
+    );
+    let federation_type = |block: &str| {
+        block.lines().any(|line| {
+            ["scalar _Any", "union _Entity ", "type _Service "]
+                .iter()
+                .any(|prefix| line.starts_with(prefix))
+        })
+    };
+    sdl.split("\n\n")
+        .filter(|block| !federation_type(block))
+        .map(|block| {
+            block
+                .lines()
+                .filter(|line| {
+                    !line.starts_with("\t_entities(") && !line.starts_with("\t_service:")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// Sets `extensions.code` on errors raised before or outside resolvers (parse, validation,

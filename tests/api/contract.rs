@@ -1,0 +1,417 @@
+//! The contract's behaviour, run once per backend: the store, and Graph mode over the fake
+//! Graph. Each test is written once and instantiated for both.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod store_mode {
+            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Store).await })*
+        }
+        mod graph_mode {
+            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Graph).await })*
+        }
+    };
+}
+
+on_both_backends!(
+    create_get_list_update_delete_round_trip,
+    every_enum_member_round_trips_through_create_and_read,
+    a_missing_operation_reads_as_null,
+    update_and_delete_of_a_missing_operation_are_not_found,
+    update_leaves_absent_fields_and_clears_null_details,
+    update_with_an_empty_input_is_bad_user_input,
+    unknown_future_value_is_refused_as_input,
+    every_id_argument_must_be_a_guid,
+    first_outside_1_to_100_is_bad_user_input,
+    malformed_tampered_and_foreign_cursors_are_bad_user_input,
+    paging_across_pages_yields_every_operation_once,
+    paging_while_others_are_created_skips_and_repeats_nothing,
+);
+
+async fn create_get_list_update_delete_round_trip(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let file = guid();
+    let created = app
+        .data(
+            CREATE,
+            json!({ "f": file, "input": { "operationType": "UPLOAD", "operationStatus": "IN_PROGRESS", "statusDetails": "Importing chrome.admx" } }),
+        )
+        .await["createGroupPolicyOperation"]
+        .clone();
+    let id = created["id"].as_str().expect("id").to_owned();
+    assert_eq!(id, id.to_lowercase());
+    assert!(uuid::Uuid::parse_str(&id).is_ok());
+    assert_eq!(created["definitionFileId"], json!(file));
+    assert_eq!(created["operationType"], "UPLOAD");
+    assert_eq!(created["operationStatus"], "IN_PROGRESS");
+    assert_eq!(created["statusDetails"], "Importing chrome.admx");
+    let stamped = created["lastModifiedDateTime"].as_str().expect("timestamp");
+    assert!(stamped.ends_with('Z') && stamped.contains('.'), "{stamped}");
+
+    let got = app.data(GET, json!({ "f": file, "id": id })).await;
+    assert_eq!(got["groupPolicyOperation"], created);
+
+    let listed = app.data(LIST, json!({ "f": file })).await;
+    assert_eq!(
+        listed["groupPolicyOperations"]["nodes"],
+        json!([{ "id": id }])
+    );
+    assert_eq!(
+        listed["groupPolicyOperations"]["pageInfo"]["hasNextPage"],
+        false
+    );
+
+    let updated = app
+        .data(
+            UPDATE,
+            json!({ "f": file, "id": id, "input": { "operationStatus": "SUCCESS", "statusDetails": "412 policies" } }),
+        )
+        .await["updateGroupPolicyOperation"]
+        .clone();
+    assert_eq!(updated["id"], json!(id));
+    assert_eq!(updated["operationType"], "UPLOAD");
+    assert_eq!(updated["operationStatus"], "SUCCESS");
+    assert_eq!(updated["statusDetails"], "412 policies");
+    let reread = app.data(GET, json!({ "f": file, "id": id })).await;
+    assert_eq!(reread["groupPolicyOperation"], updated);
+
+    let deleted = app.data(DELETE, json!({ "f": file, "id": id })).await;
+    assert_eq!(deleted["deleteGroupPolicyOperation"], json!(id));
+    let gone = app.data(GET, json!({ "f": file, "id": id })).await;
+    assert_eq!(gone["groupPolicyOperation"], Value::Null);
+    let listed = app.data(LIST, json!({ "f": file })).await;
+    assert_eq!(listed["groupPolicyOperations"]["nodes"], json!([]));
+}
+
+async fn every_enum_member_round_trips_through_create_and_read(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let file = guid();
+    let types = [
+        "NONE",
+        "UPLOAD",
+        "UPLOAD_NEW_VERSION",
+        "ADD_LANGUAGE_FILES",
+        "REMOVE_LANGUAGE_FILES",
+        "UPDATE_LANGUAGE_FILES",
+        "REMOVE",
+    ];
+    let statuses = ["UNKNOWN", "IN_PROGRESS", "SUCCESS", "FAILED"];
+    for (i, op_type) in types.iter().enumerate() {
+        let status = statuses[i % statuses.len()];
+        let id = app.create(&file, op_type, status, None).await;
+        let got = app.data(GET, json!({ "f": file, "id": id })).await;
+        assert_eq!(got["groupPolicyOperation"]["operationType"], *op_type);
+        assert_eq!(got["groupPolicyOperation"]["operationStatus"], status);
+    }
+    for status in statuses {
+        let id = app.create(&file, "UPLOAD", status, Some("")).await;
+        let got = app.data(GET, json!({ "f": file, "id": id })).await;
+        assert_eq!(got["groupPolicyOperation"]["operationStatus"], status);
+        assert_eq!(got["groupPolicyOperation"]["statusDetails"], "");
+    }
+}
+
+async fn a_missing_operation_reads_as_null(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let body = app.gql(GET, json!({ "f": guid(), "id": guid() })).await;
+    assert_eq!(body, json!({ "data": { "groupPolicyOperation": null } }));
+}
+
+async fn update_and_delete_of_a_missing_operation_are_not_found(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let (file, id) = (guid(), guid());
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "f": file, "id": id, "input": { "operationStatus": "FAILED" } }),
+        )
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND", "{body}");
+    assert_eq!(
+        body["errors"][0]["path"],
+        json!(["updateGroupPolicyOperation"])
+    );
+    let body = app.gql(DELETE, json!({ "f": file, "id": id })).await;
+    assert_eq!(code(&body), "NOT_FOUND", "{body}");
+}
+
+async fn update_leaves_absent_fields_and_clears_null_details(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let file = guid();
+    let id = app
+        .create(&file, "UPLOAD", "IN_PROGRESS", Some("working"))
+        .await;
+    let updated = app
+        .data(
+            UPDATE,
+            json!({ "f": file, "id": id, "input": { "operationType": "REMOVE" } }),
+        )
+        .await;
+    let op = &updated["updateGroupPolicyOperation"];
+    assert_eq!(op["operationType"], "REMOVE");
+    assert_eq!(op["operationStatus"], "IN_PROGRESS");
+    assert_eq!(op["statusDetails"], "working");
+    let cleared = app
+        .data(
+            UPDATE,
+            json!({ "f": file, "id": id, "input": { "statusDetails": null } }),
+        )
+        .await;
+    assert_eq!(
+        cleared["updateGroupPolicyOperation"]["statusDetails"],
+        Value::Null
+    );
+    assert_eq!(
+        cleared["updateGroupPolicyOperation"]["operationType"],
+        "REMOVE"
+    );
+    let reread = app.data(GET, json!({ "f": file, "id": id })).await;
+    assert_eq!(reread["groupPolicyOperation"]["statusDetails"], Value::Null);
+}
+
+async fn update_with_an_empty_input_is_bad_user_input(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let file = guid();
+    let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
+    let body = app
+        .gql(UPDATE, json!({ "f": file, "id": id, "input": {} }))
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let still = app.data(GET, json!({ "f": file, "id": id })).await;
+    assert_eq!(
+        still["groupPolicyOperation"]["operationStatus"],
+        "IN_PROGRESS"
+    );
+}
+
+async fn unknown_future_value_is_refused_as_input(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let file = guid();
+    for input in [
+        json!({ "operationType": "UNKNOWN_FUTURE_VALUE", "operationStatus": "SUCCESS" }),
+        json!({ "operationType": "UPLOAD", "operationStatus": "UNKNOWN_FUTURE_VALUE" }),
+    ] {
+        let body = app.gql(CREATE, json!({ "f": file, "input": input })).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    }
+    let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
+    for input in [
+        json!({ "operationType": "UNKNOWN_FUTURE_VALUE" }),
+        json!({ "operationStatus": "UNKNOWN_FUTURE_VALUE" }),
+    ] {
+        let body = app
+            .gql(UPDATE, json!({ "f": file, "id": id, "input": input }))
+            .await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    }
+    let (ids, _) = list_all(&app, &file, 100).await;
+    assert_eq!(ids, vec![id.clone()], "nothing else was created");
+    let still = app.data(GET, json!({ "f": file, "id": id })).await;
+    assert_eq!(still["groupPolicyOperation"]["operationType"], "UPLOAD");
+}
+
+async fn every_id_argument_must_be_a_guid(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let good = guid();
+    let cases: Vec<(&str, &str, Value)> = vec![
+        (GET, "definitionFileId", json!({ "f": "BAD", "id": good })),
+        (GET, "id", json!({ "f": good, "id": "BAD" })),
+        (LIST, "definitionFileId", json!({ "f": "BAD" })),
+        (
+            CREATE,
+            "definitionFileId",
+            json!({ "f": "BAD", "input": { "operationType": "UPLOAD", "operationStatus": "SUCCESS" } }),
+        ),
+        (
+            UPDATE,
+            "definitionFileId",
+            json!({ "f": "BAD", "id": good, "input": { "operationStatus": "SUCCESS" } }),
+        ),
+        (
+            UPDATE,
+            "id",
+            json!({ "f": good, "id": "BAD", "input": { "operationStatus": "SUCCESS" } }),
+        ),
+        (
+            DELETE,
+            "definitionFileId",
+            json!({ "f": "BAD", "id": good }),
+        ),
+        (DELETE, "id", json!({ "f": good, "id": "BAD" })),
+    ];
+    let bad_values = [
+        "../x",
+        "a/b",
+        "x?$filter=1",
+        "%2e%2e",
+        "",
+        &"a".repeat(10 * 1024),
+    ];
+    if let Some(graph) = &app.graph {
+        graph.clear_requests();
+    }
+    for (query, argument, variables) in &cases {
+        for bad in bad_values {
+            let text = variables
+                .to_string()
+                .replace("\"BAD\"", &json!(bad).to_string());
+            let variables: Value = serde_json::from_str(&text).expect("json");
+            let body = app.gql(query, variables).await;
+            assert_eq!(
+                code(&body),
+                "BAD_USER_INPUT",
+                "{argument}={bad:.20}: {body}"
+            );
+            assert_eq!(
+                body["errors"][0]["extensions"]["argument"], *argument,
+                "{body}"
+            );
+        }
+    }
+    if let Some(graph) = &app.graph {
+        assert!(graph.requests().is_empty(), "no invalid id may reach Graph");
+    }
+}
+
+async fn first_outside_1_to_100_is_bad_user_input(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    for first in [0, -1, 101, 100_000] {
+        let body = app.gql(LIST, json!({ "f": guid(), "first": first })).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "first={first}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["argument"], "first");
+    }
+    for first in [1, 100] {
+        app.data(LIST, json!({ "f": guid(), "first": first })).await;
+    }
+}
+
+async fn malformed_tampered_and_foreign_cursors_are_bad_user_input(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let (file, other) = (guid(), guid());
+    for _ in 0..3 {
+        app.create(&file, "UPLOAD", "SUCCESS", None).await;
+        app.create(&other, "UPLOAD", "SUCCESS", None).await;
+    }
+    let page = app.data(LIST, json!({ "f": other, "first": 1 })).await;
+    let foreign = page["groupPolicyOperations"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    let page = app.data(LIST, json!({ "f": file, "first": 1 })).await;
+    let own = page["groupPolicyOperations"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    let mut tampered = own.clone().into_bytes();
+    tampered[5] = if tampered[5] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    if let Some(graph) = &app.graph {
+        graph.clear_requests();
+    }
+    for cursor in [
+        foreign.as_str(),
+        tampered.as_str(),
+        "not-a-cursor",
+        "",
+        "eyJ9.e30",
+    ] {
+        let body = app.gql(LIST, json!({ "f": file, "after": cursor })).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{cursor}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["argument"], "after");
+    }
+    if let Some(graph) = &app.graph {
+        assert!(
+            graph.requests().is_empty(),
+            "a refused cursor never reaches Graph"
+        );
+    }
+    let next = app
+        .data(LIST, json!({ "f": file, "first": 1, "after": own }))
+        .await;
+    assert_eq!(
+        next["groupPolicyOperations"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+async fn paging_across_pages_yields_every_operation_once(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let file = guid();
+    let mut created = Vec::new();
+    for i in 0..23 {
+        created.push(
+            app.create(&file, "UPLOAD", "SUCCESS", Some(&format!("#{i}")))
+                .await,
+        );
+    }
+    let (ids, pages) = list_all(&app, &file, 5).await;
+    assert_eq!(pages, 5);
+    assert_eq!(ids, created, "every operation once, in creation order");
+    let first = app.data(LIST, json!({ "f": file, "first": 5 })).await;
+    let info = &first["groupPolicyOperations"]["pageInfo"];
+    assert_eq!(info["hasPreviousPage"], false);
+    assert_eq!(
+        info["startCursor"],
+        first["groupPolicyOperations"]["edges"][0]["cursor"]
+    );
+    // Resuming from a middle edge's cursor continues right after that edge.
+    let middle = first["groupPolicyOperations"]["edges"][2]["cursor"].clone();
+    let rest = app
+        .data(LIST, json!({ "f": file, "first": 4, "after": middle }))
+        .await;
+    let rest_ids: Vec<&str> = rest["groupPolicyOperations"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        rest_ids,
+        created[3..7].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        rest["groupPolicyOperations"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
+}
+
+async fn paging_while_others_are_created_skips_and_repeats_nothing(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let file = guid();
+    let mut before = Vec::new();
+    for _ in 0..12 {
+        before.push(app.create(&file, "UPLOAD", "SUCCESS", None).await);
+    }
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    let mut added = Vec::new();
+    loop {
+        let data = app
+            .data(LIST, json!({ "f": file, "first": 4, "after": after }))
+            .await;
+        let conn = &data["groupPolicyOperations"];
+        for node in conn["nodes"].as_array().expect("nodes") {
+            seen.push(node["id"].as_str().expect("id").to_owned());
+        }
+        // Someone else creates an operation between our page requests.
+        if added.len() < 3 {
+            added.push(app.create(&file, "REMOVE", "IN_PROGRESS", None).await);
+        }
+        if conn["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no operation twice");
+    for id in &before {
+        assert!(seen.contains(id), "{id} was skipped");
+    }
+}

@@ -1,0 +1,279 @@
+//! Shared test plumbing: build the gateway, post GraphQL through the real router (`oneshot`,
+//! no socket) or over TCP, and read the answers.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use gpo_gateway::backend::Backend;
+use gpo_gateway::backend::cursor::CursorCodec;
+use gpo_gateway::backend::store::Store;
+use gpo_gateway::{BackendKind, Config};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::fake_graph::FakeGraph;
+
+/// Demo definition file with three operations.
+pub const DEMO_FILE: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
+/// Demo operation (UPLOAD / SUCCESS) in `DEMO_FILE`.
+pub const DEMO_OP: &str = "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01";
+/// The token the tests send in Graph mode.
+pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6InRlc3QtdG9rZW4tc2VjcmV0In0";
+
+/// Which backend a test app runs on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    Store,
+    Graph,
+}
+
+/// A gateway under test, plus the fake Graph behind it in Graph mode.
+pub struct TestApp {
+    pub router: Router,
+    pub mode: Mode,
+    pub graph: Option<FakeGraph>,
+    /// Sent as `Authorization` on every request (Graph mode sets it by default).
+    pub token: Option<String>,
+}
+
+pub fn config() -> Config {
+    let mut config = Config::defaults();
+    config.no_seed = true;
+    config
+}
+
+impl TestApp {
+    /// An empty store-mode gateway.
+    pub async fn store() -> TestApp {
+        TestApp::with_config(Mode::Store, config()).await
+    }
+
+    /// A store-mode gateway with the demo data.
+    pub async fn demo() -> TestApp {
+        let mut config = config();
+        config.no_seed = false;
+        TestApp::with_config(Mode::Store, config).await
+    }
+
+    /// A gateway over an empty backend of `mode`.
+    pub async fn new(mode: Mode) -> TestApp {
+        TestApp::with_config(mode, config()).await
+    }
+
+    /// A gateway of `mode` built from `config` (Graph mode points it at a fresh fake Graph).
+    pub async fn with_config(mode: Mode, mut config: Config) -> TestApp {
+        let graph = match mode {
+            Mode::Store => None,
+            Mode::Graph => {
+                let graph = FakeGraph::spawn().await;
+                config.backend = BackendKind::Graph;
+                config.graph_url = graph.base_url();
+                Some(graph)
+            }
+        };
+        let app = gpo_gateway::app(&config).expect("the gateway builds");
+        TestApp {
+            router: app.router,
+            mode,
+            graph,
+            token: (mode == Mode::Graph).then(|| TOKEN.to_owned()),
+        }
+    }
+
+    /// A store-mode gateway over a given store (to inspect or prefill it).
+    pub fn over_store(store: Store) -> TestApp {
+        let backend: Arc<dyn Backend> = Arc::new(store);
+        let app = gpo_gateway::app_with_backend(&config(), backend);
+        TestApp {
+            router: app.router,
+            mode: Mode::Store,
+            graph: None,
+            token: None,
+        }
+    }
+
+    /// The fake Graph (Graph mode only).
+    pub fn graph(&self) -> &FakeGraph {
+        self.graph.as_ref().expect("a Graph-mode app")
+    }
+
+    /// Sends one HTTP request through the router.
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, headers, body)
+    }
+
+    /// A POST /graphql request builder with JSON content type and the app's token.
+    pub fn post_request(&self) -> axum::http::request::Builder {
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri("/graphql")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = &self.token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        builder
+    }
+
+    /// POSTs a JSON body to /graphql.
+    pub async fn post(&self, body: Value) -> (StatusCode, HeaderMap, Value) {
+        let request = self
+            .post_request()
+            .body(Body::from(body.to_string()))
+            .expect("a request");
+        self.send(request).await
+    }
+
+    /// Runs a GraphQL operation and returns the whole response body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let (status, _, body) = self
+            .post(json!({ "query": query, "variables": variables }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Runs an operation that must succeed and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Creates an operation and returns its id.
+    pub async fn create(
+        &self,
+        file: &str,
+        op_type: &str,
+        status: &str,
+        details: Option<&str>,
+    ) -> String {
+        let data = self
+            .data(
+                CREATE,
+                json!({ "f": file, "input": { "operationType": op_type, "operationStatus": status, "statusDetails": details } }),
+            )
+            .await;
+        data["createGroupPolicyOperation"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned()
+    }
+}
+
+/// The first error's `extensions.code`.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// A fresh random GUID.
+pub fn guid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Serves the app on 127.0.0.1:0 and returns its address.
+pub async fn serve_tcp(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serves");
+    });
+    addr
+}
+
+/// A store with the demo data and a known cursor key.
+pub fn demo_store() -> Store {
+    let store = Store::new(100_000, CursorCodec::new(None));
+    store
+        .load_seed(gpo_gateway::backend::store::DEMO_SEED)
+        .expect("demo seed");
+    store
+}
+
+pub const OP_FIELDS: &str =
+    "id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime";
+
+pub const CREATE: &str = "mutation Create($f: ID!, $input: CreateGroupPolicyOperationInput!) {
+  createGroupPolicyOperation(definitionFileId: $f, input: $input) {
+    id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime
+  }
+}";
+
+pub const GET: &str = "query Get($f: ID!, $id: ID!) {
+  groupPolicyOperation(definitionFileId: $f, id: $id) {
+    id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime
+  }
+}";
+
+pub const LIST: &str = "query List($f: ID!, $first: Int, $after: String) {
+  groupPolicyOperations(definitionFileId: $f, first: $first, after: $after) {
+    edges { cursor node { id operationStatus } }
+    nodes { id }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}";
+
+pub const UPDATE: &str =
+    "mutation Update($f: ID!, $id: ID!, $input: UpdateGroupPolicyOperationInput!) {
+  updateGroupPolicyOperation(definitionFileId: $f, id: $id, input: $input) {
+    id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime
+  }
+}";
+
+pub const DELETE: &str = "mutation Delete($f: ID!, $id: ID!) {
+  deleteGroupPolicyOperation(definitionFileId: $f, id: $id)
+}";
+
+/// Pages through a whole list `first` at a time; returns every id in order and the number of pages.
+pub async fn list_all(app: &TestApp, file: &str, first: i64) -> (Vec<String>, usize) {
+    let mut ids = Vec::new();
+    let mut after = Value::Null;
+    let mut pages = 0;
+    loop {
+        let data = app
+            .data(LIST, json!({ "f": file, "first": first, "after": after }))
+            .await;
+        pages += 1;
+        let conn = &data["groupPolicyOperations"];
+        for edge in conn["edges"].as_array().expect("edges") {
+            ids.push(edge["node"]["id"].as_str().expect("id").to_owned());
+        }
+        if !conn["pageInfo"]["hasNextPage"]
+            .as_bool()
+            .expect("hasNextPage")
+        {
+            return (ids, pages);
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+        assert!(pages < 10_000, "paging does not end");
+    }
+}

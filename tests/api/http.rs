@@ -1,0 +1,421 @@
+//! The HTTP layer: GET and POST, error codes before execution, limits, content negotiation,
+//! CSRF, CORS, batching, persisted queries, federation, health.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::*;
+
+fn get(uri: &str) -> Request<Body> {
+    Request::builder()
+        .uri(uri)
+        .body(Body::empty())
+        .expect("request")
+}
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn queries_work_over_get() {
+    let app = TestApp::demo().await;
+    let query = format!(
+        "{{ groupPolicyOperation(definitionFileId: \"{DEMO_FILE}\", id: \"{DEMO_OP}\") {{ operationType }} }}"
+    );
+    let (status, _, body) = app
+        .send(get(&format!("/graphql?query={}", encode(&query))))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"]["groupPolicyOperation"]["operationType"],
+        "UPLOAD"
+    );
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_refused_with_405_and_changes_nothing() {
+    let app = TestApp::demo().await;
+    let mutation = format!(
+        "mutation {{ deleteGroupPolicyOperation(definitionFileId: \"{DEMO_FILE}\", id: \"{DEMO_OP}\") }}"
+    );
+    let (status, headers, body) = app
+        .send(get(&format!("/graphql?query={}", encode(&mutation))))
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    assert_eq!(headers[header::ALLOW], "POST");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("POST")
+    );
+    let still = app
+        .data(GET, json!({ "f": DEMO_FILE, "id": DEMO_OP }))
+        .await;
+    assert_eq!(still["groupPolicyOperation"]["id"], DEMO_OP);
+    // With several operations, the named one decides.
+    let doc = format!("query Q {{ __typename }} {mutation}");
+    let (status, _, _) = app
+        .send(get(&format!(
+            "/graphql?query={}&operationName=Q",
+            encode(&doc)
+        )))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn parse_and_validation_failures_carry_their_codes() {
+    let app = TestApp::store().await;
+    let body = app.gql("{ groupPolicyOperations(", json!({})).await;
+    assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED", "{body}");
+    let body = app.gql("{ noSuchField }", json!({})).await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    let body = app.gql(LIST, json!({ "f": guid(), "first": "many" })).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let body = app
+        .gql(CREATE, json!({ "f": guid(), "input": { "operationType": "SHRED", "operationStatus": "SUCCESS" } }))
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+}
+
+#[tokio::test]
+async fn graphql_response_json_gets_spec_status_codes() {
+    let app = TestApp::store().await;
+    let request = |query: &str, accept: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, accept)
+            .body(Body::from(json!({ "query": query }).to_string()))
+            .expect("request")
+    };
+    let (status, headers, body) = app
+        .send(request(
+            "{ noSuchField }",
+            "application/graphql-response+json",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "application/graphql-response+json"
+    );
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+    let (status, headers, _) = app
+        .send(request("{ noSuchField }", "application/json"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let (status, _, body) = app
+        .send(request(
+            "{ __typename }",
+            "application/graphql-response+json, application/json;q=0.9",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["__typename"], "Query");
+}
+
+#[tokio::test]
+async fn too_deep_or_too_complex_queries_are_limit_exceeded() {
+    let mut config = config();
+    config.max_complexity = 5;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let body = app.gql(LIST, json!({ "f": guid() })).await;
+    assert_eq!(code(&body), "LIMIT_EXCEEDED", "{body}");
+    let mut config = helpers_config_with_depth(3);
+    config.max_complexity = 1000;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let body = app.gql(LIST, json!({ "f": guid() })).await;
+    assert_eq!(code(&body), "LIMIT_EXCEEDED", "{body}");
+}
+
+fn helpers_config_with_depth(depth: usize) -> gpo_gateway::Config {
+    let mut config = config();
+    config.max_depth = depth;
+    config
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    let mut config = config();
+    config.max_body_bytes = 1024;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let huge = json!({ "query": format!("{{ __typename }} # {}", "x".repeat(4096)) });
+    let (status, _, body) = app.post(huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(code(&body), "LIMIT_EXCEEDED");
+}
+
+#[tokio::test]
+async fn simple_content_types_without_a_preflight_header_are_refused() {
+    let app = TestApp::demo().await;
+    let mutation = format!(
+        r#"{{"query":"mutation {{ deleteGroupPolicyOperation(definitionFileId: \"{DEMO_FILE}\", id: \"{DEMO_OP}\") }}"}}"#
+    );
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let mut builder = Request::builder().method(Method::POST).uri("/graphql");
+        if let Some(ct) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, ct);
+        }
+        let (status, _, body) = app
+            .send(builder.body(Body::from(mutation.clone())).expect("request"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{content_type:?}");
+        assert_eq!(code(&body), "BAD_USER_INPUT");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("apollo-require-preflight")
+        );
+    }
+    let still = app
+        .data(GET, json!({ "f": DEMO_FILE, "id": DEMO_OP }))
+        .await;
+    assert_eq!(
+        still["groupPolicyOperation"]["id"], DEMO_OP,
+        "nothing was deleted"
+    );
+    // A preflight-forcing header lets a simple type through the CSRF check (then it must be JSON).
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/graphql")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .header("apollo-require-preflight", "true")
+        .body(Body::from(mutation))
+        .expect("request");
+    let (status, _, _) = app.send(request).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_configured_origins_only() {
+    let mut config = config();
+    config.cors_origins = vec!["https://admin.contoso.example".to_owned()];
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/graphql")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "content-type,authorization",
+            )
+            .body(Body::empty())
+            .expect("request")
+    };
+    let (status, headers, _) = app.send(preflight("https://admin.contoso.example")).await;
+    assert!(status.is_success());
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://admin.contoso.example"
+    );
+    let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap_or("")
+        .to_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
+    let (_, headers, _) = app.send(preflight("https://evil.example")).await;
+    assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
+
+#[tokio::test]
+async fn a_batch_runs_every_operation_and_is_capped() {
+    let mut config = config();
+    config.no_seed = false;
+    config.max_batch = 3;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let (status, _, body) = app
+        .post(json!([
+            { "query": GET, "variables": { "f": DEMO_FILE, "id": DEMO_OP } },
+            { "query": "{ nope }" },
+            { "query": LIST, "variables": { "f": DEMO_FILE, "first": 1 } },
+        ]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let results = body.as_array().expect("an array of results");
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["data"]["groupPolicyOperation"]["id"], DEMO_OP);
+    assert_eq!(code(&results[1]), "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(
+        results[2]["data"]["groupPolicyOperations"]["nodes"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    let four = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }, { "query": "{ __typename }" }, { "query": "{ __typename }" }]);
+    let (status, _, body) = app.post(four).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code(&body), "LIMIT_EXCEEDED");
+    let (status, _, body) = app.post(json!([])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn each_operation_of_a_batch_is_held_to_the_limits() {
+    let mut config = config();
+    config.max_complexity = 5;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let (_, _, body) = app
+        .post(
+            json!([{ "query": "{ __typename }" }, { "query": LIST, "variables": { "f": guid() } }]),
+        )
+        .await;
+    assert_eq!(body[0]["data"]["__typename"], "Query");
+    assert_eq!(code(&body[1]), "LIMIT_EXCEEDED");
+}
+
+#[tokio::test]
+async fn persisted_queries_miss_then_register_then_hit_over_post_and_get() {
+    let app = TestApp::demo().await;
+    let query = format!(
+        "query Pq {{ groupPolicyOperation(definitionFileId: \"{DEMO_FILE}\", id: \"{DEMO_OP}\") {{ id }} }}"
+    );
+    let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let (status, _, body) = app.post(json!({ "extensions": ext })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(code(&body), "PERSISTED_QUERY_NOT_FOUND");
+    let (_, _, body) = app.post(json!({ "query": query, "extensions": ext })).await;
+    assert_eq!(body["data"]["groupPolicyOperation"]["id"], DEMO_OP);
+    let (_, _, body) = app.post(json!({ "extensions": ext })).await;
+    assert_eq!(
+        body["data"]["groupPolicyOperation"]["id"], DEMO_OP,
+        "hit over POST"
+    );
+    let uri = format!("/graphql?extensions={}", encode(&ext.to_string()));
+    let (status, _, body) = app.send(get(&uri)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["data"]["groupPolicyOperation"]["id"], DEMO_OP,
+        "hit over GET"
+    );
+    let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
+    let (_, _, body) = app
+        .post(json!({ "query": query, "extensions": wrong }))
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    assert!(body["data"].is_null());
+}
+
+#[tokio::test]
+async fn a_persisted_mutation_over_get_is_refused() {
+    let app = TestApp::demo().await;
+    let mutation = format!(
+        "mutation {{ deleteGroupPolicyOperation(definitionFileId: \"{DEMO_FILE}\", id: \"{DEMO_OP}\") }}"
+    );
+    let hash = format!("{:x}", Sha256::digest(mutation.as_bytes()));
+    // Register it without running it: a wrong operation name makes execution fail early.
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let (_, _, body) = app
+        .post(json!({ "query": mutation, "extensions": ext, "operationName": "Nope" }))
+        .await;
+    assert!(body["errors"].is_array());
+    let (status, _, _) = app
+        .send(get(&format!(
+            "/graphql?extensions={}",
+            encode(&ext.to_string())
+        )))
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let still = app
+        .data(GET, json!({ "f": DEMO_FILE, "id": DEMO_OP }))
+        .await;
+    assert_eq!(still["groupPolicyOperation"]["id"], DEMO_OP);
+}
+
+#[tokio::test]
+async fn client_request_id_is_echoed_or_minted() {
+    let app = TestApp::store().await;
+    let id = guid();
+    let request = app
+        .post_request()
+        .header("client-request-id", &id)
+        .body(Body::from(json!({ "query": "{ __typename }" }).to_string()))
+        .expect("request");
+    let (_, headers, _) = app.send(request).await;
+    assert_eq!(headers["client-request-id"], id.as_str());
+    let request = app
+        .post_request()
+        .header("client-request-id", "../../not-a-guid")
+        .body(Body::from(json!({ "query": "{ __typename }" }).to_string()))
+        .expect("request");
+    let (_, headers, _) = app.send(request).await;
+    let minted = headers["client-request-id"].to_str().expect("ascii");
+    assert!(uuid::Uuid::parse_str(minted).is_ok() && minted != "../../not-a-guid");
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::store().await;
+    let (status, _, _) = app.send(get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = app.send(get("/readyz")).await;
+    assert_eq!(status, StatusCode::OK);
+    let gateway = gpo_gateway::app(&config()).expect("app");
+    gateway.state.set_draining();
+    let response = tower::ServiceExt::oneshot(gateway.router, get("/readyz"))
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn federation_resolves_entities_and_serves_the_subgraph_sdl() {
+    let app = TestApp::demo().await;
+    let missing = guid();
+    let body = app
+        .data(
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on GroupPolicyOperation { id operationType statusDetails } } }",
+            json!({ "r": [
+                { "__typename": "GroupPolicyOperation", "definitionFileId": DEMO_FILE, "id": DEMO_OP },
+                { "__typename": "GroupPolicyOperation", "definitionFileId": DEMO_FILE, "id": missing },
+            ] }),
+        )
+        .await;
+    assert_eq!(body["_entities"][0]["id"], DEMO_OP);
+    assert_eq!(body["_entities"][0]["operationType"], "UPLOAD");
+    assert_eq!(body["_entities"][1], Value::Null);
+    let sdl = app.data("{ _service { sdl } }", json!({})).await;
+    let sdl = sdl["_service"]["sdl"].as_str().expect("sdl");
+    assert!(
+        sdl.contains("@key(fields: \"definitionFileId id\")"),
+        "{sdl}"
+    );
+    assert!(sdl.contains("@link"), "federation 2 SDL: {sdl}");
+}
+
+#[tokio::test]
+async fn internal_details_never_reach_the_client() {
+    let app = TestApp::store().await;
+    let (_, _, body) = app
+        .post(json!({ "query": "{ __typename }", "operationName": "Missing" }))
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let (status, _, body) = app.post(json!("just a string")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    let request = app
+        .post_request()
+        .body(Body::from("{not json"))
+        .expect("request");
+    let (status, _, body) = app.send(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+}

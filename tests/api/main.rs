@@ -1,0 +1,9 @@
+//! The gateway's behaviour, driven through its real router. One binary for all integration
+//! tests (fast to link); `contract` runs against both backends so they cannot drift apart.
+
+mod contract;
+mod fake_graph;
+mod helpers;
+mod http;
+mod schema;
+mod store;
