@@ -158,6 +158,14 @@ impl Timestamp {
             .map_err(|e| format!("`{value}` is not an RFC 3339 date-time with offset: {e}"))
     }
 
+    /// Accepts a value Graph wrote: any RFC 3339 date-time with offset, at any precision,
+    /// kept exactly as written.
+    pub fn from_graph(value: &str) -> Result<Self, String> {
+        OffsetDateTime::parse(value, &Rfc3339)
+            .map(|_| Timestamp(value.to_owned()))
+            .map_err(|e| format!("Graph returned `{value}` as a date-time: {e}"))
+    }
+
     /// Now, in UTC with 7 fractional digits, the way Graph stamps `lastModifiedDateTime`.
     pub fn now() -> Self {
         let now = OffsetDateTime::now_utc();

@@ -45,9 +45,9 @@ pub fn backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
             }
             Ok(Arc::new(store))
         }
-        BackendKind::Graph => Err(backend::graph::GraphBackend::new(config, cursors)
-            .err()
-            .unwrap_or_default()),
+        BackendKind::Graph => Ok(Arc::new(backend::graph::GraphBackend::new(
+            config, cursors,
+        )?)),
     }
 }
 

@@ -1,0 +1,374 @@
+//! One shared HTTP client for Graph: headers every call carries, the retry policy for
+//! throttling and hiccups, and the mapping of Graph's answers to the gateway's errors.
+//!
+//! Retries: 429, 503 and 504 are retried at most 3 times, honouring `Retry-After` (seconds,
+//! fractions or an HTTP date) or else backing off exponentially with jitter, and never past the
+//! call's deadline. A POST is retried only on 429: after a 503, a 504 or a timeout Graph may
+//! have created the operation already, and a retry could create it twice.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use url::Url;
+
+use super::wire;
+use crate::backend::Caller;
+use crate::error::{Code, Error, UpstreamDetail};
+
+/// Most retries of one call (or of one key inside `$batch`).
+pub const MAX_RETRIES: u32 = 3;
+const BASE_BACKOFF: Duration = Duration::from_millis(500);
+
+/// Graph's answer to one request (or one `$batch` sub-request).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub retry_after: Option<Duration>,
+    pub body: Option<Value>,
+    /// The body was present but not JSON.
+    pub unreadable: bool,
+}
+
+/// How to treat a reply.
+pub enum Verdict {
+    /// Success, with the body if any.
+    Done(Option<Value>),
+    /// Worth another try after the given wait (or a backoff when `None`).
+    Retry(Option<Duration>, Error),
+    /// Final failure.
+    Fail(Error),
+}
+
+/// What kind of call a reply answers, which decides 404 handling and retries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Read,
+    Create,
+    Write,
+}
+
+/// The shared client.
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: Url,
+    timeout: Duration,
+}
+
+impl GraphClient {
+    /// A client for the Graph version root `base` (e.g. `https://graph.microsoft.com/beta`).
+    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, String> {
+        let mut base =
+            Url::parse(base).map_err(|e| format!("--graph-url `{base}` is not a URL: {e}"))?;
+        if !matches!(base.scheme(), "https" | "http") || base.cannot_be_a_base() {
+            return Err(format!("--graph-url `{base}` must be an http(s) URL"));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gpo-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(GraphClient {
+            http,
+            base,
+            timeout,
+        })
+    }
+
+    /// The per-call budget, retries and waits included.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A URL under the version root from path segments (each percent-encoded, so no input can
+    /// add a segment, a query or change the host) and query pairs.
+    pub fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("the base URL was checked to have a path")
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    /// The same URL relative to the version root, as `$batch` wants it.
+    pub fn relative(&self, url: &Url) -> String {
+        let path = url.path();
+        let root = self.base.path().trim_end_matches('/');
+        let mut relative = path.strip_prefix(root).unwrap_or(path).to_owned();
+        if let Some(query) = url.query() {
+            relative.push('?');
+            relative.push_str(query);
+        }
+        relative
+    }
+
+    /// The headers every upstream request carries.
+    pub fn headers(caller: &Caller) -> Result<HeaderMap, Error> {
+        let token = caller.token.as_ref().ok_or_else(|| {
+            Error::Unauthenticated(
+                "Send `Authorization: Bearer <token>` with a Microsoft Graph access token".into(),
+            )
+        })?;
+        let mut headers = HeaderMap::new();
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                Error::Unauthenticated("The bearer token has characters HTTP cannot carry".into())
+            })?;
+        auth.set_sensitive(true);
+        headers.insert(AUTHORIZATION, auth);
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Ok(id) = HeaderValue::from_str(&caller.client_request_id) {
+            headers.insert("client-request-id", id);
+        }
+        Ok(headers)
+    }
+
+    /// Sends one request with the retry policy and returns its successful body.
+    pub async fn call(
+        &self,
+        caller: &Caller,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        kind: Kind,
+    ) -> Result<Option<Value>, Error> {
+        let headers = Self::headers(caller)?;
+        let deadline = Instant::now() + self.timeout;
+        let mut attempt = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let reply = self
+                .send_once(&method, &url, headers.clone(), body, remaining, caller)
+                .await?;
+            tracing::debug!(%method, path = url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
+            match judge(&reply, kind, caller) {
+                Verdict::Done(body) => return Ok(body),
+                Verdict::Fail(error) => return Err(error),
+                Verdict::Retry(wait, error) => {
+                    let wait = wait.unwrap_or_else(|| backoff(attempt));
+                    if attempt >= MAX_RETRIES || Instant::now() + wait >= deadline {
+                        return Err(error);
+                    }
+                    tracing::debug!(?wait, status = reply.status, "graph asked us to retry");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// One HTTP exchange, no retries. Transport failures and timeouts become errors here.
+    pub async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: Option<&Value>,
+        timeout: Duration,
+        caller: &Caller,
+    ) -> Result<Reply, Error> {
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .headers(headers)
+            .timeout(timeout);
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let detail = || UpstreamDetail {
+            client_request_id: Some(caller.client_request_id.clone()),
+            ..Default::default()
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, detail()))?;
+        let status = response.status().as_u16();
+        let request_id = header(response.headers(), "request-id");
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&e, detail()))?;
+        let (body, unreadable) = if bytes.is_empty() {
+            (None, false)
+        } else {
+            match serde_json::from_slice(&bytes) {
+                Ok(value) => (Some(value), false),
+                Err(_) => (None, true),
+            }
+        };
+        Ok(Reply {
+            status,
+            request_id,
+            retry_after,
+            body,
+            unreadable,
+        })
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn transport_error(error: &reqwest::Error, detail: UpstreamDetail) -> Error {
+    let (code, message) = if error.is_timeout() {
+        (
+            Code::UpstreamTimeout,
+            "Microsoft Graph did not answer in time",
+        )
+    } else {
+        (Code::UpstreamError, "Microsoft Graph could not be reached")
+    };
+    // reqwest errors can include the URL; it carries no secret, but keep it in logs only.
+    tracing::warn!(error = %error, "graph transport failure");
+    Error::Upstream {
+        code,
+        message: message.to_owned(),
+        detail: Box::new(detail),
+    }
+}
+
+/// Parses `Retry-After`: whole or fractional seconds, or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0)
+            .then(|| Duration::from_secs_f64(seconds.min(3600.0)));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Exponential backoff with full jitter around the doubling base.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = BASE_BACKOFF * 2u32.saturating_pow(attempt);
+    base.mul_f64(0.5 + fastrand::f64())
+}
+
+/// Decides what a reply means for a call of `kind`.
+pub fn judge(reply: &Reply, kind: Kind, caller: &Caller) -> Verdict {
+    let status = reply.status;
+    let detail = UpstreamDetail {
+        status: Some(status),
+        request_id: reply.request_id.clone(),
+        client_request_id: Some(caller.client_request_id.clone()),
+        retry_after: reply.retry_after.map(|d| d.as_secs_f64()),
+        ..Default::default()
+    };
+    let graph = reply
+        .body
+        .as_ref()
+        .map(wire::graph_error)
+        .unwrap_or_default();
+    let fail = |code| wire::error_for(code, Some(status), graph.clone(), detail.clone());
+    match StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY) {
+        s if s.is_success() => {
+            if reply.unreadable {
+                Verdict::Fail(wire::error_for(
+                    Code::UpstreamError,
+                    Some(status),
+                    wire::GraphError {
+                        message: Some("Microsoft Graph returned a body that is not JSON".into()),
+                        ..Default::default()
+                    },
+                    detail,
+                ))
+            } else {
+                Verdict::Done(reply.body.clone())
+            }
+        }
+        StatusCode::TOO_MANY_REQUESTS => Verdict::Retry(reply.retry_after, fail(Code::Throttled)),
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT if kind != Kind::Create => {
+            let code = if status == 504 {
+                Code::UpstreamTimeout
+            } else {
+                Code::UpstreamError
+            };
+            Verdict::Retry(reply.retry_after, fail(code))
+        }
+        StatusCode::UNAUTHORIZED => Verdict::Fail(fail(Code::Unauthenticated)),
+        StatusCode::FORBIDDEN => Verdict::Fail(fail(Code::Forbidden)),
+        StatusCode::NOT_FOUND if kind == Kind::Read => Verdict::Done(None),
+        StatusCode::NOT_FOUND => Verdict::Fail(fail(Code::NotFound)),
+        StatusCode::BAD_REQUEST => Verdict::Fail(fail(Code::BadUserInput)),
+        StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => {
+            Verdict::Fail(fail(Code::Conflict))
+        }
+        StatusCode::GATEWAY_TIMEOUT => Verdict::Fail(fail(Code::UpstreamTimeout)),
+        _ => Verdict::Fail(fail(Code::UpstreamError)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_fractions_and_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("2.128"),
+            Some(Duration::from_millis(2128))
+        );
+        let soon = SystemTime::now() + Duration::from_secs(5);
+        let date = httpdate::fmt_http_date(soon);
+        let parsed = parse_retry_after(&date).expect("a date");
+        assert!(
+            parsed <= Duration::from_secs(5) && parsed >= Duration::from_secs(3),
+            "{parsed:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+    }
+
+    #[test]
+    fn urls_keep_every_input_inside_one_path_segment() {
+        let client = GraphClient::new(
+            "https://graph.microsoft.com/beta",
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
+        .expect("client");
+        let url = client.url(&["deviceManagement", "../x?$filter=1#y"], &[]);
+        assert_eq!(url.host_str(), Some("graph.microsoft.com"));
+        assert_eq!(url.query(), None);
+        assert!(url.path().starts_with("/beta/deviceManagement/"), "{url}");
+        assert_eq!(url.path_segments().map(|s| s.count()), Some(3));
+        assert_eq!(
+            client.relative(&client.url(&["a", "b"], &[("$top", "5".into())])),
+            "/a/b?%24top=5"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_jitters() {
+        let first = backoff(0);
+        assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(750));
+        let third = backoff(2);
+        assert!(third >= Duration::from_millis(1000) && third <= Duration::from_millis(3000));
+    }
+}

@@ -1,0 +1,162 @@
+//! Live updates in Graph mode: Graph has no push for these operations, so the gateway polls.
+//! Subscribers watching the same operation with the same token share one poller (one upstream
+//! GET per interval however many watch); it stops when the last one leaves, or once the
+//! operation reaches a final status or disappears.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use tokio_stream::wrappers::WatchStream;
+
+use super::client::{GraphClient, Kind};
+use super::{GraphBackend, select, wire};
+use crate::backend::{Caller, Watch};
+use crate::domain::{Fields, Operation, OperationKey};
+use crate::error::{Code, Error};
+
+/// What a poller has seen: nothing yet, then each state (`None` once deleted) or the error
+/// that ended it.
+type State = Option<Result<Option<Operation>, Error>>;
+
+/// Identifies a shared poller: a token fingerprint (never the token itself) and the key.
+type HubKey = ([u8; 32], OperationKey);
+
+/// The live pollers.
+pub struct Pollers {
+    client: Arc<GraphClient>,
+    interval: Duration,
+    hubs: Arc<Mutex<HashMap<HubKey, Weak<watch::Sender<State>>>>>,
+}
+
+impl Pollers {
+    /// Pollers that fetch every `interval` (jittered).
+    pub fn new(client: Arc<GraphClient>, interval: Duration) -> Self {
+        Pollers {
+            client,
+            interval,
+            hubs: Arc::default(),
+        }
+    }
+
+    /// Subscribes `caller` to `key`, joining the poller of the same token and key if one runs.
+    pub async fn watch(
+        &self,
+        backend: &GraphBackend,
+        caller: &Caller,
+        key: OperationKey,
+    ) -> Result<Watch, Error> {
+        let token = caller.token.as_ref().ok_or_else(|| {
+            Error::Unauthenticated(
+                "Send {\"Authorization\": \"Bearer <token>\"} in connection_init to subscribe"
+                    .into(),
+            )
+        })?;
+        let hub: HubKey = (Sha256::digest(token.expose().as_bytes()).into(), key);
+        let receiver = {
+            let mut hubs = self.hubs.lock().unwrap_or_else(|p| p.into_inner());
+            hubs.retain(|_, sender| sender.strong_count() > 0);
+            match hubs.get(&hub).and_then(Weak::upgrade) {
+                Some(sender) => sender.subscribe(),
+                None => {
+                    let (sender, receiver) = watch::channel(None);
+                    let sender = Arc::new(sender);
+                    hubs.insert(hub, Arc::downgrade(&sender));
+                    let url = backend.entity(key, &[("$select", select(Fields::ALL))]);
+                    tokio::spawn(poll(
+                        Arc::clone(&self.client),
+                        url,
+                        caller.clone(),
+                        key,
+                        self.interval,
+                        sender,
+                    ));
+                    receiver
+                }
+            }
+        };
+        Ok(WatchStream::new(receiver)
+            .filter_map(|state| std::future::ready(state))
+            .boxed())
+    }
+}
+
+/// Polls one operation until it is final, gone, failing, or nobody watches.
+async fn poll(
+    client: Arc<GraphClient>,
+    url: url::Url,
+    caller: Caller,
+    key: OperationKey,
+    interval: Duration,
+    sender: Arc<watch::Sender<State>>,
+) {
+    let mut seen = false;
+    let mut delay = interval;
+    tracing::debug!(operation = %key.id, "poller started");
+    loop {
+        let fetched = client
+            .call(&caller, Method::GET, url.clone(), None, Kind::Read)
+            .await
+            .and_then(|body| {
+                body.map(|b| wire::operation(key.definition_file_id, &b, Fields::ALL))
+                    .transpose()
+            });
+        let (state, stop) = match fetched {
+            Ok(Some(op)) => {
+                seen = true;
+                let stop = op.operation_status.is_final();
+                (Ok(Some(op)), stop)
+            }
+            Ok(None) if seen => (Ok(None), true),
+            Ok(None) => (
+                Err(Error::NotFound(format!(
+                    "No group policy operation {} in definition file {}",
+                    key.id, key.definition_file_id
+                ))),
+                true,
+            ),
+            // Still throttled after the client's own retries: slow down instead of giving up.
+            Err(e) if e.code() == Code::Throttled => {
+                delay = (delay * 2).min(Duration::from_secs(60));
+                tracing::debug!(?delay, "poller throttled; backing off");
+                if wait_or_abandoned(&sender, delay).await {
+                    break;
+                }
+                continue;
+            }
+            Err(e) => (Err(e), true),
+        };
+        delay = interval;
+        sender.send_if_modified(|current| {
+            let changed = current.as_ref().is_none_or(|old| !same(old, &state));
+            if changed {
+                *current = Some(state);
+            }
+            changed
+        });
+        if stop || wait_or_abandoned(&sender, jittered(delay)).await {
+            break;
+        }
+    }
+    tracing::debug!(operation = %key.id, "poller stopped");
+}
+
+fn same(a: &Result<Option<Operation>, Error>, b: &Result<Option<Operation>, Error>) -> bool {
+    matches!((a, b), (Ok(x), Ok(y)) if x == y)
+}
+
+fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(0.8 + 0.4 * fastrand::f64())
+}
+
+/// Sleeps `delay`; true when every subscriber left meanwhile.
+async fn wait_or_abandoned(sender: &watch::Sender<State>, delay: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => sender.receiver_count() == 0,
+        _ = sender.closed() => true,
+    }
+}

@@ -1,0 +1,228 @@
+//! Graph's JSON, in and out: entity bodies (with `$select` projections and OData annotations),
+//! request bodies in Graph's camelCase, and the error envelope (including Intune's habit of
+//! nesting a JSON document inside `error.message`).
+
+use serde_json::{Map, Value, json};
+
+use crate::domain::{
+    Fields, Guid, NewOperation, Operation, OperationPatch, OperationStatus, OperationType,
+    Timestamp,
+};
+use crate::error::{Code, Error, UpstreamDetail};
+
+/// The `@odata.type` Graph expects on request bodies.
+const ODATA_TYPE: &str = "#microsoft.graph.groupPolicyOperation";
+
+fn upstream(message: String) -> Error {
+    Error::Upstream {
+        code: Code::UpstreamError,
+        message,
+        detail: Box::default(),
+    }
+}
+
+/// Reads an operation from a Graph entity body. Annotations and unknown properties are
+/// ignored; a missing nullable field is null; a field the projection asked for but Graph
+/// omitted is an upstream error; unselected fields get neutral values resolvers never read.
+pub fn operation(
+    definition_file_id: Guid,
+    body: &Value,
+    fields: Fields,
+) -> Result<Operation, Error> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| upstream("Graph returned an operation that is not a JSON object".into()))?;
+    let text = |name: &str| object.get(name).and_then(Value::as_str);
+    let required = |name: &str, wanted: bool| -> Result<Option<&str>, Error> {
+        match (wanted, text(name)) {
+            (false, _) => Ok(None),
+            (true, Some(value)) => Ok(Some(value)),
+            (true, None) => Err(upstream(format!(
+                "Graph returned an operation without `{name}`"
+            ))),
+        }
+    };
+    let id =
+        text("id").ok_or_else(|| upstream("Graph returned an operation without `id`".into()))?;
+    let id = Guid::parse("id", id)
+        .map_err(|_| upstream(format!("Graph returned a non-GUID id `{id}`")))?;
+    let operation_type = required("operationType", fields.operation_type)?
+        .map_or(OperationType::None, OperationType::from_graph);
+    let operation_status = required("operationStatus", fields.operation_status)?
+        .map_or(OperationStatus::Unknown, OperationStatus::from_graph);
+    let last_modified = match required("lastModifiedDateTime", fields.last_modified)? {
+        Some(raw) => Timestamp::from_graph(raw).map_err(upstream)?,
+        None => Timestamp::default(),
+    };
+    Ok(Operation {
+        id,
+        definition_file_id,
+        operation_type,
+        operation_status,
+        status_details: text("statusDetails").map(str::to_owned),
+        last_modified,
+    })
+}
+
+/// The POST body that creates an operation.
+pub fn create_body(input: &NewOperation) -> Result<Value, Error> {
+    let mut body = Map::new();
+    body.insert("@odata.type".into(), json!(ODATA_TYPE));
+    body.insert(
+        "operationType".into(),
+        json!(wire_name(input.operation_type.graph_name())?),
+    );
+    body.insert(
+        "operationStatus".into(),
+        json!(wire_name(input.operation_status.graph_name())?),
+    );
+    if let Some(details) = &input.status_details {
+        body.insert("statusDetails".into(), json!(details));
+    }
+    Ok(Value::Object(body))
+}
+
+/// The PATCH body: only the fields that change (`statusDetails: null` clears).
+pub fn patch_body(patch: &OperationPatch) -> Result<Value, Error> {
+    let mut body = Map::new();
+    body.insert("@odata.type".into(), json!(ODATA_TYPE));
+    if let Some(t) = patch.operation_type {
+        body.insert("operationType".into(), json!(wire_name(t.graph_name())?));
+    }
+    if let Some(s) = patch.operation_status {
+        body.insert("operationStatus".into(), json!(wire_name(s.graph_name())?));
+    }
+    if let Some(details) = &patch.status_details {
+        body.insert("statusDetails".into(), json!(details));
+    }
+    Ok(Value::Object(body))
+}
+
+fn wire_name(name: Option<&'static str>) -> Result<&'static str, Error> {
+    // Resolvers refuse UNKNOWN_FUTURE_VALUE before a backend is reached.
+    name.ok_or_else(|| Error::Internal("UNKNOWN_FUTURE_VALUE reached the Graph backend".into()))
+}
+
+/// Graph's error envelope, reduced to what a client can use.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GraphError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// Reads `{"error":{"code","message","innerError":{"request-id"}}}`; when Intune nests a JSON
+/// document in `message`, its `Message` is the human text.
+pub fn graph_error(body: &Value) -> GraphError {
+    let error = &body["error"];
+    let message = error["message"].as_str().map(|raw| {
+        serde_json::from_str::<Value>(raw)
+            .ok()
+            .and_then(|nested| nested["Message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| raw.to_owned())
+    });
+    let inner = if error["innerError"].is_object() {
+        &error["innerError"]
+    } else {
+        &error["innererror"]
+    };
+    GraphError {
+        code: error["code"].as_str().map(str::to_owned),
+        message,
+        request_id: inner["request-id"].as_str().map(str::to_owned),
+    }
+}
+
+/// Builds the gateway error for a failed Graph answer.
+pub fn error_for(
+    code: Code,
+    status: Option<u16>,
+    graph: GraphError,
+    detail: UpstreamDetail,
+) -> Error {
+    let message = graph.message.unwrap_or_else(|| match status {
+        Some(status) => format!("Microsoft Graph answered HTTP {status}"),
+        None => "Microsoft Graph could not be reached".to_owned(),
+    });
+    Error::Upstream {
+        code,
+        message,
+        detail: Box::new(UpstreamDetail {
+            status,
+            graph_code: graph.code,
+            request_id: detail.request_id.or(graph.request_id),
+            ..detail
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> Guid {
+        Guid::parse("f", "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01").expect("guid")
+    }
+
+    #[test]
+    fn entities_ignore_annotations_and_keep_timestamps_verbatim() {
+        let body = json!({
+            "@odata.context": "https://graph.microsoft.com/beta/$metadata#x",
+            "@odata.type": "#microsoft.graph.groupPolicyOperation",
+            "id": "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01",
+            "operationType": "uploadNewVersion",
+            "operationStatus": "paused",
+            "lastModifiedDateTime": "2016-12-31T23:59:40.8735716+03:00",
+            "somethingNew": 1
+        });
+        let op = operation(file(), &body, Fields::ALL).expect("parses");
+        assert_eq!(op.operation_type, OperationType::UploadNewVersion);
+        assert_eq!(op.operation_status, OperationStatus::UnknownFutureValue);
+        assert_eq!(op.status_details, None);
+        assert_eq!(
+            op.last_modified.as_str(),
+            "2016-12-31T23:59:40.8735716+03:00"
+        );
+    }
+
+    #[test]
+    fn a_selected_field_graph_omits_is_an_upstream_error() {
+        let body = json!({ "id": "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01" });
+        let err = operation(file(), &body, Fields::ALL).expect_err("missing fields");
+        assert_eq!(err.code(), Code::UpstreamError);
+        assert!(operation(file(), &body, Fields::default()).is_ok());
+    }
+
+    #[test]
+    fn nested_intune_messages_are_unwrapped() {
+        let body = json!({ "error": {
+            "code": "BadRequest",
+            "message": "{\"_version\":3,\"Message\":\"An error has occurred - Operation ID: 1\",\"CustomApiErrorPhrase\":\"\",\"RetryAfter\":null}",
+            "innerError": { "date": "2025-02-13T10:17:05", "request-id": "r-1", "client-request-id": "c-1" }
+        }});
+        let e = graph_error(&body);
+        assert_eq!(e.code.as_deref(), Some("BadRequest"));
+        assert_eq!(
+            e.message.as_deref(),
+            Some("An error has occurred - Operation ID: 1")
+        );
+        assert_eq!(e.request_id.as_deref(), Some("r-1"));
+        let plain = graph_error(
+            &json!({ "error": { "code": "ResourceNotFound", "message": "Not found" } }),
+        );
+        assert_eq!(plain.message.as_deref(), Some("Not found"));
+    }
+
+    #[test]
+    fn patch_bodies_carry_only_changed_fields() {
+        let patch = OperationPatch {
+            operation_status: Some(OperationStatus::Success),
+            status_details: Some(None),
+            ..Default::default()
+        };
+        assert_eq!(
+            patch_body(&patch).expect("body"),
+            json!({ "@odata.type": ODATA_TYPE, "operationStatus": "success", "statusDetails": null })
+        );
+    }
+}
