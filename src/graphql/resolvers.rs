@@ -10,7 +10,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, ErrorExtensions, ID, Lookahead, Object, Result, ResultExt, Subscription,
 };
-use futures_util::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt, stream};
 
 use super::loader::OperationLoader;
 use super::types::{
@@ -298,25 +298,23 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<GroupPolicyOperation>> + use<>> {
         let key = key(&definition_file_id, &id)?;
         let watch = backend(ctx)?.watch(caller(ctx)?, key).await.extend()?;
-        // Emit until a final status (inclusive), a deletion or an error.
-        Ok(watch
-            .scan(false, |finished, item| {
-                if *finished {
-                    return std::future::ready(None);
+        // Emit until a final status (inclusive), a deletion or an error, and end right after
+        // it rather than waiting for another change.
+        Ok(stream::unfold(
+            (watch, false),
+            |(mut watch, finished)| async move {
+                if finished {
+                    return None;
                 }
-                let out = match item {
+                match watch.next().await? {
                     Ok(Some(op)) => {
-                        *finished = op.operation_status.is_final();
-                        Some(Some(Ok(GroupPolicyOperation(op))))
+                        let finished = op.operation_status.is_final();
+                        Some((Ok(GroupPolicyOperation(op)), (watch, finished)))
                     }
                     Ok(None) => None,
-                    Err(e) => {
-                        *finished = true;
-                        Some(Some(Err(e.extend())))
-                    }
-                };
-                std::future::ready(out)
-            })
-            .filter_map(std::future::ready))
+                    Err(e) => Some((Err(e.extend()), (watch, true))),
+                }
+            },
+        ))
     }
 }

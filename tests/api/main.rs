@@ -1,9 +1,12 @@
 //! The gateway's behaviour, driven through its real router. One binary for all integration
 //! tests (fast to link); `contract` runs against both backends so they cannot drift apart.
 
+mod batching;
 mod contract;
 mod fake_graph;
+mod graph;
 mod helpers;
 mod http;
 mod schema;
 mod store;
+mod ws;

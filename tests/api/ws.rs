@@ -1,0 +1,328 @@
+//! Subscriptions over WebSocket: both protocols, completion rules, limits, and in Graph mode
+//! the shared pollers (one upstream GET per interval per token and operation).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::fake_graph::Match;
+use crate::helpers::*;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const CHANGED: &str = "subscription Watch($f: ID!, $id: ID!) {
+  groupPolicyOperationChanged(definitionFileId: $f, id: $id) { id operationStatus statusDetails }
+}";
+
+async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .expect("a request");
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocol.parse().expect("header"));
+    let (socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the gateway accepts the WebSocket");
+    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
+    socket
+}
+
+/// The next GraphQL-over-WebSocket message, skipping transport pings and legacy keep-alives.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("the socket is open")
+            .expect("a frame");
+        match message {
+            Message::Text(text) => {
+                let value: Value = serde_json::from_str(&text).expect("JSON");
+                if value["type"] != "ka" {
+                    return value;
+                }
+            }
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("send");
+}
+
+async fn init(socket: &mut Socket, payload: Value) {
+    send(
+        socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    assert_eq!(next(socket).await["type"], "connection_ack");
+}
+
+async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": CHANGED, "variables": { "f": file, "id": op } } }),
+    )
+    .await;
+}
+
+fn status_of(message: &Value) -> &str {
+    message["payload"]["data"]["groupPolicyOperationChanged"]["operationStatus"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no status in {message}"))
+}
+
+#[tokio::test]
+async fn graphql_transport_ws_streams_each_change_then_completes_after_success() {
+    let app = TestApp::store().await;
+    let file = guid();
+    let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut socket = connect(addr, "graphql-transport-ws").await;
+    init(&mut socket, json!({})).await;
+    subscribe(&mut socket, "1", &file, &id).await;
+    let first = next(&mut socket).await;
+    assert_eq!(first["type"], "next");
+    assert_eq!(first["id"], "1");
+    assert_eq!(status_of(&first), "IN_PROGRESS");
+
+    app.data(
+        UPDATE,
+        json!({ "f": file, "id": id, "input": { "statusDetails": "half way" } }),
+    )
+    .await;
+    let second = next(&mut socket).await;
+    assert_eq!(status_of(&second), "IN_PROGRESS");
+    assert_eq!(
+        second["payload"]["data"]["groupPolicyOperationChanged"]["statusDetails"],
+        "half way"
+    );
+
+    app.data(
+        UPDATE,
+        json!({ "f": file, "id": id, "input": { "operationStatus": "SUCCESS" } }),
+    )
+    .await;
+    assert_eq!(status_of(&next(&mut socket).await), "SUCCESS");
+    assert_eq!(
+        next(&mut socket).await,
+        json!({ "id": "1", "type": "complete" })
+    );
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_protocol_works_too() {
+    let app = TestApp::store().await;
+    let file = guid();
+    let id = app.create(&file, "REMOVE", "IN_PROGRESS", None).await;
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut socket = connect(addr, "graphql-ws").await;
+    init(&mut socket, json!({})).await;
+    send(
+        &mut socket,
+        json!({ "id": "a", "type": "start", "payload": { "query": CHANGED, "variables": { "f": file, "id": id } } }),
+    )
+    .await;
+    let first = next(&mut socket).await;
+    assert_eq!(first["type"], "data");
+    assert_eq!(status_of(&first), "IN_PROGRESS");
+    app.data(
+        UPDATE,
+        json!({ "f": file, "id": id, "input": { "operationStatus": "FAILED" } }),
+    )
+    .await;
+    assert_eq!(status_of(&next(&mut socket).await), "FAILED");
+    assert_eq!(
+        next(&mut socket).await,
+        json!({ "id": "a", "type": "complete" })
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_operation_completes_the_subscription() {
+    let app = TestApp::store().await;
+    let file = guid();
+    let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut socket = connect(addr, "graphql-transport-ws").await;
+    init(&mut socket, json!({})).await;
+    subscribe(&mut socket, "1", &file, &id).await;
+    assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
+    app.data(DELETE, json!({ "f": file, "id": id })).await;
+    assert_eq!(
+        next(&mut socket).await,
+        json!({ "id": "1", "type": "complete" })
+    );
+}
+
+#[tokio::test]
+async fn a_missing_operation_ends_with_not_found_and_bad_ids_with_bad_user_input() {
+    let app = TestApp::store().await;
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut socket = connect(addr, "graphql-transport-ws").await;
+    init(&mut socket, json!({})).await;
+    subscribe(&mut socket, "1", &guid(), &guid()).await;
+    let message = next(&mut socket).await;
+    assert_eq!(message["type"], "next");
+    assert_eq!(
+        message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{message}"
+    );
+    assert_eq!(
+        next(&mut socket).await,
+        json!({ "id": "1", "type": "complete" })
+    );
+    subscribe(&mut socket, "2", "../x", &guid()).await;
+    let message = next(&mut socket).await;
+    assert!(message.to_string().contains("BAD_USER_INPUT"), "{message}");
+}
+
+#[tokio::test]
+async fn subscriptions_per_connection_are_capped() {
+    let mut config = config();
+    config.max_subscriptions_per_connection = 1;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let file = guid();
+    let (a, b) = (
+        app.create(&file, "UPLOAD", "IN_PROGRESS", None).await,
+        app.create(&file, "UPLOAD", "IN_PROGRESS", None).await,
+    );
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut socket = connect(addr, "graphql-transport-ws").await;
+    init(&mut socket, json!({})).await;
+    subscribe(&mut socket, "1", &file, &a).await;
+    assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
+    subscribe(&mut socket, "2", &file, &b).await;
+    let refused = next(&mut socket).await;
+    assert_eq!(refused["id"], "2");
+    assert!(refused.to_string().contains("LIMIT_EXCEEDED"), "{refused}");
+    // Another connection has its own allowance.
+    let mut other = connect(addr, "graphql-transport-ws").await;
+    init(&mut other, json!({})).await;
+    subscribe(&mut other, "1", &file, &b).await;
+    assert_eq!(status_of(&next(&mut other).await), "IN_PROGRESS");
+}
+
+async fn graph_app(poll_interval: f64) -> (TestApp, SocketAddr) {
+    let mut config = config();
+    config.poll_interval = poll_interval;
+    let app = TestApp::with_config(Mode::Graph, config).await;
+    let addr = serve_tcp(app.router.clone()).await;
+    (app, addr)
+}
+
+fn gets_of(app: &TestApp, id: &str) -> usize {
+    app.graph().count(&Match::method("GET").path_contains(id))
+}
+
+#[tokio::test]
+async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completion() {
+    let (app, addr) = graph_app(0.1).await;
+    let file = guid();
+    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
+    let mut socket = connect(addr, "graphql-transport-ws").await;
+    init(&mut socket, json!({ "authorization": "Bearer ws-token-1" })).await;
+    subscribe(&mut socket, "1", &file, &id).await;
+    assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
+    app.graph()
+        .update(&file, &id, json!({ "operationStatus": "success" }));
+    assert_eq!(status_of(&next(&mut socket).await), "SUCCESS");
+    assert_eq!(
+        next(&mut socket).await,
+        json!({ "id": "1", "type": "complete" })
+    );
+    let gets: Vec<_> = app
+        .graph()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.contains(&id))
+        .collect();
+    assert!(!gets.is_empty());
+    for get in gets {
+        assert_eq!(get.header("authorization"), Some("Bearer ws-token-1"));
+    }
+}
+
+#[tokio::test]
+async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
+    let (app, addr) = graph_app(0.1).await;
+    let file = guid();
+    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
+    let mut socket = connect(addr, "graphql-transport-ws").await;
+    init(&mut socket, json!({})).await;
+    subscribe(&mut socket, "1", &file, &id).await;
+    assert!(
+        next(&mut socket)
+            .await
+            .to_string()
+            .contains("UNAUTHENTICATED")
+    );
+    assert_eq!(gets_of(&app, &id), 0);
+}
+
+#[tokio::test]
+async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_when_they_leave() {
+    let (app, addr) = graph_app(0.4).await;
+    let file = guid();
+    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
+    let mut first = connect(addr, "graphql-transport-ws").await;
+    init(&mut first, json!({ "Authorization": "Bearer shared" })).await;
+    subscribe(&mut first, "1", &file, &id).await;
+    assert_eq!(status_of(&next(&mut first).await), "IN_PROGRESS");
+    let after_first = gets_of(&app, &id);
+    assert_eq!(after_first, 1, "the poller's first fetch");
+
+    let mut second = connect(addr, "graphql-transport-ws").await;
+    init(&mut second, json!({ "Authorization": "Bearer shared" })).await;
+    subscribe(&mut second, "1", &file, &id).await;
+    assert_eq!(status_of(&next(&mut second).await), "IN_PROGRESS");
+    assert!(
+        gets_of(&app, &id) <= after_first + 1,
+        "joining did not start a second poller"
+    );
+
+    // A different token gets its own poller (tokens are never mixed).
+    let mut stranger = connect(addr, "graphql-transport-ws").await;
+    init(
+        &mut stranger,
+        json!({ "Authorization": "Bearer other-user" }),
+    )
+    .await;
+    let before = app.graph().count(&Match::method("GET").path_contains(&id));
+    subscribe(&mut stranger, "1", &file, &id).await;
+    assert_eq!(status_of(&next(&mut stranger).await), "IN_PROGRESS");
+    assert!(gets_of(&app, &id) > before);
+    drop(stranger);
+
+    // Over ~4 intervals, the shared poller fetches about once per interval, not twice.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let polled = gets_of(&app, &id);
+    assert!(
+        polled <= 12,
+        "{polled} GETs for two shared subscribers and a short-lived third"
+    );
+
+    // Everyone leaves: polling stops.
+    drop(first);
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let settled = gets_of(&app, &id);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(
+        gets_of(&app, &id),
+        settled,
+        "no polling once nobody watches"
+    );
+}
