@@ -80,7 +80,7 @@ impl Pollers {
             }
         };
         Ok(WatchStream::new(receiver)
-            .filter_map(|state| std::future::ready(state))
+            .filter_map(std::future::ready)
             .boxed())
     }
 }
