@@ -9,6 +9,8 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -28,6 +30,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let address = listener.local_addr().unwrap_or(config.listen);
     let backend = match config.backend {
         gpo_gateway::BackendKind::Store => "in-process store",
         gpo_gateway::BackendKind::Graph => config.graph_url.as_str(),
@@ -35,8 +38,8 @@ async fn main() -> std::process::ExitCode {
     println!(
         "gpo-gateway {} serving {backend}\n  playground: http://{}/\n  endpoint:   http://{}/graphql",
         env!("CARGO_PKG_VERSION"),
-        config.listen,
-        config.listen
+        address,
+        address
     );
 
     let state = app.state.clone();

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::join_all;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::backend::{Backend, BearerToken, Caller};
 use crate::domain::Guid;
@@ -113,7 +113,10 @@ pub fn router(state: AppState) -> Router {
         .layer(cors)
         // The default span records method, URI and version only: never headers, so a bearer
         // token cannot reach the logs.
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
 }
 
 fn cors_layer(origins: &[String]) -> CorsLayer {

@@ -7,6 +7,7 @@ mod fake_graph;
 mod graph;
 mod helpers;
 mod http;
+mod process;
 mod schema;
 mod store;
 mod ws;
