@@ -130,14 +130,23 @@ impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         for error in &mut response.errors {
+            let has_code = error
+                .extensions
+                .as_ref()
+                .is_some_and(|ext| ext.get("code").is_some());
+            if has_code {
+                continue;
+            }
             // Left without a code by now: request-level problems (unknown operation name, a
-            // subscription over HTTP) are the client's; anything at a field path is ours.
-            let code = if error.path.is_empty() {
-                Code::BadUserInput
+            // subscription over HTTP) are the client's; anything at a field path is ours, and
+            // its text may be internal, so it is logged and replaced.
+            if error.path.is_empty() {
+                ensure_code(error, Code::BadUserInput);
             } else {
-                Code::InternalServerError
-            };
-            ensure_code(error, code);
+                tracing::error!(message = %error.message, path = ?error.path, "uncoded field error");
+                error.message = "Internal server error".to_owned();
+                ensure_code(error, Code::InternalServerError);
+            }
         }
         response
     }

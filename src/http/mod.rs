@@ -264,7 +264,7 @@ fn error_code(error: &ServerError) -> Option<&str> {
     }
 }
 
-/// A prepared GraphQL request, or the error that stopped it before execution.
+/// The GraphQL response for a request stopped before execution.
 fn failed(error: Error) -> GqlResponse {
     let mut server_error = ServerError::new(error.client_message(), None);
     ensure_code(&mut server_error, error.code());

@@ -419,3 +419,92 @@ async fn internal_details_never_reach_the_client() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(code(&body), "BAD_USER_INPUT");
 }
+
+/// A backend whose every call fails with an internal error carrying a detail clients must not see.
+struct Broken;
+
+const SECRET_DETAIL: &str = "connection string Server=db;Password=hunter2";
+
+#[async_trait::async_trait]
+impl gpo_gateway::backend::Backend for Broken {
+    async fn get_many(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        keys: &[gpo_gateway::domain::OperationKey],
+        _: gpo_gateway::domain::Fields,
+    ) -> gpo_gateway::backend::Lookups {
+        keys.iter()
+            .map(|k| {
+                (
+                    *k,
+                    Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into())),
+                )
+            })
+            .collect()
+    }
+    async fn list(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::Guid,
+        _: usize,
+        _: Option<&str>,
+        _: gpo_gateway::domain::Fields,
+    ) -> Result<gpo_gateway::domain::Page, gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+    async fn create(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::Guid,
+        _: gpo_gateway::domain::NewOperation,
+        _: gpo_gateway::domain::Fields,
+    ) -> Result<gpo_gateway::domain::Operation, gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+    async fn update(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::OperationKey,
+        _: gpo_gateway::domain::OperationPatch,
+        _: gpo_gateway::domain::Fields,
+    ) -> Result<Option<gpo_gateway::domain::Operation>, gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+    async fn delete(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::OperationKey,
+    ) -> Result<(), gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+    async fn watch(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::OperationKey,
+    ) -> Result<gpo_gateway::backend::Watch, gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+}
+
+#[tokio::test]
+async fn internal_failures_are_internal_server_error_without_their_detail() {
+    let app = gpo_gateway::app_with_backend(&config(), std::sync::Arc::new(Broken));
+    let app = TestApp {
+        router: app.router,
+        mode: Mode::Store,
+        graph: None,
+        token: None,
+    };
+    let body = app
+        .gql(
+            "query($f: ID!, $id: ID!) { a: groupPolicyOperation(definitionFileId: $f, id: $id) { id } b: __typename }",
+            json!({ "f": guid(), "id": guid() }),
+        )
+        .await;
+    assert_eq!(code(&body), "INTERNAL_SERVER_ERROR", "{body}");
+    assert_eq!(body["data"]["b"], "Query", "siblings still resolve");
+    assert!(!body.to_string().contains("hunter2"), "{body}");
+    let body = app.gql(LIST, json!({ "f": guid() })).await;
+    assert_eq!(code(&body), "INTERNAL_SERVER_ERROR");
+    assert!(!body.to_string().contains("hunter2"), "{body}");
+}
