@@ -78,6 +78,18 @@ async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
     .await;
 }
 
+/// A store-mode gateway on a socket, one operation in `status`, and a connection speaking
+/// `protocol` that has completed its handshake.
+async fn watching(protocol: &str, status: &str) -> (TestApp, Socket, String, String) {
+    let app = TestApp::store().await;
+    let file = guid();
+    let id = app.create(&file, "UPLOAD", status, None).await;
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut socket = connect(addr, protocol).await;
+    init(&mut socket, json!({})).await;
+    (app, socket, file, id)
+}
+
 fn status_of(message: &Value) -> &str {
     message["payload"]["data"]["groupPolicyOperationChanged"]["operationStatus"]
         .as_str()
@@ -86,12 +98,7 @@ fn status_of(message: &Value) -> &str {
 
 #[tokio::test]
 async fn graphql_transport_ws_streams_each_change_then_completes_after_success() {
-    let app = TestApp::store().await;
-    let file = guid();
-    let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
-    let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let (app, mut socket, file, id) = watching("graphql-transport-ws", "IN_PROGRESS").await;
     subscribe(&mut socket, "1", &file, &id).await;
     let first = next(&mut socket).await;
     assert_eq!(first["type"], "next");
@@ -124,12 +131,7 @@ async fn graphql_transport_ws_streams_each_change_then_completes_after_success()
 
 #[tokio::test]
 async fn the_legacy_graphql_ws_protocol_works_too() {
-    let app = TestApp::store().await;
-    let file = guid();
-    let id = app.create(&file, "REMOVE", "IN_PROGRESS", None).await;
-    let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = connect(addr, "graphql-ws").await;
-    init(&mut socket, json!({})).await;
+    let (app, mut socket, file, id) = watching("graphql-ws", "IN_PROGRESS").await;
     send(
         &mut socket,
         json!({ "id": "a", "type": "start", "payload": { "query": CHANGED, "variables": { "f": file, "id": id } } }),
@@ -152,12 +154,7 @@ async fn the_legacy_graphql_ws_protocol_works_too() {
 
 #[tokio::test]
 async fn deleting_the_operation_completes_the_subscription() {
-    let app = TestApp::store().await;
-    let file = guid();
-    let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
-    let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let (app, mut socket, file, id) = watching("graphql-transport-ws", "IN_PROGRESS").await;
     subscribe(&mut socket, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
     app.data(DELETE, json!({ "f": file, "id": id })).await;
@@ -325,4 +322,49 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
         settled,
         "no polling once nobody watches"
     );
+}
+
+#[tokio::test]
+async fn live_subscriptions_are_capped_across_connections() {
+    let mut config = config();
+    config.max_subscriptions = 1;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let file = guid();
+    let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut first = connect(addr, "graphql-transport-ws").await;
+    init(&mut first, json!({})).await;
+    subscribe(&mut first, "1", &file, &id).await;
+    assert_eq!(status_of(&next(&mut first).await), "IN_PROGRESS");
+    let mut second = connect(addr, "graphql-transport-ws").await;
+    init(&mut second, json!({})).await;
+    subscribe(&mut second, "1", &file, &id).await;
+    assert!(
+        next(&mut second)
+            .await
+            .to_string()
+            .contains("LIMIT_EXCEEDED")
+    );
+    assert_eq!(next(&mut second).await["type"], "complete");
+    // Completing the first frees its slot.
+    app.data(
+        UPDATE,
+        json!({ "f": file, "id": id, "input": { "operationStatus": "SUCCESS" } }),
+    )
+    .await;
+    assert_eq!(status_of(&next(&mut first).await), "SUCCESS");
+    assert_eq!(next(&mut first).await["type"], "complete");
+    let other = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
+    let mut freed = false;
+    for attempt in 0..50 {
+        subscribe(&mut second, &format!("retry{attempt}"), &file, &other).await;
+        let message = next(&mut second).await;
+        if message["type"] == "next" && message["payload"]["errors"].is_null() {
+            freed = true;
+            break;
+        }
+        assert_eq!(next(&mut second).await["type"], "complete");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(freed, "the slot of a completed subscription is released");
 }
