@@ -5,7 +5,6 @@
 
 use std::fmt;
 
-use async_graphql::Enum;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -62,12 +61,11 @@ pub struct OperationKey {
 /// output-only `UnknownFutureValue` that any member Graph adds later decodes to.
 macro_rules! graph_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
-        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         $(#[$meta])*
         pub enum $name {
             $($(#[$vmeta])* $variant,)*
-            /// Output only: Graph returned a member this gateway does not know yet. Sending it
-            /// as input is rejected with `BAD_USER_INPUT`.
+            /// A member Graph added after this gateway was built; never sent to Graph.
             UnknownFutureValue,
         }
 
@@ -96,7 +94,6 @@ macro_rules! graph_enum {
 
 graph_enum! {
     /// What kind of change to an uploaded ADMX definition file an operation records.
-    #[graphql(name = "GroupPolicyOperationType")]
     OperationType {
         /// No operation (Graph's `none`).
         None = "none",
@@ -118,7 +115,6 @@ graph_enum! {
 graph_enum! {
     /// Where an operation stands. `IN_PROGRESS` moves to `SUCCESS` or `FAILED` when Intune
     /// finishes processing the file.
-    #[graphql(name = "GroupPolicyOperationStatus")]
     OperationStatus {
         /// Intune has not reported a status.
         Unknown = "unknown",

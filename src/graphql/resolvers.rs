@@ -182,20 +182,22 @@ impl Mutation {
         #[graphql(desc = "The new operation's fields.")] input: CreateGroupPolicyOperationInput,
     ) -> Result<GroupPolicyOperation> {
         let file = Guid::parse("definitionFileId", &definition_file_id).extend()?;
+        let operation_type = input.operation_type.into();
+        let operation_status = input.operation_status.into();
         check_input_enum(
             "input.operationType",
-            Some(input.operation_type),
+            Some(operation_type),
             OperationType::UnknownFutureValue,
         )?;
         check_input_enum(
             "input.operationStatus",
-            Some(input.operation_status),
+            Some(operation_status),
             OperationStatus::UnknownFutureValue,
         )?;
         check_details(input.status_details.as_deref())?;
         let new = NewOperation {
-            operation_type: input.operation_type,
-            operation_status: input.operation_status,
+            operation_type,
+            operation_status,
             status_details: input.status_details,
         };
         let created = backend(ctx)?
@@ -219,20 +221,22 @@ impl Mutation {
         input: UpdateGroupPolicyOperationInput,
     ) -> Result<GroupPolicyOperation> {
         let key = key(&definition_file_id, &id)?;
+        let operation_type = input.operation_type.map(Into::into);
+        let operation_status = input.operation_status.map(Into::into);
         check_input_enum(
             "input.operationType",
-            input.operation_type,
+            operation_type,
             OperationType::UnknownFutureValue,
         )?;
         check_input_enum(
             "input.operationStatus",
-            input.operation_status,
+            operation_status,
             OperationStatus::UnknownFutureValue,
         )?;
         check_details(input.status_details.as_opt_deref().flatten())?;
         let patch = OperationPatch {
-            operation_type: input.operation_type,
-            operation_status: input.operation_status,
+            operation_type,
+            operation_status,
             status_details: match input.status_details {
                 async_graphql::MaybeUndefined::Undefined => None,
                 async_graphql::MaybeUndefined::Null => Some(None),

@@ -2,11 +2,52 @@
 //! `DateTime` scalar. They wrap domain values; resolvers live in [`super::resolvers`].
 
 use async_graphql::{
-    ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object, Scalar, ScalarType,
-    SimpleObject, Value,
+    Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object, Scalar,
+    ScalarType, SimpleObject, Value,
 };
 
-use crate::domain::{Operation, OperationStatus, OperationType, Timestamp};
+use crate::domain::{Operation, Timestamp};
+
+/// What kind of change to an uploaded ADMX definition file an operation records.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::OperationType")]
+pub enum GroupPolicyOperationType {
+    /// No operation (Graph's `none`).
+    None,
+    /// The ADMX file and its language files were uploaded for the first time.
+    Upload,
+    /// A newer version of an already uploaded ADMX file was uploaded.
+    UploadNewVersion,
+    /// Language (ADML) files were added to the definition file.
+    AddLanguageFiles,
+    /// Language (ADML) files were removed from the definition file.
+    RemoveLanguageFiles,
+    /// Existing language (ADML) files were replaced.
+    UpdateLanguageFiles,
+    /// The definition file was removed from Intune.
+    Remove,
+    /// Output only: Graph returned a member this gateway does not know yet. Sending it as
+    /// input is rejected with `BAD_USER_INPUT`.
+    UnknownFutureValue,
+}
+
+/// Where an operation stands. `IN_PROGRESS` moves to `SUCCESS` or `FAILED` when Intune finishes
+/// processing the file.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::OperationStatus")]
+pub enum GroupPolicyOperationStatus {
+    /// Intune has not reported a status.
+    Unknown,
+    /// Intune is still processing the file.
+    InProgress,
+    /// The operation finished successfully.
+    Success,
+    /// The operation failed; `statusDetails` usually says why.
+    Failed,
+    /// Output only: Graph returned a member this gateway does not know yet. Sending it as
+    /// input is rejected with `BAD_USER_INPUT`.
+    UnknownFutureValue,
+}
 
 /// RFC 3339 date-time with offset, as Graph's Edm.DateTimeOffset; up to 7 fractional digits.
 /// Values read from Graph come back exactly as Graph wrote them (precision and offset kept).
@@ -45,13 +86,13 @@ impl GroupPolicyOperation {
     }
 
     /// What kind of change this operation records.
-    async fn operation_type(&self) -> OperationType {
-        self.0.operation_type
+    async fn operation_type(&self) -> GroupPolicyOperationType {
+        self.0.operation_type.into()
     }
 
     /// Where the operation stands; poll or subscribe until it is `SUCCESS` or `FAILED`.
-    async fn operation_status(&self) -> OperationStatus {
-        self.0.operation_status
+    async fn operation_status(&self) -> GroupPolicyOperationStatus {
+        self.0.operation_status.into()
     }
 
     /// Free text from Intune about the outcome, often the reason for a failure. May be empty
@@ -125,9 +166,9 @@ impl GroupPolicyOperationConnection {
 #[derive(InputObject)]
 pub struct CreateGroupPolicyOperationInput {
     /// What kind of change the operation records. `UNKNOWN_FUTURE_VALUE` is refused.
-    pub operation_type: OperationType,
+    pub operation_type: GroupPolicyOperationType,
     /// The initial status. `UNKNOWN_FUTURE_VALUE` is refused.
-    pub operation_status: OperationStatus,
+    pub operation_status: GroupPolicyOperationStatus,
     /// Optional free text about the operation.
     pub status_details: Option<String>,
 }
@@ -136,9 +177,9 @@ pub struct CreateGroupPolicyOperationInput {
 #[derive(InputObject)]
 pub struct UpdateGroupPolicyOperationInput {
     /// New kind of change; omit to keep it. `UNKNOWN_FUTURE_VALUE` is refused.
-    pub operation_type: Option<OperationType>,
+    pub operation_type: Option<GroupPolicyOperationType>,
     /// New status; omit to keep it. `UNKNOWN_FUTURE_VALUE` is refused.
-    pub operation_status: Option<OperationStatus>,
+    pub operation_status: Option<GroupPolicyOperationStatus>,
     /// New details; omit to keep them, or send null to clear them.
     pub status_details: MaybeUndefined<String>,
 }

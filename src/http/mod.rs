@@ -157,12 +157,13 @@ fn caller_from(headers: &HeaderMap) -> Caller {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(BearerToken::from_authorization);
+    // The client's own id is kept exactly as sent (so it matches its logs), once it is known
+    // to be a GUID and therefore safe to put in headers and logs.
     let client_request_id = headers
         .get(&CLIENT_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| Guid::parse("client-request-id", v).ok())
-        .unwrap_or_else(Guid::new_v4)
-        .to_string();
+        .filter(|v| Guid::parse("client-request-id", v).is_ok())
+        .map_or_else(|| Guid::new_v4().to_string(), str::to_owned);
     Caller {
         token,
         client_request_id,

@@ -11,7 +11,7 @@ mod poller;
 mod wire;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -28,8 +28,8 @@ use client::{GraphClient, Kind};
 
 pub use client::parse_retry_after;
 
-/// How many upstream list pages one GraphQL page may follow (Graph may return short or empty
-/// pages that still have a next link).
+/// How many upstream list pages one GraphQL page follows once it has some edges (Graph may
+/// return short or empty pages that still have a next link).
 const MAX_PAGES_PER_CALL: usize = 10;
 
 /// Forwards every operation to Microsoft Graph.
@@ -212,10 +212,27 @@ impl Backend for GraphBackend {
             }
         };
         let mut page = Page::default();
-        for _ in 0..MAX_PAGES_PER_CALL {
+        let deadline = Instant::now() + self.client.timeout();
+        let mut fetched = 0;
+        loop {
+            // Stop following links once some edges are in hand (the last one's cursor resumes
+            // there); with none yet, keep going until the time budget runs out, because an
+            // empty page with `hasNextPage` and no cursor would leave the client stuck.
+            if fetched == MAX_PAGES_PER_CALL && !page.items.is_empty() {
+                page.has_next_page = true;
+                return Ok(page);
+            }
+            if fetched > 0 && Instant::now() >= deadline {
+                return Err(Error::Upstream {
+                    code: Code::UpstreamTimeout,
+                    message: "Microsoft Graph kept answering with empty pages".into(),
+                    detail: Box::default(),
+                });
+            }
             let (items, next) = self
                 .fetch_page(caller, definition_file_id, &continuation, top, fields)
                 .await?;
+            fetched += 1;
             let count = items.len();
             for (index, op) in items.into_iter().enumerate().skip(skip) {
                 if page.items.len() == first {
@@ -243,9 +260,6 @@ impl Backend for GraphBackend {
                 }
             }
         }
-        // Stopped following pages; the last edge's cursor resumes where we left off.
-        page.has_next_page = true;
-        Ok(page)
     }
 
     async fn create(
