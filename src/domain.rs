@@ -37,11 +37,6 @@ impl Guid {
     pub fn new_v4() -> Self {
         Guid(Uuid::new_v4())
     }
-
-    /// The underlying UUID.
-    pub fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
 }
 
 impl fmt::Display for Guid {

@@ -49,16 +49,6 @@ pub struct Caller {
     pub client_request_id: String,
 }
 
-impl Caller {
-    /// A caller without a token and with a fresh correlation id.
-    pub fn anonymous() -> Self {
-        Caller {
-            token: None,
-            client_request_id: Guid::new_v4().to_string(),
-        }
-    }
-}
-
 /// Outcome of looking up several keys: a key absent from the map does not exist.
 pub type Lookups = HashMap<OperationKey, Result<Operation, Error>>;
 

@@ -68,12 +68,10 @@ impl Shared {
     }
 
     fn get(&self, key: OperationKey) -> Option<Operation> {
-        let data = self.data();
-        let file = data.files.get(&key.definition_file_id)?;
-        let seq = file.seq_of.get(&key.id)?;
-        file.by_seq.get(seq).cloned()
+        self.data().get(key)
     }
 
+    /// Called with the data lock held, so changes go out in the order they were made.
     fn publish(&self, key: OperationKey, state: Option<Operation>) {
         // No subscribers is the common case and not an error.
         let _ = self.changes.send(Change { key, state });
@@ -81,6 +79,11 @@ impl Shared {
 }
 
 impl Data {
+    fn get(&self, key: OperationKey) -> Option<Operation> {
+        let file = self.files.get(&key.definition_file_id)?;
+        file.by_seq.get(file.seq_of.get(&key.id)?).cloned()
+    }
+
     fn insert(&mut self, op: Operation) {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -182,11 +185,7 @@ impl Backend for Store {
     async fn get_many(&self, _caller: &Caller, keys: &[OperationKey], _fields: Fields) -> Lookups {
         let data = self.shared.data();
         keys.iter()
-            .filter_map(|key| {
-                let file = data.files.get(&key.definition_file_id)?;
-                let op = file.by_seq.get(file.seq_of.get(&key.id)?)?;
-                Some((*key, Ok(op.clone())))
-            })
+            .filter_map(|key| Some((*key, Ok(data.get(*key)?))))
             .collect()
     }
 
@@ -245,8 +244,8 @@ impl Backend for Store {
                 )));
             }
             data.insert(op.clone());
+            self.shared.publish(op.key(), Some(op.clone()));
         }
-        self.shared.publish(op.key(), Some(op.clone()));
         Ok(op)
     }
 
@@ -269,9 +268,10 @@ impl Backend for Store {
             };
             patch.apply(op);
             op.last_modified = Timestamp::now();
-            op.clone()
+            let updated = op.clone();
+            self.shared.publish(key, Some(updated.clone()));
+            updated
         };
-        self.shared.publish(key, Some(updated.clone()));
         Ok(Some(updated))
     }
 
@@ -289,15 +289,19 @@ impl Backend for Store {
                 return Err(not_found(key));
             }
             data.len -= 1;
+            self.shared.publish(key, None);
         }
-        self.shared.publish(key, None);
         Ok(())
     }
 
     async fn watch(&self, _caller: &Caller, key: OperationKey) -> Result<Watch, Error> {
-        // Subscribe before reading, so no change between the read and the subscription is lost.
-        let changes = BroadcastStream::new(self.shared.changes.subscribe());
-        let current = self.shared.get(key).ok_or_else(|| not_found(key))?;
+        // Writers publish while holding the lock, so subscribing and reading under it sees
+        // every later change exactly once, in order.
+        let (changes, current) = {
+            let data = self.shared.data();
+            let changes = BroadcastStream::new(self.shared.changes.subscribe());
+            (changes, data.get(key).ok_or_else(|| not_found(key))?)
+        };
         let shared = Arc::clone(&self.shared);
         let later = changes.filter_map(move |change| {
             let state = match change {

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 
@@ -17,16 +18,29 @@ use crate::error::Error;
 /// same operation with different fields are merged into one fetch of the union.
 pub type LoadKey = (OperationKey, Fields);
 
+/// Most distinct operations one request may look up (aliases, `_entities` representations and
+/// batched operations together); the rest get `LIMIT_EXCEEDED`. It bounds what one request can
+/// cost the tenant's Intune budget (2,000 requests per 20 s).
+pub const MAX_LOOKUPS_PER_REQUEST: usize = 500;
+
 /// Loads operations for one caller.
 pub struct OperationLoader {
     backend: Arc<dyn Backend>,
     caller: Caller,
+    looked_up: AtomicUsize,
 }
 
 impl OperationLoader {
     /// A DataLoader for one request (or one subscription connection) of `caller`.
     pub fn per_request(backend: Arc<dyn Backend>, caller: Caller) -> DataLoader<Self> {
-        DataLoader::new(OperationLoader { backend, caller }, tokio::spawn)
+        DataLoader::new(
+            OperationLoader {
+                backend,
+                caller,
+                looked_up: AtomicUsize::new(0),
+            },
+            tokio::spawn,
+        )
     }
 }
 
@@ -42,6 +56,11 @@ impl Loader<LoadKey> for OperationLoader {
         }
         let mut unique: Vec<OperationKey> = wanted.keys().copied().collect();
         unique.sort();
+        let before = self.looked_up.fetch_add(unique.len(), Ordering::SeqCst);
+        let allowed = MAX_LOOKUPS_PER_REQUEST
+            .saturating_sub(before)
+            .min(unique.len());
+        let refused = unique.split_off(allowed);
         let fields = wanted
             .values()
             .fold(Fields::default(), |acc, f| acc.union(*f));
@@ -50,7 +69,15 @@ impl Loader<LoadKey> for OperationLoader {
             unique = unique.len(),
             "loading operations"
         );
-        let found = self.backend.get_many(&self.caller, &unique, fields).await;
+        let mut found = if unique.is_empty() {
+            Default::default()
+        } else {
+            self.backend.get_many(&self.caller, &unique, fields).await
+        };
+        let too_many = Error::LimitExceeded(format!(
+            "One request may look up at most {MAX_LOOKUPS_PER_REQUEST} operations"
+        ));
+        found.extend(refused.into_iter().map(|key| (key, Err(too_many.clone()))));
         Ok(keys
             .iter()
             .filter_map(|load_key| Some((*load_key, found.get(&load_key.0)?.clone())))

@@ -100,16 +100,38 @@ impl ExtensionFactory for ErrorCodes {
 
 /// Gives `error` a code unless it has one.
 pub fn ensure_code(error: &mut ServerError, code: Code) {
-    let has_code = error
-        .extensions
-        .as_ref()
-        .is_some_and(|ext| ext.get("code").is_some());
-    if !has_code {
+    if !has_code(error) {
         error
             .extensions
             .get_or_insert_with(Default::default)
             .set("code", code.as_str());
     }
+}
+
+/// Gives every error still without a code one: request-level problems (unknown operation
+/// name, a subscription over HTTP) are the client's; anything at a field path is ours, and its
+/// text may be internal, so it is logged and replaced. Used for HTTP responses and for each
+/// response of a subscription stream (where the `request` hook does not run).
+pub fn finish_errors(response: &mut Response) {
+    for error in &mut response.errors {
+        if has_code(error) {
+            continue;
+        }
+        if error.path.is_empty() {
+            ensure_code(error, Code::BadUserInput);
+        } else {
+            tracing::error!(message = %error.message, path = ?error.path, "uncoded field error");
+            error.message = "Internal server error".to_owned();
+            ensure_code(error, Code::InternalServerError);
+        }
+    }
+}
+
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some())
 }
 
 fn validation_code(message: &str) -> Code {
@@ -129,25 +151,7 @@ fn validation_code(message: &str) -> Code {
 impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            let has_code = error
-                .extensions
-                .as_ref()
-                .is_some_and(|ext| ext.get("code").is_some());
-            if has_code {
-                continue;
-            }
-            // Left without a code by now: request-level problems (unknown operation name, a
-            // subscription over HTTP) are the client's; anything at a field path is ours, and
-            // its text may be internal, so it is logged and replaced.
-            if error.path.is_empty() {
-                ensure_code(error, Code::BadUserInput);
-            } else {
-                tracing::error!(message = %error.message, path = ?error.path, "uncoded field error");
-                error.message = "Internal server error".to_owned();
-                ensure_code(error, Code::InternalServerError);
-            }
-        }
+        finish_errors(&mut response);
         response
     }
 

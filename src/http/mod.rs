@@ -441,12 +441,16 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         }
     };
     if let Err(error) = state.inner.apq.resolve(&mut gql_request) {
-        let status = if matches!(error, Error::PersistedQueryNotFound) {
-            StatusCode::OK
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        return request_error(status, &error, flavor, &caller);
+        if matches!(error, Error::PersistedQueryNotFound) {
+            // As Apollo Server does: a cache in between must not keep the miss.
+            let mut response = request_error(StatusCode::OK, &error, flavor, &caller);
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-cache, must-revalidate"),
+            );
+            return response;
+        }
+        return request_error(StatusCode::BAD_REQUEST, &error, flavor, &caller);
     }
     // GET must never change anything (GraphQL over HTTP): refuse mutations before executing.
     if selects_mutation(&gql_request) {

@@ -19,7 +19,7 @@ use futures_util::{SinkExt, StreamExt, stream};
 use super::{AppState, caller_from};
 use crate::backend::{BearerToken, Caller};
 use crate::error::Code;
-use crate::graphql::{GatewaySchema, OperationLoader, ensure_code};
+use crate::graphql::{GatewaySchema, OperationLoader, ensure_code, finish_errors};
 
 /// Whether a GET asks to become a WebSocket.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -98,8 +98,9 @@ impl Executor for LimitedExecutor {
         };
         self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(move |response| {
+            .map(move |mut response| {
                 let _held = &slots;
+                finish_errors(&mut response);
                 response
             })
             .boxed()
@@ -145,6 +146,8 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
     let inner = Arc::clone(&state.inner);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // The request body limit applies to WebSocket messages too.
+        .max_message_size(inner.config.max_body_bytes)
         .on_upgrade(move |socket| async move {
             let executor = LimitedExecutor {
                 schema: inner.schema.clone(),

@@ -31,10 +31,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
@@ -851,7 +851,7 @@ impl FakeGraph {
                 None | Some(Value::Null) => None,
                 Some(b) => Some(b.clone()),
             };
-            if body.is_some() && !headers.contains_key(::http::header::CONTENT_TYPE) {
+            if body.is_some() && !headers.contains_key(axum::http::header::CONTENT_TYPE) {
                 return Err(ctx.bad_request(&format!(
                     "Invalid batch payload format. Request '{id}' has a body but no Content-Type header."
                 )));
@@ -865,7 +865,7 @@ impl FakeGraph {
             });
         }
 
-        let outer_auth = req.headers.get(::http::header::AUTHORIZATION).cloned();
+        let outer_auth = req.headers.get(axum::http::header::AUTHORIZATION).cloned();
         let mut responses = Vec::with_capacity(subs.len());
         for sub in subs {
             let reply = if sub.url.starts_with("http://") || sub.url.starts_with("https://") {
@@ -882,9 +882,9 @@ impl FakeGraph {
                     None => (rel, None),
                 };
                 let mut headers = sub.headers;
-                headers.remove(::http::header::AUTHORIZATION);
+                headers.remove(axum::http::header::AUTHORIZATION);
                 if let Some(a) = &outer_auth {
-                    headers.insert(::http::header::AUTHORIZATION, a.clone());
+                    headers.insert(axum::http::header::AUTHORIZATION, a.clone());
                 }
                 let body = sub
                     .body
@@ -1308,7 +1308,7 @@ fn check_token(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Reply> {
         r
     };
     let Some(v) = headers
-        .get(::http::header::AUTHORIZATION)
+        .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
         return Err(unauthorized("Access token is empty."));
@@ -1334,7 +1334,7 @@ fn check_token(ctx: &Ctx, headers: &HeaderMap) -> Result<String, Reply> {
 
 fn check_json_content_type(ctx: &Ctx, headers: &HeaderMap) -> Result<(), Reply> {
     let ok = headers
-        .get(::http::header::CONTENT_TYPE)
+        .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
             v.split(';')

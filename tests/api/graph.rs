@@ -1420,3 +1420,63 @@ async fn redirects_are_not_followed() {
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert_eq!(requests[0].path, entity_path(&file, &id));
 }
+
+#[tokio::test]
+async fn a_delete_retried_after_a_503_that_finds_nothing_left_succeeded() {
+    let app = graph_app().await;
+    let file = guid();
+    let id = app.graph().insert_op(&file, "upload", "success", None);
+    // The first DELETE is answered 503 although Graph went on to delete the operation, so
+    // the retry meets a 404: the delete went through.
+    let this = Match::method("DELETE").path_contains(&id);
+    app.graph().inject(
+        this.clone(),
+        Canned::graph_error(503, "ServiceUnavailable", "busy").header("Retry-After", "0.1"),
+        1,
+    );
+    app.graph().inject(
+        this.clone(),
+        Canned::graph_error(404, "ResourceNotFound", "gone"),
+        1,
+    );
+    let body = app.gql(DELETE, json!({ "f": file, "id": id })).await;
+    assert_eq!(
+        body["data"]["deleteGroupPolicyOperation"],
+        json!(id),
+        "{body}"
+    );
+    assert_eq!(app.graph().count(&this), 2, "retried once");
+    assert_eq!(app.graph().pending_injections(), 0);
+    // A DELETE of a missing operation on the first attempt is still NOT_FOUND.
+    let body = app.gql(DELETE, json!({ "f": file, "id": guid() })).await;
+    assert_eq!(code(&body), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn one_request_looks_up_at_most_500_operations() {
+    let app = graph_app().await;
+    let file = guid();
+    let aliases: String = (0..510)
+        .map(|i| {
+            format!(
+                "o{i}: groupPolicyOperation(definitionFileId: \"{file}\", id: \"{}\") {{ id }} ",
+                guid()
+            )
+        })
+        .collect();
+    let body = app.gql(&format!("{{ {aliases} }}"), json!({})).await;
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 10, "{}", errors.len());
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["extensions"]["code"] == "LIMIT_EXCEEDED")
+    );
+    let batches = app
+        .graph()
+        .count(&Match::method("POST").path_contains("$batch"));
+    assert_eq!(
+        batches, 25,
+        "500 keys in batches of 20; the refused ten never reach Graph"
+    );
+}

@@ -306,6 +306,19 @@ async fn persisted_queries_miss_then_register_then_hit_over_post_and_get() {
         body["data"]["groupPolicyOperation"]["id"], DEMO_OP,
         "hit over GET"
     );
+    let unknown = json!({ "persistedQuery": { "version": 1, "sha256Hash": "ab".repeat(32) } });
+    let (status, headers, body) = app
+        .send(get(&format!(
+            "/graphql?extensions={}",
+            encode(&unknown.to_string())
+        )))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(code(&body), "PERSISTED_QUERY_NOT_FOUND");
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "private, no-cache, must-revalidate"
+    );
     let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
     let (_, _, body) = app
         .post(json!({ "query": query, "extensions": wrong }))

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -17,6 +17,8 @@ use crate::error::Error;
 
 /// Graph's cap on sub-requests per batch.
 pub const MAX_BATCH: usize = 20;
+/// Most `$batch` calls of one lookup in flight at once.
+const MAX_PARALLEL_BATCHES: usize = 4;
 
 /// Looks up `keys` (two or more) through `$batch`.
 pub async fn get_many(
@@ -42,12 +44,16 @@ pub async fn get_many(
             attempt,
             "lookups batched into $batch calls"
         );
-        let outcomes = join_all(
-            batches
-                .iter()
-                .map(|chunk| send(backend, caller, &headers, chunk, fields, remaining)),
-        )
-        .await;
+        // A few batches at a time: enough to answer a big page quickly, not so many that one
+        // request spends the tenant's whole Intune budget at once.
+        let calls: Vec<_> = batches
+            .iter()
+            .map(|chunk| send(backend, caller, &headers, chunk, fields, remaining))
+            .collect();
+        let outcomes: Vec<_> = stream::iter(calls)
+            .buffer_unordered(MAX_PARALLEL_BATCHES)
+            .collect()
+            .await;
         let mut retry = Vec::new();
         let mut wait: Option<Duration> = None;
         for (key, verdict) in outcomes.into_iter().flatten() {

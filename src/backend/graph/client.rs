@@ -151,6 +151,10 @@ impl GraphClient {
                 .send_once(&method, &url, headers.clone(), body, remaining, caller)
                 .await?;
             tracing::debug!(%method, path = url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
+            // A retried DELETE whose first attempt went through finds nothing left to delete.
+            if method == Method::DELETE && attempt > 0 && reply.status == 404 {
+                return Ok(None);
+            }
             match judge(&reply, kind, caller) {
                 Verdict::Done(body) => return Ok(body),
                 Verdict::Fail(error) => return Err(error),
@@ -259,7 +263,8 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let when = httpdate::parse_http_date(value).ok()?;
     Some(
         when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(Duration::from_secs(3600)),
     )
 }
 

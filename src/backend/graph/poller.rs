@@ -68,11 +68,15 @@ impl Pollers {
                     hubs.insert(hub, Arc::downgrade(&sender));
                     let url = backend.entity(key, &[("$select", select(Fields::ALL))]);
                     tokio::spawn(poll(
-                        Arc::clone(&self.client),
-                        url,
-                        caller.clone(),
-                        key,
-                        self.interval,
+                        Poller {
+                            client: Arc::clone(&self.client),
+                            url,
+                            caller: caller.clone(),
+                            key,
+                            interval: self.interval,
+                            hubs: Arc::clone(&self.hubs),
+                            hub,
+                        },
                         sender,
                     ));
                     receiver
@@ -85,21 +89,68 @@ impl Pollers {
     }
 }
 
-/// Polls one operation until it is final, gone, failing, or nobody watches.
-async fn poll(
+/// Consecutive transient failures (5xx, timeouts) a poller rides out before reporting one.
+const MAX_TRANSIENT_FAILURES: u32 = 5;
+
+type Hubs = Arc<Mutex<HashMap<HubKey, Weak<watch::Sender<State>>>>>;
+
+/// What one poller needs.
+struct Poller {
     client: Arc<GraphClient>,
     url: url::Url,
     caller: Caller,
     key: OperationKey,
     interval: Duration,
-    sender: Arc<watch::Sender<State>>,
-) {
+    hubs: Hubs,
+    hub: HubKey,
+}
+
+impl Poller {
+    /// Unregisters this poller, so the next subscriber starts a fresh one.
+    fn unregister(&self, sender: &Arc<watch::Sender<State>>) {
+        let mut hubs = self.hubs.lock().unwrap_or_else(|p| p.into_inner());
+        let ours = hubs
+            .get(&self.hub)
+            .is_some_and(|registered| Weak::ptr_eq(registered, &Arc::downgrade(sender)));
+        if ours {
+            hubs.remove(&self.hub);
+        }
+    }
+
+    /// Sleeps `delay`, waking early if every subscriber leaves; true when nobody watches any
+    /// more. The check and the unregistering happen under the registry's lock, so nobody can
+    /// join a poller that is about to stop.
+    async fn wait(&self, sender: &Arc<watch::Sender<State>>, delay: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = sender.closed() => {}
+        }
+        let mut hubs = self.hubs.lock().unwrap_or_else(|p| p.into_inner());
+        if sender.receiver_count() > 0 {
+            return false;
+        }
+        hubs.remove(&self.hub);
+        true
+    }
+}
+
+/// Polls one operation until it is final, gone, failing for good, or nobody watches.
+async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
+    let key = poller.key;
     let mut seen = false;
-    let mut delay = interval;
+    let mut delay = poller.interval;
+    let mut failures = 0;
     tracing::debug!(operation = %key.id, "poller started");
     loop {
-        let fetched = client
-            .call(&caller, Method::GET, url.clone(), None, Kind::Read)
+        let fetched = poller
+            .client
+            .call(
+                &poller.caller,
+                Method::GET,
+                poller.url.clone(),
+                None,
+                Kind::Read,
+            )
             .await
             .and_then(|body| {
                 body.map(|b| wire::operation(key.definition_file_id, &b, Fields::ALL))
@@ -119,18 +170,21 @@ async fn poll(
                 ))),
                 true,
             ),
-            // Still throttled after the client's own retries: slow down instead of giving up.
-            Err(e) if e.code() == Code::Throttled => {
+            // Throttled, or a passing 5xx or timeout, after the client's own retries: slow
+            // down instead of ending everyone's subscription.
+            Err(e) if rides_out(&e, failures) => {
+                failures += 1;
                 delay = (delay * 2).min(Duration::from_secs(60));
-                tracing::debug!(?delay, "poller throttled; backing off");
-                if wait_or_abandoned(&sender, delay).await {
+                tracing::debug!(?delay, code = e.code().as_str(), "poller backing off");
+                if poller.wait(&sender, delay).await {
                     break;
                 }
                 continue;
             }
             Err(e) => (Err(e), true),
         };
-        delay = interval;
+        failures = 0;
+        delay = poller.interval;
         sender.send_if_modified(|current| {
             let changed = current.as_ref().is_none_or(|old| !same(old, &state));
             if changed {
@@ -138,11 +192,24 @@ async fn poll(
             }
             changed
         });
-        if stop || wait_or_abandoned(&sender, jittered(delay)).await {
+        if stop {
+            poller.unregister(&sender);
+            break;
+        }
+        if poller.wait(&sender, jittered(delay)).await {
             break;
         }
     }
     tracing::debug!(operation = %key.id, "poller stopped");
+}
+
+/// Throttling never ends a subscription; other passing failures do after a few in a row.
+fn rides_out(error: &Error, failures: u32) -> bool {
+    match error.code() {
+        Code::Throttled => true,
+        Code::UpstreamError | Code::UpstreamTimeout => failures < MAX_TRANSIENT_FAILURES,
+        _ => false,
+    }
 }
 
 fn same(a: &Result<Option<Operation>, Error>, b: &Result<Option<Operation>, Error>) -> bool {
@@ -151,12 +218,4 @@ fn same(a: &Result<Option<Operation>, Error>, b: &Result<Option<Operation>, Erro
 
 fn jittered(interval: Duration) -> Duration {
     interval.mul_f64(0.8 + 0.4 * fastrand::f64())
-}
-
-/// Sleeps `delay`; true when every subscriber left meanwhile.
-async fn wait_or_abandoned(sender: &watch::Sender<State>, delay: Duration) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(delay) => sender.receiver_count() == 0,
-        _ = sender.closed() => true,
-    }
 }
