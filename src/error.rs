@@ -112,6 +112,15 @@ impl Error {
         }
     }
 
+    /// A Graph failure without an HTTP answer to describe (an unusable body, a timeout).
+    pub fn upstream(code: Code, message: impl Into<String>) -> Self {
+        Error::Upstream {
+            code,
+            message: message.into(),
+            detail: Box::default(),
+        }
+    }
+
     /// The contract code for this error.
     pub fn code(&self) -> Code {
         match self {

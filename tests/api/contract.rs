@@ -29,6 +29,7 @@ on_both_backends!(
     malformed_tampered_and_foreign_cursors_are_bad_user_input,
     paging_across_pages_yields_every_operation_once,
     paging_while_others_are_created_skips_and_repeats_nothing,
+    resuming_from_a_middle_edge_after_an_earlier_deletion_skips_nothing,
 );
 
 async fn create_get_list_update_delete_round_trip(mode: Mode) {
@@ -414,4 +415,34 @@ async fn paging_while_others_are_created_skips_and_repeats_nothing(mode: Mode) {
     for id in &before {
         assert!(seen.contains(id), "{id} was skipped");
     }
+}
+
+async fn resuming_from_a_middle_edge_after_an_earlier_deletion_skips_nothing(mode: Mode) {
+    let app = TestApp::new(mode).await;
+    let file = guid();
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(app.create(&file, "UPLOAD", "SUCCESS", None).await);
+    }
+    let page = app.data(LIST, json!({ "f": file, "first": 4 })).await;
+    let middle = page["groupPolicyOperations"]["edges"][1]["cursor"].clone();
+    assert_eq!(
+        page["groupPolicyOperations"]["edges"][1]["node"]["id"],
+        json!(ids[1])
+    );
+    // The operation before the cursor's edge goes away, shifting the page.
+    app.data(DELETE, json!({ "f": file, "id": ids[0] })).await;
+    let rest = app
+        .data(LIST, json!({ "f": file, "first": 10, "after": middle }))
+        .await;
+    let rest: Vec<&str> = rest["groupPolicyOperations"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        rest,
+        ids[2..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
 }

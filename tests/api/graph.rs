@@ -1480,3 +1480,28 @@ async fn one_request_looks_up_at_most_500_operations() {
         "500 keys in batches of 20; the refused ten never reach Graph"
     );
 }
+
+#[tokio::test]
+async fn a_next_link_to_another_resource_is_never_followed() {
+    let app = graph_app().await;
+    let file = guid();
+    let other = format!(
+        "{}/deviceManagement/deviceConfigurations?$skiptoken=abc",
+        app.graph().base_url()
+    );
+    for link in [
+        other.as_str(),
+        "https://evil.example/beta/x?$skiptoken=1",
+        "not a url",
+    ] {
+        app.graph().clear_requests();
+        app.graph().inject(
+            Match::method("GET").path_contains("groupPolicyOperations"),
+            Canned::json(200, json!({ "value": [], "@odata.nextLink": link })),
+            1,
+        );
+        let body = app.gql(LIST, json!({ "f": file, "first": 3 })).await;
+        assert_eq!(code(&body), "UPSTREAM_ERROR", "{link}: {body}");
+        assert_eq!(app.graph().requests().len(), 1, "{link} was not fetched");
+    }
+}

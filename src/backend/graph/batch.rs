@@ -13,7 +13,7 @@ use super::client::{self, GraphClient, Kind, Reply, Verdict};
 use super::{GraphBackend, select, wire};
 use crate::backend::{Caller, Lookups};
 use crate::domain::{Fields, OperationKey};
-use crate::error::Error;
+use crate::error::{Code, Error};
 
 /// Graph's cap on sub-requests per batch.
 pub const MAX_BATCH: usize = 20;
@@ -152,11 +152,10 @@ async fn send(
         .map(|(i, key)| {
             let verdict = match by_id.get(&(i + 1).to_string()) {
                 Some(response) => client::judge(&sub_reply(response), Kind::Read, caller),
-                None => Verdict::Fail(Error::Upstream {
-                    code: crate::error::Code::UpstreamError,
-                    message: "Microsoft Graph's $batch answer left out this lookup".into(),
-                    detail: Box::default(),
-                }),
+                None => Verdict::Fail(Error::upstream(
+                    Code::UpstreamError,
+                    "Microsoft Graph's $batch answer left out this lookup",
+                )),
             };
             (*key, verdict)
         })
@@ -166,11 +165,10 @@ async fn send(
 /// A verdict shared by every key of a failed batch.
 fn share(verdict: Verdict) -> Verdict {
     match verdict {
-        Verdict::Done(_) => Verdict::Fail(Error::Upstream {
-            code: crate::error::Code::UpstreamError,
-            message: "Microsoft Graph's $batch answer had no responses".into(),
-            detail: Box::default(),
-        }),
+        Verdict::Done(_) => Verdict::Fail(Error::upstream(
+            Code::UpstreamError,
+            "Microsoft Graph's $batch answer had no responses",
+        )),
         other => other,
     }
 }

@@ -52,6 +52,8 @@ struct GraphCursor {
     t: usize,
     /// On the last edge of an upstream page: the next page's continuation.
     n: Option<Vec<(String, String)>>,
+    /// The edge's operation id: resuming skips past it even if the page shifted meanwhile.
+    d: Guid,
 }
 
 impl GraphBackend {
@@ -98,22 +100,30 @@ impl GraphBackend {
         )
     }
 
-    /// Graph's continuation for the next page, if the nextLink is one for this very
-    /// collection; anything else is treated as the end of the list.
-    fn continuation(&self, file: Guid, body: &Value) -> Option<Vec<(String, String)>> {
-        let link = body["@odata.nextLink"].as_str()?;
-        let link = Url::parse(link).ok()?;
+    /// Graph's continuation for the next page (`None` at the end). Only a nextLink for this
+    /// very collection is followed; anything else is an upstream error rather than a list
+    /// silently cut short, and its URL is never fetched.
+    fn continuation(
+        &self,
+        file: Guid,
+        body: &Value,
+    ) -> Result<Option<Vec<(String, String)>>, Error> {
+        let Some(link) = body["@odata.nextLink"].as_str() else {
+            return Ok(None);
+        };
         let ours = self.collection(file, &[]);
-        if link.origin() != ours.origin() || link.path() != ours.path() {
-            tracing::warn!("ignoring an @odata.nextLink for another resource");
-            return None;
-        }
-        Some(
+        let link = Url::parse(link)
+            .ok()
+            .filter(|link| {
+                link.origin() == ours.origin() && link.path().eq_ignore_ascii_case(ours.path())
+            })
+            .ok_or_else(|| upstream_shape("an @odata.nextLink for another resource"))?;
+        Ok(Some(
             link.query_pairs()
                 .filter(|(k, _)| k != "$select" && k != "$top")
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
-        )
+        ))
     }
 
     async fn fetch_page(
@@ -153,7 +163,7 @@ impl GraphBackend {
             .iter()
             .map(|v| wire::operation(file, v, fields))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((items, self.continuation(file, &body)))
+        Ok((items, self.continuation(file, &body)?))
     }
 }
 
@@ -162,11 +172,10 @@ fn select(fields: Fields) -> String {
 }
 
 fn upstream_shape(what: &str) -> Error {
-    Error::Upstream {
-        code: Code::UpstreamError,
-        message: format!("Microsoft Graph returned {what}"),
-        detail: Box::default(),
-    }
+    Error::upstream(
+        Code::UpstreamError,
+        format!("Microsoft Graph returned {what}"),
+    )
 }
 
 #[async_trait]
@@ -201,13 +210,14 @@ impl Backend for GraphBackend {
         fields: Fields,
     ) -> Result<Page, Error> {
         // Decode (and so verify) the cursor before any upstream call.
-        let (mut continuation, mut skip, mut top) = match after {
-            None => (Vec::new(), 0, first),
+        // `resume`: the edge to continue after when its page must be read again.
+        let (mut continuation, mut resume, mut top) = match after {
+            None => (Vec::new(), None, first),
             Some(cursor) => {
                 let cursor: GraphCursor = self.cursors.decode(definition_file_id, cursor)?;
                 match cursor.n {
-                    Some(next) => (next, 0, first),
-                    None => (cursor.p, cursor.i + 1, cursor.t.max(1)),
+                    Some(next) => (next, None, first),
+                    None => (cursor.p, Some((cursor.d, cursor.i)), cursor.t.max(1)),
                 }
             }
         };
@@ -223,17 +233,23 @@ impl Backend for GraphBackend {
                 return Ok(page);
             }
             if fetched > 0 && Instant::now() >= deadline {
-                return Err(Error::Upstream {
-                    code: Code::UpstreamTimeout,
-                    message: "Microsoft Graph kept answering with empty pages".into(),
-                    detail: Box::default(),
-                });
+                return Err(Error::upstream(
+                    Code::UpstreamTimeout,
+                    "Microsoft Graph kept answering with empty pages",
+                ));
             }
             let (items, next) = self
                 .fetch_page(caller, definition_file_id, &continuation, top, fields)
                 .await?;
             fetched += 1;
             let count = items.len();
+            // Past the resumed edge: found by id, else by its old position.
+            let skip = resume.take().map_or(0, |(id, index)| {
+                items
+                    .iter()
+                    .position(|op| op.id == id)
+                    .map_or(index + 1, |found| found + 1)
+            });
             for (index, op) in items.into_iter().enumerate().skip(skip) {
                 if page.items.len() == first {
                     page.has_next_page = true;
@@ -244,6 +260,7 @@ impl Backend for GraphBackend {
                     i: index,
                     t: top,
                     n: (index + 1 == count).then(|| next.clone()).flatten(),
+                    d: op.id,
                 };
                 page.items
                     .push((self.cursors.encode(definition_file_id, &cursor), op));
@@ -251,7 +268,6 @@ impl Backend for GraphBackend {
             match next {
                 Some(next) if page.items.len() < first => {
                     continuation = next;
-                    skip = 0;
                     top = first - page.items.len();
                 }
                 next => {

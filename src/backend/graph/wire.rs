@@ -14,11 +14,7 @@ use crate::error::{Code, Error, UpstreamDetail};
 const ODATA_TYPE: &str = "#microsoft.graph.groupPolicyOperation";
 
 fn upstream(message: String) -> Error {
-    Error::Upstream {
-        code: Code::UpstreamError,
-        message,
-        detail: Box::default(),
-    }
+    Error::upstream(Code::UpstreamError, message)
 }
 
 /// Reads an operation from a Graph entity body. Annotations and unknown properties are
