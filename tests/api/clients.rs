@@ -267,3 +267,23 @@ async fn the_playground_runs_an_example_in_chromium_without_external_requests() 
     let base_url = demo_gateway().await;
     blocking(move || node_test("browser.test.mjs", &base_url)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_playground_runs_an_example_in_chromium_against_the_graph_gateway() {
+    let (base_url, graph) = demo_graph_gateway().await;
+    blocking(move || {
+        node_test_with(
+            "browser.test.mjs",
+            &base_url,
+            &[("GATEWAY_TOKEN", "browser-user-token")],
+        )
+    })
+    .await;
+    assert!(
+        graph
+            .requests()
+            .iter()
+            .any(|r| r.header("authorization") == Some("Bearer browser-user-token")),
+        "the example went through Graph with the page's token"
+    );
+}

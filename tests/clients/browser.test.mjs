@@ -53,7 +53,12 @@ test('the playground renders offline and runs the first example', { timeout: 120
   });
   t.after(() => browser.close());
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // Against a Graph-mode gateway the page's requests carry the user's token, as a signed-in
+  // front end's would.
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    extraHTTPHeaders: process.env.GATEWAY_TOKEN ? { authorization: `Bearer ${process.env.GATEWAY_TOKEN}` } : {},
+  });
   const blocked = [];
   const requested = [];
   const failed = [];
