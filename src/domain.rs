@@ -54,6 +54,16 @@ pub struct OperationKey {
     pub id: Guid,
 }
 
+impl OperationKey {
+    /// The `NOT_FOUND` error for this key.
+    pub fn not_found(&self) -> Error {
+        Error::NotFound(format!(
+            "No group policy operation {} in definition file {}",
+            self.id, self.definition_file_id
+        ))
+    }
+}
+
 /// Declares an enum whose members map one-to-one to Graph's camelCase wire names, plus the
 /// output-only `UnknownFutureValue` that any member Graph adds later decodes to.
 macro_rules! graph_enum {

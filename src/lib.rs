@@ -59,11 +59,7 @@ pub fn app(config: &Config) -> Result<App, String> {
 
 /// Builds the gateway over a given backend (tests use this to share one store).
 pub fn app_with_backend(config: &Config, backend: Arc<dyn Backend>) -> App {
-    let limits = graphql::Limits {
-        max_depth: config.max_depth,
-        max_complexity: config.max_complexity,
-    };
-    let schema = graphql::build_schema(Arc::clone(&backend), limits);
+    let schema = graphql::build_schema(Arc::clone(&backend), config.into());
     let state = http::AppState::new(schema, backend, http::HttpConfig::from_config(config));
     App {
         router: http::router(state.clone()),

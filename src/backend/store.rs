@@ -264,7 +264,7 @@ impl Backend for Store {
                 file.by_seq.get_mut(&seq)
             });
             let Some(op) = op else {
-                return Err(not_found(key));
+                return Err(key.not_found());
             };
             patch.apply(op);
             op.last_modified = Timestamp::now();
@@ -286,7 +286,7 @@ impl Backend for Store {
                     file.by_seq.remove(&seq)
                 });
             if removed.is_none() {
-                return Err(not_found(key));
+                return Err(key.not_found());
             }
             data.len -= 1;
             self.shared.publish(key, None);
@@ -300,7 +300,7 @@ impl Backend for Store {
         let (changes, current) = {
             let data = self.shared.data();
             let changes = BroadcastStream::new(self.shared.changes.subscribe());
-            (changes, data.get(key).ok_or_else(|| not_found(key))?)
+            (changes, data.get(key).ok_or_else(|| key.not_found())?)
         };
         let shared = Arc::clone(&self.shared);
         let later = changes.filter_map(move |change| {
@@ -316,13 +316,6 @@ impl Backend for Store {
             .chain(later)
             .boxed())
     }
-}
-
-fn not_found(key: OperationKey) -> Error {
-    Error::NotFound(format!(
-        "No group policy operation {} in definition file {}",
-        key.id, key.definition_file_id
-    ))
 }
 
 #[cfg(test)]

@@ -33,11 +33,11 @@ pub struct Limits {
     pub max_complexity: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl From<&crate::Config> for Limits {
+    fn from(config: &crate::Config) -> Self {
         Limits {
-            max_depth: 16,
-            max_complexity: 2000,
+            max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
         }
     }
 }

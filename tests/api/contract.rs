@@ -66,12 +66,12 @@ async fn create_get_list_update_delete_round_trip(mode: Mode) {
     );
 
     let updated = app
-        .data(
-            UPDATE,
-            json!({ "f": file, "id": id, "input": { "operationStatus": "SUCCESS", "statusDetails": "412 policies" } }),
+        .update(
+            &file,
+            &id,
+            json!({ "operationStatus": "SUCCESS", "statusDetails": "412 policies" }),
         )
-        .await["updateGroupPolicyOperation"]
-        .clone();
+        .await;
     assert_eq!(updated["id"], json!(id));
     assert_eq!(updated["operationType"], "UPLOAD");
     assert_eq!(updated["operationStatus"], "SUCCESS");
@@ -146,29 +146,16 @@ async fn update_leaves_absent_fields_and_clears_null_details(mode: Mode) {
         .create(&file, "UPLOAD", "IN_PROGRESS", Some("working"))
         .await;
     let updated = app
-        .data(
-            UPDATE,
-            json!({ "f": file, "id": id, "input": { "operationType": "REMOVE" } }),
-        )
+        .update(&file, &id, json!({ "operationType": "REMOVE" }))
         .await;
-    let op = &updated["updateGroupPolicyOperation"];
-    assert_eq!(op["operationType"], "REMOVE");
-    assert_eq!(op["operationStatus"], "IN_PROGRESS");
-    assert_eq!(op["statusDetails"], "working");
+    assert_eq!(updated["operationType"], "REMOVE");
+    assert_eq!(updated["operationStatus"], "IN_PROGRESS");
+    assert_eq!(updated["statusDetails"], "working");
     let cleared = app
-        .data(
-            UPDATE,
-            json!({ "f": file, "id": id, "input": { "statusDetails": null } }),
-        )
+        .update(&file, &id, json!({ "statusDetails": null }))
         .await;
-    assert_eq!(
-        cleared["updateGroupPolicyOperation"]["statusDetails"],
-        Value::Null
-    );
-    assert_eq!(
-        cleared["updateGroupPolicyOperation"]["operationType"],
-        "REMOVE"
-    );
+    assert_eq!(cleared["statusDetails"], Value::Null);
+    assert_eq!(cleared["operationType"], "REMOVE");
     let reread = app.data(GET, json!({ "f": file, "id": id })).await;
     assert_eq!(reread["groupPolicyOperation"]["statusDetails"], Value::Null);
 }
@@ -365,16 +352,7 @@ async fn paging_across_pages_yields_every_operation_once(mode: Mode) {
     let rest = app
         .data(LIST, json!({ "f": file, "first": 4, "after": middle }))
         .await;
-    let rest_ids: Vec<&str> = rest["groupPolicyOperations"]["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|n| n["id"].as_str().expect("id"))
-        .collect();
-    assert_eq!(
-        rest_ids,
-        created[3..7].iter().map(String::as_str).collect::<Vec<_>>()
-    );
+    assert_eq!(node_ids(&rest), created[3..7]);
     assert_eq!(
         rest["groupPolicyOperations"]["pageInfo"]["hasPreviousPage"],
         true
@@ -435,14 +413,5 @@ async fn resuming_from_a_middle_edge_after_an_earlier_deletion_skips_nothing(mod
     let rest = app
         .data(LIST, json!({ "f": file, "first": 10, "after": middle }))
         .await;
-    let rest: Vec<&str> = rest["groupPolicyOperations"]["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|n| n["id"].as_str().expect("id"))
-        .collect();
-    assert_eq!(
-        rest,
-        ids[2..].iter().map(String::as_str).collect::<Vec<_>>()
-    );
+    assert_eq!(node_ids(&rest), ids[2..]);
 }

@@ -486,39 +486,22 @@ async fn update_patches_only_changed_fields_and_sends_null_to_clear_details() {
         .graph()
         .insert_op(&file, "upload", "inProgress", Some("working"));
     let updated = app
-        .data(
-            UPDATE,
-            json!({ "f": file, "id": id, "input": { "operationStatus": "SUCCESS" } }),
-        )
+        .update(&file, &id, json!({ "operationStatus": "SUCCESS" }))
         .await;
-    assert_eq!(
-        updated["updateGroupPolicyOperation"]["operationStatus"],
-        "SUCCESS"
-    );
-    assert_eq!(
-        updated["updateGroupPolicyOperation"]["statusDetails"],
-        "working"
-    );
+    assert_eq!(updated["operationStatus"], "SUCCESS");
+    assert_eq!(updated["statusDetails"], "working");
     let cleared = app
-        .data(
-            UPDATE,
-            json!({ "f": file, "id": id, "input": { "statusDetails": null } }),
-        )
+        .update(&file, &id, json!({ "statusDetails": null }))
         .await;
-    assert_eq!(
-        cleared["updateGroupPolicyOperation"]["statusDetails"],
-        Value::Null
-    );
+    assert_eq!(cleared["statusDetails"], Value::Null);
     let both = app
-        .data(
-            UPDATE,
-            json!({ "f": file, "id": id, "input": { "operationType": "REMOVE", "statusDetails": "gone" } }),
+        .update(
+            &file,
+            &id,
+            json!({ "operationType": "REMOVE", "statusDetails": "gone" }),
         )
         .await;
-    assert_eq!(
-        both["updateGroupPolicyOperation"]["operationType"],
-        "REMOVE"
-    );
+    assert_eq!(both["operationType"], "REMOVE");
 
     let patches: Vec<Recorded> = app
         .graph()
@@ -588,12 +571,12 @@ async fn patch_answered_200_with_a_body_is_used_without_a_reread() {
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let updated = app
-        .data(
-            UPDATE,
-            json!({ "f": file, "id": id, "input": { "operationStatus": "FAILED", "statusDetails": "bad ADMX" } }),
+        .update(
+            &file,
+            &id,
+            json!({ "operationStatus": "FAILED", "statusDetails": "bad ADMX" }),
         )
-        .await["updateGroupPolicyOperation"]
-        .clone();
+        .await;
     assert_eq!(updated["operationStatus"], "FAILED");
     assert_eq!(updated["statusDetails"], "bad ADMX");
     let stored = app.graph().entity(&file, &id).expect("stored");
@@ -617,12 +600,12 @@ async fn patch_answered_204_is_followed_by_a_get_of_the_new_state() {
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let updated = app
-        .data(
-            UPDATE,
-            json!({ "f": file, "id": id, "input": { "operationStatus": "SUCCESS", "statusDetails": "412 policies" } }),
+        .update(
+            &file,
+            &id,
+            json!({ "operationStatus": "SUCCESS", "statusDetails": "412 policies" }),
         )
-        .await["updateGroupPolicyOperation"]
-        .clone();
+        .await;
     assert_eq!(updated["id"], json!(id));
     assert_eq!(updated["operationType"], "UPLOAD");
     assert_eq!(updated["operationStatus"], "SUCCESS");
@@ -1147,11 +1130,8 @@ async fn hostile_ids_never_reach_graph() {
     let upper_file = file.to_uppercase();
     app.data(GET, json!({ "f": upper_file, "id": upper })).await;
     app.data(LIST, json!({ "f": file })).await;
-    app.data(
-        UPDATE,
-        json!({ "f": file, "id": id, "input": { "statusDetails": "x" } }),
-    )
-    .await;
+    app.update(&file, &id, json!({ "statusDetails": "x" }))
+        .await;
     let created = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     app.data(DELETE, json!({ "f": file, "id": created })).await;
     let allowed = [collection_path(&file), entity_path(&file, &id)];

@@ -165,6 +165,13 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// Updates an operation (the update must succeed) and returns it as the gateway answered.
+    pub async fn update(&self, file: &str, id: &str, input: Value) -> Value {
+        self.data(UPDATE, json!({ "f": file, "id": id, "input": input }))
+            .await["updateGroupPolicyOperation"]
+            .clone()
+    }
+
     /// Creates an operation and returns its id.
     pub async fn create(
         &self,
@@ -184,6 +191,16 @@ impl TestApp {
             .expect("an id")
             .to_owned()
     }
+}
+
+/// The ids of a `groupPolicyOperations` connection's `nodes`, in order.
+pub fn node_ids(data: &Value) -> Vec<String> {
+    data["groupPolicyOperations"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["id"].as_str().expect("id").to_owned())
+        .collect()
 }
 
 /// The first error's `extensions.code`.

@@ -7,7 +7,8 @@ use gpo_gateway::backend::Backend;
 #[test]
 fn schema_graphql_matches_the_live_schema() {
     let backend: Arc<dyn Backend> = Arc::new(crate::helpers::demo_store());
-    let schema = gpo_gateway::graphql::build_schema(backend, Default::default());
+    let schema =
+        gpo_gateway::graphql::build_schema(backend, (&gpo_gateway::Config::defaults()).into());
     let live = gpo_gateway::graphql::client_sdl(&schema);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
@@ -80,7 +81,8 @@ fn the_live_schema_has_exactly_the_contract_s_names_and_types() {
         );
     }
     let backend: Arc<dyn Backend> = Arc::new(crate::helpers::demo_store());
-    let schema = gpo_gateway::graphql::build_schema(backend, Default::default());
+    let schema =
+        gpo_gateway::graphql::build_schema(backend, (&gpo_gateway::Config::defaults()).into());
     let live = shape(&gpo_gateway::graphql::client_sdl(&schema));
     for (name, members) in shape(contract) {
         let actual = live

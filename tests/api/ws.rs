@@ -105,11 +105,8 @@ async fn graphql_transport_ws_streams_each_change_then_completes_after_success()
     assert_eq!(first["id"], "1");
     assert_eq!(status_of(&first), "IN_PROGRESS");
 
-    app.data(
-        UPDATE,
-        json!({ "f": file, "id": id, "input": { "statusDetails": "half way" } }),
-    )
-    .await;
+    app.update(&file, &id, json!({ "statusDetails": "half way" }))
+        .await;
     let second = next(&mut socket).await;
     assert_eq!(status_of(&second), "IN_PROGRESS");
     assert_eq!(
@@ -117,11 +114,8 @@ async fn graphql_transport_ws_streams_each_change_then_completes_after_success()
         "half way"
     );
 
-    app.data(
-        UPDATE,
-        json!({ "f": file, "id": id, "input": { "operationStatus": "SUCCESS" } }),
-    )
-    .await;
+    app.update(&file, &id, json!({ "operationStatus": "SUCCESS" }))
+        .await;
     assert_eq!(status_of(&next(&mut socket).await), "SUCCESS");
     assert_eq!(
         next(&mut socket).await,
@@ -140,11 +134,8 @@ async fn the_legacy_graphql_ws_protocol_works_too() {
     let first = next(&mut socket).await;
     assert_eq!(first["type"], "data");
     assert_eq!(status_of(&first), "IN_PROGRESS");
-    app.data(
-        UPDATE,
-        json!({ "f": file, "id": id, "input": { "operationStatus": "FAILED" } }),
-    )
-    .await;
+    app.update(&file, &id, json!({ "operationStatus": "FAILED" }))
+        .await;
     assert_eq!(status_of(&next(&mut socket).await), "FAILED");
     assert_eq!(
         next(&mut socket).await,
@@ -404,11 +395,8 @@ async fn live_subscriptions_are_capped_across_connections() {
     );
     assert_eq!(next(&mut second).await["type"], "complete");
     // Completing the first frees its slot.
-    app.data(
-        UPDATE,
-        json!({ "f": file, "id": id, "input": { "operationStatus": "SUCCESS" } }),
-    )
-    .await;
+    app.update(&file, &id, json!({ "operationStatus": "SUCCESS" }))
+        .await;
     assert_eq!(status_of(&next(&mut first).await), "SUCCESS");
     assert_eq!(next(&mut first).await["type"], "complete");
     let other = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;

@@ -163,13 +163,7 @@ async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
                 (Ok(Some(op)), stop)
             }
             Ok(None) if seen => (Ok(None), true),
-            Ok(None) => (
-                Err(Error::NotFound(format!(
-                    "No group policy operation {} in definition file {}",
-                    key.id, key.definition_file_id
-                ))),
-                true,
-            ),
+            Ok(None) => (Err(key.not_found()), true),
             // Throttled, or a passing 5xx or timeout, after the client's own retries: slow
             // down instead of ending everyone's subscription.
             Err(e) if rides_out(&e, failures) => {
