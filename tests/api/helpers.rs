@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -12,6 +13,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use gpo_gateway::backend::Backend;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
+use gpo_gateway::http::serve::{ConnectionLimits, serve};
 use gpo_gateway::{BackendKind, Config};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -215,15 +217,26 @@ pub fn guid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Serves the app on 127.0.0.1:0 and returns its address.
+/// Serves the app on 127.0.0.1:0 with the default connection limits; returns its address.
 pub async fn serve_tcp(router: Router) -> SocketAddr {
+    serve_tcp_with(router, &config()).await
+}
+
+/// Serves the app on 127.0.0.1:0 through the serving loop `main.rs` runs, with the connection
+/// limits of `config`, until the test ends; returns its address.
+pub async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
     let addr = listener.local_addr().expect("an address");
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serves");
-    });
+    let limits = ConnectionLimits::from_config(config);
+    tokio::spawn(serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+        Duration::ZERO,
+    ));
     addr
 }
 

@@ -3,6 +3,7 @@
 
 mod batching;
 mod clients;
+mod connections;
 mod contract;
 mod fake_graph;
 mod graph;
