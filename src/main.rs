@@ -1,5 +1,6 @@
 //! Start-up only: read configuration, build the app, serve until SIGINT/SIGTERM, drain.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -39,11 +40,11 @@ async fn main() -> ExitCode {
         gpo_gateway::BackendKind::Store => "in-process store",
         gpo_gateway::BackendKind::Graph => config.graph_url.as_str(),
     };
-    println!(
-        "gpo-gateway {} serving {backend}\n  playground: http://{}/\n  endpoint:   http://{}/graphql",
+    // A closed stdout (a supervisor that stopped reading) must not take the server down.
+    let _ = writeln!(
+        std::io::stdout(),
+        "gpo-gateway {} serving {backend}\n  playground: http://{address}/\n  endpoint:   http://{address}/graphql",
         env!("CARGO_PKG_VERSION"),
-        address,
-        address
     );
 
     let state = app.state.clone();
