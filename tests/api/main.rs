@@ -6,6 +6,7 @@ mod clients;
 mod connections;
 mod contract;
 mod fake_graph;
+mod fuzz;
 mod graph;
 mod helpers;
 mod http;
