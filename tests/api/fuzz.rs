@@ -86,7 +86,8 @@ fn graphql_text() -> impl Strategy<Value = String> {
 fn graphql_request() -> impl Strategy<Value = Value> {
     let extensions = prop_oneof![
         Just(json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } })),
-        "[0-9a-f]{0,70}".prop_map(|h| json!({ "persistedQuery": { "version": 1, "sha256Hash": h } })),
+        "[0-9a-f]{0,70}"
+            .prop_map(|h| json!({ "persistedQuery": { "version": 1, "sha256Hash": h } })),
         json_value(),
     ];
     (
@@ -122,7 +123,8 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn query_string() -> impl Strategy<Value = Option<String>> {
-    let encoded = |s: String| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let encoded =
+        |s: String| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     proptest::option::of(prop_oneof![
         (graphql_text(), proptest::option::of(json_value())).prop_map(move |(q, v)| {
             let mut query = format!("query={}", encoded(q));
@@ -154,12 +156,23 @@ fn header_value(choices: &'static [&'static str]) -> impl Strategy<Value = Optio
 }
 
 fn sent() -> impl Strategy<Value = Sent> {
-    let method = proptest::sample::select(&[
-        "GET", "GET", "POST", "POST", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH",
-    ][..]);
-    let path = proptest::sample::select(&[
-        "/graphql", "/graphql", "/graphql", "/graphql/", "/", "/healthz", "/readyz", "/nowhere",
-    ][..]);
+    let method = proptest::sample::select(
+        &[
+            "GET", "GET", "POST", "POST", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH",
+        ][..],
+    );
+    let path = proptest::sample::select(
+        &[
+            "/graphql",
+            "/graphql",
+            "/graphql",
+            "/graphql/",
+            "/",
+            "/healthz",
+            "/readyz",
+            "/nowhere",
+        ][..],
+    );
     let content_type = header_value(&[
         "application/json",
         "application/json; charset=utf-8",
@@ -298,7 +311,9 @@ fn check(sent: &Sent, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> R
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("a JSON content type, but {e}"))?;
     match &value {
-        Value::Array(items) if !items.is_empty() => items.iter().try_for_each(check_graphql_response),
+        Value::Array(items) if !items.is_empty() => {
+            items.iter().try_for_each(check_graphql_response)
+        }
         _ => check_graphql_response(&value),
     }
 }

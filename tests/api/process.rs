@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 
+use crate::helpers::open_websocket;
+
 /// Starts the binary with `args`; returns it and the address it serves on.
 fn start(args: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gpo-gateway"))
@@ -80,16 +82,7 @@ async fn the_binary_serves_then_exits_on_sigterm_within_the_drain_bound() {
     assert_eq!(page.status(), 200);
 
     // An open WebSocket would keep a naive graceful shutdown waiting forever.
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-            "ws://{addr}/graphql"
-        ))
-        .expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (_socket, _) = tokio_tungstenite::connect_async(request).await.expect("ws");
+    let _socket = open_websocket(&addr).await;
 
     let (exit, log) = terminate(child).await;
     assert!(exit.success(), "a clean drain exits 0: {exit:?}\n{log}");
