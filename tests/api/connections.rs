@@ -278,6 +278,27 @@ async fn an_open_websocket_holds_its_connection_slot() {
     }
 }
 
+#[tokio::test]
+async fn handlers_get_the_client_address_as_connect_info() {
+    use axum::extract::ConnectInfo;
+    use axum::routing::get as route_get;
+    let router = axum::Router::new().route(
+        "/whoami",
+        route_get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+    );
+    let addr = serve_tcp_with(router, &config()).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    let local = stream.local_addr().expect("a local address");
+    stream
+        .write_all(b"GET /whoami HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("sends");
+    let (bytes, _) = read_until_closed(&mut stream).await;
+    let response = RawResponse::parse(&bytes);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, Value::String(local.to_string()));
+}
+
 /// A Graph-mode gateway whose Graph answers reads only after a long delay.
 async fn slow_graph_app(tune: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = config();

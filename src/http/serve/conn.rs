@@ -208,3 +208,47 @@ impl Body for DeadlineBody {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::from([10, 0, 0, last])
+    }
+
+    #[test]
+    fn the_tally_caps_per_address_and_in_total_then_refuses_then_drops() {
+        let tally = Tally::new(3, 2);
+        let a1 = tally.admit(ip(1));
+        let a2 = tally.admit(ip(1));
+        assert!(matches!(a1, Admitted::Serve(_)) && matches!(a2, Admitted::Serve(_)));
+        assert!(
+            matches!(tally.admit(ip(1)), Admitted::Refuse(_)),
+            "per address"
+        );
+        let b1 = tally.admit(ip(2));
+        assert!(matches!(b1, Admitted::Serve(_)));
+        // Three open: the total cap refuses every address, as long as refusals are available.
+        let refusals: Vec<_> = (0..3).map(|_| tally.admit(ip(3))).collect();
+        assert!(refusals.iter().all(|r| matches!(r, Admitted::Refuse(_))));
+        assert!(matches!(tally.admit(ip(3)), Admitted::Drop));
+        drop(refusals);
+        drop(a1);
+        assert!(matches!(tally.admit(ip(3)), Admitted::Serve(_)));
+    }
+
+    #[test]
+    fn closed_connections_leave_nothing_behind() {
+        let tally = Tally::new(1000, 1000);
+        let slots: Vec<_> = (0..=255).map(|n| tally.admit(ip(n))).collect();
+        assert_eq!(tally.lock().per_address.len(), 256);
+        drop(slots);
+        let counts = tally.lock();
+        assert_eq!((counts.open, counts.refusing), (0, 0));
+        assert!(
+            counts.per_address.is_empty(),
+            "no entry per past client is kept"
+        );
+    }
+}
