@@ -3,8 +3,22 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Parser, ValueEnum};
+
+pub mod duration;
+
+use duration::between;
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
 
 /// Where the gateway keeps or finds group policy operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,17 +61,22 @@ pub struct Config {
     )]
     pub graph_url: String,
 
-    /// Graph mode: seconds allowed to open a connection to Graph.
-    #[arg(long, env = "GPO_GATEWAY_GRAPH_CONNECT_TIMEOUT", default_value_t = 5.0)]
-    pub graph_connect_timeout: f64,
+    /// Graph mode: time allowed to open a connection to Graph (100ms to 5m).
+    #[arg(long, env = "GPO_GATEWAY_GRAPH_CONNECT_TIMEOUT", default_value = "5s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(300)))]
+    pub graph_connect_timeout: Duration,
 
-    /// Graph mode: seconds one GraphQL field may spend on Graph, retries and waits included.
-    #[arg(long, env = "GPO_GATEWAY_GRAPH_TIMEOUT", default_value_t = 30.0)]
-    pub graph_timeout: f64,
+    /// Graph mode: time one GraphQL field may spend on Graph, retries and waits included
+    /// (100ms to 10m).
+    #[arg(long, env = "GPO_GATEWAY_GRAPH_TIMEOUT", default_value = "30s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(600)))]
+    pub graph_timeout: Duration,
 
-    /// Graph mode: seconds between polls of a watched operation (jittered; longer after a 429).
-    #[arg(long, env = "GPO_GATEWAY_POLL_INTERVAL", default_value_t = 5.0)]
-    pub poll_interval: f64,
+    /// Graph mode: time between polls of a watched operation (jittered; longer after a 429;
+    /// 50ms to 1h).
+    #[arg(long, env = "GPO_GATEWAY_POLL_INTERVAL", default_value = "5s",
+          value_name = "DURATION", value_parser = between(ms(50), secs(3600)))]
+    pub poll_interval: Duration,
 
     /// Key that signs list cursors; set it so cursors survive restarts and work across replicas.
     #[arg(long, env = "GPO_GATEWAY_CURSOR_SECRET", hide_env_values = true)]
@@ -99,13 +118,50 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_MAX_SUBSCRIPTIONS", default_value_t = 10_000)]
     pub max_subscriptions: usize,
 
-    /// Seconds between keep-alive messages on WebSocket connections.
-    #[arg(long, env = "GPO_GATEWAY_KEEPALIVE", default_value_t = 15.0)]
-    pub keepalive: f64,
+    /// Time between keep-alive messages on WebSocket connections (100ms to 1h).
+    #[arg(long, env = "GPO_GATEWAY_KEEPALIVE", default_value = "15s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(3600)))]
+    pub keepalive: Duration,
 
-    /// Seconds to let in-flight requests finish after SIGINT/SIGTERM before exiting.
-    #[arg(long, env = "GPO_GATEWAY_SHUTDOWN_TIMEOUT", default_value_t = 10.0)]
-    pub shutdown_timeout: f64,
+    /// Time to let in-flight requests finish after SIGINT/SIGTERM before exiting; the exit
+    /// status is non-zero when requests had to be cut off (0 to 1h).
+    #[arg(long, env = "GPO_GATEWAY_SHUTDOWN_TIMEOUT", default_value = "10s",
+          value_name = "DURATION", value_parser = between(Duration::ZERO, secs(3600)))]
+    pub shutdown_timeout: Duration,
+
+    /// Time a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open); then the connection is closed (100ms to 5m).
+    #[arg(long, env = "GPO_GATEWAY_HEADER_READ_TIMEOUT", default_value = "5s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(300)))]
+    pub header_read_timeout: Duration,
+
+    /// Time a client has to send a whole request body; then it gets 408 and the connection is
+    /// closed (100ms to 10m).
+    #[arg(long, env = "GPO_GATEWAY_BODY_READ_TIMEOUT", default_value = "10s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(600)))]
+    pub body_read_timeout: Duration,
+
+    /// Most open connections (WebSockets included); beyond it a client gets 503 with
+    /// Retry-After and the connection is closed.
+    #[arg(long, env = "GPO_GATEWAY_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+
+    /// Most open connections from one client IP address (raise it behind a reverse proxy).
+    #[arg(long, env = "GPO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections_per_address: usize,
+
+    /// Most GraphQL requests over HTTP being served at once; beyond it 503 with Retry-After.
+    #[arg(long, env = "GPO_GATEWAY_MAX_IN_FLIGHT", default_value_t = 256,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_in_flight: usize,
+
+    /// Time one GraphQL request over HTTP may take, body included; beyond it 504 with
+    /// LIMIT_EXCEEDED (100ms to 1h).
+    #[arg(long, env = "GPO_GATEWAY_REQUEST_TIMEOUT", default_value = "60s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(3600)))]
+    pub request_timeout: Duration,
 }
 
 impl Config {

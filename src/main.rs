@@ -1,13 +1,18 @@
 //! Start-up only: read configuration, build the app, serve until SIGINT/SIGTERM, drain.
 
-use std::time::Duration;
+use std::io::Write;
+use std::process::ExitCode;
 
 use clap::Parser;
 use gpo_gateway::Config;
+use gpo_gateway::http::serve::{ConnectionLimits, Drained, serve};
 use tracing_subscriber::EnvFilter;
 
+/// Exit status when the drain time ran out with requests still being served.
+const EXIT_DRAIN_CUT_OFF: u8 = 3;
+
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -20,14 +25,14 @@ async fn main() -> std::process::ExitCode {
         Ok(app) => app,
         Err(e) => {
             eprintln!("gpo-gateway: {e}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(e) => {
             eprintln!("gpo-gateway: cannot listen on {}: {e}", config.listen);
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     let address = listener.local_addr().unwrap_or(config.listen);
@@ -35,34 +40,35 @@ async fn main() -> std::process::ExitCode {
         gpo_gateway::BackendKind::Store => "in-process store",
         gpo_gateway::BackendKind::Graph => config.graph_url.as_str(),
     };
-    println!(
-        "gpo-gateway {} serving {backend}\n  playground: http://{}/\n  endpoint:   http://{}/graphql",
+    // A closed stdout (a supervisor that stopped reading) must not take the server down.
+    let _ = writeln!(
+        std::io::stdout(),
+        "gpo-gateway {} serving {backend}\n  playground: http://{address}/\n  endpoint:   http://{address}/graphql",
         env!("CARGO_PKG_VERSION"),
-        address,
-        address
     );
 
     let state = app.state.clone();
-    let drain = Duration::from_secs_f64(config.shutdown_timeout.max(0.0));
+    let drain = config.shutdown_timeout;
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!(?drain, "shutting down: draining in-flight requests");
         state.set_draining();
-        // Bound the drain: long-lived WebSockets must not keep the process alive forever.
-        tokio::spawn(async move {
-            tokio::time::sleep(drain).await;
-            tracing::warn!("drain time is up; exiting with requests still open");
-            std::process::exit(0);
-        });
     };
-    if let Err(e) = axum::serve(listener, app.router)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        eprintln!("gpo-gateway: server error: {e}");
-        return std::process::ExitCode::FAILURE;
+    let limits = ConnectionLimits::from_config(&config);
+    match serve(listener, app.router, limits, shutdown, drain).await {
+        Drained::Clean => {
+            tracing::info!("drained: every request finished");
+            ExitCode::SUCCESS
+        }
+        Drained::CutOff { connections } => {
+            tracing::error!(
+                connections,
+                ?drain,
+                "drain time is up; exiting with requests still in flight"
+            );
+            ExitCode::from(EXIT_DRAIN_CUT_OFF)
+        }
     }
-    std::process::ExitCode::SUCCESS
 }
 
 async fn shutdown_signal() {

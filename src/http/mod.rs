@@ -4,8 +4,10 @@
 //! given its per-request data (caller, DataLoader), executed by the schema, and answered in the
 //! media type the client accepts. Nothing below this layer sees HTTP.
 
+mod admission;
 pub mod apq;
 pub mod playground;
+pub mod serve;
 mod ws;
 
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::join_all;
@@ -46,6 +49,8 @@ pub struct HttpConfig {
     pub max_subscriptions_per_connection: usize,
     pub max_subscriptions: usize,
     pub keepalive: Duration,
+    pub max_in_flight: usize,
+    pub request_timeout: Duration,
 }
 
 impl HttpConfig {
@@ -58,7 +63,9 @@ impl HttpConfig {
             cors_origins: config.cors_origins.clone(),
             max_subscriptions_per_connection: config.max_subscriptions_per_connection,
             max_subscriptions: config.max_subscriptions,
-            keepalive: Duration::from_secs_f64(config.keepalive.max(0.1)),
+            keepalive: config.keepalive,
+            max_in_flight: config.max_in_flight,
+            request_timeout: config.request_timeout,
         }
     }
 }
@@ -103,13 +110,23 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.inner.config.cors_origins);
     let body_limit = state.inner.config.max_body_bytes;
+    let shedder = admission::LoadShedder::new(&state.inner.config);
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_get)
+                .post(graphql_post)
+                .route_layer(from_fn_with_state(shedder, admission::shed_load)),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(state)
         .merge(playground::router())
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn_with_state(
+            body_limit,
+            admission::refuse_oversized_body,
+        ))
         .layer(cors)
         // The default span records method, URI and version only: never headers, so a bearer
         // token cannot reach the logs.

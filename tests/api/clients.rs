@@ -216,7 +216,7 @@ async fn apollo_client_4_against_the_store_gateway() {
 /// updates arrive quickly); returns its base URL and the fake.
 async fn demo_graph_gateway() -> (String, FakeGraph) {
     let mut config = crate::helpers::config();
-    config.poll_interval = 0.1;
+    config.poll_interval = std::time::Duration::from_millis(100);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let seed: serde_json::Value =
         serde_json::from_str(gpo_gateway::backend::store::DEMO_SEED).expect("demo seed");

@@ -36,7 +36,7 @@ async fn graph_app() -> TestApp {
 
 async fn graph_app_with_timeout(seconds: f64) -> TestApp {
     let mut config = config();
-    config.graph_timeout = seconds;
+    config.graph_timeout = Duration::from_secs_f64(seconds);
     TestApp::with_config(Mode::Graph, config).await
 }
 

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -12,6 +13,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use gpo_gateway::backend::Backend;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
+use gpo_gateway::http::serve::{ConnectionLimits, serve};
 use gpo_gateway::{BackendKind, Config};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -215,16 +217,46 @@ pub fn guid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Serves the app on 127.0.0.1:0 and returns its address.
+/// Serves the app on 127.0.0.1:0 with the default connection limits; returns its address.
 pub async fn serve_tcp(router: Router) -> SocketAddr {
+    serve_tcp_with(router, &config()).await
+}
+
+/// Serves the app on 127.0.0.1:0 through the serving loop `main.rs` runs, with the connection
+/// limits of `config`, until the test ends; returns its address.
+pub async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
     let addr = listener.local_addr().expect("an address");
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serves");
-    });
+    let limits = ConnectionLimits::from_config(config);
+    tokio::spawn(serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+        Duration::ZERO,
+    ));
     addr
+}
+
+/// Opens a `graphql-transport-ws` WebSocket to the gateway at `addr` (`host:port`).
+pub async fn open_websocket(
+    addr: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{addr}/graphql"
+        ))
+        .expect("a request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the gateway accepts the WebSocket");
+    socket
 }
 
 /// A store with the demo data and a known cursor key.

@@ -3,8 +3,10 @@
 
 mod batching;
 mod clients;
+mod connections;
 mod contract;
 mod fake_graph;
+mod fuzz;
 mod graph;
 mod helpers;
 mod http;

@@ -205,7 +205,7 @@ async fn subscriptions_per_connection_are_capped() {
 
 async fn graph_app(poll_interval: f64) -> (TestApp, SocketAddr) {
     let mut config = config();
-    config.poll_interval = poll_interval;
+    config.poll_interval = Duration::from_secs_f64(poll_interval);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let addr = serve_tcp(app.router.clone()).await;
     (app, addr)

@@ -11,7 +11,7 @@ mod poller;
 mod wire;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -61,11 +61,11 @@ impl GraphBackend {
     pub fn new(config: &Config, cursors: CursorCodec) -> Result<Self, String> {
         let client = GraphClient::new(
             &config.graph_url,
-            Duration::from_secs_f64(config.graph_connect_timeout.max(0.1)),
-            Duration::from_secs_f64(config.graph_timeout.max(0.1)),
+            config.graph_connect_timeout,
+            config.graph_timeout,
         )?;
         let client = Arc::new(client);
-        let interval = Duration::from_secs_f64(config.poll_interval.max(0.05));
+        let interval = config.poll_interval;
         Ok(GraphBackend {
             pollers: poller::Pollers::new(Arc::clone(&client), interval),
             client,

@@ -1,0 +1,132 @@
+//! Admission: what a request must pass before the gateway spends work on it. A declared body
+//! over the limit is refused before a byte of it is read; GraphQL requests over HTTP are
+//! capped in number (load shedding) and in time (a deadline). `/healthz` and `/readyz` sit
+//! outside the cap, so probes are answered while the gateway sheds load.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use tokio::sync::Semaphore;
+
+use super::HttpConfig;
+use crate::error::Error;
+
+/// Seconds a client is asked to wait (`Retry-After`) when the gateway is at capacity.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// A refusal in GraphQL's response shape, in the media type the client accepts, with the
+/// client's `client-request-id` echoed; `retry_after` adds `Retry-After`.
+pub(crate) fn refuse(
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: &Error,
+    retry_after: Option<u64>,
+) -> Response {
+    let mut response = super::request_error(
+        status,
+        error,
+        super::flavor(headers),
+        &super::caller_from(headers),
+    );
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// Refuses with 413 `LIMIT_EXCEEDED` a request whose declared `Content-Length` is over the body
+/// limit, at once: waiting for a gigabyte that will be refused anyway only holds a connection.
+pub(crate) async fn refuse_oversized_body(
+    State(max_body_bytes): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max_body_bytes as u64 => {
+            let error = Error::LimitExceeded(format!(
+                "The request body is larger than {max_body_bytes} bytes"
+            ));
+            let mut response = refuse(
+                request.headers(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &error,
+                None,
+            );
+            // The unread body would otherwise be taken for the next request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+        _ => next.run(request).await,
+    }
+}
+
+/// The in-flight cap and deadline of GraphQL requests over HTTP.
+#[derive(Clone)]
+pub(crate) struct LoadShedder {
+    permits: Arc<Semaphore>,
+    cap: usize,
+    deadline: Duration,
+}
+
+impl LoadShedder {
+    pub(crate) fn new(config: &HttpConfig) -> Self {
+        LoadShedder {
+            permits: Arc::new(Semaphore::new(config.max_in_flight)),
+            cap: config.max_in_flight,
+            deadline: config.request_timeout,
+        }
+    }
+}
+
+/// Serves a GraphQL request if one of the in-flight permits is free (else 503 with
+/// `Retry-After`, `LIMIT_EXCEEDED`) and within the deadline (else 504, `LIMIT_EXCEEDED`; the
+/// work is dropped, so a mutation may or may not have taken effect). WebSocket upgrades pass:
+/// they are long-lived and have caps of their own.
+pub(crate) async fn shed_load(
+    State(shedder): State<LoadShedder>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if super::ws::is_upgrade(request.headers()) {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = Arc::clone(&shedder.permits).try_acquire_owned() else {
+        let error = Error::LimitExceeded(format!(
+            "The gateway is serving its maximum of {} requests; retry in {RETRY_AFTER_SECONDS} s",
+            shedder.cap
+        ));
+        return refuse(
+            request.headers(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            &error,
+            Some(RETRY_AFTER_SECONDS),
+        );
+    };
+    // Kept for the refusal: the request itself moves into the handler.
+    let headers = request.headers().clone();
+    match tokio::time::timeout(shedder.deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let error = Error::LimitExceeded(format!(
+                "The request did not finish within the gateway's deadline of {:?}; \
+                 a mutation in it may or may not have taken effect",
+                shedder.deadline
+            ));
+            tracing::warn!(deadline = ?shedder.deadline, "request cut off at its deadline");
+            refuse(&headers, StatusCode::GATEWAY_TIMEOUT, &error, None)
+        }
+    }
+}

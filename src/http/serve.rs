@@ -1,0 +1,232 @@
+//! The serving loop: accepts TCP connections and runs HTTP/1.1 on them with the limits
+//! `axum::serve` cannot set, so a slow or hostile client costs a bounded amount.
+//!
+//! - Headers must arrive within the header read timeout (which also closes idle keep-alive
+//!   connections), a body within the body read timeout (else 408 and the connection closes).
+//! - Open connections are capped in total and per client IP address; one over the cap gets 503
+//!   with `Retry-After` and is closed. A connection's slot is held by its socket, so a WebSocket
+//!   holds one for as long as it is open.
+//! - Each request carries `ConnectInfo<SocketAddr>` for handlers that need the client address.
+//! - On shutdown the listener closes, idle connections close, requests in flight get the drain
+//!   time to finish; [`Drained`] says whether any had to be cut off.
+//!
+//! `main.rs` and the tests run exactly this loop. HTTP/2 is not offered: in clear text no
+//! browser speaks it, and a TLS-terminating proxy in front can.
+
+mod conn;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::Response;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use super::admission::{RETRY_AFTER_SECONDS, refuse};
+use crate::error::Error;
+use conn::{Admitted, Counted, DeadlineBody, Tally};
+
+/// Connection limits of the serving loop.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+}
+
+impl ConnectionLimits {
+    /// From the start-up configuration.
+    pub fn from_config(config: &crate::Config) -> Self {
+        ConnectionLimits {
+            header_read_timeout: config.header_read_timeout,
+            body_read_timeout: config.body_read_timeout,
+            max_connections: config.max_connections,
+            max_connections_per_address: config.max_connections_per_address,
+        }
+    }
+}
+
+/// How the drain after shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Every HTTP request in flight finished (WebSockets are not waited for).
+    Clean,
+    /// The drain time ran out with this many connections still serving a request.
+    CutOff { connections: usize },
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains for at most `drain`.
+pub async fn serve<F>(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: F,
+    drain: Duration,
+) -> Drained
+where
+    F: Future<Output = ()> + Send,
+{
+    let tally = Tally::new(limits.max_connections, limits.max_connections_per_address);
+    let limits = Arc::new(limits);
+    // Dropping `stop` asks every connection to finish; `close` is dropped by each connection
+    // task when it ends, so `closed()` tells when all have.
+    let (stop, stop_rx) = watch::channel(());
+    let (close, close_rx) = watch::channel(());
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        match tally.admit(peer.ip()) {
+            Admitted::Serve(slot) => {
+                let io = TokioIo::new(Counted::new(stream, slot));
+                let connection = serve_connection(
+                    io,
+                    peer,
+                    router.clone(),
+                    Arc::clone(&limits),
+                    stop_rx.clone(),
+                );
+                let close_rx = close_rx.clone();
+                tokio::spawn(async move {
+                    connection.await;
+                    drop(close_rx);
+                });
+            }
+            Admitted::Refuse(slot) => {
+                tracing::warn!(%peer, "connection refused: too many open connections");
+                let io = TokioIo::new(Counted::new(stream, slot));
+                tokio::spawn(refuse_connection(io, limits.header_read_timeout));
+            }
+            Admitted::Drop => drop(stream),
+        }
+    }
+    drop(listener);
+    drop(close_rx);
+    drop(stop);
+    match tokio::time::timeout(drain, close.closed()).await {
+        Ok(()) => Drained::Clean,
+        Err(_) => Drained::CutOff {
+            connections: close.receiver_count(),
+        },
+    }
+}
+
+/// Serves one admitted connection; it finishes gracefully once `stop` changes or closes.
+async fn serve_connection(
+    io: TokioIo<Counted<TcpStream>>,
+    peer: SocketAddr,
+    router: Router,
+    limits: Arc<ConnectionLimits>,
+    mut stop: watch::Receiver<()>,
+) {
+    let body_timeout = limits.body_read_timeout;
+    let service = service_fn(move |request| handle(router.clone(), peer, body_timeout, request));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut connection = pin!(builder.serve_connection(io, service).with_upgrades());
+    tokio::select! {
+        result = connection.as_mut() => log_end(result),
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            log_end(connection.await);
+        }
+    }
+}
+
+fn log_end(result: Result<(), hyper::Error>) {
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection ended");
+    }
+}
+
+/// One request: give it the client's address and a body that must arrive in time.
+async fn handle(
+    router: Router,
+    peer: SocketAddr,
+    body_timeout: Duration,
+    request: Request<Incoming>,
+) -> Result<Response, Infallible> {
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(ConnectInfo(peer));
+    let expired = Arc::new(AtomicBool::new(false));
+    let body = Body::new(DeadlineBody::new(body, body_timeout, Arc::clone(&expired)));
+    // Kept for a refusal: the request itself moves into the router.
+    let headers = parts.headers.clone();
+    let response = router.oneshot(Request::from_parts(parts, body)).await?;
+    if !expired.load(Ordering::SeqCst) {
+        return Ok(response);
+    }
+    tracing::warn!(%peer, "request body not received in time");
+    let error = Error::LimitExceeded(format!(
+        "The request body did not arrive within {body_timeout:?}"
+    ));
+    let mut response = refuse(&headers, StatusCode::REQUEST_TIMEOUT, &error, None);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Ok(response)
+}
+
+/// Answers every request on an over-capacity connection with 503 and closes it; the whole
+/// exchange is bounded by the header read timeout.
+async fn refuse_connection(io: TokioIo<Counted<TcpStream>>, timeout: Duration) {
+    let service = service_fn(|request: Request<Incoming>| async move {
+        let error = Error::LimitExceeded(format!(
+            "The gateway has too many open connections; retry in {RETRY_AFTER_SECONDS} s"
+        ));
+        Ok::<_, Infallible>(refuse(
+            request.headers(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            &error,
+            Some(RETRY_AFTER_SECONDS),
+        ))
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout)
+        .keep_alive(false);
+    let connection = builder.serve_connection(io, service);
+    if let Ok(result) = tokio::time::timeout(timeout, connection).await {
+        log_end(result);
+    }
+}
+
+/// Accept errors other than a client giving up (the process out of file descriptors, say)
+/// are logged and slow the loop down so it does not spin.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept connections");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+}
