@@ -63,6 +63,26 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_CURSOR_SECRET", hide_env_values = true)]
     pub cursor_secret: Option<Secret>,
 
+    /// Graph mode: most Microsoft Graph requests one GraphQL request may cause (each $batch sub-request, list page and retry counts; an HTTP batch shares one budget, each WebSocket operation has its own). Fields beyond it get LIMIT_EXCEEDED.
+    #[arg(long, env = "GPO_GATEWAY_GRAPH_REQUEST_BUDGET", default_value_t = 200)]
+    pub graph_request_budget: usize,
+
+    /// Seconds a WebSocket client has to send `connection_init` before it is closed (4408).
+    #[arg(long, env = "GPO_GATEWAY_WS_INIT_TIMEOUT", default_value_t = 5.0)]
+    pub ws_init_timeout: f64,
+
+    /// Most open WebSocket connections in total; more get 503 with Retry-After.
+    #[arg(long, env = "GPO_GATEWAY_MAX_WEBSOCKETS", default_value_t = 1000)]
+    pub max_websockets: usize,
+
+    /// Most open WebSocket connections from one client IP address; more get 503 with Retry-After.
+    #[arg(long, env = "GPO_GATEWAY_MAX_WEBSOCKETS_PER_ADDRESS", default_value_t = 50)]
+    pub max_websockets_per_address: usize,
+
+    /// Bytes waiting to be sent to one WebSocket client before it is disconnected as not reading.
+    #[arg(long, env = "GPO_GATEWAY_WS_MAX_QUEUED_BYTES", default_value_t = 1024 * 1024)]
+    pub ws_max_queued_bytes: usize,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "GPO_GATEWAY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

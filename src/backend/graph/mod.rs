@@ -4,6 +4,13 @@
 //! Lookups of several operations go out as JSON `$batch` requests of at most 20 (see
 //! [`batch`]); list cursors carry only what Graph gave us for that collection, signed;
 //! subscriptions are served by shared pollers (see [`poller`]).
+//!
+//! Every request that reaches Graph is paid from the caller's [`RequestBudget`] first
+//! (`$batch` sub-requests, list pages and retries each count, as Intune counts them), and
+//! identical list calls of one GraphQL request are made once. Pollers are not charged to the
+//! request that started them.
+//!
+//! [`RequestBudget`]: super::RequestBudget
 
 mod batch;
 mod client;
@@ -20,6 +27,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::cursor::CursorCodec;
+use super::budget::ListCall;
 use super::{Backend, Caller, Lookups, Watch};
 use crate::config::Config;
 use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
@@ -165,6 +173,94 @@ impl GraphBackend {
             .collect::<Result<Vec<_>, _>>()?;
         Ok((items, self.continuation(file, &body)?))
     }
+
+    /// One client page, read from as many upstream pages as it takes (each paid from the
+    /// caller's budget). When the budget runs out with some edges in hand, the page ends there
+    /// and the last edge's cursor resumes it.
+    async fn list_pages(
+        &self,
+        caller: &Caller,
+        definition_file_id: Guid,
+        first: usize,
+        after: Option<&str>,
+        fields: Fields,
+    ) -> Result<Page, Error> {
+        // Decode (and so verify) the cursor before any upstream call.
+        // `resume`: the edge to continue after when its page must be read again.
+        let (mut continuation, mut resume, mut top) = match after {
+            None => (Vec::new(), None, first),
+            Some(cursor) => {
+                let cursor: GraphCursor = self.cursors.decode(definition_file_id, cursor)?;
+                match cursor.n {
+                    Some(next) => (next, None, first),
+                    None => (cursor.p, Some((cursor.d, cursor.i)), cursor.t.max(1)),
+                }
+            }
+        };
+        let mut page = Page::default();
+        let deadline = Instant::now() + self.client.timeout();
+        let mut fetched = 0;
+        loop {
+            // Stop following links once some edges are in hand (the last one's cursor resumes
+            // there); with none yet, keep going until the time budget runs out, because an
+            // empty page with `hasNextPage` and no cursor would leave the client stuck.
+            if fetched == MAX_PAGES_PER_CALL && !page.items.is_empty() {
+                page.has_next_page = true;
+                return Ok(page);
+            }
+            if fetched > 0 && Instant::now() >= deadline {
+                return Err(Error::upstream(
+                    Code::UpstreamTimeout,
+                    "Microsoft Graph kept answering with empty pages",
+                ));
+            }
+            let fetched_page = self
+                .fetch_page(caller, definition_file_id, &continuation, top, fields)
+                .await;
+            let (items, next) = match fetched_page {
+                Ok(found) => found,
+                Err(e) if e.code() == Code::LimitExceeded && !page.items.is_empty() => {
+                    page.has_next_page = true;
+                    return Ok(page);
+                }
+                Err(e) => return Err(e),
+            };
+            fetched += 1;
+            let count = items.len();
+            // Past the resumed edge: found by id, else by its old position.
+            let skip = resume.take().map_or(0, |(id, index)| {
+                items
+                    .iter()
+                    .position(|op| op.id == id)
+                    .map_or(index + 1, |found| found + 1)
+            });
+            for (index, op) in items.into_iter().enumerate().skip(skip) {
+                if page.items.len() == first {
+                    page.has_next_page = true;
+                    return Ok(page);
+                }
+                let cursor = GraphCursor {
+                    p: continuation.clone(),
+                    i: index,
+                    t: top,
+                    n: (index + 1 == count).then(|| next.clone()).flatten(),
+                    d: op.id,
+                };
+                page.items
+                    .push((self.cursors.encode(definition_file_id, &cursor), op));
+            }
+            match next {
+                Some(next) if page.items.len() < first => {
+                    continuation = next;
+                    top = first - page.items.len();
+                }
+                next => {
+                    page.has_next_page = next.is_some();
+                    return Ok(page);
+                }
+            }
+        }
+    }
 }
 
 fn select(fields: Fields) -> String {
@@ -209,73 +305,14 @@ impl Backend for GraphBackend {
         after: Option<&str>,
         fields: Fields,
     ) -> Result<Page, Error> {
-        // Decode (and so verify) the cursor before any upstream call.
-        // `resume`: the edge to continue after when its page must be read again.
-        let (mut continuation, mut resume, mut top) = match after {
-            None => (Vec::new(), None, first),
-            Some(cursor) => {
-                let cursor: GraphCursor = self.cursors.decode(definition_file_id, cursor)?;
-                match cursor.n {
-                    Some(next) => (next, None, first),
-                    None => (cursor.p, Some((cursor.d, cursor.i)), cursor.t.max(1)),
-                }
-            }
+        let call = ListCall {
+            definition_file_id,
+            first,
+            after: after.map(str::to_owned),
+            fields,
         };
-        let mut page = Page::default();
-        let deadline = Instant::now() + self.client.timeout();
-        let mut fetched = 0;
-        loop {
-            // Stop following links once some edges are in hand (the last one's cursor resumes
-            // there); with none yet, keep going until the time budget runs out, because an
-            // empty page with `hasNextPage` and no cursor would leave the client stuck.
-            if fetched == MAX_PAGES_PER_CALL && !page.items.is_empty() {
-                page.has_next_page = true;
-                return Ok(page);
-            }
-            if fetched > 0 && Instant::now() >= deadline {
-                return Err(Error::upstream(
-                    Code::UpstreamTimeout,
-                    "Microsoft Graph kept answering with empty pages",
-                ));
-            }
-            let (items, next) = self
-                .fetch_page(caller, definition_file_id, &continuation, top, fields)
-                .await?;
-            fetched += 1;
-            let count = items.len();
-            // Past the resumed edge: found by id, else by its old position.
-            let skip = resume.take().map_or(0, |(id, index)| {
-                items
-                    .iter()
-                    .position(|op| op.id == id)
-                    .map_or(index + 1, |found| found + 1)
-            });
-            for (index, op) in items.into_iter().enumerate().skip(skip) {
-                if page.items.len() == first {
-                    page.has_next_page = true;
-                    return Ok(page);
-                }
-                let cursor = GraphCursor {
-                    p: continuation.clone(),
-                    i: index,
-                    t: top,
-                    n: (index + 1 == count).then(|| next.clone()).flatten(),
-                    d: op.id,
-                };
-                page.items
-                    .push((self.cursors.encode(definition_file_id, &cursor), op));
-            }
-            match next {
-                Some(next) if page.items.len() < first => {
-                    continuation = next;
-                    top = first - page.items.len();
-                }
-                next => {
-                    page.has_next_page = next.is_some();
-                    return Ok(page);
-                }
-            }
-        }
+        let fetch = self.list_pages(caller, definition_file_id, first, after, fields);
+        caller.budget.list_once(call, fetch).await
     }
 
     async fn create(
@@ -286,6 +323,7 @@ impl Backend for GraphBackend {
         _fields: Fields,
     ) -> Result<Operation, Error> {
         let body = wire::create_body(&input)?;
+        caller.budget.forget_lists();
         let url = self.collection(definition_file_id, &[]);
         let created = self
             .client
@@ -303,6 +341,7 @@ impl Backend for GraphBackend {
         fields: Fields,
     ) -> Result<Option<Operation>, Error> {
         let body = wire::patch_body(&patch)?;
+        caller.budget.forget_lists();
         let url = self.entity(key, &[]);
         let reply = self
             .client
@@ -315,6 +354,7 @@ impl Backend for GraphBackend {
     }
 
     async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error> {
+        caller.budget.forget_lists();
         self.client
             .call(
                 caller,
