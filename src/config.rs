@@ -76,12 +76,20 @@ pub struct Config {
     pub max_websockets: usize,
 
     /// Most open WebSocket connections from one client IP address; more get 503 with Retry-After.
-    #[arg(long, env = "GPO_GATEWAY_MAX_WEBSOCKETS_PER_ADDRESS", default_value_t = 50)]
+    #[arg(
+        long,
+        env = "GPO_GATEWAY_MAX_WEBSOCKETS_PER_ADDRESS",
+        default_value_t = 50
+    )]
     pub max_websockets_per_address: usize,
 
-    /// Bytes waiting to be sent to one WebSocket client before it is disconnected as not reading.
+    /// Most bytes waiting to be sent to one WebSocket client; beyond it the connection pauses until the client reads.
     #[arg(long, env = "GPO_GATEWAY_WS_MAX_QUEUED_BYTES", default_value_t = 1024 * 1024)]
     pub ws_max_queued_bytes: usize,
+
+    /// Seconds a WebSocket client may leave more than --ws-max-queued-bytes unread before it is disconnected.
+    #[arg(long, env = "GPO_GATEWAY_WS_STALL_TIMEOUT", default_value_t = 10.0)]
+    pub ws_stall_timeout: f64,
 
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "GPO_GATEWAY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]

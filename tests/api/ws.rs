@@ -12,14 +12,14 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::fake_graph::{Canned, Match};
 use crate::helpers::*;
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const CHANGED: &str = "subscription Watch($f: ID!, $id: ID!) {
+pub const CHANGED: &str = "subscription Watch($f: ID!, $id: ID!) {
   groupPolicyOperationChanged(definitionFileId: $f, id: $id) { id operationStatus statusDetails }
 }";
 
-async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
+pub async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
     let mut request = format!("ws://{addr}/graphql")
         .into_client_request()
         .expect("a request");
@@ -34,7 +34,7 @@ async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
 }
 
 /// The next GraphQL-over-WebSocket message, skipping transport pings and legacy keep-alives.
-async fn next(socket: &mut Socket) -> Value {
+pub async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -54,14 +54,14 @@ async fn next(socket: &mut Socket) -> Value {
     }
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
         .expect("send");
 }
 
-async fn init(socket: &mut Socket, payload: Value) {
+pub async fn init(socket: &mut Socket, payload: Value) {
     send(
         socket,
         json!({ "type": "connection_init", "payload": payload }),
@@ -70,7 +70,7 @@ async fn init(socket: &mut Socket, payload: Value) {
     assert_eq!(next(socket).await["type"], "connection_ack");
 }
 
-async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
+pub async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
     send(
         socket,
         json!({ "id": id, "type": "subscribe", "payload": { "query": CHANGED, "variables": { "f": file, "id": op } } }),
@@ -90,7 +90,7 @@ async fn watching(protocol: &str, status: &str) -> (TestApp, Socket, String, Str
     (app, socket, file, id)
 }
 
-fn status_of(message: &Value) -> &str {
+pub fn status_of(message: &Value) -> &str {
     message["payload"]["data"]["groupPolicyOperationChanged"]["operationStatus"]
         .as_str()
         .unwrap_or_else(|| panic!("no status in {message}"))

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::cursor::CursorCodec;
 use super::budget::ListCall;
+use super::cursor::CursorCodec;
 use super::{Backend, Caller, Lookups, Watch};
 use crate::config::Config;
 use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};

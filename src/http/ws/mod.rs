@@ -40,6 +40,7 @@ pub struct WebSocketLimits {
     pub max_total: usize,
     pub max_per_address: usize,
     pub max_queued_bytes: usize,
+    pub stall_timeout: Duration,
 }
 
 impl WebSocketLimits {
@@ -50,6 +51,7 @@ impl WebSocketLimits {
             max_total: config.max_websockets,
             max_per_address: config.max_websockets_per_address,
             max_queued_bytes: config.ws_max_queued_bytes,
+            stall_timeout: bounded_seconds(config.ws_stall_timeout),
         }
     }
 }
@@ -180,8 +182,12 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
     let admitted = match inner.websockets.admit(peer) {
         Ok(admitted) => admitted,
         Err(error) => {
-            let mut response =
-                request_error(StatusCode::SERVICE_UNAVAILABLE, &error, Flavor::Json, &fallback);
+            let mut response = request_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &error,
+                Flavor::Json,
+                &fallback,
+            );
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECONDS),
@@ -211,6 +217,7 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
                 keepalive: inner.config.keepalive,
                 init_timeout: limits.init_timeout,
                 max_queued_bytes: limits.max_queued_bytes,
+                stall_timeout: limits.stall_timeout,
             };
             connection::serve(socket, executor, settings, move |payload| {
                 let _ = caller.set(caller_from_init(&payload, &fallback));

@@ -30,9 +30,9 @@ pub mod close {
 const MAX_QUOTED_ID: usize = 64;
 
 /// What to do with one incoming WebSocket message.
-pub enum Verdict {
-    /// Hand it to the protocol library.
-    Pass(serde_json::Result<ClientMessage>),
+pub enum Action {
+    /// Hand it to the protocol library (boxed: a request is large, a skip is not).
+    Pass(Box<serde_json::Result<ClientMessage>>),
     /// Not a GraphQL message (ping, pong, a client's close frame): nothing to do.
     Skip,
     /// Close the connection with this code and reason.
@@ -81,19 +81,19 @@ impl Checker {
     }
 
     /// Judges one message.
-    pub fn check(&mut self, message: &Message) -> Verdict {
+    pub fn check(&mut self, message: &Message) -> Action {
         let bytes: &[u8] = match message {
             Message::Text(text) => text.as_bytes(),
             Message::Binary(bytes) => bytes,
-            _ => return Verdict::Skip,
+            _ => return Action::Skip,
         };
         let strict = self.protocol == Protocols::GraphQLWS;
         let parsed = match ClientMessage::from_bytes(bytes) {
             Ok(parsed) => parsed,
             Err(_) if strict => {
-                return Verdict::Close(close::MALFORMED, "Invalid message received".into());
+                return Action::Close(close::MALFORMED, "Invalid message received".into());
             }
-            Err(error) => return Verdict::Pass(Err(error)),
+            Err(error) => return Action::Pass(Box::new(Err(error))),
         };
         match parsed {
             ClientMessage::ConnectionInit { .. } => {
@@ -101,20 +101,20 @@ impl Checker {
             }
             ClientMessage::Start { id, payload } if strict => {
                 if !*self.initialised.borrow() {
-                    return Verdict::Close(close::UNAUTHORIZED, "Unauthorized".into());
+                    return Action::Close(close::UNAUTHORIZED, "Unauthorized".into());
                 }
                 let Some(held) = self.claim(&id) else {
-                    return Verdict::Close(
+                    return Action::Close(
                         close::DUPLICATE_ID,
                         format!("Subscriber for {} already exists", quoted(&id)),
                     );
                 };
                 let payload = payload.data(Arc::new(held));
-                return Verdict::Pass(Ok(ClientMessage::Start { id, payload }));
+                return Action::Pass(Box::new(Ok(ClientMessage::Start { id, payload })));
             }
             _ => {}
         }
-        Verdict::Pass(Ok(parsed))
+        Action::Pass(Box::new(Ok(parsed)))
     }
 
     fn claim(&self, id: &str) -> Option<ActiveId> {
