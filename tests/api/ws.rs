@@ -8,6 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 
 use crate::fake_graph::{Canned, Match};
 use crate::helpers::*;
@@ -19,13 +20,19 @@ pub const CHANGED: &str = "subscription Watch($f: ID!, $id: ID!) {
   groupPolicyOperationChanged(definitionFileId: $f, id: $id) { id operationStatus statusDetails }
 }";
 
-pub async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
+/// The upgrade request of a GraphQL WebSocket speaking `protocol`.
+pub fn upgrade_request(addr: SocketAddr, protocol: &str) -> Request {
     let mut request = format!("ws://{addr}/graphql")
         .into_client_request()
         .expect("a request");
     request
         .headers_mut()
         .insert("sec-websocket-protocol", protocol.parse().expect("header"));
+    request
+}
+
+pub async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
+    let request = upgrade_request(addr, protocol);
     let (socket, response) = tokio_tungstenite::connect_async(request)
         .await
         .expect("the gateway accepts the WebSocket");

@@ -177,17 +177,16 @@ impl GraphBackend {
     /// One client page, read from as many upstream pages as it takes (each paid from the
     /// caller's budget). When the budget runs out with some edges in hand, the page ends there
     /// and the last edge's cursor resumes it.
-    async fn list_pages(
-        &self,
-        caller: &Caller,
-        definition_file_id: Guid,
-        first: usize,
-        after: Option<&str>,
-        fields: Fields,
-    ) -> Result<Page, Error> {
+    async fn list_pages(&self, caller: &Caller, call: ListCall) -> Result<Page, Error> {
+        let ListCall {
+            definition_file_id,
+            first,
+            after,
+            fields,
+        } = call;
         // Decode (and so verify) the cursor before any upstream call.
         // `resume`: the edge to continue after when its page must be read again.
-        let (mut continuation, mut resume, mut top) = match after {
+        let (mut continuation, mut resume, mut top) = match after.as_deref() {
             None => (Vec::new(), None, first),
             Some(cursor) => {
                 let cursor: GraphCursor = self.cursors.decode(definition_file_id, cursor)?;
@@ -311,8 +310,10 @@ impl Backend for GraphBackend {
             after: after.map(str::to_owned),
             fields,
         };
-        let fetch = self.list_pages(caller, definition_file_id, first, after, fields);
-        caller.budget.list_once(call, fetch).await
+        caller
+            .budget
+            .list_once(call.clone(), self.list_pages(caller, call))
+            .await
     }
 
     async fn create(
