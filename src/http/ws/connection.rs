@@ -62,7 +62,10 @@ pub async fn serve(
     tokio::pin!(write);
     tokio::select! {
         ended = produce => match ended {
-            Ended::Done => write.await,
+            // What is queued still goes out, if the client reads it in time.
+            Ended::Done => {
+                let _ = tokio::time::timeout(settings.stall_timeout, write).await;
+            }
             Ended::NotReading => tracing::info!("closed a WebSocket whose client does not read"),
         },
         () = &mut write => {}
