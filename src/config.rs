@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Parser, ValueEnum};
 
 /// Where the gateway keeps or finds group policy operations.
@@ -63,8 +64,11 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_CURSOR_SECRET", hide_env_values = true)]
     pub cursor_secret: Option<Secret>,
 
-    /// Graph mode: most Microsoft Graph requests one GraphQL request may cause (each $batch sub-request, list page and retry counts; an HTTP batch shares one budget, each WebSocket operation has its own). Fields beyond it get LIMIT_EXCEEDED.
-    #[arg(long, env = "GPO_GATEWAY_GRAPH_REQUEST_BUDGET", default_value_t = 200)]
+    /// Graph mode: most Microsoft Graph requests one GraphQL request may cause (each $batch
+    /// sub-request, list page and retry counts; an HTTP batch shares one budget, each WebSocket
+    /// operation has its own). Fields beyond it get LIMIT_EXCEEDED.
+    #[arg(long, env = "GPO_GATEWAY_GRAPH_REQUEST_BUDGET", default_value_t = 200,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub graph_request_budget: usize,
 
     /// Seconds a WebSocket client has to send `connection_init` before it is closed (4408).
@@ -72,22 +76,24 @@ pub struct Config {
     pub ws_init_timeout: f64,
 
     /// Most open WebSocket connections in total; more get 503 with Retry-After.
-    #[arg(long, env = "GPO_GATEWAY_MAX_WEBSOCKETS", default_value_t = 1000)]
+    #[arg(long, env = "GPO_GATEWAY_MAX_WEBSOCKETS", default_value_t = 256,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_websockets: usize,
 
-    /// Most open WebSocket connections from one client IP address; more get 503 with Retry-After.
-    #[arg(
-        long,
-        env = "GPO_GATEWAY_MAX_WEBSOCKETS_PER_ADDRESS",
-        default_value_t = 50
-    )]
+    /// Most open WebSocket connections from one client IP address; more get 503 with
+    /// Retry-After (raise it behind a reverse proxy).
+    #[arg(long, env = "GPO_GATEWAY_MAX_WEBSOCKETS_PER_ADDRESS", default_value_t = 32,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_websockets_per_address: usize,
 
-    /// Most bytes waiting to be sent to one WebSocket client; beyond it the connection pauses until the client reads.
-    #[arg(long, env = "GPO_GATEWAY_WS_MAX_QUEUED_BYTES", default_value_t = 1024 * 1024)]
+    /// Most bytes waiting to be sent to one WebSocket client; beyond it the connection pauses
+    /// until the client reads.
+    #[arg(long, env = "GPO_GATEWAY_WS_MAX_QUEUED_BYTES", default_value_t = 1024 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub ws_max_queued_bytes: usize,
 
-    /// Seconds a WebSocket client may leave more than --ws-max-queued-bytes unread before it is disconnected.
+    /// Seconds a WebSocket client may leave more than --ws-max-queued-bytes unread before it is
+    /// disconnected.
     #[arg(long, env = "GPO_GATEWAY_WS_STALL_TIMEOUT", default_value_t = 10.0)]
     pub ws_stall_timeout: f64,
 

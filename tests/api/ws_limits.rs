@@ -44,6 +44,19 @@ async fn serve_with_peer_addresses(app: &TestApp) -> SocketAddr {
     addr
 }
 
+/// Serves with axum's plain server, which does not tell requests their peer address.
+async fn serve_without_peer_addresses(app: &TestApp) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let addr = listener.local_addr().expect("an address");
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serves");
+    });
+    addr
+}
+
 /// Reads until the server closes; returns the close code and reason.
 async fn closed_with(socket: &mut Socket) -> (u16, String) {
     loop {
@@ -278,8 +291,8 @@ async fn open_websockets_are_capped_per_client_address() {
 async fn without_a_peer_address_only_the_total_cap_applies() {
     let mut config = config();
     config.max_websockets_per_address = 1;
-    // `serve_tcp` does not give the router peer addresses.
-    let (_app, state, addr) = served(config).await;
+    let (app, state, _) = served(config).await;
+    let addr = serve_without_peer_addresses(&app).await;
     let _first = connect(addr, "graphql-transport-ws").await;
     let _second = connect(addr, "graphql-transport-ws").await;
     assert_eq!(state.open_websockets(), 2);
