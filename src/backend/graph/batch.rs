@@ -131,37 +131,17 @@ impl Round<'_> {
 
     /// Sends one batch and judges each key's sub-response.
     async fn send(&self, chunk: &[OperationKey]) -> Vec<(OperationKey, Verdict)> {
-        let Round {
-            backend,
-            caller,
-            headers,
-            fields,
-            timeout,
-        } = *self;
-        let client = &backend.client;
-        let requests: Vec<Value> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, key)| {
-                let url = backend.entity(*key, &[("$select", select(fields))]);
-                json!({
-                    "id": (i + 1).to_string(),
-                    "method": "GET",
-                    "url": client.relative(&url),
-                    "headers": { "client-request-id": caller.client_request_id, "accept": "application/json" },
-                })
-            })
-            .collect();
+        let client = &self.backend.client;
         let url = client.url(&["$batch"], &[]);
-        let body = json!({ "requests": requests });
+        let body = self.body(chunk);
         let reply = client
             .send_once(
                 &Method::POST,
                 &url,
-                headers.clone(),
+                self.headers.clone(),
                 Some(&body),
-                timeout,
-                caller,
+                self.timeout,
+                self.caller,
             )
             .await;
         let reply = match reply {
@@ -178,9 +158,33 @@ impl Round<'_> {
             // that outcome, retried or failed like a plain read.
             return chunk
                 .iter()
-                .map(|k| (*k, share(client::judge(&reply, Kind::Read, caller))))
+                .map(|k| (*k, share(client::judge(&reply, Kind::Read, self.caller))))
                 .collect();
         }
+        self.judge_each(chunk, &reply)
+    }
+
+    /// The `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
+    fn body(&self, chunk: &[OperationKey]) -> Value {
+        let client = &self.backend.client;
+        let requests: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let url = self.backend.entity(*key, &[("$select", select(self.fields))]);
+                json!({
+                    "id": (i + 1).to_string(),
+                    "method": "GET",
+                    "url": client.relative(&url),
+                    "headers": { "client-request-id": self.caller.client_request_id, "accept": "application/json" },
+                })
+            })
+            .collect();
+        json!({ "requests": requests })
+    }
+
+    /// Each key's verdict from its own sub-response of a successful `$batch` answer.
+    fn judge_each(&self, chunk: &[OperationKey], reply: &Reply) -> Vec<(OperationKey, Verdict)> {
         let mut by_id: HashMap<String, &Value> = HashMap::new();
         if let Some(responses) = reply.body.as_ref().and_then(|b| b["responses"].as_array()) {
             for response in responses {
@@ -194,7 +198,7 @@ impl Round<'_> {
             .enumerate()
             .map(|(i, key)| {
                 let verdict = match by_id.get(&(i + 1).to_string()) {
-                    Some(response) => client::judge(&sub_reply(response), Kind::Read, caller),
+                    Some(response) => client::judge(&sub_reply(response), Kind::Read, self.caller),
                     None => Verdict::Fail(Error::upstream(
                         Code::UpstreamError,
                         "Microsoft Graph's $batch answer left out this lookup",

@@ -17,12 +17,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols};
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{AppState, Flavor, caller_from, request_error};
+use super::{AppState, Flavor, Inner, caller_from, request_error};
 use crate::backend::{BearerToken, Caller};
 use crate::error::Error;
 use executor::ConnectionExecutor;
@@ -181,19 +181,7 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
     let inner = Arc::clone(&state.inner);
     let admitted = match inner.websockets.admit(peer) {
         Ok(admitted) => admitted,
-        Err(error) => {
-            let mut response = request_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &error,
-                Flavor::Json,
-                &fallback,
-            );
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECONDS),
-            );
-            return response;
-        }
+        Err(error) => return too_many(&error, &fallback),
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -201,27 +189,42 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
         .max_message_size(inner.config.max_body_bytes)
         .on_upgrade(move |socket| async move {
             let _admitted = admitted;
-            let caller = Arc::new(OnceLock::new());
-            let executor = ConnectionExecutor {
-                schema: inner.schema.clone(),
-                backend: Arc::clone(&inner.backend),
-                budget: inner.config.graph_request_budget,
-                caller: Arc::clone(&caller),
-                fallback: fallback.clone(),
-                connection: Slots::new(inner.config.max_subscriptions_per_connection),
-                global: inner.subscriptions.clone(),
-            };
-            let limits = &inner.config.websocket;
-            let settings = connection::Settings {
-                protocol,
-                keepalive: inner.config.keepalive,
-                init_timeout: limits.init_timeout,
-                max_queued_bytes: limits.max_queued_bytes,
-                stall_timeout: limits.stall_timeout,
-            };
-            connection::serve(socket, executor, settings, move |payload| {
-                let _ = caller.set(caller_from_init(&payload, &fallback));
-            })
-            .await;
+            run(socket, &inner, protocol, fallback).await;
         })
+}
+
+/// 503 with `Retry-After`: a WebSocket cap is full.
+fn too_many(error: &Error, caller: &Caller) -> Response {
+    let mut response = request_error(StatusCode::SERVICE_UNAVAILABLE, error, Flavor::Json, caller);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
+/// Serves an upgraded connection with the gateway's schema, backend and limits.
+async fn run(socket: WebSocket, inner: &Inner, protocol: WebSocketProtocols, fallback: Caller) {
+    let caller = Arc::new(OnceLock::new());
+    let executor = ConnectionExecutor {
+        schema: inner.schema.clone(),
+        backend: Arc::clone(&inner.backend),
+        budget: inner.config.graph_request_budget,
+        caller: Arc::clone(&caller),
+        fallback: fallback.clone(),
+        connection: Slots::new(inner.config.max_subscriptions_per_connection),
+        global: inner.subscriptions.clone(),
+    };
+    let limits = &inner.config.websocket;
+    let settings = connection::Settings {
+        protocol,
+        keepalive: inner.config.keepalive,
+        init_timeout: limits.init_timeout,
+        max_queued_bytes: limits.max_queued_bytes,
+        stall_timeout: limits.stall_timeout,
+    };
+    connection::serve(socket, executor, settings, move |payload| {
+        let _ = caller.set(caller_from_init(&payload, &fallback));
+    })
+    .await;
 }
