@@ -88,7 +88,7 @@ pub struct Config {
 
     /// Most bytes waiting to be sent to one WebSocket client; beyond it the connection pauses
     /// until the client reads.
-    #[arg(long, env = "GPO_GATEWAY_WS_MAX_QUEUED_BYTES", default_value_t = 1024 * 1024,
+    #[arg(long, env = "GPO_GATEWAY_WS_MAX_QUEUED_BYTES", default_value_t = 256 * 1024,
           value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub ws_max_queued_bytes: usize,
 
