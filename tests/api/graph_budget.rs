@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::fake_graph::{Canned, Match};
 use crate::helpers::*;
-use crate::ws::{connect, init, next, send, status_of, subscribe};
+use crate::ws_support::{connect, init, next, send, status_of, subscribe};
 
 /// A Graph-mode gateway whose requests may each make `budget` Graph requests.
 async fn with_budget(budget: usize) -> TestApp {

@@ -14,3 +14,5 @@ mod schema;
 mod store;
 mod ws;
 mod ws_limits;
+mod ws_protocol;
+mod ws_support;
