@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::fake_graph::{Canned, Match};
 use crate::helpers::*;
-use crate::ws_support::{connect, init, next, send, status_of, subscribe};
+use crate::ws_support::{config_with, connect, init, next, send, status_of, subscribe};
 
 /// A Graph-mode gateway whose requests may each make `budget` Graph requests.
 async fn with_budget(budget: usize) -> TestApp {
@@ -270,9 +270,7 @@ async fn each_websocket_operation_has_its_own_budget() {
 
 #[tokio::test]
 async fn a_shared_poller_is_not_charged_to_the_subscribing_operation() {
-    let mut config = config();
-    config.graph_request_budget = 1;
-    config.poll_interval = 0.05;
+    let config = config_with(&["--graph-request-budget", "1", "--poll-interval", "0.05"]);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);

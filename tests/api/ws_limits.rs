@@ -125,12 +125,15 @@ async fn connect_small_buffer(
         .0
 }
 
-/// A small outgoing queue and a short stall timeout, so a flood of changes soon overfills it.
-fn flood_config() -> Config {
-    let mut config = config();
-    config.ws_max_queued_bytes = 64 * 1024;
-    config.ws_stall_timeout = 0.2;
-    config
+/// A small outgoing queue (64 KiB) and the given stall timeout, so a flood of changes soon
+/// fills the queue.
+fn flood_config(stall_timeout: &str) -> Config {
+    config_with(&[
+        "--ws-max-queued-bytes",
+        "65536",
+        "--ws-stall-timeout",
+        stall_timeout,
+    ])
 }
 
 /// A change of 8,000 characters of details, different each time.
@@ -143,7 +146,7 @@ async fn big_change(app: &TestApp, file: &str, id: &str, n: usize) {
 // Two workers: the gateway keeps serving while these tests flood it with changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_reads_gets_every_change_of_a_flood_larger_than_its_queue() {
-    let (app, state, addr) = served(flood_config()).await;
+    let (app, state, addr) = served(flood_config("10")).await;
     let file = guid();
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let mut socket = connect(addr, "graphql-transport-ws").await;
@@ -173,7 +176,7 @@ async fn a_client_that_reads_gets_every_change_of_a_flood_larger_than_its_queue(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_disconnected_and_gives_back_what_it_held() {
-    let (app, state, addr) = served(flood_config()).await;
+    let (app, state, addr) = served(flood_config("0.2")).await;
     let file = guid();
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let mut socket = connect_small_buffer(addr).await;

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use gpo_gateway::Config;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -43,15 +42,9 @@ async fn the_501st_lookup_of_one_websocket_operation_is_refused() {
     );
 }
 
-fn init_timeout_config(seconds: f64) -> Config {
-    let mut config = config();
-    config.ws_init_timeout = seconds;
-    config
-}
-
 #[tokio::test]
 async fn a_websocket_without_connection_init_is_closed_with_4408_on_both_protocols() {
-    let (_app, state, addr) = served(init_timeout_config(0.3)).await;
+    let (_app, state, addr) = served(config_with(&["--ws-init-timeout", "0.3"])).await;
     for protocol in ["graphql-transport-ws", "graphql-ws"] {
         let mut socket = connect(addr, protocol).await;
         let (code, reason) = closed_with(&mut socket).await;
@@ -66,12 +59,12 @@ async fn a_websocket_without_connection_init_is_closed_with_4408_on_both_protoco
 
 #[tokio::test]
 async fn connection_init_in_time_keeps_the_websocket_open_past_the_timeout() {
-    let timeout = Duration::from_millis(300);
-    let (_app, _state, addr) = served(init_timeout_config(timeout.as_secs_f64())).await;
+    // Long enough that a busy machine still reads `connection_init` in time.
+    let (_app, _state, addr) = served(config_with(&["--ws-init-timeout", "1.5"])).await;
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({})).await;
     // Waiting out the configured timeout is the point of this test.
-    tokio::time::sleep(timeout * 2).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let payload = run(&mut socket, "1", &lookups(1)).await;
     assert!(payload.get("errors").is_none(), "{payload}");
 }

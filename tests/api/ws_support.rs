@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use gpo_gateway::Config;
 use gpo_gateway::http::AppState;
@@ -90,6 +91,12 @@ pub fn status_of(message: &Value) -> &str {
     message["payload"]["data"]["groupPolicyOperationChanged"]["operationStatus"]
         .as_str()
         .unwrap_or_else(|| panic!("no status in {message}"))
+}
+
+/// The test configuration (no seed) with these command-line flags: durations given as flags
+/// read the same whether the `Config` holds seconds or a `Duration`.
+pub fn config_with(flags: &[&str]) -> Config {
+    Config::parse_from(["gpo-gateway", "--no-seed"].iter().chain(flags))
 }
 
 /// A gateway on a socket, with its state to read the WebSocket counters.
