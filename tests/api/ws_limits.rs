@@ -43,21 +43,32 @@ async fn serve_without_peer_addresses(app: &TestApp) -> SocketAddr {
     addr
 }
 
-/// Opens a WebSocket and returns the HTTP status and `Retry-After` of a refusal.
-async fn refused(addr: SocketAddr) -> (u16, Option<String>) {
+/// Opens a WebSocket that must be refused; returns the HTTP status, `Retry-After` and the
+/// GraphQL error's code and message.
+async fn refused(addr: SocketAddr) -> (u16, Option<String>, String, String) {
     let request = upgrade_request(addr, "graphql-transport-ws");
-    match tokio_tungstenite::connect_async(request).await {
+    let response = match tokio_tungstenite::connect_async(request).await {
         Ok(_) => panic!("the WebSocket was accepted"),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
-            response.status().as_u16(),
-            response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        ),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response,
         Err(other) => panic!("unexpected failure: {other}"),
-    }
+    };
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = serde_json::from_slice(response.body().as_deref().unwrap_or_default())
+        .expect("a JSON body");
+    let error = &body["errors"][0];
+    (
+        response.status().as_u16(),
+        retry_after,
+        error["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        error["message"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 /// Opens `cap` WebSockets (just under passes), sees one more refused with 503 and
@@ -66,13 +77,20 @@ async fn cap_holds_and_a_closed_websocket_frees_its_place(
     state: &AppState,
     addr: SocketAddr,
     cap: usize,
+    flag: &str,
 ) {
     let mut open = Vec::new();
     for _ in 0..cap {
         open.push(connect(addr, "graphql-transport-ws").await);
     }
     assert_eq!(state.open_websockets(), cap);
-    assert_eq!(refused(addr).await, (503, Some("5".to_owned())));
+    let (status, retry_after, code, message) = refused(addr).await;
+    assert_eq!((status, retry_after.as_deref()), (503, Some("5")));
+    assert_eq!(code, "LIMIT_EXCEEDED");
+    assert!(
+        message.contains(&format!("{cap} WebSockets open (--{flag})")),
+        "{message}"
+    );
     open.pop();
     eventually(
         Duration::from_secs(5),
@@ -88,7 +106,7 @@ async fn open_websockets_are_capped_in_total() {
     let mut config = config();
     config.max_websockets = 2;
     let (_app, state, addr) = served(config).await;
-    cap_holds_and_a_closed_websocket_frees_its_place(&state, addr, 2).await;
+    cap_holds_and_a_closed_websocket_frees_its_place(&state, addr, 2, "max-websockets").await;
 }
 
 #[tokio::test]
@@ -97,7 +115,8 @@ async fn open_websockets_are_capped_per_client_address() {
     config.max_websockets_per_address = 2;
     let (app, state, _) = served(config).await;
     let addr = serve_with_peer_addresses(&app).await;
-    cap_holds_and_a_closed_websocket_frees_its_place(&state, addr, 2).await;
+    cap_holds_and_a_closed_websocket_frees_its_place(&state, addr, 2, "max-websockets-per-address")
+        .await;
 }
 
 #[tokio::test]

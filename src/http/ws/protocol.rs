@@ -134,3 +134,19 @@ fn quoted(id: &str) -> &str {
     }
     &id[..end]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quoted_id_fits_a_close_reason_and_keeps_whole_characters() {
+        let long = "é".repeat(100);
+        let quoted = quoted(&long);
+        assert_eq!(quoted.len(), MAX_QUOTED_ID);
+        assert!(quoted.chars().all(|c| c == 'é'));
+        let reason = format!("Subscriber for {quoted} already exists");
+        assert!(reason.len() <= 123, "{}", reason.len());
+        assert_eq!(super::quoted("short"), "short");
+    }
+}
