@@ -82,6 +82,42 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_CURSOR_SECRET", hide_env_values = true)]
     pub cursor_secret: Option<Secret>,
 
+    /// Graph mode: most Microsoft Graph requests one GraphQL request may cause (each $batch
+    /// sub-request, list page and retry counts; an HTTP batch shares one budget, each WebSocket
+    /// operation has its own). Fields beyond it get LIMIT_EXCEEDED.
+    #[arg(long, env = "GPO_GATEWAY_GRAPH_REQUEST_BUDGET", default_value_t = 200,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub graph_request_budget: usize,
+
+    /// Time a WebSocket client has to send `connection_init` before it is closed with 4408
+    /// (100ms to 5m).
+    #[arg(long, env = "GPO_GATEWAY_WS_INIT_TIMEOUT", default_value = "5s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(300)))]
+    pub ws_init_timeout: Duration,
+
+    /// Most open WebSocket connections in total; more get 503 with Retry-After.
+    #[arg(long, env = "GPO_GATEWAY_MAX_WEBSOCKETS", default_value_t = 256,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_websockets: usize,
+
+    /// Most open WebSocket connections from one client IP address; more get 503 with
+    /// Retry-After (raise it behind a reverse proxy).
+    #[arg(long, env = "GPO_GATEWAY_MAX_WEBSOCKETS_PER_ADDRESS", default_value_t = 32,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_websockets_per_address: usize,
+
+    /// Most bytes waiting to be sent to one WebSocket client; beyond it the connection pauses
+    /// until the client reads.
+    #[arg(long, env = "GPO_GATEWAY_WS_MAX_QUEUED_BYTES", default_value_t = 256 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub ws_max_queued_bytes: usize,
+
+    /// Time a WebSocket client may leave more than --ws-max-queued-bytes unread before it is
+    /// disconnected (100ms to 10m).
+    #[arg(long, env = "GPO_GATEWAY_WS_STALL_TIMEOUT", default_value = "10s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(600)))]
+    pub ws_stall_timeout: Duration,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "GPO_GATEWAY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

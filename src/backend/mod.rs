@@ -3,6 +3,7 @@
 //! Resolvers talk to [`Backend`] only; the in-process [`store`] and the Graph REST [`graph`]
 //! backend implement it. Nothing here knows GraphQL, and resolvers never see URLs or Graph JSON.
 
+pub mod budget;
 pub mod cursor;
 pub mod graph;
 pub mod store;
@@ -15,6 +16,8 @@ use futures_util::stream::BoxStream;
 
 use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
+
+pub use budget::RequestBudget;
 
 /// A caller's bearer token. Its `Debug` and `Display` never show the secret.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -41,12 +44,24 @@ impl fmt::Debug for BearerToken {
     }
 }
 
-/// Who is asking: the token to forward (Graph mode) and the id that correlates the request
-/// with Graph's logs.
+/// Who is asking: the token to forward (Graph mode), the id that correlates the request
+/// with Graph's logs, and what the request may still spend upstream.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub token: Option<BearerToken>,
     pub client_request_id: String,
+    /// Shared by every call of one GraphQL request (see [`budget`]).
+    pub budget: RequestBudget,
+}
+
+impl Caller {
+    /// The same caller with its own budget (each GraphQL operation gets one).
+    pub fn with_budget(&self, budget: RequestBudget) -> Caller {
+        Caller {
+            budget,
+            ..self.clone()
+        }
+    }
 }
 
 /// Outcome of looking up several keys: a key absent from the map does not exist.

@@ -1,16 +1,19 @@
-//! The per-request DataLoader: every operation lookup of one GraphQL request goes through it,
-//! so N lookups become one backend call (one `$batch` per 20 in Graph mode).
+//! What each GraphQL operation carries while it runs: its caller (with the Graph request budget
+//! of its request) and its own DataLoader, so N lookups become one backend call (one `$batch`
+//! per 20 in Graph mode). [`with_operation_data`] builds both, for HTTP and WebSocket alike.
 //!
-//! It is created for each request with that request's caller and never shared: a loader on
-//! the schema would mix users' tokens and serve stale data.
+//! A loader is created for each operation with that operation's caller and never shared: a
+//! loader on the schema would mix users' tokens and serve stale data, and one kept for a whole
+//! WebSocket connection would count every lookup the connection ever made against one cap.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use async_graphql::Request;
 use async_graphql::dataloader::{DataLoader, Loader};
 
-use crate::backend::{Backend, Caller};
+use crate::backend::{Backend, Caller, RequestBudget};
 use crate::domain::{Fields, Operation, OperationKey};
 use crate::error::Error;
 
@@ -18,30 +21,37 @@ use crate::error::Error;
 /// same operation with different fields are merged into one fetch of the union.
 pub type LoadKey = (OperationKey, Fields);
 
-/// Most distinct operations one request may look up (aliases, `_entities` representations and
-/// batched operations together); the rest get `LIMIT_EXCEEDED`. It bounds what one request can
-/// cost the tenant's Intune budget (2,000 requests per 20 s).
-pub const MAX_LOOKUPS_PER_REQUEST: usize = 500;
+/// Most distinct operations one GraphQL operation may look up (aliases and `_entities`
+/// representations together); the rest get `LIMIT_EXCEEDED`. In Graph mode the request's Graph
+/// budget usually stops a request sooner.
+pub const MAX_LOOKUPS_PER_OPERATION: usize = 500;
+
+/// Gives one GraphQL operation its data: `caller` carrying `budget`, and a fresh loader with
+/// its own lookup count. Called once per operation; the budget is shared by every operation of
+/// one HTTP request (an HTTP batch included) and is new for each WebSocket operation.
+pub fn with_operation_data(
+    request: Request,
+    backend: &Arc<dyn Backend>,
+    caller: &Caller,
+    budget: &RequestBudget,
+) -> Request {
+    let caller = caller.with_budget(budget.clone());
+    let loader = DataLoader::new(
+        OperationLoader {
+            backend: Arc::clone(backend),
+            caller: caller.clone(),
+            looked_up: AtomicUsize::new(0),
+        },
+        tokio::spawn,
+    );
+    request.data(caller).data(Arc::new(loader))
+}
 
 /// Loads operations for one caller.
 pub struct OperationLoader {
     backend: Arc<dyn Backend>,
     caller: Caller,
     looked_up: AtomicUsize,
-}
-
-impl OperationLoader {
-    /// A DataLoader for one request (or one subscription connection) of `caller`.
-    pub fn per_request(backend: Arc<dyn Backend>, caller: Caller) -> DataLoader<Self> {
-        DataLoader::new(
-            OperationLoader {
-                backend,
-                caller,
-                looked_up: AtomicUsize::new(0),
-            },
-            tokio::spawn,
-        )
-    }
 }
 
 impl Loader<LoadKey> for OperationLoader {
@@ -57,7 +67,7 @@ impl Loader<LoadKey> for OperationLoader {
         let mut unique: Vec<OperationKey> = wanted.keys().copied().collect();
         unique.sort();
         let before = self.looked_up.fetch_add(unique.len(), Ordering::SeqCst);
-        let allowed = MAX_LOOKUPS_PER_REQUEST
+        let allowed = MAX_LOOKUPS_PER_OPERATION
             .saturating_sub(before)
             .min(unique.len());
         let refused = unique.split_off(allowed);
@@ -75,7 +85,7 @@ impl Loader<LoadKey> for OperationLoader {
             self.backend.get_many(&self.caller, &unique, fields).await
         };
         let too_many = Error::LimitExceeded(format!(
-            "One request may look up at most {MAX_LOOKUPS_PER_REQUEST} operations"
+            "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} group policy operations"
         ));
         found.extend(refused.into_iter().map(|key| (key, Err(too_many.clone()))));
         Ok(keys

@@ -28,11 +28,14 @@ use futures_util::future::join_all;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::backend::{Backend, BearerToken, Caller};
+use crate::backend::{Backend, BearerToken, Caller, RequestBudget};
 use crate::domain::Guid;
 use crate::error::{Code, Error};
-use crate::graphql::{GatewaySchema, OperationLoader, ensure_code};
+use crate::graphql::loader::with_operation_data;
+use crate::graphql::{GatewaySchema, ensure_code};
 use apq::PersistedQueries;
+
+pub use ws::WebSocketLimits;
 
 /// The media type of the GraphQL-over-HTTP spec.
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -51,6 +54,8 @@ pub struct HttpConfig {
     pub keepalive: Duration,
     pub max_in_flight: usize,
     pub request_timeout: Duration,
+    pub graph_request_budget: usize,
+    pub websocket: WebSocketLimits,
 }
 
 impl HttpConfig {
@@ -66,6 +71,8 @@ impl HttpConfig {
             keepalive: config.keepalive,
             max_in_flight: config.max_in_flight,
             request_timeout: config.request_timeout,
+            graph_request_budget: config.graph_request_budget,
+            websocket: WebSocketLimits::from_config(config),
         }
     }
 }
@@ -82,7 +89,8 @@ struct Inner {
     apq: PersistedQueries,
     config: HttpConfig,
     ready: AtomicBool,
-    subscriptions: ws::SubscriptionCounter,
+    subscriptions: ws::Slots,
+    websockets: ws::OpenWebSockets,
 }
 
 impl AppState {
@@ -91,7 +99,8 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 apq: PersistedQueries::new(config.apq_cache_size, 16 * 1024 * 1024),
-                subscriptions: ws::SubscriptionCounter::new(config.max_subscriptions),
+                subscriptions: ws::Slots::new(config.max_subscriptions),
+                websockets: ws::OpenWebSockets::new(&config.websocket),
                 schema,
                 backend,
                 config,
@@ -184,6 +193,8 @@ fn caller_from(headers: &HeaderMap) -> Caller {
     Caller {
         token,
         client_request_id,
+        // Each operation gets its metered budget from `with_operation_data`.
+        budget: RequestBudget::unmetered(),
     }
 }
 
@@ -290,28 +301,25 @@ fn failed(error: Error) -> GqlResponse {
 }
 
 impl AppState {
-    /// Resolves persisted queries and attaches per-request data, then executes.
+    /// Resolves persisted queries and gives each operation its request data, then executes.
     async fn execute(
         &self,
         requests: Vec<Result<async_graphql::Request, Error>>,
         caller: &Caller,
     ) -> Vec<GqlResponse> {
-        // One loader for the whole HTTP request (all operations of a batch share its batching).
-        let loader = OperationLoader::per_request(Arc::clone(&self.inner.backend), caller.clone());
-        let loader = Arc::new(loader);
-        join_all(requests.into_iter().map(|request| {
-            let loader = Arc::clone(&loader);
-            async move {
-                let mut request = match request {
-                    Ok(request) => request,
-                    Err(error) => return failed(error),
-                };
-                if let Err(error) = self.inner.apq.resolve(&mut request) {
-                    return failed(error);
-                }
-                let request = request.data(caller.clone()).data(loader);
-                self.inner.schema.execute(request).await
+        // One Graph budget for the whole HTTP request: the operations of an HTTP batch share
+        // it, so a batch cannot spend one budget per operation.
+        let budget = RequestBudget::new(self.inner.config.graph_request_budget);
+        join_all(requests.into_iter().map(|request| async {
+            let mut request = match request {
+                Ok(request) => request,
+                Err(error) => return failed(error),
+            };
+            if let Err(error) = self.inner.apq.resolve(&mut request) {
+                return failed(error);
             }
+            let request = with_operation_data(request, &self.inner.backend, caller, &budget);
+            self.inner.schema.execute(request).await
         }))
         .await
     }

@@ -249,10 +249,8 @@ async fn apollo_client_4_against_the_graph_gateway() {
             .all(|r| r.header("authorization") == Some("Bearer apollo-user-token")),
         "every Graph call carried the client's token"
     );
-    assert!(
-        requests.iter().any(|r| r.path.ends_with("$batch")),
-        "some lookups were batched"
-    );
+    // Each operation of an HTTP batch has its own loader (and lookup cap), so the batched
+    // single lookups of BatchHttpLink's test go out as plain GETs, not one `$batch`.
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

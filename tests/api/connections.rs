@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::fake_graph::Match;
-use crate::helpers::{GET, Mode, TestApp, code, config, guid, open_websocket, serve_tcp_with};
+use crate::helpers::{GET, Mode, TestApp, code, config, guid, serve_tcp_with};
 
 /// Longest any test here waits for something that should happen within about a second.
 const BOUND: Duration = Duration::from_secs(10);
@@ -266,7 +266,7 @@ async fn connections_over_the_per_address_cap_get_503_while_other_addresses_are_
 #[tokio::test]
 async fn an_open_websocket_holds_its_connection_slot() {
     let addr = served(|c| c.max_connections = 1).await;
-    let socket = open_websocket(&addr.to_string()).await;
+    let socket = crate::ws_support::connect(addr, "graphql-transport-ws").await;
     assert_over_capacity(&get(addr, "/healthz").await);
     drop(socket);
     let started = Instant::now();

@@ -240,25 +240,6 @@ pub async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
     addr
 }
 
-/// Opens a `graphql-transport-ws` WebSocket to the gateway at `addr` (`host:port`).
-pub async fn open_websocket(
-    addr: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-            "ws://{addr}/graphql"
-        ))
-        .expect("a request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the gateway accepts the WebSocket");
-    socket
-}
-
 /// A store with the demo data and a known cursor key.
 pub fn demo_store() -> Store {
     let store = Store::new(100_000, CursorCodec::new(None));

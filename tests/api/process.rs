@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 
-use crate::helpers::open_websocket;
+use crate::ws_support;
 
 /// Starts the binary with `args`; returns it and the address it serves on.
 fn start(args: &[&str]) -> (Child, String) {
@@ -82,7 +82,8 @@ async fn the_binary_serves_then_exits_on_sigterm_within_the_drain_bound() {
     assert_eq!(page.status(), 200);
 
     // An open WebSocket would keep a naive graceful shutdown waiting forever.
-    let _socket = open_websocket(&addr).await;
+    let _socket =
+        ws_support::connect(addr.parse().expect("an address"), "graphql-transport-ws").await;
 
     let (exit, log) = terminate(child).await;
     assert!(exit.success(), "a clean drain exits 0: {exit:?}\n{log}");

@@ -4,79 +4,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::json;
 
 use crate::fake_graph::{Canned, Match};
 use crate::helpers::*;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-const CHANGED: &str = "subscription Watch($f: ID!, $id: ID!) {
-  groupPolicyOperationChanged(definitionFileId: $f, id: $id) { id operationStatus statusDetails }
-}";
-
-async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .expect("a request");
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", protocol.parse().expect("header"));
-    let (socket, response) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the gateway accepts the WebSocket");
-    assert_eq!(response.headers()["sec-websocket-protocol"], protocol);
-    socket
-}
-
-/// The next GraphQL-over-WebSocket message, skipping transport pings and legacy keep-alives.
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the socket is open")
-            .expect("a frame");
-        match message {
-            Message::Text(text) => {
-                let value: Value = serde_json::from_str(&text).expect("JSON");
-                if value["type"] != "ka" {
-                    return value;
-                }
-            }
-            Message::Close(frame) => panic!("closed: {frame:?}"),
-            _ => {}
-        }
-    }
-}
-
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .expect("send");
-}
-
-async fn init(socket: &mut Socket, payload: Value) {
-    send(
-        socket,
-        json!({ "type": "connection_init", "payload": payload }),
-    )
-    .await;
-    assert_eq!(next(socket).await["type"], "connection_ack");
-}
-
-async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
-    send(
-        socket,
-        json!({ "id": id, "type": "subscribe", "payload": { "query": CHANGED, "variables": { "f": file, "id": op } } }),
-    )
-    .await;
-}
+use crate::ws_support::*;
 
 /// A store-mode gateway on a socket, one operation in `status`, and a connection speaking
 /// `protocol` that has completed its handshake.
@@ -88,12 +20,6 @@ async fn watching(protocol: &str, status: &str) -> (TestApp, Socket, String, Str
     let mut socket = connect(addr, protocol).await;
     init(&mut socket, json!({})).await;
     (app, socket, file, id)
-}
-
-fn status_of(message: &Value) -> &str {
-    message["payload"]["data"]["groupPolicyOperationChanged"]["operationStatus"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no status in {message}"))
 }
 
 #[tokio::test]

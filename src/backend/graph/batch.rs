@@ -1,6 +1,9 @@
 //! Many lookups, few round trips: keys go to Graph as JSON `$batch` requests of at most 20,
 //! sent in parallel. Each sub-response is judged on its own, exactly like a plain response;
 //! throttled keys alone are retried in a later batch after their `Retry-After`.
+//!
+//! Each sub-request (and each retried one) is paid from the caller's budget before its batch
+//! is sent, as Intune counts it; keys the budget cannot pay for are never sent.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -33,44 +36,28 @@ pub async fn get_many(
         Err(e) => return keys.iter().map(|k| (*k, Err(e.clone()))).collect(),
     };
     let deadline = Instant::now() + backend.client.timeout();
-    let mut pending = keys.to_vec();
+    // Each key still to send, with the answer that stands if it cannot be sent (again).
+    let mut pending: Vec<(OperationKey, Option<Error>)> = keys.iter().map(|k| (*k, None)).collect();
     let mut attempt = 0;
     loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let batches: Vec<&[OperationKey]> = pending.chunks(MAX_BATCH).collect();
-        tracing::debug!(
-            keys = pending.len(),
-            upstream_calls = batches.len(),
-            attempt,
-            "lookups batched into $batch calls"
-        );
-        // A few batches at a time: enough to answer a big page quickly, not so many that one
-        // request spends the tenant's whole Intune budget at once.
-        let calls: Vec<_> = batches
-            .iter()
-            .map(|chunk| send(backend, caller, &headers, chunk, fields, remaining))
-            .collect();
-        let outcomes: Vec<_> = stream::iter(calls)
-            .buffer_unordered(MAX_PARALLEL_BATCHES)
-            .collect()
-            .await;
-        let mut retry = Vec::new();
-        let mut wait: Option<Duration> = None;
-        for (key, verdict) in outcomes.into_iter().flatten() {
-            match verdict {
-                Verdict::Done(Some(body)) => {
-                    results.insert(key, wire::operation(key.definition_file_id, &body, fields));
-                }
-                Verdict::Done(None) => {}
-                Verdict::Fail(error) => {
-                    results.insert(key, Err(error));
-                }
-                Verdict::Retry(after, error) => {
-                    wait = wait.max(after);
-                    retry.push((key, error));
-                }
-            }
+        let granted = caller.budget.spend_up_to(pending.len());
+        for (key, last_answer) in pending.split_off(granted) {
+            let error = last_answer.unwrap_or_else(|| caller.budget.exhausted());
+            results.insert(key, Err(error));
         }
+        if pending.is_empty() {
+            return results;
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let keys: Vec<OperationKey> = pending.iter().map(|(key, _)| *key).collect();
+        let round = Round {
+            backend,
+            caller,
+            headers: &headers,
+            fields,
+            timeout: remaining,
+        };
+        let (retry, wait) = round.send_all(&keys, attempt, &mut results).await;
         if retry.is_empty() {
             return results;
         }
@@ -82,84 +69,145 @@ pub async fn get_many(
         tracing::debug!(keys = retry.len(), ?wait, "retrying throttled sub-requests");
         tokio::time::sleep(wait).await;
         attempt += 1;
-        pending = retry.into_iter().map(|(key, _)| key).collect();
+        pending = retry
+            .into_iter()
+            .map(|(key, error)| (key, Some(error)))
+            .collect();
     }
 }
 
-/// Sends one batch and judges each key's sub-response.
-async fn send(
-    backend: &GraphBackend,
-    caller: &Caller,
-    headers: &reqwest::header::HeaderMap,
-    chunk: &[OperationKey],
+/// One round of `$batch` calls: everything a batch needs but its keys.
+struct Round<'a> {
+    backend: &'a GraphBackend,
+    caller: &'a Caller,
+    headers: &'a reqwest::header::HeaderMap,
     fields: Fields,
     timeout: Duration,
-) -> Vec<(OperationKey, Verdict)> {
-    let client = &backend.client;
-    let requests: Vec<Value> = chunk
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            let url = backend.entity(*key, &[("$select", select(fields))]);
-            json!({
-                "id": (i + 1).to_string(),
-                "method": "GET",
-                "url": client.relative(&url),
-                "headers": { "client-request-id": caller.client_request_id, "accept": "application/json" },
-            })
-        })
-        .collect();
-    let url = client.url(&["$batch"], &[]);
-    let body = json!({ "requests": requests });
-    let reply = client
-        .send_once(
-            &Method::POST,
-            &url,
-            headers.clone(),
-            Some(&body),
-            timeout,
-            caller,
-        )
-        .await;
-    let reply = match reply {
-        Ok(reply) => reply,
-        Err(error) => {
-            return chunk
-                .iter()
-                .map(|k| (*k, Verdict::Fail(error.clone())))
-                .collect();
-        }
-    };
-    if reply.status != 200 {
-        // The batch itself failed (malformed, throttled, down): every key it carried shares
-        // that outcome, retried or failed like a plain read.
-        return chunk
-            .iter()
-            .map(|k| (*k, share(client::judge(&reply, Kind::Read, caller))))
-            .collect();
-    }
-    let mut by_id: HashMap<String, &Value> = HashMap::new();
-    if let Some(responses) = reply.body.as_ref().and_then(|b| b["responses"].as_array()) {
-        for response in responses {
-            if let Some(id) = response["id"].as_str() {
-                by_id.insert(id.to_owned(), response);
+}
+
+impl Round<'_> {
+    /// Sends `keys` in batches, records final outcomes in `results`, and returns the keys
+    /// worth another try with the longest wait Graph asked for.
+    async fn send_all(
+        &self,
+        keys: &[OperationKey],
+        attempt: u32,
+        results: &mut Lookups,
+    ) -> (Vec<(OperationKey, Error)>, Option<Duration>) {
+        let batches: Vec<&[OperationKey]> = keys.chunks(MAX_BATCH).collect();
+        tracing::debug!(
+            keys = keys.len(),
+            upstream_calls = batches.len(),
+            attempt,
+            "lookups batched into $batch calls"
+        );
+        // A few batches at a time: enough to answer a big page quickly, not so many that one
+        // request spends the tenant's whole Intune budget at once.
+        let calls: Vec<_> = batches.iter().map(|chunk| self.send(chunk)).collect();
+        let outcomes: Vec<_> = stream::iter(calls)
+            .buffer_unordered(MAX_PARALLEL_BATCHES)
+            .collect()
+            .await;
+        let mut retry = Vec::new();
+        let mut wait: Option<Duration> = None;
+        for (key, verdict) in outcomes.into_iter().flatten() {
+            match verdict {
+                Verdict::Done(Some(body)) => {
+                    let found = wire::operation(key.definition_file_id, &body, self.fields);
+                    results.insert(key, found);
+                }
+                Verdict::Done(None) => {}
+                Verdict::Fail(error) => {
+                    results.insert(key, Err(error));
+                }
+                Verdict::Retry(after, error) => {
+                    wait = wait.max(after);
+                    retry.push((key, error));
+                }
             }
         }
+        (retry, wait)
     }
-    chunk
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            let verdict = match by_id.get(&(i + 1).to_string()) {
-                Some(response) => client::judge(&sub_reply(response), Kind::Read, caller),
-                None => Verdict::Fail(Error::upstream(
-                    Code::UpstreamError,
-                    "Microsoft Graph's $batch answer left out this lookup",
-                )),
-            };
-            (*key, verdict)
-        })
-        .collect()
+
+    /// Sends one batch and judges each key's sub-response.
+    async fn send(&self, chunk: &[OperationKey]) -> Vec<(OperationKey, Verdict)> {
+        let client = &self.backend.client;
+        let url = client.url(&["$batch"], &[]);
+        let body = self.body(chunk);
+        let reply = client
+            .send_once(
+                &Method::POST,
+                &url,
+                self.headers.clone(),
+                Some(&body),
+                self.timeout,
+                self.caller,
+            )
+            .await;
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(error) => {
+                return chunk
+                    .iter()
+                    .map(|k| (*k, Verdict::Fail(error.clone())))
+                    .collect();
+            }
+        };
+        if reply.status != 200 {
+            // The batch itself failed (malformed, throttled, down): every key it carried shares
+            // that outcome, retried or failed like a plain read.
+            return chunk
+                .iter()
+                .map(|k| (*k, share(client::judge(&reply, Kind::Read, self.caller))))
+                .collect();
+        }
+        self.judge_each(chunk, &reply)
+    }
+
+    /// The `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
+    fn body(&self, chunk: &[OperationKey]) -> Value {
+        let client = &self.backend.client;
+        let requests: Vec<Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let url = self.backend.entity(*key, &[("$select", select(self.fields))]);
+                json!({
+                    "id": (i + 1).to_string(),
+                    "method": "GET",
+                    "url": client.relative(&url),
+                    "headers": { "client-request-id": self.caller.client_request_id, "accept": "application/json" },
+                })
+            })
+            .collect();
+        json!({ "requests": requests })
+    }
+
+    /// Each key's verdict from its own sub-response of a successful `$batch` answer.
+    fn judge_each(&self, chunk: &[OperationKey], reply: &Reply) -> Vec<(OperationKey, Verdict)> {
+        let mut by_id: HashMap<String, &Value> = HashMap::new();
+        if let Some(responses) = reply.body.as_ref().and_then(|b| b["responses"].as_array()) {
+            for response in responses {
+                if let Some(id) = response["id"].as_str() {
+                    by_id.insert(id.to_owned(), response);
+                }
+            }
+        }
+        chunk
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let verdict = match by_id.get(&(i + 1).to_string()) {
+                    Some(response) => client::judge(&sub_reply(response), Kind::Read, self.caller),
+                    None => Verdict::Fail(Error::upstream(
+                        Code::UpstreamError,
+                        "Microsoft Graph's $batch answer left out this lookup",
+                    )),
+                };
+                (*key, verdict)
+            })
+            .collect()
+    }
 }
 
 /// A verdict shared by every key of a failed batch.

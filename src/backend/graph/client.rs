@@ -133,7 +133,9 @@ impl GraphClient {
         Ok(headers)
     }
 
-    /// Sends one request with the retry policy and returns its successful body.
+    /// Sends one request with the retry policy and returns its successful body. Every attempt
+    /// is paid from the caller's budget before it is sent; a retry the budget cannot pay for is
+    /// not made, and the last answer stands.
     pub async fn call(
         &self,
         caller: &Caller,
@@ -145,6 +147,7 @@ impl GraphClient {
         let headers = Self::headers(caller)?;
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
+        caller.budget.spend(1)?;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let reply = self
@@ -160,7 +163,10 @@ impl GraphClient {
                 Verdict::Fail(error) => return Err(error),
                 Verdict::Retry(wait, error) => {
                     let wait = wait.unwrap_or_else(|| backoff(attempt));
-                    if attempt >= MAX_RETRIES || Instant::now() + wait >= deadline {
+                    if attempt >= MAX_RETRIES
+                        || Instant::now() + wait >= deadline
+                        || caller.budget.spend(1).is_err()
+                    {
                         return Err(error);
                     }
                     tracing::debug!(?wait, status = reply.status, "graph asked us to retry");

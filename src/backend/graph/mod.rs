@@ -2,23 +2,29 @@
 //! would make, with the caller's own token, and Graph's answer becomes domain values.
 //!
 //! Lookups of several operations go out as JSON `$batch` requests of at most 20 (see
-//! [`batch`]); list cursors carry only what Graph gave us for that collection, signed;
-//! subscriptions are served by shared pollers (see [`poller`]).
+//! [`batch`]); list cursors carry only what Graph gave us for that collection, signed (see
+//! [`paging`]); subscriptions are served by shared pollers (see [`poller`]).
+//!
+//! Every request that reaches Graph is paid from the caller's [`RequestBudget`] first
+//! (`$batch` sub-requests, list pages and retries each count, as Intune counts them), and
+//! identical list calls of one GraphQL request are made once. Pollers are not charged to the
+//! request that started them.
+//!
+//! [`RequestBudget`]: super::RequestBudget
 
 mod batch;
 mod client;
+mod paging;
 mod poller;
 mod wire;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use url::Url;
 
+use super::budget::ListCall;
 use super::cursor::CursorCodec;
 use super::{Backend, Caller, Lookups, Watch};
 use crate::config::Config;
@@ -28,32 +34,11 @@ use client::{GraphClient, Kind};
 
 pub use client::parse_retry_after;
 
-/// How many upstream list pages one GraphQL page follows once it has some edges (Graph may
-/// return short or empty pages that still have a next link).
-const MAX_PAGES_PER_CALL: usize = 10;
-
 /// Forwards every operation to Microsoft Graph.
 pub struct GraphBackend {
     client: Arc<GraphClient>,
     cursors: CursorCodec,
     pollers: poller::Pollers,
-}
-
-/// What a Graph-mode cursor carries: where the edge's upstream page started (Graph's own
-/// continuation parameters, never client input), the edge's place in that page, and, on a
-/// page's last edge, the continuation of the next page.
-#[derive(Serialize, Deserialize)]
-struct GraphCursor {
-    /// Query pairs of the `@odata.nextLink` that produced the page (empty: the first page).
-    p: Vec<(String, String)>,
-    /// Index of the edge in that page.
-    i: usize,
-    /// `$top` used for that page, so re-reading it yields the same items.
-    t: usize,
-    /// On the last edge of an upstream page: the next page's continuation.
-    n: Option<Vec<(String, String)>>,
-    /// The edge's operation id: resuming skips past it even if the page shifted meanwhile.
-    d: Guid,
 }
 
 impl GraphBackend {
@@ -99,72 +84,6 @@ impl GraphBackend {
             query,
         )
     }
-
-    /// Graph's continuation for the next page (`None` at the end). Only a nextLink for this
-    /// very collection is followed; anything else is an upstream error rather than a list
-    /// silently cut short, and its URL is never fetched.
-    fn continuation(
-        &self,
-        file: Guid,
-        body: &Value,
-    ) -> Result<Option<Vec<(String, String)>>, Error> {
-        let Some(link) = body["@odata.nextLink"].as_str() else {
-            return Ok(None);
-        };
-        let ours = self.collection(file, &[]);
-        let link = Url::parse(link)
-            .ok()
-            .filter(|link| {
-                link.origin() == ours.origin() && link.path().eq_ignore_ascii_case(ours.path())
-            })
-            .ok_or_else(|| upstream_shape("an @odata.nextLink for another resource"))?;
-        Ok(Some(
-            link.query_pairs()
-                .filter(|(k, _)| k != "$select" && k != "$top")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ))
-    }
-
-    async fn fetch_page(
-        &self,
-        caller: &Caller,
-        file: Guid,
-        continuation: &[(String, String)],
-        top: usize,
-        fields: Fields,
-    ) -> Result<(Vec<Operation>, Option<Vec<(String, String)>>), Error> {
-        let mut query: Vec<(&str, String)> = continuation
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        query.push(("$top", top.to_string()));
-        query.push(("$select", select(fields)));
-        let body = self
-            .client
-            .call(
-                caller,
-                Method::GET,
-                self.collection(file, &query),
-                None,
-                Kind::Read,
-            )
-            .await?
-            .unwrap_or(Value::Null);
-        let Some(values) = body["value"].as_array() else {
-            // A 404 for the collection is an unknown definition file: an empty list.
-            return if body.is_null() {
-                Ok((Vec::new(), None))
-            } else {
-                Err(upstream_shape("a list without `value`"))
-            };
-        };
-        let items = values
-            .iter()
-            .map(|v| wire::operation(file, v, fields))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((items, self.continuation(file, &body)?))
-    }
 }
 
 fn select(fields: Fields) -> String {
@@ -209,73 +128,16 @@ impl Backend for GraphBackend {
         after: Option<&str>,
         fields: Fields,
     ) -> Result<Page, Error> {
-        // Decode (and so verify) the cursor before any upstream call.
-        // `resume`: the edge to continue after when its page must be read again.
-        let (mut continuation, mut resume, mut top) = match after {
-            None => (Vec::new(), None, first),
-            Some(cursor) => {
-                let cursor: GraphCursor = self.cursors.decode(definition_file_id, cursor)?;
-                match cursor.n {
-                    Some(next) => (next, None, first),
-                    None => (cursor.p, Some((cursor.d, cursor.i)), cursor.t.max(1)),
-                }
-            }
+        let call = ListCall {
+            definition_file_id,
+            first,
+            after: after.map(str::to_owned),
+            fields,
         };
-        let mut page = Page::default();
-        let deadline = Instant::now() + self.client.timeout();
-        let mut fetched = 0;
-        loop {
-            // Stop following links once some edges are in hand (the last one's cursor resumes
-            // there); with none yet, keep going until the time budget runs out, because an
-            // empty page with `hasNextPage` and no cursor would leave the client stuck.
-            if fetched == MAX_PAGES_PER_CALL && !page.items.is_empty() {
-                page.has_next_page = true;
-                return Ok(page);
-            }
-            if fetched > 0 && Instant::now() >= deadline {
-                return Err(Error::upstream(
-                    Code::UpstreamTimeout,
-                    "Microsoft Graph kept answering with empty pages",
-                ));
-            }
-            let (items, next) = self
-                .fetch_page(caller, definition_file_id, &continuation, top, fields)
-                .await?;
-            fetched += 1;
-            let count = items.len();
-            // Past the resumed edge: found by id, else by its old position.
-            let skip = resume.take().map_or(0, |(id, index)| {
-                items
-                    .iter()
-                    .position(|op| op.id == id)
-                    .map_or(index + 1, |found| found + 1)
-            });
-            for (index, op) in items.into_iter().enumerate().skip(skip) {
-                if page.items.len() == first {
-                    page.has_next_page = true;
-                    return Ok(page);
-                }
-                let cursor = GraphCursor {
-                    p: continuation.clone(),
-                    i: index,
-                    t: top,
-                    n: (index + 1 == count).then(|| next.clone()).flatten(),
-                    d: op.id,
-                };
-                page.items
-                    .push((self.cursors.encode(definition_file_id, &cursor), op));
-            }
-            match next {
-                Some(next) if page.items.len() < first => {
-                    continuation = next;
-                    top = first - page.items.len();
-                }
-                next => {
-                    page.has_next_page = next.is_some();
-                    return Ok(page);
-                }
-            }
-        }
+        caller
+            .budget
+            .list_once(call.clone(), self.list_pages(caller, call))
+            .await
     }
 
     async fn create(
@@ -286,6 +148,7 @@ impl Backend for GraphBackend {
         _fields: Fields,
     ) -> Result<Operation, Error> {
         let body = wire::create_body(&input)?;
+        caller.budget.forget_lists();
         let url = self.collection(definition_file_id, &[]);
         let created = self
             .client
@@ -303,6 +166,7 @@ impl Backend for GraphBackend {
         fields: Fields,
     ) -> Result<Option<Operation>, Error> {
         let body = wire::patch_body(&patch)?;
+        caller.budget.forget_lists();
         let url = self.entity(key, &[]);
         let reply = self
             .client
@@ -315,6 +179,7 @@ impl Backend for GraphBackend {
     }
 
     async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error> {
+        caller.budget.forget_lists();
         self.client
             .call(
                 caller,

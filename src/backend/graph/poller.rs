@@ -15,7 +15,7 @@ use tokio_stream::wrappers::WatchStream;
 
 use super::client::{GraphClient, Kind};
 use super::{GraphBackend, select, wire};
-use crate::backend::{Caller, Watch};
+use crate::backend::{Caller, RequestBudget, Watch};
 use crate::domain::{Fields, Operation, OperationKey};
 use crate::error::{Code, Error};
 
@@ -71,7 +71,9 @@ impl Pollers {
                         Poller {
                             client: Arc::clone(&self.client),
                             url,
-                            caller: caller.clone(),
+                            // Shared by every subscriber, so no request's budget pays
+                            // for it; the poll interval paces it instead.
+                            caller: caller.with_budget(RequestBudget::unmetered()),
                             key,
                             interval: self.interval,
                             hubs: Arc::clone(&self.hubs),
