@@ -23,7 +23,10 @@ struct Found {
 }
 
 impl Found {
-    fn directives<'a>(&mut self, directives: impl IntoIterator<Item = &'a Positioned<async_graphql::parser::types::Directive>>) {
+    fn directives<'a>(
+        &mut self,
+        directives: impl IntoIterator<Item = &'a Positioned<async_graphql::parser::types::Directive>>,
+    ) {
         for directive in directives {
             self.directives += 1;
             let name = directive.node.name.node.as_str();

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
-use async_graphql_value::{ConstValue, Value};
 use async_graphql::{Name, Pos, Variables};
+use async_graphql_value::{ConstValue, Value};
 
 /// Page size assumed when a paged field is selected without `first` (the resolvers' default).
 pub const DEFAULT_PAGE: u64 = 25;
@@ -231,6 +231,8 @@ impl<'a> Measurer<'a> {
             _ => None,
         };
         // A negative or fractional `first` is refused by the resolver; count it as one.
-        number.map_or(DEFAULT_PAGE, |n| n.as_u64().map_or(1, |n| n.clamp(1, MAX_PAGE)))
+        number.map_or(DEFAULT_PAGE, |n| {
+            n.as_u64().map_or(1, |n| n.clamp(1, MAX_PAGE))
+        })
     }
 }

@@ -9,6 +9,8 @@
 mod document;
 mod measure;
 mod response;
+#[cfg(test)]
+mod tests;
 mod tokens;
 
 use std::collections::HashSet;
@@ -242,7 +244,13 @@ fn unmeasurable(problem: Unmeasurable) -> ServerError {
 }
 
 /// "Too many {what}: {subject} {found}; the limit is {limit}".
-fn too_many(what: &str, subject: &str, found: usize, limit: usize, pos: Option<Pos>) -> ServerError {
+fn too_many(
+    what: &str,
+    subject: &str,
+    found: usize,
+    limit: usize,
+    pos: Option<Pos>,
+) -> ServerError {
     limit_error(
         format!("Too many {what}: {subject} {found}; the limit is {limit}"),
         pos,
