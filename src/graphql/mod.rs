@@ -78,6 +78,7 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
         max_root_fields: limits.max_root_fields,
         max_directives: limits.max_directives,
         federation: limits.federation,
+        introspection: !limits.production,
         paged_fields: paged_fields(),
         response: limits.response,
     };

@@ -6,6 +6,7 @@ mod clients;
 mod contract;
 mod fake_graph;
 mod graph;
+mod guard;
 mod helpers;
 mod http;
 mod process;

@@ -1,11 +1,12 @@
 //! Checks on the document as written (not expanded): how many directives it carries, that
 //! each is one the schema knows (on `__typename`, fragments and operations too, which
-//! async-graphql's validation does not look at), and that federation fields are only queried
-//! when federation is on.
+//! async-graphql's validation does not look at), and that federation fields and introspection
+//! are only queried when they are on.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Pos, Positioned, ServerError, ServerResult};
 
+use super::measure::INTROSPECTION_ROOTS;
 use super::{GuardLimits, too_many};
 use crate::error::Code;
 
@@ -20,6 +21,7 @@ struct Found {
     directives: usize,
     unknown_directive: Option<(String, Pos)>,
     federation_field: Option<(String, Pos)>,
+    introspection: Option<Pos>,
 }
 
 impl Found {
@@ -37,8 +39,8 @@ impl Found {
     }
 }
 
-/// Refuses a document with too many directives, an unknown directive, or (without
-/// federation) a federation field.
+/// Refuses a document with too many directives, an unknown directive, or a federation or
+/// introspection field that is switched off.
 pub fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResult<()> {
     let mut found = Found::default();
     // An explicit stack: the walk's depth never depends on the input.
@@ -66,6 +68,12 @@ pub fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResul
                     {
                         found.federation_field = Some((name.to_owned(), item.pos));
                     }
+                    if !limits.introspection
+                        && found.introspection.is_none()
+                        && INTROSPECTION_ROOTS.contains(&name)
+                    {
+                        found.introspection = Some(item.pos);
+                    }
                     stack.push(&field.node.selection_set.node);
                 }
                 Selection::InlineFragment(inline) => stack.push(&inline.node.selection_set.node),
@@ -84,6 +92,14 @@ pub fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResul
     }
     if let Some((name, pos)) = found.unknown_directive {
         return Err(invalid(format!("Unknown directive \"@{name}\"."), pos));
+    }
+    if let Some(pos) = found.introspection {
+        return Err(invalid(
+            "GraphQL introspection is not allowed here, but the query contained __schema or \
+             __type"
+                .to_owned(),
+            pos,
+        ));
     }
     if let Some((name, pos)) = found.federation_field {
         return Err(invalid(

@@ -71,7 +71,7 @@ enum Visit {
     Done(Measure),
 }
 
-const INTROSPECTION_ROOTS: [&str; 2] = ["__schema", "__type"];
+pub const INTROSPECTION_ROOTS: [&str; 2] = ["__schema", "__type"];
 const INTROSPECTION_LISTS: [&str; 4] = ["fields", "inputFields", "interfaces", "possibleTypes"];
 
 impl<'a> Measurer<'a> {

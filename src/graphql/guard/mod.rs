@@ -52,6 +52,8 @@ pub struct GuardLimits {
     pub max_directives: usize,
     /// Whether `_service` and `_entities` may be queried.
     pub federation: bool,
+    /// Whether `__schema` and `__type` may be queried.
+    pub introspection: bool,
     /// Names of the schema's fields that take `first` (their selection costs `first` times).
     pub paged_fields: HashSet<String>,
     pub response: ResponseLimits,

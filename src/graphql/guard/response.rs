@@ -58,8 +58,8 @@ pub fn batch_body(responses: &[Response], limits: &ResponseLimits) -> serde_json
             body.push(b',');
         }
         let item = serde_json::to_vec(response)?;
-        // Room is kept for the closing bracket and the refusals of the operations after this.
-        if body.len() + item.len() + 1 <= limits.max_batch_response_bytes {
+        // Room is kept for the closing bracket.
+        if body.len() + item.len() < limits.max_batch_response_bytes {
             body.extend_from_slice(&item);
         } else {
             let refusal = Response::from_errors(vec![batch_refusal(limits)]);

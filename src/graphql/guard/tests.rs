@@ -222,6 +222,7 @@ fn test_limits() -> GuardLimits {
         max_root_fields: 10,
         max_directives: 5,
         federation: false,
+        introspection: true,
         paged_fields: paged(),
         response: ResponseLimits {
             max_response_bytes: 1000,

@@ -1,0 +1,523 @@
+//! The pre-execution guard and the response bounds, through the real router: every limit
+//! just under and just over its default, the query bombs of issue 8 on every way an
+//! operation arrives, and the production and federation switches.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::helpers::*;
+
+/// `levels` fragments, each spreading the next `fan_out` times; the last selects `leaf`.
+/// The root selection is `root` with `...F0` in place of `{}`.
+fn bomb_in(root: &str, on: &str, levels: usize, fan_out: usize, leaf: &str) -> String {
+    let mut doc = root.replace("{}", "...F0");
+    for level in 0..levels {
+        let next = format!("...F{} ", level + 1).repeat(fan_out);
+        doc.push_str(&format!("\nfragment F{level} on {on} {{ {next}}}"));
+    }
+    doc.push_str(&format!("\nfragment F{levels} on {on} {{ {leaf} }}"));
+    doc
+}
+
+/// The bombs of issue 8: fan-out 2, 4 and 8 per level over 24 levels, with real fields, with
+/// `__typename` leaves, and inside introspection types.
+fn bombs() -> Vec<(String, String)> {
+    let list = format!(
+        "groupPolicyOperations(definitionFileId: \"{DEMO_FILE}\", first: 1) {{ nodes {{ id }} }}"
+    );
+    let mut bombs = Vec::new();
+    for fan_out in [2, 4, 8] {
+        bombs.push((
+            format!("fields x{fan_out}"),
+            bomb_in("query { {} }", "Query", 24, fan_out, &list),
+        ));
+        bombs.push((
+            format!("__typename x{fan_out}"),
+            bomb_in("query { {} }", "Query", 24, fan_out, "__typename"),
+        ));
+        bombs.push((
+            format!("introspection x{fan_out}"),
+            bomb_in(
+                "query { __schema { types { fields { {} } } } }",
+                "__Field",
+                24,
+                fan_out,
+                "name type { name }",
+            ),
+        ));
+    }
+    bombs
+}
+
+fn assert_limit(body: &Value, needle: &str) {
+    assert_eq!(code(body), "LIMIT_EXCEEDED", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(needle), "{needle:?} not in {message:?}");
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+}
+
+fn assert_passes(body: &Value) {
+    assert!(body.get("errors").is_none(), "{body}");
+    assert!(body["data"].is_object(), "{body}");
+}
+
+fn repeat_join(n: usize, item: impl Fn(usize) -> String) -> String {
+    (0..n).map(item).collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn every_bomb_is_refused_with_limit_exceeded() {
+    let app = TestApp::demo().await;
+    for (name, bomb) in bombs() {
+        let body = app.gql(&bomb, json!({})).await;
+        assert_eq!(code(&body), "LIMIT_EXCEEDED", "{name}: {body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("too complex") || m.contains("Too many")),
+            "{name}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bombs_are_refused_over_get_persisted_queries_and_batches() {
+    let app = TestApp::demo().await;
+    let (_, bomb) = &bombs()[1];
+    let uri = format!(
+        "/graphql?query={}",
+        url::form_urlencoded::byte_serialize(bomb.as_bytes()).collect::<String>()
+    );
+    let request = Request::get(uri).body(Body::empty()).expect("request");
+    let (_, _, body) = app.send(request).await;
+    assert_limit(&body, "Query is too complex");
+
+    let hash = format!("{:x}", Sha256::digest(bomb.as_bytes()));
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let (_, _, body) = app.post(json!({ "query": bomb, "extensions": ext })).await;
+    assert_limit(&body, "Query is too complex");
+    let (_, _, body) = app.post(json!({ "extensions": ext })).await;
+    assert_limit(&body, "Query is too complex");
+
+    let batch: Vec<Value> = bombs()
+        .into_iter()
+        .take(9)
+        .chain([(String::new(), "{ __typename }".to_owned())])
+        .map(|(_, query)| json!({ "query": query }))
+        .collect();
+    let (status, _, body) = app.post(Value::Array(batch)).await;
+    assert_eq!(status, StatusCode::OK);
+    for refused in &body.as_array().expect("a batch answer")[..9] {
+        assert_eq!(code(refused), "LIMIT_EXCEEDED", "{refused}");
+    }
+    assert_eq!(body[9]["data"]["__typename"], "Query");
+}
+
+#[tokio::test]
+async fn healthz_answers_while_bombs_arrive_over_tcp() {
+    let app = TestApp::demo().await;
+    let addr = serve_tcp(app.router.clone()).await;
+    let client = reqwest::Client::new();
+    let batch: Vec<Value> = bombs()
+        .into_iter()
+        .cycle()
+        .take(10)
+        .map(|(_, query)| json!({ "query": query }))
+        .collect();
+    let senders: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            let batch = batch.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for _ in 0..5 {
+                    let answer: Value = client
+                        .post(format!("http://{addr}/graphql"))
+                        .json(&batch)
+                        .send()
+                        .await
+                        .expect("an answer")
+                        .json()
+                        .await
+                        .expect("JSON");
+                    answers.push(answer);
+                }
+                answers
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        let health = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.get(format!("http://{addr}/healthz")).send(),
+        )
+        .await
+        .expect("/healthz answers within 5 s while bombs run")
+        .expect("a response");
+        assert_eq!(health.status(), StatusCode::OK);
+    }
+    for sender in senders {
+        for answer in sender.await.expect("the sender finishes") {
+            let answers = answer.as_array().expect("a batch answer");
+            assert_eq!(answers.len(), 10);
+            assert!(
+                answers.iter().all(|a| code(a) == "LIMIT_EXCEEDED"),
+                "{answer}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bomb_over_a_websocket_is_refused() {
+    let app = TestApp::demo().await;
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .expect("request");
+    let protocol = "graphql-transport-ws".parse().expect("header");
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocol);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connects");
+    let (_, bomb) = &bombs()[5];
+    for message in [
+        json!({ "type": "connection_init" }),
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": bomb } }),
+    ] {
+        let text = message.to_string().into();
+        socket.send(Message::Text(text)).await.expect("sends");
+    }
+    let answer = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("an answer within 10 s")
+            .expect("open")
+            .expect("a frame");
+        if let Message::Text(text) = frame {
+            let value: Value = serde_json::from_str(&text).expect("JSON");
+            if value["id"] == "1" {
+                break value;
+            }
+        }
+    };
+    assert_eq!(answer["type"], "next", "{answer}");
+    let error = &answer["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "LIMIT_EXCEEDED", "{answer}");
+}
+
+#[tokio::test]
+async fn depth_just_under_the_default_passes_and_just_over_is_refused() {
+    let app = TestApp::demo().await;
+    // __type (1) + n ofType + name (1): depth n + 2; the default limit is 16.
+    let query = |n: usize| {
+        format!(
+            "{{ __type(name: \"Query\") {{ {} name {} }} }}",
+            "ofType {".repeat(n),
+            "}".repeat(n)
+        )
+    };
+    assert_passes(&app.gql(&query(14), json!({})).await);
+    assert_limit(
+        &app.gql(&query(15), json!({})).await,
+        "Query is nested too deep: depth 17",
+    );
+}
+
+#[tokio::test]
+async fn cost_just_under_the_default_passes_and_just_over_is_refused() {
+    let app = TestApp::demo().await;
+    // 24 pages of 100 at 1 + 100 * 2 each, then single fields up to the 5,000 default.
+    let query = |extra: usize| {
+        let pages = repeat_join(24, |i| {
+            format!(
+                "p{i}: groupPolicyOperations(definitionFileId: \"{DEMO_FILE}\", first: 100) {{ nodes {{ id }} }}"
+            )
+        });
+        format!("{{ {pages} {} }}", "__typename ".repeat(extra))
+    };
+    assert_passes(&app.gql(&query(176), json!({})).await);
+    assert_limit(
+        &app.gql(&query(177), json!({})).await,
+        "Query is too complex: cost 5001",
+    );
+    // `first` from a variable, and the default page of 25 when it is not sent.
+    let by_variable = |aliases: usize| {
+        format!(
+            "query($n: Int) {{ {} }}",
+            repeat_join(aliases, |i| format!(
+                "p{i}: groupPolicyOperations(definitionFileId: \"{DEMO_FILE}\", first: $n) {{ nodes {{ id }} }}"
+            ))
+        )
+    };
+    assert_passes(&app.gql(&by_variable(25), json!({ "n": 99 })).await);
+    assert_limit(
+        &app.gql(&by_variable(25), json!({ "n": 100 })).await,
+        "cost 5025",
+    );
+    assert_passes(&app.gql(&by_variable(98), json!({})).await);
+    assert_limit(&app.gql(&by_variable(99), json!({})).await, "cost 5049");
+}
+
+#[tokio::test]
+async fn two_hundred_pages_of_a_hundred_are_refused() {
+    let app = TestApp::demo().await;
+    let query = format!(
+        "{{ {} }}",
+        repeat_join(200, |i| format!(
+            "a{i}: groupPolicyOperations(definitionFileId: \"{DEMO_FILE}\", first: 100) {{ nodes {{ statusDetails }} }}"
+        ))
+    );
+    assert_limit(&app.gql(&query, json!({})).await, "cost 40200");
+}
+
+#[tokio::test]
+async fn aliases_root_fields_and_directives_at_their_defaults() {
+    let app = TestApp::demo().await;
+    let aliases = |n: usize| format!("{{ {} }}", repeat_join(n, |i| format!("a{i}: __typename")));
+    assert_passes(&app.gql(&aliases(500), json!({})).await);
+    assert_limit(
+        &app.gql(&aliases(501), json!({})).await,
+        "Too many aliases: the operation has 501; the limit is 500",
+    );
+    let roots = |n: usize| format!("{{ {} }}", "__typename ".repeat(n));
+    assert_passes(&app.gql(&roots(500), json!({})).await);
+    assert_limit(
+        &app.gql(&roots(501), json!({})).await,
+        "Too many root fields: the operation has 501; the limit is 500",
+    );
+    let directives = |n: usize| format!("{{ {} }}", "__typename @skip(if: false) ".repeat(n));
+    assert_passes(&app.gql(&directives(100), json!({})).await);
+    assert_limit(
+        &app.gql(&directives(101), json!({})).await,
+        "Too many directives: the document has 101; the limit is 100",
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_counted_before_parsing() {
+    let app = TestApp::demo().await;
+    // 3,000 operations of 5 tokens each is exactly the default of 15,000.
+    let operations = |first: &str| {
+        format!(
+            "query A0 {{ {first} }} {}",
+            repeat_join(2999, |i| format!("query A{} {{ __typename }}", i + 1))
+        )
+    };
+    let (_, _, body) = app
+        .post(json!({ "query": operations("__typename"), "operationName": "A0" }))
+        .await;
+    assert_passes(&body);
+    let (_, _, body) = app
+        .post(json!({ "query": operations("__typename __typename"), "operationName": "A0" }))
+        .await;
+    assert_limit(
+        &body,
+        "Too many tokens: the document has 15001; the limit is 15000",
+    );
+    // Unparseable input is refused as too large before the parser sees it.
+    let body = app.gql(&"{".repeat(100_000), json!({})).await;
+    assert_limit(&body, "Too many tokens");
+    let body = app.gql(&"[".repeat(65), json!({})).await;
+    assert_limit(&body, "Too many nested brackets");
+}
+
+#[tokio::test]
+async fn errors_are_capped_with_a_count_of_the_rest() {
+    let app = TestApp::demo().await;
+    let unused = |n: usize| {
+        format!(
+            "query({}) {{ __typename }}",
+            repeat_join(n, |i| format!("$v{i}: Int"))
+        )
+    };
+    let body = app.gql(&unused(100), json!({})).await;
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(100));
+    let body = app.gql(&unused(3000), json!({})).await;
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 101);
+    assert_eq!(
+        errors[99]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    assert_eq!(errors[100]["extensions"]["code"], "LIMIT_EXCEEDED");
+    assert!(
+        errors[100]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2900 more were left out")),
+        "{}",
+        errors[100]
+    );
+}
+
+#[tokio::test]
+async fn responses_and_batches_are_capped_in_bytes() {
+    let mut config = config();
+    config.max_response_bytes = 1000;
+    config.max_batch_response_bytes = 1500;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    // {"data":{"a00":"Query",...}}: 14 bytes per alias plus 10.
+    let aliases = |n: usize| {
+        format!(
+            "{{ {} }}",
+            repeat_join(n, |i| format!("a{i:02}: __typename"))
+        )
+    };
+    let fits = app.gql(&aliases(60), json!({})).await;
+    assert_passes(&fits);
+    assert!(fits.to_string().len() <= 1000);
+    let body = app.gql(&aliases(80), json!({})).await;
+    assert_limit(&body, "The response is larger than 1000 bytes");
+    assert_eq!(body["data"], Value::Null);
+
+    let batch =
+        json!([{ "query": aliases(60) }, { "query": aliases(60) }, { "query": "{ __typename }" }]);
+    let (_, _, body) = app.post(batch).await;
+    assert_passes(&body[0]);
+    assert_limit(&body[1], "larger than 1500 bytes, the limit per batch");
+    assert_passes(&body[2]);
+}
+
+#[tokio::test]
+async fn unknown_directives_are_validation_errors_wherever_they_are() {
+    let app = TestApp::demo().await;
+    for query in [
+        "{ __typename @aa }".to_owned(),
+        "query @aa { __typename }".to_owned(),
+        "{ ...F @aa } fragment F on Query { __typename }".to_owned(),
+        "{ ...F } fragment F on Query @aa { __typename }".to_owned(),
+        format!("{{ {} }}", "__typename @aa ".repeat(50)),
+    ] {
+        let body = app.gql(&query, json!({})).await;
+        assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{query}: {body}");
+        assert_eq!(body["errors"][0]["message"], "Unknown directive \"@aa\".");
+    }
+    // 50,000 of them are refused for their number before anything else.
+    let many = format!("{{ {} }}", "__typename @aa ".repeat(5000));
+    assert_eq!(code(&app.gql(&many, json!({})).await), "LIMIT_EXCEEDED");
+}
+
+#[tokio::test]
+async fn cyclic_fragments_are_validation_errors() {
+    let app = TestApp::demo().await;
+    let body = app
+        .gql(
+            "{ ...A } fragment A on Query { __typename ...B } fragment B on Query { ...A }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+}
+
+#[tokio::test]
+async fn federation_is_off_by_default_and_on_with_the_flag() {
+    let app = TestApp::demo().await;
+    let sdl = format!(
+        "{{ {} }}",
+        repeat_join(999, |i| format!("s{i}: _service {{ sdl }}"))
+    );
+    let body = app.gql(&sdl, json!({})).await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    let body = app.gql("{ _service { sdl } }", json!({})).await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    let body = app
+        .gql(
+            "{ _entities(representations: []) { __typename } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+
+    let mut config = config();
+    config.federation = true;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let body = app.data("{ _service { sdl } }", json!({})).await;
+    assert!(
+        body["_service"]["sdl"]
+            .as_str()
+            .is_some_and(|s| s.contains("@key"))
+    );
+    assert_limit(&app.gql(&sdl, json!({})).await, "Too many aliases");
+}
+
+#[tokio::test]
+async fn the_production_profile_hides_the_schema() {
+    let typo = "{ groupPolicyOperatio(definitionFileId: \"x\", id: \"y\") { id } }";
+    let app = TestApp::demo().await;
+    let body = app.gql(typo, json!({})).await;
+    assert!(body.to_string().contains("Did you mean"), "{body}");
+    assert_passes(&app.gql("{ __schema { types { name } } }", json!({})).await);
+
+    let mut config = config();
+    config.production = true;
+    let app = TestApp::with_config(Mode::Store, config).await;
+    let body = app.gql(typo, json!({})).await;
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+    assert!(!body.to_string().contains("Did you mean"), "{body}");
+    let body = app.gql("{ __schema { types { name } } }", json!({})).await;
+    assert!(body["errors"].is_array(), "introspection refused: {body}");
+    assert!(
+        body["data"].is_null() || body["data"]["__schema"].is_null(),
+        "{body}"
+    );
+    assert_eq!(
+        app.data("{ __typename }", json!({})).await["__typename"],
+        "Query"
+    );
+}
+
+#[tokio::test]
+async fn graphiql_introspection_passes_every_limit() {
+    let app = TestApp::demo().await;
+    let body = app.gql(INTROSPECTION, json!({})).await;
+    assert_passes(&body);
+    assert!(
+        body["data"]["__schema"]["types"]
+            .as_array()
+            .is_some_and(|t| t.len() > 10)
+    );
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri("/healthz")
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(app.send(request).await.0, StatusCode::OK);
+}
+
+/// GraphiQL's introspection query (graphql-js `getIntrospectionQuery()` with its defaults).
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}
+"#;
