@@ -521,3 +521,16 @@ fragment TypeRef on __Type {
     ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
 }
 "#;
+
+#[tokio::test]
+async fn deep_brackets_over_get_are_refused_not_parsed() {
+    let app = TestApp::demo().await;
+    for deep in ["{a".repeat(15_000), format!("{{a(b:{}", "[".repeat(20_000))] {
+        let query: String = url::form_urlencoded::byte_serialize(deep.as_bytes()).collect();
+        let request = Request::get(format!("/graphql?query={query}"))
+            .body(Body::empty())
+            .expect("request");
+        let (_, _, body) = app.send(request).await;
+        assert_eq!(code(&body), "LIMIT_EXCEEDED", "{body}");
+    }
+}
