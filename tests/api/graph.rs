@@ -1434,8 +1434,9 @@ async fn a_delete_retried_after_a_503_that_finds_nothing_left_succeeded() {
 
 #[tokio::test]
 async fn one_request_looks_up_at_most_500_operations() {
-    // The guard's alias and root-field caps (500) would refuse the document first.
+    // The guard's token, alias and root-field caps would refuse the document first.
     let mut config = config();
+    config.max_tokens = 20_000;
     config.max_aliases = 1000;
     config.max_root_fields = 1000;
     let app = TestApp::with_config(Mode::Graph, config).await;

@@ -2,6 +2,7 @@
 //! tests (fast to link); `contract` runs against both backends so they cannot drift apart.
 
 mod batching;
+mod bombs;
 mod clients;
 mod contract;
 mod fake_graph;
