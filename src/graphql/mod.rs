@@ -32,7 +32,7 @@ pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 /// its own). Documented in the README's "Limits" section.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Deepest field nesting accepted (GraphiQL's introspection query needs about 13).
+    /// Deepest field nesting accepted (GraphiQL's introspection query needs 14).
     pub max_depth: usize,
     /// Highest cost accepted (see [`guard::Measure::cost`]).
     pub max_complexity: usize,
