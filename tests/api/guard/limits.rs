@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 
-use super::{assert_limit, assert_passes, repeat_join};
+use super::{assert_limit, assert_passes, over_websocket, repeat_join};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -158,6 +158,11 @@ async fn responses_and_batches_are_capped_in_bytes() {
     let body = app.gql(&aliases(80), json!({})).await;
     assert_limit(&body, "The response is larger than 1000 bytes");
     assert_eq!(body["data"], Value::Null);
+
+    let answer = over_websocket(&app, json!({ "query": aliases(80) })).await;
+    assert_limit(&answer["payload"], "The response is larger than 1000 bytes");
+    let answer = over_websocket(&app, json!({ "query": aliases(60) })).await;
+    assert_passes(&answer["payload"]);
 
     let batch =
         json!([{ "query": aliases(60) }, { "query": aliases(60) }, { "query": "{ __typename }" }]);

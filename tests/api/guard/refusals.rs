@@ -4,13 +4,10 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::assert_limit;
+use super::{assert_limit, over_websocket};
 use crate::bombs;
 use crate::helpers::*;
 
@@ -124,38 +121,8 @@ async fn healthz_answers_while_bombs_arrive_over_tcp() {
 #[tokio::test]
 async fn a_bomb_over_a_websocket_is_refused() {
     let app = TestApp::demo().await;
-    let addr = serve_tcp(app.router.clone()).await;
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .expect("request");
-    let protocol = "graphql-transport-ws".parse().expect("header");
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", protocol);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connects");
     let bomb = &bombs::fragment_bombs(DEMO_FILE)[5].body["query"];
-    for message in [
-        json!({ "type": "connection_init" }),
-        json!({ "id": "1", "type": "subscribe", "payload": { "query": bomb } }),
-    ] {
-        let text = message.to_string().into();
-        socket.send(Message::Text(text)).await.expect("sends");
-    }
-    let answer = loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("an answer within 10 s")
-            .expect("open")
-            .expect("a frame");
-        if let Message::Text(text) = frame {
-            let value: Value = serde_json::from_str(&text).expect("JSON");
-            if value["id"] == "1" {
-                break value;
-            }
-        }
-    };
+    let answer = over_websocket(&app, json!({ "query": bomb })).await;
     assert_eq!(answer["type"], "next", "{answer}");
     let error = &answer["payload"]["errors"][0];
     assert_eq!(error["extensions"]["code"], "LIMIT_EXCEEDED", "{answer}");
