@@ -7,7 +7,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Pos, Positioned, ServerError, ServerResult};
 
 use super::measure::INTROSPECTION_ROOTS;
-use super::{GuardLimits, too_many};
+use super::{GuardLimits, document_has_too_many};
 use crate::error::Code;
 
 /// The directives a client may use in an operation (the schema defines no custom ones).
@@ -82,12 +82,10 @@ pub fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResul
         }
     }
     if found.directives > limits.max_directives {
-        return Err(too_many(
+        return Err(document_has_too_many(
             "directives",
-            "the document has",
             found.directives,
             limits.max_directives,
-            None,
         ));
     }
     if let Some((name, pos)) = found.unknown_directive {

@@ -110,12 +110,10 @@ impl Extension for Guard {
 pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<ExecutableDocument> {
     let shape = tokens::scan(&request.query);
     if shape.tokens > limits.max_tokens {
-        return Err(too_many(
+        return Err(document_has_too_many(
             "tokens",
-            "the document has",
             shape.tokens,
             limits.max_tokens,
-            None,
         ));
     }
     if shape.nesting > MAX_NESTING {
@@ -257,6 +255,11 @@ fn too_many(
         format!("Too many {what}: {subject} {found}; the limit is {limit}"),
         pos,
     )
+}
+
+/// "Too many {what}: the document has {found}; the limit is {limit}".
+fn document_has_too_many(what: &str, found: usize, limit: usize) -> ServerError {
+    too_many(what, "the document has", found, limit, None)
 }
 
 /// A `LIMIT_EXCEEDED` error.
