@@ -17,7 +17,7 @@ use async_graphql::{
     Response, SDLExportOptions, Schema, ServerError, ServerResult, ValidationResult, Variables,
 };
 
-pub use guard::ResponseLimits;
+pub use guard::{QueryLimits, ResponseLimits};
 pub use loader::OperationLoader;
 pub use resolvers::{Mutation, Query, Subscription};
 
@@ -32,14 +32,9 @@ pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 /// its own). Documented in the README's "Limits" section.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Deepest field nesting accepted (GraphiQL's introspection query needs 14).
-    pub max_depth: usize,
-    /// Highest cost accepted (see [`guard::Measure::cost`]).
-    pub max_complexity: usize,
-    pub max_tokens: usize,
-    pub max_aliases: usize,
-    pub max_root_fields: usize,
-    pub max_directives: usize,
+    /// Caps on each operation's document.
+    pub query: QueryLimits,
+    /// Caps on what goes back.
     pub response: ResponseLimits,
     /// No introspection, no field suggestions.
     pub production: bool,
@@ -50,12 +45,14 @@ pub struct Limits {
 impl From<&crate::Config> for Limits {
     fn from(config: &crate::Config) -> Self {
         Limits {
-            max_depth: config.max_depth,
-            max_complexity: config.max_complexity,
-            max_tokens: config.max_tokens,
-            max_aliases: config.max_aliases,
-            max_root_fields: config.max_root_fields,
-            max_directives: config.max_directives,
+            query: QueryLimits {
+                max_tokens: config.max_tokens,
+                max_depth: config.max_depth,
+                max_complexity: config.max_complexity,
+                max_aliases: config.max_aliases,
+                max_root_fields: config.max_root_fields,
+                max_directives: config.max_directives,
+            },
             response: ResponseLimits {
                 max_response_bytes: config.max_response_bytes,
                 max_batch_response_bytes: config.max_batch_response_bytes,
@@ -71,12 +68,7 @@ impl From<&crate::Config> for Limits {
 /// each request by the HTTP layer, never here.
 pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema {
     let guard = GuardLimits {
-        max_tokens: limits.max_tokens,
-        max_depth: limits.max_depth,
-        max_complexity: limits.max_complexity,
-        max_aliases: limits.max_aliases,
-        max_root_fields: limits.max_root_fields,
-        max_directives: limits.max_directives,
+        query: limits.query,
         federation: limits.federation,
         introspection: !limits.production,
         paged_fields: paged_fields(),

@@ -81,11 +81,11 @@ pub fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResul
             }
         }
     }
-    if found.directives > limits.max_directives {
+    if found.directives > limits.query.max_directives {
         return Err(document_has_too_many(
             "directives",
             found.directives,
-            limits.max_directives,
+            limits.query.max_directives,
         ));
     }
     if let Some((name, pos)) = found.unknown_directive {

@@ -41,21 +41,34 @@ pub const MAX_RECURSION: usize = 32;
 /// let a small query return an enormous answer.
 pub const MAX_INTROSPECTION_LISTS: usize = 3;
 
+/// The caps on one operation's document (each documented on its `Config` flag).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    /// Most tokens in the document, counted before parsing.
+    pub max_tokens: usize,
+    /// Deepest field nesting (GraphiQL's introspection query needs 14).
+    pub max_depth: usize,
+    /// Highest [`Measure::cost`].
+    pub max_complexity: usize,
+    /// Most aliased fields, fragments expanded.
+    pub max_aliases: usize,
+    /// Most root fields, fragments expanded.
+    pub max_root_fields: usize,
+    /// Most directives written in the document.
+    pub max_directives: usize,
+}
+
 /// What the guard holds every operation to.
 #[derive(Debug, Clone)]
 pub struct GuardLimits {
-    pub max_tokens: usize,
-    pub max_depth: usize,
-    pub max_complexity: usize,
-    pub max_aliases: usize,
-    pub max_root_fields: usize,
-    pub max_directives: usize,
+    pub query: QueryLimits,
     /// Whether `_service` and `_entities` may be queried.
     pub federation: bool,
     /// Whether `__schema` and `__type` may be queried.
     pub introspection: bool,
     /// Names of the schema's fields that take `first` (their selection costs `first` times).
     pub paged_fields: HashSet<String>,
+    /// Caps on what goes back.
     pub response: ResponseLimits,
 }
 
@@ -109,11 +122,11 @@ impl Extension for Guard {
 /// (in the order below) is reported.
 pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<ExecutableDocument> {
     let shape = tokens::scan(&request.query);
-    if shape.tokens > limits.max_tokens {
+    if shape.tokens > limits.query.max_tokens {
         return Err(document_has_too_many(
             "tokens",
             shape.tokens,
-            limits.max_tokens,
+            limits.query.max_tokens,
         ));
     }
     if shape.nesting > MAX_NESTING {
@@ -153,7 +166,7 @@ pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<Executable
         let measure = measurer
             .operation(&set.node, set.pos)
             .map_err(unmeasurable)?;
-        judge(&measure, limits, operation.pos)?;
+        judge(&measure, &limits.query, operation.pos)?;
     }
     Ok(document)
 }
@@ -171,7 +184,7 @@ fn executed<'a>(
     }
 }
 
-fn judge(measure: &Measure, limits: &GuardLimits, pos: Pos) -> ServerResult<()> {
+fn judge(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     if measure.depth > limits.max_depth {
         return Err(limit_error(

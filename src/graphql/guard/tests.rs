@@ -193,10 +193,8 @@ fn a_variables_default_prices_first_when_the_variable_is_not_sent() {
     let limits = test_limits();
     let request = Request::new(text);
     assert!(check(&request, &limits).is_ok());
-    let strict = GuardLimits {
-        max_complexity: 4,
-        ..test_limits()
-    };
+    let mut strict = test_limits();
+    strict.query.max_complexity = 4;
     let error = check(&request, &strict).expect_err("cost 5 > 4");
     assert!(error.message.contains("cost 5"), "{}", error.message);
 }
@@ -215,12 +213,14 @@ fn introspection_lists_nest_at_most_twice() {
 
 fn test_limits() -> GuardLimits {
     GuardLimits {
-        max_tokens: 1000,
-        max_depth: 16,
-        max_complexity: 5000,
-        max_aliases: 10,
-        max_root_fields: 10,
-        max_directives: 5,
+        query: QueryLimits {
+            max_tokens: 1000,
+            max_depth: 16,
+            max_complexity: 5000,
+            max_aliases: 10,
+            max_root_fields: 10,
+            max_directives: 5,
+        },
         federation: false,
         introspection: true,
         paged_fields: paged(),
