@@ -230,13 +230,10 @@ impl Extension for ErrorCodes {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // The guard has parsed the document already (and refused what does not parse), so what
+        // fails here is async-graphql's own nesting or directive check: a limit.
         next.run(ctx, query, variables).await.map_err(|mut error| {
-            let code = if error.message.contains("recursion depth") {
-                Code::LimitExceeded
-            } else {
-                Code::GraphqlParseFailed
-            };
-            ensure_code(&mut error, code);
+            ensure_code(&mut error, Code::LimitExceeded);
             error
         })
     }
