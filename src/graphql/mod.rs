@@ -1,43 +1,65 @@
-//! The GraphQL schema: types, resolvers, the per-request loader, and the extension that gives
-//! every error a contract code.
+//! The GraphQL schema: types, resolvers, the per-request loader, the guard that bounds what
+//! an operation may cost, and the extension that gives every error a contract code.
 
+pub mod guard;
 pub mod loader;
 pub mod resolvers;
 pub mod types;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, TypeKind, TypeSystemDefinition};
 use async_graphql::{
     Response, SDLExportOptions, Schema, ServerError, ServerResult, ValidationResult, Variables,
 };
 
+pub use guard::{QueryLimits, ResponseLimits};
 pub use loader::OperationLoader;
 pub use resolvers::{Mutation, Query, Subscription};
 
 use crate::backend::Backend;
 use crate::error::Code;
+use guard::{Guard, GuardLimits};
 
 /// The gateway's schema type.
 pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 
-/// Query limits every operation is held to (each operation of an HTTP batch on its own).
+/// Query limits and switches every operation is held to (each operation of an HTTP batch on
+/// its own). Documented in the README's "Limits" section.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Deepest selection nesting accepted (GraphiQL's introspection query needs about 13).
-    pub max_depth: usize,
-    /// Highest complexity accepted (each selected field costs 1).
-    pub max_complexity: usize,
+    /// Caps on each operation's document.
+    pub query: QueryLimits,
+    /// Caps on what goes back.
+    pub response: ResponseLimits,
+    /// No introspection, no field suggestions.
+    pub production: bool,
+    /// Serve `_service` and `_entities`.
+    pub federation: bool,
 }
 
 impl From<&crate::Config> for Limits {
     fn from(config: &crate::Config) -> Self {
         Limits {
-            max_depth: config.max_depth,
-            max_complexity: config.max_complexity,
+            query: QueryLimits {
+                max_tokens: config.max_tokens,
+                max_depth: config.max_depth,
+                max_complexity: config.max_complexity,
+                max_aliases: config.max_aliases,
+                max_root_fields: config.max_root_fields,
+                max_directives: config.max_directives,
+            },
+            response: ResponseLimits {
+                max_response_bytes: config.max_response_bytes,
+                max_batch_response_bytes: config.max_batch_response_bytes,
+                max_errors: config.max_errors,
+            },
+            production: config.production,
+            federation: config.federation,
         }
     }
 }
@@ -45,14 +67,64 @@ impl From<&crate::Config> for Limits {
 /// Builds the schema over `backend`. Per-request data (the caller, the loader) is attached to
 /// each request by the HTTP layer, never here.
 pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema {
-    Schema::build(Query, Mutation, Subscription)
+    let guard = GuardLimits {
+        query: limits.query,
+        federation: limits.federation,
+        introspection: !limits.production,
+        paged_fields: paged_fields(),
+        response: limits.response,
+    };
+    // Depth and cost are the guard's (it measures them without expanding fragments);
+    // async-graphql's recursion check stays as a second line at the same figure.
+    let mut builder = Schema::build(Query, Mutation, Subscription)
         .data(backend)
+        .data(limits.response)
         .enable_federation()
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(32)
+        .limit_recursive_depth(guard::MAX_RECURSION)
         .extension(ErrorCodes)
-        .finish()
+        .extension(Guard(Arc::new(guard)));
+    if limits.production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// Names of the schema's fields that take a `first` argument: their selection costs `first`
+/// times. Read from the schema itself, so a new paged field is priced without a table.
+fn paged_fields() -> HashSet<String> {
+    let sdl = Schema::build(Query, Mutation, Subscription).finish().sdl();
+    let Ok(document) = async_graphql::parser::parse_schema(&sdl) else {
+        tracing::error!("the schema's own SDL does not parse; paged fields cost 1");
+        return HashSet::new();
+    };
+    document
+        .definitions
+        .iter()
+        .filter_map(|definition| match definition {
+            TypeSystemDefinition::Type(ty) => match &ty.node.kind {
+                TypeKind::Object(object) => Some(&object.fields),
+                _ => None,
+            },
+            _ => None,
+        })
+        .flatten()
+        .filter(|field| {
+            field
+                .node
+                .arguments
+                .iter()
+                .any(|arg| arg.node.name.node == "first")
+        })
+        .map(|field| field.node.name.node.to_string())
+        .collect()
+}
+
+/// The JSON answer to an HTTP batch, held to the schema's batch response cap.
+pub fn batch_body(schema: &GatewaySchema, responses: &[Response]) -> serde_json::Result<Vec<u8>> {
+    match schema.data::<ResponseLimits>() {
+        Some(limits) => guard::batch_body(responses, limits),
+        None => serde_json::to_vec(responses),
+    }
 }
 
 /// The client-facing SDL in a stable, sorted form: what `schema.graphql` holds.
@@ -135,11 +207,7 @@ fn has_code(error: &ServerError) -> bool {
 }
 
 fn validation_code(message: &str) -> Code {
-    if message.starts_with("Query is too complex")
-        || message.starts_with("Query is nested too deep")
-    {
-        Code::LimitExceeded
-    } else if message.starts_with("Invalid value for argument") {
+    if message.starts_with("Invalid value for argument") {
         // Wrong values (usually from variables) are the client's input, as in Apollo Server.
         Code::BadUserInput
     } else {
@@ -162,13 +230,10 @@ impl Extension for ErrorCodes {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // The guard has parsed the document already (and refused what does not parse), so what
+        // fails here is async-graphql's own nesting or directive check: a limit.
         next.run(ctx, query, variables).await.map_err(|mut error| {
-            let code = if error.message.contains("recursion depth") {
-                Code::LimitExceeded
-            } else {
-                Code::GraphqlParseFailed
-            };
-            ensure_code(&mut error, code);
+            ensure_code(&mut error, Code::LimitExceeded);
             error
         })
     }

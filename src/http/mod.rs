@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{BatchResponse, Response as GqlResponse, ServerError};
+use async_graphql::{Response as GqlResponse, ServerError};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -414,7 +414,7 @@ async fn graphql_post(
             }
             let requests = items.into_iter().map(to_request).collect();
             let responses = state.execute(requests, &caller).await;
-            let body = serde_json::to_vec(&BatchResponse::Batch(responses));
+            let body = crate::graphql::batch_body(&state.inner.schema, &responses);
             respond(StatusCode::OK, flavor, &caller, body)
         }
         single => {

@@ -1434,9 +1434,11 @@ async fn a_delete_retried_after_a_503_that_finds_nothing_left_succeeded() {
 
 #[tokio::test]
 async fn one_operation_looks_up_at_most_500_operations() {
-    // A Graph budget large enough that the lookup cap is what stops the request.
+    // A Graph budget large enough that the lookup cap is what stops the request, and guard
+    // caps that would otherwise refuse the document first.
     let mut config = config();
     config.graph_request_budget = 1000;
+    lift_query_caps(&mut config);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = guid();
     let aliases: String = (0..510)

@@ -16,6 +16,14 @@ async fn with_budget(budget: usize) -> TestApp {
     TestApp::with_config(Mode::Graph, config).await
 }
 
+/// A Graph-mode gateway with the default budget and the query guard's caps lifted, so that
+/// the budget is what stops a huge request.
+async fn behind_the_guard() -> TestApp {
+    let mut config = config();
+    lift_query_caps(&mut config);
+    TestApp::with_config(Mode::Graph, config).await
+}
+
 /// Every request that reached Graph as Intune counts them: plain calls and `$batch`
 /// sub-requests, but not the `$batch` envelopes that carry them.
 fn graph_requests(app: &TestApp) -> usize {
@@ -138,7 +146,17 @@ async fn lists_just_within_the_budget_pass_and_one_more_is_refused() {
 
 #[tokio::test]
 async fn a_500_alias_list_query_makes_no_more_graph_calls_than_the_budget() {
+    // With the default settings the query guard refuses it before any call.
     let app = TestApp::new(Mode::Graph).await;
+    let body = app.gql(&lists_of_distinct_files(500), json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{body}"
+    );
+    assert_eq!(graph_requests(&app), 0, "refused before reaching Graph");
+
+    // Past the guard, the budget stops it.
+    let app = behind_the_guard().await;
     let body = app.gql(&lists_of_distinct_files(500), json!({})).await;
     assert_eq!(graph_requests(&app), 200, "the default budget");
     assert_budget_refusals(&body, 300, 200);
@@ -146,7 +164,7 @@ async fn a_500_alias_list_query_makes_no_more_graph_calls_than_the_budget() {
 
 #[tokio::test]
 async fn an_http_batch_of_ten_500_alias_list_queries_shares_one_budget() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = behind_the_guard().await;
     let batch: Vec<Value> = (0..10)
         .map(|_| json!({ "query": lists_of_distinct_files(500) }))
         .collect();
@@ -168,7 +186,7 @@ async fn an_http_batch_of_ten_500_alias_list_queries_shares_one_budget() {
 
 #[tokio::test]
 async fn identical_list_calls_of_one_request_are_made_once() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = behind_the_guard().await;
     let file = guid();
     insert(&app, &file, 3);
     let alias = |i: usize| {

@@ -50,6 +50,16 @@ pub fn config() -> Config {
     config
 }
 
+/// Raises the query guard's caps (tokens, aliases, root fields, cost, errors) so that a test can reach
+/// the line of defence behind it: the loader's lookup cap or the Graph request budget.
+pub fn lift_query_caps(config: &mut Config) {
+    config.max_tokens = 50_000;
+    config.max_aliases = 10_000;
+    config.max_root_fields = 10_000;
+    config.max_complexity = 1_000_000;
+    config.max_errors = 10_000;
+}
+
 impl TestApp {
     /// An empty store-mode gateway.
     pub async fn store() -> TestApp {

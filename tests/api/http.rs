@@ -391,7 +391,10 @@ async fn health_and_readiness() {
 
 #[tokio::test]
 async fn federation_resolves_entities_and_serves_the_subgraph_sdl() {
-    let app = TestApp::demo().await;
+    let mut config = config();
+    config.no_seed = false;
+    config.federation = true;
+    let app = TestApp::with_config(Mode::Store, config).await;
     let missing = guid();
     let body = app
         .data(

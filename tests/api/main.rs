@@ -2,6 +2,7 @@
 //! tests (fast to link); `contract` runs against both backends so they cannot drift apart.
 
 mod batching;
+mod bombs;
 mod clients;
 mod connections;
 mod contract;
@@ -9,6 +10,7 @@ mod fake_graph;
 mod fuzz;
 mod graph;
 mod graph_budget;
+mod guard;
 mod helpers;
 mod http;
 mod process;

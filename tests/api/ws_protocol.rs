@@ -25,7 +25,9 @@ async fn a_websocket_runs_ten_queries_of_100_lookups_in_a_row_without_limit_exce
 
 #[tokio::test]
 async fn the_501st_lookup_of_one_websocket_operation_is_refused() {
-    let (_app, _state, addr) = served(config()).await;
+    let mut config = config();
+    lift_query_caps(&mut config);
+    let (_app, _state, addr) = served(config).await;
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({})).await;
     let just_under = run(&mut socket, "500", &lookups(500)).await;

@@ -1,0 +1,283 @@
+//! The pre-execution guard: every operation, however it arrives (HTTP POST, a batch, GET,
+//! a persisted query, a WebSocket), is counted, parsed once and measured here before
+//! async-graphql validates it, so no document makes validation or execution do more than a
+//! bounded amount of work. It also bounds what goes back: response bytes and error count.
+//!
+//! It is a schema [`Extension`]: `prepare_request` runs first on every path, and the document
+//! it hands on with [`Request::set_parsed_query`] is the one validation sees.
+
+mod document;
+mod measure;
+mod response;
+#[cfg(test)]
+mod tests;
+mod tokens;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest, NextSubscribe,
+};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition};
+use async_graphql::{Pos, Positioned, Request, Response, ServerError, ServerResult};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+
+pub use measure::{DEFAULT_PAGE, MAX_PAGE, Measure};
+pub use response::{ResponseLimits, batch_body};
+
+use crate::error::Code;
+use measure::{Measurer, Unmeasurable};
+
+/// async-graphql's parser refuses selection sets nested deeper than this; brackets nested
+/// deeper are refused before parsing, so the parser never recurses that far.
+pub const MAX_NESTING: usize = 64;
+/// Selection sets (fragments and inline fragments included) nested deeper than this are
+/// refused: async-graphql's own recursion limit, set on the schema too.
+pub const MAX_RECURSION: usize = 32;
+/// Introspection lists (`fields`, `inputFields`, `interfaces`, `possibleTypes`) nested this
+/// deep or deeper are refused, as graphql-js does: the schema's own cycles would otherwise
+/// let a small query return an enormous answer.
+pub const MAX_INTROSPECTION_LISTS: usize = 3;
+
+/// The caps on one operation's document (each documented on its `Config` flag).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    /// Most tokens in the document, counted before parsing.
+    pub max_tokens: usize,
+    /// Deepest field nesting (GraphiQL's introspection query needs 14).
+    pub max_depth: usize,
+    /// Highest [`Measure::cost`].
+    pub max_complexity: usize,
+    /// Most aliased fields, fragments expanded.
+    pub max_aliases: usize,
+    /// Most root fields, fragments expanded.
+    pub max_root_fields: usize,
+    /// Most directives written in the document.
+    pub max_directives: usize,
+}
+
+/// What the guard holds every operation to.
+#[derive(Debug, Clone)]
+pub struct GuardLimits {
+    pub query: QueryLimits,
+    /// Whether `_service` and `_entities` may be queried.
+    pub federation: bool,
+    /// Whether `__schema` and `__type` may be queried.
+    pub introspection: bool,
+    /// Names of the schema's fields that take `first` (their selection costs `first` times).
+    pub paged_fields: HashSet<String>,
+    /// Caps on what goes back.
+    pub response: ResponseLimits,
+}
+
+/// The guard as a schema extension.
+pub struct Guard(pub Arc<GuardLimits>);
+
+impl ExtensionFactory for Guard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Guard(Arc::clone(&self.0)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for Guard {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        self.0.response.bound(&mut response);
+        response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let limits = self.0.response;
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                limits.bound(&mut response);
+                response
+            })
+            .boxed()
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let document = check(&request, &self.0)?;
+        request.set_parsed_query(document);
+        next.run(ctx, request).await
+    }
+}
+
+/// Counts, parses and measures a request's document; the document when it is within limits.
+///
+/// `prepare_request` can return one error only; when several limits are exceeded the first
+/// (in the order below) is reported.
+pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<ExecutableDocument> {
+    let shape = tokens::scan(&request.query);
+    if shape.tokens > limits.query.max_tokens {
+        return Err(document_has_too_many(
+            "tokens",
+            shape.tokens,
+            limits.query.max_tokens,
+        ));
+    }
+    if shape.nesting > MAX_NESTING {
+        return Err(too_many(
+            "nested brackets",
+            "the document nests",
+            shape.nesting,
+            MAX_NESTING,
+            None,
+        ));
+    }
+    let document = async_graphql::parser::parse_query(&request.query).map_err(|e| {
+        let mut error = ServerError::from(e);
+        super::ensure_code(&mut error, Code::GraphqlParseFailed);
+        error
+    })?;
+    document::check(&document, limits)?;
+    let operation = executed(&document, request.operation_name.as_deref());
+    let defaults = operation
+        .map(|op| {
+            op.node
+                .variable_definitions
+                .iter()
+                .filter_map(|v| Some((v.node.name.node.as_str(), v.node.default_value()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut measurer = Measurer::new(
+        &document,
+        &limits.paged_fields,
+        &request.variables,
+        defaults,
+        MAX_RECURSION,
+    );
+    for (_, operation) in document.operations.iter() {
+        let set = &operation.node.selection_set;
+        let measure = measurer
+            .operation(&set.node, set.pos)
+            .map_err(unmeasurable)?;
+        judge(&measure, &limits.query, operation.pos)?;
+    }
+    Ok(document)
+}
+
+/// The operation a request runs: the named one, or the only one.
+fn executed<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+fn judge(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    if measure.depth > limits.max_depth {
+        return Err(limit_error(
+            format!(
+                "Query is nested too deep: depth {} (fields inside fields, through fragments); \
+                 the limit is {}",
+                measure.depth, limits.max_depth
+            ),
+            Some(pos),
+        ));
+    }
+    if as_usize(measure.cost) > limits.max_complexity {
+        return Err(limit_error(
+            format!(
+                "Query is too complex: cost {} (fields after expanding fragments, the selection \
+                 of a paged field counted `first` times, {DEFAULT_PAGE} when omitted); the limit \
+                 is {}",
+                measure.cost, limits.max_complexity
+            ),
+            Some(pos),
+        ));
+    }
+    let counts = [
+        ("aliases", measure.aliases, limits.max_aliases),
+        ("root fields", measure.top_fields, limits.max_root_fields),
+    ];
+    for (what, found, limit) in counts {
+        if as_usize(found) > limit {
+            return Err(too_many(
+                what,
+                "the operation has",
+                as_usize(found),
+                limit,
+                Some(pos),
+            ));
+        }
+    }
+    if measure.introspection_lists >= MAX_INTROSPECTION_LISTS {
+        return Err(limit_error(
+            format!(
+                "Introspection is nested too deep: {} nested lists of fields, inputFields, \
+                 interfaces or possibleTypes; the limit is {}",
+                measure.introspection_lists,
+                MAX_INTROSPECTION_LISTS - 1
+            ),
+            Some(pos),
+        ));
+    }
+    Ok(())
+}
+
+fn unmeasurable(problem: Unmeasurable) -> ServerError {
+    match problem {
+        Unmeasurable::Cycle { fragment, pos } => {
+            let mut error = ServerError::new(
+                format!("Cannot spread fragment \"{fragment}\" within itself"),
+                Some(pos),
+            );
+            super::ensure_code(&mut error, Code::GraphqlValidationFailed);
+            error
+        }
+        Unmeasurable::TooDeep { limit, pos } => limit_error(
+            format!(
+                "Query is nested too deep: more than {limit} levels of selections, fragments \
+                 and inline fragments"
+            ),
+            Some(pos),
+        ),
+    }
+}
+
+/// "Too many {what}: {subject} {found}; the limit is {limit}".
+fn too_many(
+    what: &str,
+    subject: &str,
+    found: usize,
+    limit: usize,
+    pos: Option<Pos>,
+) -> ServerError {
+    limit_error(
+        format!("Too many {what}: {subject} {found}; the limit is {limit}"),
+        pos,
+    )
+}
+
+/// "Too many {what}: the document has {found}; the limit is {limit}".
+fn document_has_too_many(what: &str, found: usize, limit: usize) -> ServerError {
+    too_many(what, "the document has", found, limit, None)
+}
+
+/// A `LIMIT_EXCEEDED` error.
+pub fn limit_error(message: String, pos: Option<Pos>) -> ServerError {
+    let mut error = ServerError::new(message, pos);
+    super::ensure_code(&mut error, Code::LimitExceeded);
+    error
+}
