@@ -74,6 +74,9 @@ pub enum Error {
     /// The addressed operation does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The addressed object is in a state that does not allow the request.
+    #[error("{0}")]
+    Conflict(String),
     /// A request that must reach Graph carried no usable bearer token.
     #[error("{0}")]
     Unauthenticated(String),
@@ -126,6 +129,7 @@ impl Error {
         match self {
             Error::BadUserInput { .. } => Code::BadUserInput,
             Error::NotFound(_) => Code::NotFound,
+            Error::Conflict(_) => Code::Conflict,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::LimitExceeded(_) => Code::LimitExceeded,
             Error::PersistedQueryNotFound => Code::PersistedQueryNotFound,

@@ -1,6 +1,8 @@
 //! The GraphQL schema: types, resolvers, the per-request loader, and the extension that gives
 //! every error a contract code.
 
+pub mod file_loader;
+pub mod file_types;
 pub mod loader;
 pub mod resolvers;
 pub mod types;
@@ -15,6 +17,7 @@ use async_graphql::{
     Response, SDLExportOptions, Schema, ServerError, ServerResult, ValidationResult, Variables,
 };
 
+pub use file_loader::FileLoader;
 pub use loader::OperationLoader;
 pub use resolvers::{Mutation, Query, Subscription};
 
@@ -45,14 +48,18 @@ impl From<&crate::Config> for Limits {
 /// Builds the schema over `backend`. Per-request data (the caller, the loader) is attached to
 /// each request by the HTTP layer, never here.
 pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema {
-    Schema::build(Query, Mutation, Subscription)
-        .data(backend)
-        .enable_federation()
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(32)
-        .extension(ErrorCodes)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .data(backend)
+    .enable_federation()
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(32)
+    .extension(ErrorCodes)
+    .finish()
 }
 
 /// The client-facing SDL in a stable, sorted form: what `schema.graphql` holds.

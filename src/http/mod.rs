@@ -28,7 +28,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::backend::{Backend, BearerToken, Caller};
 use crate::domain::Guid;
 use crate::error::{Code, Error};
-use crate::graphql::{GatewaySchema, OperationLoader, ensure_code};
+use crate::graphql::{FileLoader, GatewaySchema, OperationLoader, ensure_code};
 use apq::PersistedQueries;
 
 /// The media type of the GraphQL-over-HTTP spec.
@@ -282,8 +282,11 @@ impl AppState {
         // One loader for the whole HTTP request (all operations of a batch share its batching).
         let loader = OperationLoader::per_request(Arc::clone(&self.inner.backend), caller.clone());
         let loader = Arc::new(loader);
+        let files = FileLoader::per_request(Arc::clone(&self.inner.backend), caller.clone());
+        let files = Arc::new(files);
         join_all(requests.into_iter().map(|request| {
             let loader = Arc::clone(&loader);
+            let files = Arc::clone(&files);
             async move {
                 let mut request = match request {
                     Ok(request) => request,
@@ -292,7 +295,7 @@ impl AppState {
                 if let Err(error) = self.inner.apq.resolve(&mut request) {
                     return failed(error);
                 }
-                let request = request.data(caller.clone()).data(loader);
+                let request = request.data(caller.clone()).data(loader).data(files);
                 self.inner.schema.execute(request).await
             }
         }))

@@ -19,7 +19,7 @@ use futures_util::{SinkExt, StreamExt, stream};
 use super::{AppState, caller_from};
 use crate::backend::{BearerToken, Caller};
 use crate::error::Code;
-use crate::graphql::{GatewaySchema, OperationLoader, ensure_code, finish_errors};
+use crate::graphql::{FileLoader, GatewaySchema, OperationLoader, ensure_code, finish_errors};
 
 /// Whether a GET asks to become a WebSocket.
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
@@ -164,9 +164,10 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
                     let caller = caller_from_init(&payload, &fallback);
                     let mut data = Data::default();
                     data.insert(Arc::new(OperationLoader::per_request(
-                        backend,
+                        Arc::clone(&backend),
                         caller.clone(),
                     )));
+                    data.insert(Arc::new(FileLoader::per_request(backend, caller.clone())));
                     data.insert(caller);
                     data
                 },

@@ -338,7 +338,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = graph_app().await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", Some("x")).await;
     app.graph().inject(
         Match::method("GET").path_contains(&id),
@@ -435,7 +435,7 @@ async fn a_missing_bearer_token_is_unauthenticated_and_nothing_reaches_graph() {
 #[tokio::test]
 async fn create_posts_exactly_the_body_graph_expects() {
     let app = graph_app().await;
-    let file = guid();
+    let file = app.new_file().await;
     let details = "Téléversement de chrome.admx …";
     let created = app
         .data(
@@ -547,7 +547,7 @@ async fn create_accepts_201_and_200() {
     for status in [201, 200] {
         let app = graph_app().await;
         app.graph().set_create_status(status);
-        let file = guid();
+        let file = app.new_file().await;
         let created = app
             .data(
                 CREATE,
@@ -904,7 +904,7 @@ async fn retry_after_as_an_http_date_is_honoured() {
 #[tokio::test]
 async fn a_post_is_retried_on_429_and_creates_once() {
     let app = graph_app().await;
-    let file = guid();
+    let file = app.new_file().await;
     app.graph()
         .inject(Match::method("POST"), Canned::throttled("0.2"), 1);
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;

@@ -82,7 +82,7 @@ async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
 /// `protocol` that has completed its handshake.
 async fn watching(protocol: &str, status: &str) -> (TestApp, Socket, String, String) {
     let app = TestApp::store().await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", status, None).await;
     let addr = serve_tcp(app.router.clone()).await;
     let mut socket = connect(addr, protocol).await;
@@ -182,7 +182,7 @@ async fn subscriptions_per_connection_are_capped() {
     let mut config = config();
     config.max_subscriptions_per_connection = 1;
     let app = TestApp::with_config(Mode::Store, config).await;
-    let file = guid();
+    let file = app.new_file().await;
     let (a, b) = (
         app.create(&file, "UPLOAD", "IN_PROGRESS", None).await,
         app.create(&file, "UPLOAD", "IN_PROGRESS", None).await,
@@ -218,7 +218,7 @@ fn gets_of(app: &TestApp, id: &str) -> usize {
 #[tokio::test]
 async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completion() {
     let (app, addr) = graph_app(0.1).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({ "authorization": "Bearer ws-token-1" })).await;
@@ -246,7 +246,7 @@ async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completi
 #[tokio::test]
 async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
     let (app, addr) = graph_app(0.1).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({})).await;
@@ -263,7 +263,7 @@ async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
 #[tokio::test]
 async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_when_they_leave() {
     let (app, addr) = graph_app(0.5).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let mut first = connect(addr, "graphql-transport-ws").await;
     init(&mut first, json!({ "Authorization": "Bearer shared" })).await;
@@ -328,7 +328,7 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
 #[tokio::test]
 async fn graph_mode_a_passing_graph_failure_does_not_end_the_subscription() {
     let (app, addr) = graph_app(0.1).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({ "Authorization": "Bearer t" })).await;
@@ -377,7 +377,7 @@ async fn live_subscriptions_are_capped_across_connections() {
     let mut config = config();
     config.max_subscriptions = 1;
     let app = TestApp::with_config(Mode::Store, config).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let addr = serve_tcp(app.router.clone()).await;
     let mut first = connect(addr, "graphql-transport-ws").await;

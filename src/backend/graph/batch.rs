@@ -3,16 +3,16 @@
 //! throttled keys alone are retried in a later batch after their `Retry-After`.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::GraphBackend;
 use super::client::{self, GraphClient, Kind, Reply, Verdict};
-use super::{GraphBackend, select, wire};
-use crate::backend::{Caller, Lookups};
-use crate::domain::{Fields, OperationKey};
+use crate::backend::Caller;
 use crate::error::{Code, Error};
 
 /// Graph's cap on sub-requests per batch.
@@ -20,14 +20,19 @@ pub const MAX_BATCH: usize = 20;
 /// Most `$batch` calls of one lookup in flight at once.
 const MAX_PARALLEL_BATCHES: usize = 4;
 
-/// Looks up `keys` (two or more) through `$batch`.
-pub async fn get_many(
+/// Looks up `keys` (two or more) through `$batch`: `url` addresses a key's entity, `read`
+/// turns its body into a value. A key absent from the answer does not exist.
+pub async fn get_many<K, T>(
     backend: &GraphBackend,
     caller: &Caller,
-    keys: &[OperationKey],
-    fields: Fields,
-) -> Lookups {
-    let mut results = Lookups::new();
+    keys: &[K],
+    url: impl Fn(&K) -> url::Url,
+    read: impl Fn(&K, &Value) -> Result<T, Error>,
+) -> HashMap<K, Result<T, Error>>
+where
+    K: Copy + Eq + Hash,
+{
+    let mut results = HashMap::new();
     let headers = match GraphClient::headers(caller) {
         Ok(headers) => headers,
         Err(e) => return keys.iter().map(|k| (*k, Err(e.clone()))).collect(),
@@ -37,7 +42,7 @@ pub async fn get_many(
     let mut attempt = 0;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let batches: Vec<&[OperationKey]> = pending.chunks(MAX_BATCH).collect();
+        let batches: Vec<&[K]> = pending.chunks(MAX_BATCH).collect();
         tracing::debug!(
             keys = pending.len(),
             upstream_calls = batches.len(),
@@ -48,7 +53,10 @@ pub async fn get_many(
         // request spends the tenant's whole Intune budget at once.
         let calls: Vec<_> = batches
             .iter()
-            .map(|chunk| send(backend, caller, &headers, chunk, fields, remaining))
+            .map(|chunk| {
+                let urls: Vec<url::Url> = chunk.iter().map(&url).collect();
+                send(backend, caller, &headers, chunk, urls, remaining)
+            })
             .collect();
         let outcomes: Vec<_> = stream::iter(calls)
             .buffer_unordered(MAX_PARALLEL_BATCHES)
@@ -59,7 +67,7 @@ pub async fn get_many(
         for (key, verdict) in outcomes.into_iter().flatten() {
             match verdict {
                 Verdict::Done(Some(body)) => {
-                    results.insert(key, wire::operation(key.definition_file_id, &body, fields));
+                    results.insert(key, read(&key, &body));
                 }
                 Verdict::Done(None) => {}
                 Verdict::Fail(error) => {
@@ -86,25 +94,24 @@ pub async fn get_many(
     }
 }
 
-/// Sends one batch and judges each key's sub-response.
-async fn send(
+/// Sends one batch (a GET of each URL) and judges each key's sub-response.
+async fn send<K: Copy>(
     backend: &GraphBackend,
     caller: &Caller,
     headers: &reqwest::header::HeaderMap,
-    chunk: &[OperationKey],
-    fields: Fields,
+    chunk: &[K],
+    urls: Vec<url::Url>,
     timeout: Duration,
-) -> Vec<(OperationKey, Verdict)> {
+) -> Vec<(K, Verdict)> {
     let client = &backend.client;
-    let requests: Vec<Value> = chunk
+    let requests: Vec<Value> = urls
         .iter()
         .enumerate()
-        .map(|(i, key)| {
-            let url = backend.entity(*key, &[("$select", select(fields))]);
+        .map(|(i, url)| {
             json!({
                 "id": (i + 1).to_string(),
                 "method": "GET",
-                "url": client.relative(&url),
+                "url": client.relative(url),
                 "headers": { "client-request-id": caller.client_request_id, "accept": "application/json" },
             })
         })
