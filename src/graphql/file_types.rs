@@ -14,6 +14,7 @@ use super::resolvers::operations_page;
 use super::types::{DateTime, GroupPolicyOperationConnection, PageInfo};
 use crate::domain::files::{DefinitionFile, FileContent};
 use crate::domain::{Guid, Page};
+use crate::error::Code;
 
 /// Standard base64 (RFC 4648, with padding) of a file's bytes, as Graph's Edm.Binary.
 /// Input only: the gateway never returns file contents.
@@ -23,10 +24,11 @@ pub struct Base64(pub FileContent);
 impl ScalarType for Base64 {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(text) => FileContent::from_base64(text)
-                .map(Base64)
-                .map_err(InputValueError::custom),
-            _ => Err(InputValueError::expected_type(value)),
+            Value::String(text) => FileContent::from_base64(text).map(Base64).map_err(|e| {
+                InputValueError::custom(e).with_extension("code", Code::BadUserInput.as_str())
+            }),
+            _ => Err(InputValueError::expected_type(value)
+                .with_extension("code", Code::BadUserInput.as_str())),
         }
     }
 

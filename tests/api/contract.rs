@@ -5,17 +5,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod store_mode {
-            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Store).await })*
-        }
-        mod graph_mode {
-            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Graph).await })*
-        }
-    };
-}
-
 on_both_backends!(
     create_get_list_update_delete_round_trip,
     every_enum_member_round_trips_through_create_and_read,

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use gpo_gateway::backend::Backend;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
-use gpo_gateway::domain::files::{DefinitionFile, FileStatus, PolicyType};
+use gpo_gateway::domain::files::{DefinitionFile, FileStatus, LanguageFile, PolicyType};
 use gpo_gateway::domain::{Guid, Timestamp};
 use gpo_gateway::{BackendKind, Config};
 use http_body_util::BodyExt;
@@ -27,6 +27,20 @@ pub const DEMO_FILE: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
 pub const DEMO_OP: &str = "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01";
 /// The token the tests send in Graph mode.
 pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6InRlc3QtdG9rZW4tc2VjcmV0In0";
+
+/// Instantiates each `async fn name(mode: Mode)` of the calling module once per backend:
+/// `store_mode::name` and `graph_mode::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod store_mode {
+            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Store).await })*
+        }
+        mod graph_mode {
+            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Graph).await })*
+        }
+    };
+}
+pub(crate) use on_both_backends;
 
 /// Which backend a test app runs on.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -236,14 +250,14 @@ pub fn code(body: &Value) -> &str {
         .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
-/// A definition file record with only its id and an AVAILABLE status.
+/// A definition file record: AVAILABLE, test.admx with an en-US test.adml, no default language.
 pub fn bare_file(id: &str) -> DefinitionFile {
     DefinitionFile {
         id: Guid::parse("id", id).expect("a GUID"),
         display_name: None,
         description: None,
         file_name: Some("test.admx".to_owned()),
-        language_codes: Vec::new(),
+        language_codes: vec!["en-US".to_owned()],
         target_prefix: None,
         target_namespace: None,
         policy_type: PolicyType::AdmxIngested,
@@ -252,7 +266,11 @@ pub fn bare_file(id: &str) -> DefinitionFile {
         upload_date_time: None,
         last_modified: Timestamp::now(),
         default_language_code: None,
-        language_files: Vec::new(),
+        language_files: vec![LanguageFile {
+            file_name: Some("test.adml".to_owned()),
+            language_code: Some("en-US".to_owned()),
+            last_modified: None,
+        }],
     }
 }
 

@@ -12,14 +12,14 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::fake_graph::{Canned, Match};
 use crate::helpers::*;
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const CHANGED: &str = "subscription Watch($f: ID!, $id: ID!) {
   groupPolicyOperationChanged(definitionFileId: $f, id: $id) { id operationStatus statusDetails }
 }";
 
-async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
+pub(crate) async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
     let mut request = format!("ws://{addr}/graphql")
         .into_client_request()
         .expect("a request");
@@ -34,7 +34,7 @@ async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
 }
 
 /// The next GraphQL-over-WebSocket message, skipping transport pings and legacy keep-alives.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -54,14 +54,14 @@ async fn next(socket: &mut Socket) -> Value {
     }
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
         .expect("send");
 }
 
-async fn init(socket: &mut Socket, payload: Value) {
+pub(crate) async fn init(socket: &mut Socket, payload: Value) {
     send(
         socket,
         json!({ "type": "connection_init", "payload": payload }),

@@ -176,11 +176,13 @@ impl Store {
     }
 
     /// Adds a definition file record as it is (no processing, no operation, no tenant limit):
-    /// for seeds and tests that need a file to hang operations on.
+    /// for seeds and tests that need a file to hang operations on. Its files' bytes are
+    /// unknown, so work started on it later fails to read them.
     pub fn insert_file(&self, record: DefinitionFile) {
         let mut data = self.shared.data();
         let id = record.id;
-        data.insert_file(record, simulate::Sources::default());
+        let sources = simulate::Sources::unread(&record);
+        data.insert_file(record, sources);
         self.shared.publish(Change::File(id));
     }
 }

@@ -170,7 +170,7 @@ fn file_of(seed: &SeedDefinitionFile, id: Guid) -> Result<(DefinitionFile, Sourc
         record.language_files = sources.language_files();
         record.default_language_code = sources.default_language.clone();
         // A sample that does not read (the failed-upload demo) keeps only these fields.
-        if let Ok(reading) = simulate::read(&sources, &[]) {
+        if let Ok(reading) = simulate::read(&sources, &[], None) {
             simulate::describe(&mut record, &sources, &reading);
         }
     }
@@ -258,7 +258,7 @@ mod tests {
         let when = Timestamp::now();
         for sample in SAMPLES {
             let sources = sources_of(sample.name, &when).expect("sample");
-            let outcome = simulate::read(&sources, &[]);
+            let outcome = simulate::read(&sources, &[], None);
             // The one broken sample is broken on purpose (the failed-upload demo).
             assert_eq!(
                 outcome.is_err(),

@@ -30,6 +30,31 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// The sources of a record whose bytes are unknown: its ADML names, no contents.
+    pub fn unread(record: &DefinitionFile) -> Self {
+        let admls = record
+            .language_files
+            .iter()
+            .filter_map(|l| {
+                let language = l.language_code.clone()?;
+                Some((
+                    language.to_ascii_lowercase(),
+                    LanguageSource {
+                        file_name: l.file_name.clone().unwrap_or_default(),
+                        language_code: language,
+                        content: FileContent::from_bytes(Vec::new()),
+                        last_modified: l.last_modified.clone().unwrap_or_default(),
+                    },
+                ))
+            })
+            .collect();
+        Sources {
+            admx: None,
+            admls,
+            default_language: record.default_language_code.clone(),
+        }
+    }
+
     /// The ADML files as Graph lists them.
     pub fn language_files(&self) -> Vec<LanguageFile> {
         self.admls
@@ -57,14 +82,25 @@ pub struct Reading {
     pub default: Adml,
 }
 
-/// Reads the whole set like Intune: the ADMX, an ADML for the default language, every ADML
-/// defining every reference, and every namespace the ADMX builds on already uploaded.
-pub fn read(sources: &Sources, known_namespaces: &[String]) -> Result<Reading, String> {
+/// Reads the whole set like Intune: the ADMX (keeping `namespace` when it is a new version),
+/// an ADML for the default language, every ADML defining every reference, and every namespace
+/// the ADMX builds on already uploaded.
+pub fn read(
+    sources: &Sources,
+    known_namespaces: &[String],
+    namespace: Option<&str>,
+) -> Result<Reading, String> {
     let (admx_name, admx_bytes) = sources
         .admx
         .as_ref()
         .ok_or("No ADMX content was uploaded: Value cannot be null. Parameter name: content")?;
     let admx = admx::read_admx(admx_name, admx_bytes.bytes())?;
+    if let Some(old) = namespace.filter(|old| *old != admx.target_namespace) {
+        return Err(format!(
+            "A new version must keep the namespace {old}; {admx_name} declares {}",
+            admx.target_namespace
+        ));
+    }
     let default_language = sources.default_language.as_deref().unwrap_or("en-US");
     let default_key = default_language.to_ascii_lowercase();
     if !sources.admls.contains_key(&default_key) {
@@ -139,25 +175,12 @@ impl Store {
             return;
         }
         let known = available_namespaces(&data, job.file);
-        let outcome = read(&job.proposed, &known).and_then(|reading| {
-            let old = data
-                .files
-                .get(&job.file)
-                .and_then(|f| f.record.target_namespace.clone());
-            match old {
-                Some(old)
-                    if job.kind == OperationType::UploadNewVersion
-                        && old != reading.admx.target_namespace =>
-                {
-                    Err(format!(
-                        "A new version must keep the namespace {old}; the uploaded file \
-                         declares {}",
-                        reading.admx.target_namespace
-                    ))
-                }
-                _ => Ok(reading),
-            }
-        });
+        let namespace = data
+            .files
+            .get(&job.file)
+            .and_then(|f| f.record.target_namespace.clone())
+            .filter(|_| job.kind == OperationType::UploadNewVersion);
+        let outcome = read(&job.proposed, &known, namespace.as_deref());
         let Some(file) = data.files.get_mut(&job.file) else {
             return;
         };
