@@ -7,6 +7,7 @@ mod contract;
 mod fake_graph;
 mod files;
 mod graph;
+mod graph_files;
 mod helpers;
 mod http;
 mod process;

@@ -112,8 +112,12 @@ test('the playground renders offline and runs the first example', { timeout: 120
   // Run it with GraphiQL's own button and wait for the demo operations in the result pane.
   const execute = page.locator('.graphiql-execute-button');
   await execute.waitFor({ state: 'visible' });
+  // The example's own POST, not GraphiQL's introspection (which may still be in flight).
   const answered = page.waitForResponse(
-    (r) => r.url() === `${BASE}/graphql` && r.request().method() === 'POST',
+    (r) =>
+      r.url() === `${BASE}/graphql` &&
+      r.request().method() === 'POST' &&
+      !(r.request().postData() ?? '').includes('IntrospectionQuery'),
   );
   await execute.click();
   const graphqlResponse = await answered;

@@ -35,11 +35,21 @@ struct FileCursor {
 
 const COLLECTION: [&str; 2] = ["deviceManagement", "groupPolicyUploadedDefinitionFiles"];
 
-/// A path in a form fit for comparison: percent-escapes decoded, case folded, no trailing `/`.
+/// A path in a form fit for comparison: percent-escapes decoded, case folded, no trailing `/`,
+/// and OData's key-as-parentheses form (`Files('id')`) written as a segment (`Files/id`).
 fn canonical_path(url: &Url) -> String {
     let decoded = percent_decode(url.path());
     String::from_utf8_lossy(&decoded)
         .trim_end_matches('/')
+        .split('/')
+        .map(
+            |segment| match segment.strip_suffix(')').and_then(|s| s.split_once('(')) {
+                Some((name, key)) => format!("{name}/{}", key.trim_matches('\'')),
+                None => segment.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
         .to_lowercase()
 }
 
@@ -243,7 +253,7 @@ fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page
             .enumerate()
             .map(|(i, op)| {
                 let cursor = GraphCursor {
-                    p: Vec::new(),
+                    p: None,
                     i,
                     t: top,
                     n: None,
@@ -258,7 +268,7 @@ fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page
 
 /// The URL of an `@odata.nextLink`, exactly as Graph wrote it, once it is known to address the
 /// same collection at the same origin (its path compared in canonical form).
-fn next_link(ours: &Url, link: &str) -> Result<Url, Error> {
+pub(super) fn next_link(ours: &Url, link: &str) -> Result<Url, Error> {
     Url::parse(link)
         .ok()
         .filter(|url| url.origin() == ours.origin() && canonical_path(url) == canonical_path(ours))

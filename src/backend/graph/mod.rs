@@ -12,6 +12,7 @@ mod files_wire;
 mod poller;
 mod wire;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,19 +46,19 @@ pub struct GraphBackend {
     pollers: poller::Pollers,
 }
 
-/// What a Graph-mode cursor carries: where the edge's upstream page started (Graph's own
-/// continuation parameters, never client input), the edge's place in that page, and, on a
-/// page's last edge, the continuation of the next page.
+/// What a Graph-mode cursor carries: the upstream page the edge came from (the
+/// `@odata.nextLink` exactly as Graph wrote it, never client input), the edge's place in that
+/// page, and, on a page's last edge, the next page's link.
 #[derive(Serialize, Deserialize)]
 struct GraphCursor {
-    /// Query pairs of the `@odata.nextLink` that produced the page (empty: the first page).
-    p: Vec<(String, String)>,
+    /// The `@odata.nextLink` that produced the page (`None`: the first page).
+    p: Option<String>,
     /// Index of the edge in that page.
     i: usize,
-    /// `$top` used for that page, so re-reading it yields the same items.
+    /// `$top` of the first page (the only page whose URL the gateway builds).
     t: usize,
-    /// On the last edge of an upstream page: the next page's continuation.
-    n: Option<Vec<(String, String)>>,
+    /// On the last edge of an upstream page: the next page's link.
+    n: Option<String>,
     /// The edge's operation id: resuming skips past it even if the page shifted meanwhile.
     d: Guid,
 }
@@ -106,55 +107,27 @@ impl GraphBackend {
         )
     }
 
-    /// Graph's continuation for the next page (`None` at the end). Only a nextLink for this
-    /// very collection is followed; anything else is an upstream error rather than a list
-    /// silently cut short, and its URL is never fetched.
-    fn continuation(
-        &self,
-        file: Guid,
-        body: &Value,
-    ) -> Result<Option<Vec<(String, String)>>, Error> {
-        let Some(link) = body["@odata.nextLink"].as_str() else {
-            return Ok(None);
-        };
-        let ours = self.collection(file, &[]);
-        let link = Url::parse(link)
-            .ok()
-            .filter(|link| {
-                link.origin() == ours.origin() && link.path().eq_ignore_ascii_case(ours.path())
-            })
-            .ok_or_else(|| upstream_shape("an @odata.nextLink for another resource"))?;
-        Ok(Some(
-            link.query_pairs()
-                .filter(|(k, _)| k != "$select" && k != "$top")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ))
-    }
-
+    /// One upstream page of a file's operations: the first (built with `$top`), or the one at
+    /// `link`, requested exactly as Graph wrote it. Returns its items and the next link, which
+    /// must address this very collection at Graph's origin (else an upstream error, and it is
+    /// never fetched).
     async fn fetch_page(
         &self,
         caller: &Caller,
         file: Guid,
-        continuation: &[(String, String)],
+        link: Option<&str>,
         top: usize,
-        fields: Fields,
-    ) -> Result<(Vec<Operation>, Option<Vec<(String, String)>>), Error> {
-        let mut query: Vec<(&str, String)> = continuation
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        query.push(("$top", top.to_string()));
-        query.push(("$select", select(fields)));
+    ) -> Result<(Vec<Operation>, Option<String>), Error> {
+        let ours = self.collection(file, &[]);
+        // No `$select`: Graph then returns every property. A nextLink keeps the options of
+        // the first request and a later page may select more, so all are always read.
+        let url = match link {
+            Some(link) => files::next_link(&ours, link)?,
+            None => self.collection(file, &[("$top", top.to_string())]),
+        };
         let body = self
             .client
-            .call(
-                caller,
-                Method::GET,
-                self.collection(file, &query),
-                None,
-                Kind::Read,
-            )
+            .call(caller, Method::GET, url, None, Kind::Read)
             .await?
             .unwrap_or(Value::Null);
         let Some(values) = body["value"].as_array() else {
@@ -167,9 +140,33 @@ impl GraphBackend {
         };
         let items = values
             .iter()
-            .map(|v| wire::operation(file, v, fields))
+            .map(|v| wire::operation(file, v, Fields::ALL))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((items, self.continuation(file, &body)?))
+        let next = match body["@odata.nextLink"].as_str() {
+            Some(next) => {
+                files::next_link(&ours, next)?;
+                Some(next.to_owned())
+            }
+            None => None,
+        };
+        Ok((items, next))
+    }
+}
+
+/// A nextLink as a cursor keeps it: only its query when it starts with the collection's own
+/// URL (cursors stay short), else whole. [`expand_link`] gives back the exact text.
+fn compact_link(ours: &Url, link: &str) -> String {
+    match link.strip_prefix(ours.as_str()) {
+        Some(query) if query.starts_with('?') => query.to_owned(),
+        _ => link.to_owned(),
+    }
+}
+
+fn expand_link(ours: &Url, stored: String) -> String {
+    if stored.starts_with('?') {
+        format!("{}{stored}", ours.as_str())
+    } else {
+        stored
     }
 }
 
@@ -221,20 +218,24 @@ impl Backend for GraphBackend {
         definition_file_id: Guid,
         first: usize,
         after: Option<&str>,
-        fields: Fields,
+        _fields: Fields,
     ) -> Result<Page, Error> {
         // Decode (and so verify) the cursor before any upstream call.
         // `resume`: the edge to continue after when its page must be read again.
-        let (mut continuation, mut resume, mut top) = match after {
-            None => (Vec::new(), None, first),
+        let (mut link, mut resume, top) = match after {
+            None => (None, None, first),
             Some(cursor) => {
                 let cursor: GraphCursor = self.cursors.decode(definition_file_id, cursor)?;
+                let ours = self.collection(definition_file_id, &[]);
+                let link = |stored: Option<String>| stored.map(|s| expand_link(&ours, s));
                 match cursor.n {
-                    Some(next) => (next, None, first),
-                    None => (cursor.p, Some((cursor.d, cursor.i)), cursor.t.max(1)),
+                    Some(next) => (link(Some(next)), None, first),
+                    None => (link(cursor.p), Some((cursor.d, cursor.i)), cursor.t.max(1)),
                 }
             }
         };
+        // Intune has been seen to return the same nextLink forever: never follow one twice.
+        let mut followed: HashSet<String> = link.iter().cloned().collect();
         let mut page = Page::default();
         let deadline = Instant::now() + self.client.timeout();
         let mut fetched = 0;
@@ -253,7 +254,7 @@ impl Backend for GraphBackend {
                 ));
             }
             let (items, next) = self
-                .fetch_page(caller, definition_file_id, &continuation, top, fields)
+                .fetch_page(caller, definition_file_id, link.as_deref(), top)
                 .await?;
             fetched += 1;
             let count = items.len();
@@ -269,21 +270,28 @@ impl Backend for GraphBackend {
                     page.has_next_page = true;
                     return Ok(page);
                 }
+                let ours = self.collection(definition_file_id, &[]);
                 let cursor = GraphCursor {
-                    p: continuation.clone(),
+                    p: link.as_deref().map(|l| compact_link(&ours, l)),
                     i: index,
                     t: top,
-                    n: (index + 1 == count).then(|| next.clone()).flatten(),
+                    n: (index + 1 == count)
+                        .then(|| next.as_deref().map(|l| compact_link(&ours, l)))
+                        .flatten(),
                     d: op.id,
                 };
                 page.items
                     .push((self.cursors.encode(definition_file_id, &cursor), op));
             }
+            if let Some(next) = &next
+                && !followed.insert(next.clone())
+            {
+                return Err(upstream_shape(
+                    "an @odata.nextLink it had already returned in this listing",
+                ));
+            }
             match next {
-                Some(next) if page.items.len() < first => {
-                    continuation = next;
-                    top = first - page.items.len();
-                }
+                Some(next) if page.items.len() < first => link = Some(next),
                 next => {
                     page.has_next_page = next.is_some();
                     return Ok(page);

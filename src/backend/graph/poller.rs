@@ -205,17 +205,19 @@ async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
     let mut seen = false;
     let mut delay = poller.interval;
     let mut failures = 0;
-    tracing::debug!(?target, "poller started");
+    let started_by = poller.caller.client_request_id.clone();
+    tracing::debug!(?target, %started_by, "poller started");
     loop {
+        // A fresh id per poll, as Graph's SDKs send; the log ties it to the request that
+        // started the poller.
+        let caller = Caller {
+            client_request_id: Guid::new_v4().to_string(),
+            ..poller.caller.clone()
+        };
+        tracing::debug!(client_request_id = %caller.client_request_id, %started_by, "poll");
         let fetched = poller
             .client
-            .call(
-                &poller.caller,
-                Method::GET,
-                poller.url.clone(),
-                None,
-                Kind::Read,
-            )
+            .call(&caller, Method::GET, poller.url.clone(), None, Kind::Read)
             .await
             .and_then(|body| body.map(|b| target.read(&b)).transpose());
         let (state, stop) = match fetched {
