@@ -1,16 +1,13 @@
 //! The definition-file API of the contract, run once per backend: reads, the file list, the
 //! upload and every action (each records its own operation), deletion, the operation's
-//! `definitionFile`, NOT_FOUND for a missing file's operations, the `Base64` scalar, and the
-//! subscription that follows a file to the end of its work.
+//! `definitionFile`, NOT_FOUND for a missing file's operations and the `Base64` scalar.
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use crate::file_helpers::*;
 use crate::helpers::*;
-use crate::ws;
 
 on_both_backends!(
     a_file_reads_with_its_fields_and_a_missing_one_as_null,
@@ -21,55 +18,7 @@ on_both_backends!(
     operations_of_a_missing_file_are_not_found,
     an_operation_resolves_its_definition_file,
     invalid_base64_is_bad_user_input,
-    the_file_subscription_streams_until_the_work_is_settled,
 );
-
-pub const FILE_FIELDS: &str = "id displayName description fileName languageCodes targetPrefix \
-    targetNamespace policyType revision status uploadDateTime lastModifiedDateTime \
-    defaultLanguageCode groupPolicyUploadedLanguageFiles { fileName languageCode lastModifiedDateTime } \
-    groupPolicyOperations(first: 100) { nodes { id operationType operationStatus statusDetails } pageInfo { hasNextPage } }";
-
-pub fn get_file() -> String {
-    format!(
-        "query GetFile($id: ID!) {{ groupPolicyUploadedDefinitionFile(id: $id) {{ {FILE_FIELDS} }} }}"
-    )
-}
-
-pub fn upload() -> String {
-    format!(
-        "mutation Upload($input: UploadGroupPolicyDefinitionFileInput!) {{ \
-         uploadGroupPolicyDefinitionFile(input: $input) {{ {FILE_FIELDS} }} }}"
-    )
-}
-
-pub const LIST_FILES: &str = "query Files($first: Int, $after: String) {
-  groupPolicyUploadedDefinitionFiles(first: $first, after: $after) {
-    edges { cursor node { id fileName } }
-    nodes { id }
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-  }
-}";
-
-/// Standard base64 of a sample under playground/samples.
-pub fn sample(path: &str) -> String {
-    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("playground/samples")
-        .join(path);
-    STANDARD.encode(std::fs::read(&full).expect("the sample exists"))
-}
-
-/// The upload input for the contoso-browser sample (ADMX + en-US ADML).
-pub fn contoso_input() -> Value {
-    json!({
-        "fileName": "contoso-browser.admx",
-        "content": sample("contoso-browser.admx"),
-        "defaultLanguageCode": "en-US",
-        "groupPolicyUploadedLanguageFiles": [{
-            "fileName": "contoso-browser.adml", "languageCode": "en-US",
-            "content": sample("en-US/contoso-browser.adml")
-        }]
-    })
-}
 
 /// A config whose simulated processing never finishes during a test, so in-progress states
 /// can be observed (Graph mode ignores it: the fake Graph only moves when told).
@@ -77,16 +26,6 @@ fn slow() -> gpo_gateway::Config {
     let mut config = config();
     config.store_processing_delay = Duration::from_secs(600);
     config
-}
-
-/// Types of a file's operations, in order, from a `FILE_FIELDS` selection.
-pub fn op_types(file: &Value) -> Vec<String> {
-    file["groupPolicyOperations"]["nodes"]
-        .as_array()
-        .expect("operations")
-        .iter()
-        .map(|op| op["operationType"].as_str().expect("type").to_owned())
-        .collect()
 }
 
 async fn a_file_reads_with_its_fields_and_a_missing_one_as_null(mode: Mode) {
@@ -436,88 +375,4 @@ async fn invalid_base64_is_bad_user_input(mode: Mode) {
     if let Some(graph) = &app.graph {
         assert!(graph.requests().is_empty(), "nothing invalid reached Graph");
     }
-}
-
-const FILE_CHANGED: &str = "subscription W($id: ID!) {
-  groupPolicyUploadedDefinitionFileChanged(id: $id) {
-    id status groupPolicyOperations { nodes { operationType operationStatus statusDetails } }
-  }
-}";
-
-async fn the_file_subscription_streams_until_the_work_is_settled(mode: Mode) {
-    let mut config = config();
-    config.poll_interval = 0.05;
-    let app = TestApp::with_config(mode, config).await;
-    let id = match mode {
-        Mode::Store => {
-            let data = app
-                .data(&upload(), json!({ "input": contoso_input() }))
-                .await;
-            data["uploadGroupPolicyDefinitionFile"]["id"]
-                .as_str()
-                .expect("id")
-                .to_owned()
-        }
-        Mode::Graph => {
-            let id = app.new_file().await;
-            app.graph()
-                .update_file(&id, json!({ "status": "uploadInProgress" }));
-            let op = app.graph().insert_op(&id, "upload", "inProgress", None);
-            let graph = app.graph().clone();
-            let (file, op) = (id.clone(), op);
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                graph.update(
-                    &file,
-                    &op,
-                    json!({ "operationStatus": "success", "statusDetails": "done" }),
-                );
-                graph.update_file(&file, json!({ "status": "available" }));
-            });
-            id
-        }
-    };
-    let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = ws::connect(addr, "graphql-transport-ws").await;
-    let payload = match &app.token {
-        Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
-        None => json!({}),
-    };
-    ws::init(&mut socket, payload).await;
-    ws::send(&mut socket, json!({ "id": "1", "type": "subscribe", "payload": { "query": FILE_CHANGED, "variables": { "id": id } } })).await;
-    let mut last = Value::Null;
-    loop {
-        let message = ws::next(&mut socket).await;
-        match message["type"].as_str() {
-            Some("next") => {
-                last =
-                    message["payload"]["data"]["groupPolicyUploadedDefinitionFileChanged"].clone()
-            }
-            Some("complete") => break,
-            other => panic!("unexpected {other:?}: {message}"),
-        }
-    }
-    assert_eq!(last["status"], "AVAILABLE", "{last}");
-    let ops = &last["groupPolicyOperations"]["nodes"];
-    assert_eq!(ops[0]["operationType"], "UPLOAD");
-    assert_eq!(ops[0]["operationStatus"], "SUCCESS");
-    if let Some(graph) = &app.graph {
-        assert!(
-            graph.requests().iter().all(|r| r.method != "GET"
-                || r.query.as_deref() == Some("%24expand=groupPolicyOperations")),
-            "each poll read the file with its operations in one call"
-        );
-    }
-    let missing = json!({ "id": "2", "type": "subscribe", "payload": { "query": FILE_CHANGED, "variables": { "id": guid() } } });
-    ws::send(&mut socket, missing).await;
-    let message = ws::next(&mut socket).await;
-    assert_eq!(message["type"], "next");
-    assert_eq!(
-        message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
-        "{message}"
-    );
-    assert_eq!(
-        ws::next(&mut socket).await,
-        json!({ "id": "2", "type": "complete" })
-    );
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::fake_graph::{Canned, Match};
-use crate::files::{FILE_FIELDS, contoso_input, get_file, upload};
+use crate::file_helpers::{FILE_FIELDS, contoso_input, get_file, upload};
 use crate::helpers::*;
 use crate::ws;
 

@@ -8,11 +8,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::files::{FILE_FIELDS, contoso_input, get_file, op_types, sample, upload};
+use crate::file_helpers::{FILE_FIELDS, contoso_input, get_file, op_types, sample, upload};
 use crate::helpers::*;
 
 /// Reads the file until no work on it is in progress (bounded wait).
-async fn settled(app: &TestApp, id: &str) -> Value {
+pub async fn settled(app: &TestApp, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let data = app.data(&get_file(), json!({ "id": id })).await;
@@ -29,7 +29,7 @@ async fn settled(app: &TestApp, id: &str) -> Value {
 }
 
 /// Uploads `input`; returns the file once its processing ended.
-async fn upload_settled(app: &TestApp, input: Value) -> Value {
+pub async fn upload_settled(app: &TestApp, input: Value) -> Value {
     let data = app.data(&upload(), json!({ "input": input })).await;
     let id = data["uploadGroupPolicyDefinitionFile"]["id"]
         .as_str()
@@ -38,7 +38,7 @@ async fn upload_settled(app: &TestApp, input: Value) -> Value {
     settled(app, &id).await
 }
 
-fn b64(text: &str) -> String {
+pub fn b64(text: &str) -> String {
     STANDARD.encode(text)
 }
 
@@ -344,71 +344,4 @@ async fn the_demo_holds_files_in_different_states() {
     );
     let failed = &nodes[2]["groupPolicyOperations"]["nodes"][0];
     assert_eq!(failed["operationStatus"], "FAILED");
-}
-
-/// `text` padded with an XML comment to exactly `size` bytes.
-fn padded(text: &str, size: usize) -> String {
-    let filler = size - text.len() - "<!--  -->".len();
-    format!("{text}<!-- {} -->", "x".repeat(filler))
-}
-
-fn read_sample(path: &str) -> String {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("playground/samples")
-            .join(path),
-    )
-    .expect("sample")
-}
-
-#[tokio::test]
-async fn a_one_mb_admx_with_two_one_mb_admls_fits_the_default_limits() {
-    const MB: usize = 1024 * 1024;
-    let app = TestApp::store().await;
-    let language = |code: &str, path: &str| json!({ "fileName": "contoso-browser.adml", "languageCode": code, "content": b64(&padded(&read_sample(path), MB)) });
-    let input = json!({
-        "fileName": "contoso-browser.admx",
-        "content": b64(&padded(&read_sample("contoso-browser.admx"), MB)),
-        "defaultLanguageCode": "en-US",
-        "groupPolicyUploadedLanguageFiles": [
-            language("en-US", "en-US/contoso-browser.adml"),
-            language("de-DE", "de-DE/contoso-browser.adml"),
-        ]
-    });
-    let body = json!({ "query": upload(), "variables": { "input": input } });
-    assert!(body.to_string().len() > 4 * MB, "the request is over 4 MiB");
-    let (status, _, answer) = app.post(body).await;
-    assert_eq!(status, 200, "{answer}");
-    let id = answer["data"]["uploadGroupPolicyDefinitionFile"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{answer}"))
-        .to_owned();
-    let file = settled(&app, &id).await;
-    assert_eq!(file["status"], "AVAILABLE", "{file}");
-    assert_eq!(file["languageCodes"], json!(["de-DE", "en-US"]));
-}
-
-#[tokio::test]
-async fn variables_over_their_limit_and_a_query_over_the_body_limit_are_refused() {
-    let mut config = config();
-    config.max_body_bytes = 2000;
-    config.max_variables_bytes = 20_000;
-    let app = TestApp::with_config(Mode::Store, config).await;
-    let query = "query Q($x: String) { __typename }";
-    let under = json!({ "query": query, "variables": { "x": "y".repeat(19_000) } });
-    let (status, _, body) = app.post(under).await;
-    assert_eq!(status, 200, "variables just under their limit pass: {body}");
-    let over = json!({ "query": query, "variables": { "x": "y".repeat(20_001) } });
-    let (status, _, body) = app.post(over).await;
-    assert_eq!(status, 413);
-    assert_eq!(code(&body), "LIMIT_EXCEEDED");
-    let long_query = json!({ "query": format!("{query} #{}", "z".repeat(2000)), "variables": {} });
-    let (status, _, body) = app.post(long_query).await;
-    assert_eq!(status, 413, "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .expect("message")
-            .contains("outside its `variables`")
-    );
 }

@@ -12,7 +12,7 @@ use super::{Data, Seq, Store};
 use crate::backend::FileWatch;
 use crate::domain::files::{
     DefinitionFile, FILES_LIST, FileAction, FileContent, FilePage, FileStatus, LanguageFileUpload,
-    NewDefinitionFile, PolicyType, WatchedFile, file_not_found,
+    MAX_LANGUAGE_FILES, NewDefinitionFile, PolicyType, WatchedFile, file_not_found,
 };
 use crate::domain::{Guid, Operation, OperationStatus, OperationType, Page, Timestamp};
 use crate::error::Error;
@@ -352,6 +352,12 @@ fn propose(
             add_languages(&mut proposed, language_files, &now);
         }
         FileAction::Remove => {}
+    }
+    // Bounds what one file can hold in memory (at most 1 MB per ADML).
+    if proposed.admls.len() > MAX_LANGUAGE_FILES {
+        return Err(Error::LimitExceeded(format!(
+            "A definition file holds at most {MAX_LANGUAGE_FILES} language files"
+        )));
     }
     Ok(proposed)
 }

@@ -2,9 +2,9 @@
 //! Intune's work on a file, and the subscription that follows that work to its end.
 
 use async_graphql::{Context, ErrorExtensions, ID, Object, Result, ResultExt, Subscription};
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::Stream;
 
-use super::{backend, caller, page_size};
+use super::{backend, caller, page_size, until_settled};
 use crate::domain::Guid;
 use crate::domain::files::{
     FileAction, LanguageFileRef, LanguageFileUpload, NewDefinitionFile, check_languages,
@@ -275,26 +275,13 @@ impl FileSubscription {
     ) -> Result<impl Stream<Item = Result<GroupPolicyUploadedDefinitionFile>> + use<>> {
         let id = file_id("id", &id)?;
         let watch = backend(ctx)?.watch_file(caller(ctx)?, id).await.extend()?;
-        // Emit until settled (inclusive), gone or failed, and end right after it.
-        Ok(stream::unfold(
-            (watch, false),
-            |(mut watch, finished)| async move {
-                if finished {
-                    return None;
-                }
-                match watch.next().await? {
-                    Ok(Some(watched)) => {
-                        let finished = watched.is_settled();
-                        let file = GroupPolicyUploadedDefinitionFile {
-                            file: watched.file,
-                            operations: Some(watched.operations),
-                        };
-                        Some((Ok(file), (watch, finished)))
-                    }
-                    Ok(None) => None,
-                    Err(e) => Some((Err(e.extend()), (watch, true))),
-                }
-            },
-        ))
+        Ok(until_settled(watch, |watched| {
+            let settled = watched.is_settled();
+            let file = GroupPolicyUploadedDefinitionFile {
+                file: watched.file,
+                operations: Some(watched.operations),
+            };
+            (settled, file)
+        }))
     }
 }

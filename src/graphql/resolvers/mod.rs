@@ -14,6 +14,7 @@ use async_graphql::{
     Context, ErrorExtensions, ID, Lookahead, MergedObject, MergedSubscription, Object, Result,
     ResultExt, Subscription,
 };
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, stream};
 
 use super::loader::OperationLoader;
@@ -104,6 +105,28 @@ async fn load(
         Some(found) => Ok(Some(GroupPolicyOperation(found.extend()?))),
         None => Ok(None),
     }
+}
+
+/// A subscription's stream: each state of `watch` as `emit` turns it (telling whether it is
+/// settled), until a settled state (inclusive), the end (`None`) or an error. It ends right
+/// after a settled state rather than waiting for another change.
+pub fn until_settled<T: Send + 'static, U>(
+    watch: BoxStream<'static, Result<Option<T>, Error>>,
+    emit: fn(T) -> (bool, U),
+) -> impl Stream<Item = Result<U>> {
+    stream::unfold((watch, false), move |(mut watch, finished)| async move {
+        if finished {
+            return None;
+        }
+        match watch.next().await? {
+            Ok(Some(state)) => {
+                let (finished, item) = emit(state);
+                Some((Ok(item), (watch, finished)))
+            }
+            Ok(None) => None,
+            Err(e) => Some((Err(e.extend()), (watch, true))),
+        }
+    })
 }
 
 /// Checks `first` (1..=100, 25 when omitted).
@@ -331,23 +354,8 @@ impl OperationSubscription {
     ) -> Result<impl Stream<Item = Result<GroupPolicyOperation>> + use<>> {
         let key = key(&definition_file_id, &id)?;
         let watch = backend(ctx)?.watch(caller(ctx)?, key).await.extend()?;
-        // Emit until a final status (inclusive), a deletion or an error, and end right after
-        // it rather than waiting for another change.
-        Ok(stream::unfold(
-            (watch, false),
-            |(mut watch, finished)| async move {
-                if finished {
-                    return None;
-                }
-                match watch.next().await? {
-                    Ok(Some(op)) => {
-                        let finished = op.operation_status.is_final();
-                        Some((Ok(GroupPolicyOperation(op)), (watch, finished)))
-                    }
-                    Ok(None) => None,
-                    Err(e) => Some((Err(e.extend()), (watch, true))),
-                }
-            },
-        ))
+        Ok(until_settled(watch, |op| {
+            (op.operation_status.is_final(), GroupPolicyOperation(op))
+        }))
     }
 }
