@@ -315,6 +315,8 @@ struct St {
     files: HashMap<String, Vec<Value>>,
     /// Definition file entities in list order (see `fake_graph_files.rs`).
     defs: Vec<Value>,
+    /// Uploads finish on their own after this long (`None`: they stay in progress).
+    auto_process: Option<Duration>,
     requests: Vec<Recorded>,
     injections: Vec<Injection>,
     delays: Vec<(Match, Duration)>,
@@ -347,6 +349,7 @@ impl FakeGraph {
                 st: Mutex::new(St {
                     files: HashMap::new(),
                     defs: Vec::new(),
+                    auto_process: None,
                     requests: Vec::new(),
                     injections: Vec::new(),
                     delays: Vec::new(),

@@ -6,6 +6,8 @@
 //! A file exists once uploaded, or once a test registers it ([`FakeGraph::insert_file`], or
 //! [`FakeGraph::insert`] of an operation into it); operation routes of other files get 404.
 
+use std::time::Duration;
+
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
@@ -73,6 +75,12 @@ impl FakeGraph {
             obj.extend(changes.clone());
         }
         true
+    }
+
+    /// Makes uploads succeed on their own `after` they were accepted, as Intune's processing
+    /// does: the file becomes `available` and its upload operation `success`.
+    pub fn set_auto_process(&self, after: Duration) {
+        self.lock().auto_process = Some(after);
     }
 
     /// Whether a definition file with this id exists.
@@ -235,7 +243,17 @@ impl FakeGraph {
             "groupPolicyUploadedLanguageFiles": languages.iter().map(|(f, l)| json!({"fileName": f, "languageCode": l, "lastModifiedDateTime": ts})).collect::<Vec<_>>()
         });
         self.put_file(entity.clone());
-        self.insert_op(&id, "upload", "inProgress", None);
+        let op = self.insert_op(&id, "upload", "inProgress", None);
+        let auto_process = self.lock().auto_process;
+        if let Some(after) = auto_process {
+            let fake = self.clone();
+            let file = id.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                fake.update(&file, &op, json!({ "operationStatus": "success", "statusDetails": "Processed by the fake Graph" }));
+                fake.update_file(&file, json!({ "status": "available" }));
+            });
+        }
         let mut out = entity;
         out["@odata.context"] = json!(format!(
             "{}/$metadata#deviceManagement/groupPolicyUploadedDefinitionFiles/$entity",
