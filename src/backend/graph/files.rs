@@ -12,6 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::client::Kind;
+use super::links::next_link;
 use super::poller::{Snapshot, Target};
 use super::{GraphBackend, GraphCursor, batch, files_wire, upstream_shape};
 use crate::backend::cursor::CursorCodec;
@@ -21,7 +22,7 @@ use crate::domain::files::{
     file_not_found,
 };
 use crate::domain::{Guid, Operation, Page};
-use crate::error::{Code, Error};
+use crate::error::Error;
 
 /// Most upstream pages one listing of files follows (Intune allows 10 files per tenant).
 const MAX_FILE_PAGES: usize = 20;
@@ -34,46 +35,6 @@ struct FileCursor {
 }
 
 const COLLECTION: [&str; 2] = ["deviceManagement", "groupPolicyUploadedDefinitionFiles"];
-
-/// A path in a form fit for comparison: percent-escapes decoded, case folded, no trailing `/`,
-/// and OData's key-as-parentheses form (`Files('id')`) written as a segment (`Files/id`).
-fn canonical_path(url: &Url) -> String {
-    let decoded = percent_decode(url.path());
-    String::from_utf8_lossy(&decoded)
-        .trim_end_matches('/')
-        .split('/')
-        .map(
-            |segment| match segment.strip_suffix(')').and_then(|s| s.split_once('(')) {
-                Some((name, key)) => format!("{name}/{}", key.trim_matches('\'')),
-                None => segment.to_owned(),
-            },
-        )
-        .collect::<Vec<_>>()
-        .join("/")
-        .to_lowercase()
-}
-
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    out
-}
 
 impl GraphBackend {
     /// `.../groupPolicyUploadedDefinitionFiles/{id}` followed by `rest`.
@@ -264,18 +225,4 @@ fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page
             .collect(),
         has_next_page: false,
     }
-}
-
-/// The URL of an `@odata.nextLink`, exactly as Graph wrote it, once it is known to address the
-/// same collection at the same origin (its path compared in canonical form).
-pub(super) fn next_link(ours: &Url, link: &str) -> Result<Url, Error> {
-    Url::parse(link)
-        .ok()
-        .filter(|url| url.origin() == ours.origin() && canonical_path(url) == canonical_path(ours))
-        .ok_or_else(|| {
-            Error::upstream(
-                Code::UpstreamError,
-                "Microsoft Graph returned an @odata.nextLink for another resource",
-            )
-        })
 }

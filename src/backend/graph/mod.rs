@@ -9,6 +9,7 @@ mod batch;
 mod client;
 mod files;
 mod files_wire;
+mod links;
 mod poller;
 mod wire;
 
@@ -122,7 +123,7 @@ impl GraphBackend {
         // No `$select`: Graph then returns every property. A nextLink keeps the options of
         // the first request and a later page may select more, so all are always read.
         let url = match link {
-            Some(link) => files::next_link(&ours, link)?,
+            Some(link) => links::next_link(&ours, link)?,
             None => self.collection(file, &[("$top", top.to_string())]),
         };
         let body = self
@@ -144,29 +145,12 @@ impl GraphBackend {
             .collect::<Result<Vec<_>, _>>()?;
         let next = match body["@odata.nextLink"].as_str() {
             Some(next) => {
-                files::next_link(&ours, next)?;
+                links::next_link(&ours, next)?;
                 Some(next.to_owned())
             }
             None => None,
         };
         Ok((items, next))
-    }
-}
-
-/// A nextLink as a cursor keeps it: only its query when it starts with the collection's own
-/// URL (cursors stay short), else whole. [`expand_link`] gives back the exact text.
-fn compact_link(ours: &Url, link: &str) -> String {
-    match link.strip_prefix(ours.as_str()) {
-        Some(query) if query.starts_with('?') => query.to_owned(),
-        _ => link.to_owned(),
-    }
-}
-
-fn expand_link(ours: &Url, stored: String) -> String {
-    if stored.starts_with('?') {
-        format!("{}{stored}", ours.as_str())
-    } else {
-        stored
     }
 }
 
@@ -227,7 +211,7 @@ impl Backend for GraphBackend {
             Some(cursor) => {
                 let cursor: GraphCursor = self.cursors.decode(definition_file_id, cursor)?;
                 let ours = self.collection(definition_file_id, &[]);
-                let link = |stored: Option<String>| stored.map(|s| expand_link(&ours, s));
+                let link = |stored: Option<String>| stored.map(|s| links::expand(&ours, s));
                 match cursor.n {
                     Some(next) => (link(Some(next)), None, first),
                     None => (link(cursor.p), Some((cursor.d, cursor.i)), cursor.t.max(1)),
@@ -272,11 +256,11 @@ impl Backend for GraphBackend {
                 }
                 let ours = self.collection(definition_file_id, &[]);
                 let cursor = GraphCursor {
-                    p: link.as_deref().map(|l| compact_link(&ours, l)),
+                    p: link.as_deref().map(|l| links::compact(&ours, l)),
                     i: index,
                     t: top,
                     n: (index + 1 == count)
-                        .then(|| next.as_deref().map(|l| compact_link(&ours, l)))
+                        .then(|| next.as_deref().map(|l| links::compact(&ours, l)))
                         .flatten(),
                     d: op.id,
                 };

@@ -11,8 +11,9 @@ use super::simulate::{Job, LanguageSource, Sources, remove_file};
 use super::{Data, Seq, Store};
 use crate::backend::FileWatch;
 use crate::domain::files::{
-    DefinitionFile, FILES_LIST, FileAction, FileContent, FilePage, FileStatus, LanguageFileUpload,
-    MAX_LANGUAGE_FILES, NewDefinitionFile, PolicyType, WatchedFile, file_not_found,
+    DefinitionFile, FILES_LIST, FileAction, FileContent, FilePage, FileStatus, LanguageFileRef,
+    LanguageFileUpload, MAX_LANGUAGE_FILES, NewDefinitionFile, PolicyType, WatchedFile,
+    file_not_found,
 };
 use crate::domain::{Guid, Operation, OperationStatus, OperationType, Page, Timestamp};
 use crate::error::Error;
@@ -279,63 +280,19 @@ fn propose(
 ) -> Result<Sources, Error> {
     let now = Timestamp::now();
     let mut proposed = current.clone();
-    let has = |language: &str| current.admls.contains_key(&language.to_ascii_lowercase());
     match action {
         FileAction::AddLanguageFiles(files) => {
-            if let Some(f) = files.iter().find(|f| has(&f.language_code)) {
-                return Err(Error::Conflict(format!(
-                    "Definition file {} already has an ADML file for {}: one ADML per \
-                     language; use updateGroupPolicyLanguageFiles to replace it",
-                    record.id, f.language_code
-                )));
-            }
+            check_new_languages(current, record, &files)?;
             add_languages(&mut proposed, files, &now);
         }
         FileAction::UpdateLanguageFiles(files) => {
-            if let Some((i, f)) = files
-                .iter()
-                .enumerate()
-                .find(|(_, f)| !has(&f.language_code))
-            {
-                return Err(Error::bad_argument(
-                    &format!("languageFiles[{i}].languageCode"),
-                    format!(
-                        "Definition file {} has no ADML file for {}; use \
-                         addGroupPolicyLanguageFiles to add one",
-                        record.id, f.language_code
-                    ),
-                ));
-            }
+            check_known_languages(current, record, &files)?;
             add_languages(&mut proposed, files, &now);
         }
         FileAction::RemoveLanguageFiles(refs) => {
-            for (i, r) in refs.iter().enumerate() {
-                let key = r.language_code.to_ascii_lowercase();
-                let matches = current
-                    .admls
-                    .get(&key)
-                    .is_some_and(|l| l.file_name.eq_ignore_ascii_case(&r.file_name));
-                if !matches {
-                    return Err(Error::bad_argument(
-                        &format!("languageFiles[{i}]"),
-                        format!(
-                            "Definition file {} has no ADML file {} for {}",
-                            record.id, r.file_name, r.language_code
-                        ),
-                    ));
-                }
-                if current
-                    .default_language
-                    .as_deref()
-                    .is_some_and(|d| d.eq_ignore_ascii_case(&r.language_code))
-                {
-                    return Err(Error::Conflict(format!(
-                        "{} is the default language of definition file {}; its ADML file \
-                         cannot be removed",
-                        r.language_code, record.id
-                    )));
-                }
-                proposed.admls.remove(&key);
+            check_removable(current, record, &refs)?;
+            for r in &refs {
+                proposed.admls.remove(&r.language_code.to_ascii_lowercase());
             }
         }
         FileAction::UploadNewVersion {
@@ -360,4 +317,82 @@ fn propose(
         )));
     }
     Ok(proposed)
+}
+
+fn has_language(sources: &Sources, language: &str) -> bool {
+    sources.admls.contains_key(&language.to_ascii_lowercase())
+}
+
+/// One ADML per language: adding a language the file has is a conflict.
+fn check_new_languages(
+    current: &Sources,
+    record: &DefinitionFile,
+    files: &[LanguageFileUpload],
+) -> Result<(), Error> {
+    match files
+        .iter()
+        .find(|f| has_language(current, &f.language_code))
+    {
+        Some(f) => Err(Error::Conflict(format!(
+            "Definition file {} already has an ADML file for {}: one ADML per language; use \
+             updateGroupPolicyLanguageFiles to replace it",
+            record.id, f.language_code
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Only languages the file has can be updated.
+fn check_known_languages(
+    current: &Sources,
+    record: &DefinitionFile,
+    files: &[LanguageFileUpload],
+) -> Result<(), Error> {
+    let unknown = files
+        .iter()
+        .enumerate()
+        .find(|(_, f)| !has_language(current, &f.language_code));
+    match unknown {
+        Some((i, f)) => Err(Error::bad_argument(
+            &format!("languageFiles[{i}].languageCode"),
+            format!(
+                "Definition file {} has no ADML file for {}; use addGroupPolicyLanguageFiles \
+                 to add one",
+                record.id, f.language_code
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Each removed ADML must exist, and the default language's stays.
+fn check_removable(
+    current: &Sources,
+    record: &DefinitionFile,
+    refs: &[LanguageFileRef],
+) -> Result<(), Error> {
+    for (i, r) in refs.iter().enumerate() {
+        let exists = current
+            .admls
+            .get(&r.language_code.to_ascii_lowercase())
+            .is_some_and(|l| l.file_name.eq_ignore_ascii_case(&r.file_name));
+        if !exists {
+            return Err(Error::bad_argument(
+                &format!("languageFiles[{i}]"),
+                format!(
+                    "Definition file {} has no ADML file {} for {}",
+                    record.id, r.file_name, r.language_code
+                ),
+            ));
+        }
+        let default = current.default_language.as_deref();
+        if default.is_some_and(|d| d.eq_ignore_ascii_case(&r.language_code)) {
+            return Err(Error::Conflict(format!(
+                "{} is the default language of definition file {}; its ADML file cannot be \
+                 removed",
+                r.language_code, record.id
+            )));
+        }
+    }
+    Ok(())
 }
