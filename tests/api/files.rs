@@ -199,12 +199,7 @@ async fn each_action_starts_its_own_operation_and_returns_the_file_after_it(mode
             "IN_PROGRESS"
         );
         if let Some(graph) = &app.graph {
-            let post = graph
-                .requests()
-                .into_iter()
-                .rev()
-                .find(|r| r.method == "POST")
-                .expect("a POST");
+            let post = last_post(graph);
             assert_eq!(
                 post.path,
                 format!("/beta/deviceManagement/groupPolicyUploadedDefinitionFiles/{id}/{action}")
@@ -231,12 +226,7 @@ async fn each_action_starts_its_own_operation_and_returns_the_file_after_it(mode
     .await;
     assert_eq!(op_types(&file), vec!["REMOVE_LANGUAGE_FILES"]);
     if let Some(graph) = &app.graph {
-        let post = graph
-            .requests()
-            .into_iter()
-            .rev()
-            .find(|r| r.method == "POST")
-            .expect("a POST");
+        let post = last_post(graph);
         assert_eq!(
             post.body.expect("body"),
             json!({ "groupPolicyUploadedLanguageFiles": [{ "@odata.type": "microsoft.graph.groupPolicyUploadedLanguageFile", "fileName": "test.adml", "languageCode": "en-US" }] })
@@ -257,12 +247,7 @@ async fn each_action_starts_its_own_operation_and_returns_the_file_after_it(mode
     assert_eq!(file["status"], "REMOVAL_IN_PROGRESS");
     assert_eq!(op_types(&file), vec!["REMOVE"]);
     if let Some(graph) = &app.graph {
-        let post = graph
-            .requests()
-            .into_iter()
-            .rev()
-            .find(|r| r.method == "POST")
-            .expect("a POST");
+        let post = last_post(graph);
         assert!(
             post.path.ends_with(&format!("/{id}/remove")),
             "{}",
@@ -375,4 +360,14 @@ async fn invalid_base64_is_bad_user_input(mode: Mode) {
     if let Some(graph) = &app.graph {
         assert!(graph.requests().is_empty(), "nothing invalid reached Graph");
     }
+}
+
+/// The last POST the fake Graph received.
+fn last_post(graph: &crate::fake_graph::FakeGraph) -> crate::fake_graph::Recorded {
+    graph
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.method == "POST")
+        .expect("a POST")
 }

@@ -129,27 +129,30 @@ struct LanguageFileBody<'a> {
     content: Option<String>,
 }
 
+fn language_file<'a>(
+    file_name: &'a str,
+    language_code: &'a str,
+    content: Option<String>,
+) -> LanguageFileBody<'a> {
+    LanguageFileBody {
+        odata_type: LANGUAGE_FILE_TYPE,
+        file_name,
+        language_code,
+        content,
+    }
+}
+
 fn uploads(files: &[LanguageFileUpload]) -> Vec<LanguageFileBody<'_>> {
     files
         .iter()
-        .map(|f| LanguageFileBody {
-            odata_type: LANGUAGE_FILE_TYPE,
-            file_name: &f.file_name,
-            language_code: &f.language_code,
-            content: Some(f.content.to_base64()),
-        })
+        .map(|f| language_file(&f.file_name, &f.language_code, Some(f.content.to_base64())))
         .collect()
 }
 
 fn refs(files: &[LanguageFileRef]) -> Vec<LanguageFileBody<'_>> {
     files
         .iter()
-        .map(|f| LanguageFileBody {
-            odata_type: LANGUAGE_FILE_TYPE,
-            file_name: &f.file_name,
-            language_code: &f.language_code,
-            content: None,
-        })
+        .map(|f| language_file(&f.file_name, &f.language_code, None))
         .collect()
 }
 
