@@ -304,7 +304,7 @@ async fn an_upper_case_guid_client_request_id_is_kept() {
 
 /// A `MakeWriter` into a shared buffer.
 #[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct LogBuffer(Arc<Mutex<Vec<u8>>>);
 
 impl Write for LogBuffer {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
@@ -321,7 +321,7 @@ impl Write for LogBuffer {
 }
 
 impl LogBuffer {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }
 }

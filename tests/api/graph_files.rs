@@ -228,3 +228,42 @@ async fn every_poll_sends_a_fresh_client_request_id() {
         "{ids:?}"
     );
 }
+
+/// Uploads on `mode` with every log line captured at TRACE; returns the logs.
+async fn upload_with_logs(mode: Mode) -> String {
+    let logs = crate::graph::LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = TestApp::new(mode).await;
+    let data = app
+        .data(&upload(), json!({ "input": contoso_input() }))
+        .await;
+    let id = data["uploadGroupPolicyDefinitionFile"]["id"].clone();
+    app.data(&get_file(), json!({ "id": id })).await;
+    logs.text()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn file_contents_never_reach_the_logs() {
+    let input = contoso_input();
+    let admx = input["content"].as_str().expect("base64").to_owned();
+    let adml = input["groupPolicyUploadedLanguageFiles"][0]["content"]
+        .as_str()
+        .expect("base64")
+        .to_owned();
+    for mode in [Mode::Store, Mode::Graph] {
+        let logs = upload_with_logs(mode).await;
+        assert!(!logs.is_empty(), "{mode:?}: something was logged");
+        for secret in [&admx[..40], &adml[..40], "Software\\Policies\\Contoso"] {
+            assert!(
+                !logs.contains(secret),
+                "{mode:?}: file contents in the logs"
+            );
+        }
+    }
+}
