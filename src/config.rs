@@ -53,6 +53,18 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_STORE_CAPACITY", default_value_t = 100_000)]
     pub store_capacity: usize,
 
+    /// Store mode: time the simulated Intune takes to process an upload or a definition file
+    /// action before the file ends AVAILABLE or failed (0 to 10m).
+    #[arg(long, env = "GPO_GATEWAY_STORE_PROCESSING_DELAY", default_value = "2s",
+          value_name = "DURATION", value_parser = between(Duration::ZERO, secs(600)))]
+    pub store_processing_delay: Duration,
+
+    /// Largest POST body accepted when its bulk is in `variables` (definition file uploads,
+    /// base64), in bytes. The rest of each request (query text, extensions) stays under
+    /// --max-body-bytes.
+    #[arg(long, env = "GPO_GATEWAY_MAX_VARIABLES_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_variables_bytes: usize,
+
     /// Graph mode: Graph's version root (national clouds use other hosts).
     #[arg(
         long,

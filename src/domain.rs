@@ -99,6 +99,9 @@ macro_rules! graph_enum {
     };
 }
 
+// Declared after `graph_enum!`, which it uses.
+pub mod files;
+
 graph_enum! {
     /// What kind of change to an uploaded ADMX definition file an operation records.
     OperationType {

@@ -60,6 +60,10 @@ pub struct UpstreamDetail {
     pub client_request_id: Option<String>,
     /// Seconds Graph asked us to wait (only for `THROTTLED`).
     pub retry_after: Option<f64>,
+    /// Intune's `CustomApiErrorPhrase`, often its only machine-readable reason.
+    pub intune_code: Option<String>,
+    /// Codes of Graph's `innererror` chain, outermost first.
+    pub inner_codes: Vec<String>,
 }
 
 /// Everything that can go wrong while serving a request.
@@ -74,6 +78,9 @@ pub enum Error {
     /// The addressed operation does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The addressed object is in a state that does not allow the request.
+    #[error("{0}")]
+    Conflict(String),
     /// A request that must reach Graph carried no usable bearer token.
     #[error("{0}")]
     Unauthenticated(String),
@@ -126,6 +133,7 @@ impl Error {
         match self {
             Error::BadUserInput { .. } => Code::BadUserInput,
             Error::NotFound(_) => Code::NotFound,
+            Error::Conflict(_) => Code::Conflict,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::LimitExceeded(_) => Code::LimitExceeded,
             Error::PersistedQueryNotFound => Code::PersistedQueryNotFound,
@@ -170,6 +178,12 @@ impl ErrorExtensions for Error {
                     }
                     if let Some(seconds) = detail.retry_after {
                         ext.set("retryAfter", seconds.ceil() as u64);
+                    }
+                    if let Some(code) = &detail.intune_code {
+                        ext.set("intuneCode", code.as_str());
+                    }
+                    if !detail.inner_codes.is_empty() {
+                        ext.set("innerCodes", detail.inner_codes.clone());
                     }
                 }
                 _ => {}

@@ -27,28 +27,36 @@ pub struct App {
 
 /// Builds the backend chosen by `config`.
 pub fn backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
-    let cursors = CursorCodec::new(config.cursor_secret.as_ref().map(|s| s.0.as_str()));
     match config.backend {
-        BackendKind::Store => {
-            let store = Store::new(config.store_capacity, cursors);
-            let seed = match (&config.seed, config.no_seed) {
-                (_, true) => None,
-                (Some(path), false) => Some(
-                    std::fs::read_to_string(path)
-                        .map_err(|e| format!("cannot read seed {}: {e}", path.display()))?,
-                ),
-                (None, false) => Some(DEMO_SEED.to_owned()),
-            };
-            if let Some(seed) = seed {
-                let count = store.load_seed(&seed)?;
-                tracing::info!(operations = count, "store seeded");
-            }
-            Ok(Arc::new(store))
-        }
+        BackendKind::Store => Ok(Arc::new(store(config)?)),
         BackendKind::Graph => Ok(Arc::new(backend::graph::GraphBackend::new(
-            config, cursors,
+            config,
+            cursors(config),
         )?)),
     }
+}
+
+fn cursors(config: &Config) -> CursorCodec {
+    CursorCodec::new(config.cursor_secret.as_ref().map(|s| s.0.as_str()))
+}
+
+/// Builds the in-process store `config` describes, seeded unless told otherwise.
+pub fn store(config: &Config) -> Result<Store, String> {
+    let store = Store::new(config.store_capacity, cursors(config));
+    store.set_processing_delay(config.store_processing_delay);
+    let seed = match (&config.seed, config.no_seed) {
+        (_, true) => None,
+        (Some(path), false) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read seed {}: {e}", path.display()))?,
+        ),
+        (None, false) => Some(DEMO_SEED.to_owned()),
+    };
+    if let Some(seed) = seed {
+        let count = store.load_seed(&seed)?;
+        tracing::info!(operations = count, "store seeded");
+    }
+    Ok(store)
 }
 
 /// Builds the whole gateway from `config`.

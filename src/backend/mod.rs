@@ -14,6 +14,7 @@ use std::fmt;
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
+use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile, WatchedFile};
 use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
 
@@ -70,6 +71,12 @@ pub type Lookups = HashMap<OperationKey, Result<Operation, Error>>;
 /// A live view of one operation: its state after each change, `None` once it is deleted.
 pub type Watch = BoxStream<'static, Result<Option<Operation>, Error>>;
 
+/// Outcome of looking up several definition files: an id absent from the map does not exist.
+pub type FileLookups = HashMap<Guid, Result<DefinitionFile, Error>>;
+
+/// A live view of one definition file with its operations, `None` once it is gone.
+pub type FileWatch = BoxStream<'static, Result<Option<WatchedFile>, Error>>;
+
 /// Where operations live. Implementations must be safe to share across requests.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
@@ -113,6 +120,41 @@ pub trait Backend: Send + Sync + 'static {
     /// Follows one operation: yields its current state at once, then each change. The stream
     /// ends with `NOT_FOUND` when the operation does not exist.
     async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error>;
+
+    /// Looks up many definition files at once; each id gets its own outcome.
+    async fn get_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups;
+
+    /// One page of the tenant's definition files in a stable order, resuming after `after`.
+    async fn list_files(
+        &self,
+        caller: &Caller,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<FilePage, Error>;
+
+    /// Uploads an ADMX file with its ADML files; returns the file as accepted (processing
+    /// goes on after the call returns).
+    async fn upload_file(
+        &self,
+        caller: &Caller,
+        file: NewDefinitionFile,
+    ) -> Result<DefinitionFile, Error>;
+
+    /// Starts `action` on a file and returns the file as it stands right after. A missing
+    /// file is `NOT_FOUND`.
+    async fn act_on_file(
+        &self,
+        caller: &Caller,
+        id: Guid,
+        action: FileAction,
+    ) -> Result<DefinitionFile, Error>;
+
+    /// Deletes a file record at once; a missing one is `NOT_FOUND`.
+    async fn delete_file(&self, caller: &Caller, id: Guid) -> Result<(), Error>;
+
+    /// Follows one file and its operations: the current state at once, then each change,
+    /// `None` once the file is gone. A missing file ends the stream with `NOT_FOUND`.
+    async fn watch_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error>;
 
     /// Whether the backend can serve requests now.
     async fn ready(&self) -> bool {

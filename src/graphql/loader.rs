@@ -1,5 +1,5 @@
 //! What each GraphQL operation carries while it runs: its caller (with the Graph request budget
-//! of its request) and its own DataLoader, so N lookups become one backend call (one `$batch`
+//! of its request) and its own DataLoaders (operations and definition files), so N lookups become one backend call (one `$batch`
 //! per 20 in Graph mode). [`with_operation_data`] builds both, for HTTP and WebSocket alike.
 //!
 //! A loader is created for each operation with that operation's caller and never shared: a
@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_graphql::Request;
 use async_graphql::dataloader::{DataLoader, Loader};
 
+use super::FileLoader;
 use crate::backend::{Backend, Caller, RequestBudget};
 use crate::domain::{Fields, Operation, OperationKey};
 use crate::error::Error;
@@ -44,7 +45,11 @@ pub fn with_operation_data(
         },
         tokio::spawn,
     );
-    request.data(caller).data(Arc::new(loader))
+    let files = FileLoader::per_operation(Arc::clone(backend), caller.clone());
+    request
+        .data(caller)
+        .data(Arc::new(loader))
+        .data(Arc::new(files))
 }
 
 /// Loads operations for one caller.

@@ -1,6 +1,8 @@
 //! The GraphQL schema: types, resolvers, the per-request loader, the guard that bounds what
 //! an operation may cost, and the extension that gives every error a contract code.
 
+pub mod file_loader;
+pub mod file_types;
 pub mod guard;
 pub mod loader;
 pub mod resolvers;
@@ -17,6 +19,7 @@ use async_graphql::{
     Response, SDLExportOptions, Schema, ServerError, ServerResult, ValidationResult, Variables,
 };
 
+pub use file_loader::FileLoader;
 pub use guard::{QueryLimits, ResponseLimits};
 pub use loader::OperationLoader;
 pub use resolvers::{Mutation, Query, Subscription};
@@ -76,13 +79,17 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
     };
     // Depth and cost are the guard's (it measures them without expanding fragments);
     // async-graphql's recursion check stays as a second line at the same figure.
-    let mut builder = Schema::build(Query, Mutation, Subscription)
-        .data(backend)
-        .data(limits.response)
-        .enable_federation()
-        .limit_recursive_depth(guard::MAX_RECURSION)
-        .extension(ErrorCodes)
-        .extension(Guard(Arc::new(guard)));
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .data(backend)
+    .data(limits.response)
+    .enable_federation()
+    .limit_recursive_depth(guard::MAX_RECURSION)
+    .extension(ErrorCodes)
+    .extension(Guard(Arc::new(guard)));
     if limits.production {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -92,7 +99,13 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
 /// Names of the schema's fields that take a `first` argument: their selection costs `first`
 /// times. Read from the schema itself, so a new paged field is priced without a table.
 fn paged_fields() -> HashSet<String> {
-    let sdl = Schema::build(Query, Mutation, Subscription).finish().sdl();
+    let sdl = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl();
     let Ok(document) = async_graphql::parser::parse_schema(&sdl) else {
         tracing::error!("the schema's own SDL does not parse; paged fields cost 1");
         return HashSet::new();

@@ -2,10 +2,11 @@
 //! `DateTime` scalar. They wrap domain values; resolvers live in [`super::resolvers`].
 
 use async_graphql::{
-    Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object, Scalar,
-    ScalarType, SimpleObject, Value,
+    Context, Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object,
+    Result, Scalar, ScalarType, SimpleObject, Value,
 };
 
+use super::file_types::{GroupPolicyUploadedDefinitionFile, load_file};
 use crate::domain::{Operation, Timestamp};
 
 /// What kind of change to an uploaded ADMX definition file an operation records.
@@ -85,6 +86,14 @@ impl GroupPolicyOperation {
         ID(self.0.definition_file_id.to_string())
     }
 
+    /// That file itself (through the request's loader); null when it no longer exists.
+    async fn definition_file(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<GroupPolicyUploadedDefinitionFile>> {
+        load_file(ctx, self.0.definition_file_id).await
+    }
+
     /// What kind of change this operation records.
     async fn operation_type(&self) -> GroupPolicyOperationType {
         self.0.operation_type.into()
@@ -133,6 +142,26 @@ pub struct GroupPolicyOperationEdge {
 pub struct GroupPolicyOperationConnection {
     pub edges: Vec<(String, Operation)>,
     pub page_info: PageInfo,
+}
+
+impl GroupPolicyOperationConnection {
+    /// A page of `items`; `has_previous_page` is true when it was fetched with `after`.
+    pub fn new(
+        items: Vec<(String, Operation)>,
+        has_next_page: bool,
+        has_previous_page: bool,
+    ) -> Self {
+        let page_info = PageInfo {
+            has_next_page,
+            has_previous_page,
+            start_cursor: items.first().map(|(cursor, _)| cursor.clone()),
+            end_cursor: items.last().map(|(cursor, _)| cursor.clone()),
+        };
+        GroupPolicyOperationConnection {
+            edges: items,
+            page_info,
+        }
+    }
 }
 
 #[Object]

@@ -6,6 +6,7 @@
 
 mod admission;
 pub mod apq;
+mod body_limits;
 pub mod playground;
 pub mod serve;
 mod ws;
@@ -46,6 +47,8 @@ pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-reques
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub max_body_bytes: usize,
+    /// Largest body when the excess over `max_body_bytes` is all in `variables` (uploads).
+    pub max_variables_bytes: usize,
     pub max_batch: usize,
     pub apq_cache_size: usize,
     pub cors_origins: Vec<String>,
@@ -63,6 +66,7 @@ impl HttpConfig {
     pub fn from_config(config: &crate::Config) -> Self {
         HttpConfig {
             max_body_bytes: config.max_body_bytes,
+            max_variables_bytes: config.max_variables_bytes,
             max_batch: config.max_batch,
             apq_cache_size: config.apq_cache_size,
             cors_origins: config.cors_origins.clone(),
@@ -118,7 +122,7 @@ impl AppState {
 /// The router: `/graphql` (POST, GET, WebSocket), `/healthz`, `/readyz` and the playground.
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.inner.config.cors_origins);
-    let body_limit = state.inner.config.max_body_bytes;
+    let body_limit = state.inner.config.body_limit();
     let shedder = admission::LoadShedder::new(&state.inner.config);
     Router::new()
         .route(
@@ -386,7 +390,7 @@ async fn graphql_post(
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let error = Error::LimitExceeded(format!(
                 "The request body is larger than {} bytes",
-                state.inner.config.max_body_bytes
+                state.inner.config.body_limit()
             ));
             return request_error(StatusCode::PAYLOAD_TOO_LARGE, &error, flavor, &caller);
         }
@@ -402,6 +406,9 @@ async fn graphql_post(
             return request_error(StatusCode::BAD_REQUEST, &error, flavor, &caller);
         }
     };
+    if let Err(error) = state.inner.config.check_outside_variables(&parsed) {
+        return request_error(StatusCode::PAYLOAD_TOO_LARGE, &error, flavor, &caller);
+    }
     match parsed {
         serde_json::Value::Array(items) => {
             let cap = state.inner.config.max_batch;

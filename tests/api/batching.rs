@@ -11,7 +11,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
-use gpo_gateway::backend::{Backend, Caller, Lookups, Watch};
+use gpo_gateway::backend::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
+use gpo_gateway::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
 use gpo_gateway::domain::{
     Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page,
 };
@@ -689,6 +690,44 @@ impl Backend for CountingStore {
     async fn ready(&self) -> bool {
         self.inner.ready().await
     }
+
+    async fn get_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups {
+        self.inner.get_files(caller, ids).await
+    }
+
+    async fn list_files(
+        &self,
+        caller: &Caller,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<FilePage, Error> {
+        self.inner.list_files(caller, first, after).await
+    }
+
+    async fn upload_file(
+        &self,
+        caller: &Caller,
+        file: NewDefinitionFile,
+    ) -> Result<DefinitionFile, Error> {
+        self.inner.upload_file(caller, file).await
+    }
+
+    async fn act_on_file(
+        &self,
+        caller: &Caller,
+        id: Guid,
+        action: FileAction,
+    ) -> Result<DefinitionFile, Error> {
+        self.inner.act_on_file(caller, id, action).await
+    }
+
+    async fn delete_file(&self, caller: &Caller, id: Guid) -> Result<(), Error> {
+        self.inner.delete_file(caller, id).await
+    }
+
+    async fn watch_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
+        self.inner.watch_file(caller, id).await
+    }
 }
 
 #[tokio::test]
@@ -703,9 +742,11 @@ async fn store_mode_loads_all_lookups_of_a_request_in_one_call() {
         router: built.router,
         mode: Mode::Store,
         graph: None,
+        store: None,
         token: None,
     };
     let file = guid();
+    store.inner.insert_file(bare_file(&file));
     let mut ids = Vec::new();
     for i in 0..30 {
         ids.push(

@@ -218,6 +218,8 @@ async fn demo_graph_gateway() -> (String, FakeGraph) {
     let mut config = crate::helpers::config();
     config.poll_interval = std::time::Duration::from_millis(100);
     let app = TestApp::with_config(Mode::Graph, config).await;
+    app.graph()
+        .set_auto_process(std::time::Duration::from_millis(300));
     let seed: serde_json::Value =
         serde_json::from_str(gpo_gateway::backend::store::DEMO_SEED).expect("demo seed");
     for file in seed["definitionFiles"].as_array().expect("files") {

@@ -173,7 +173,12 @@ async fn a_declared_gigabyte_is_refused_with_413_before_any_body_is_sent() {
 #[tokio::test]
 async fn a_declared_length_at_the_body_limit_passes_and_one_over_is_refused() {
     let limit = 2_000;
-    let addr = served(|c| c.max_body_bytes = limit).await;
+    // Both body limits at `limit`: the declared length is checked against the larger one.
+    let addr = served(|c| {
+        c.max_body_bytes = limit;
+        c.max_variables_bytes = limit;
+    })
+    .await;
     let query = json!({ "query": "{ __typename }" }).to_string();
     let body = format!("{query:<limit$}");
     assert_eq!(body.len(), limit);

@@ -5,17 +5,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod store_mode {
-            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Store).await })*
-        }
-        mod graph_mode {
-            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Graph).await })*
-        }
-    };
-}
-
 on_both_backends!(
     create_get_list_update_delete_round_trip,
     every_enum_member_round_trips_through_create_and_read,
@@ -34,7 +23,7 @@ on_both_backends!(
 
 async fn create_get_list_update_delete_round_trip(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let file = guid();
+    let file = app.new_file().await;
     let created = app
         .data(
             CREATE,
@@ -89,7 +78,7 @@ async fn create_get_list_update_delete_round_trip(mode: Mode) {
 
 async fn every_enum_member_round_trips_through_create_and_read(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let file = guid();
+    let file = app.new_file().await;
     let types = [
         "NONE",
         "UPLOAD",
@@ -141,7 +130,7 @@ async fn update_and_delete_of_a_missing_operation_are_not_found(mode: Mode) {
 
 async fn update_leaves_absent_fields_and_clears_null_details(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app
         .create(&file, "UPLOAD", "IN_PROGRESS", Some("working"))
         .await;
@@ -162,7 +151,7 @@ async fn update_leaves_absent_fields_and_clears_null_details(mode: Mode) {
 
 async fn update_with_an_empty_input_is_bad_user_input(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let body = app
         .gql(UPDATE, json!({ "f": file, "id": id, "input": {} }))
@@ -177,7 +166,7 @@ async fn update_with_an_empty_input_is_bad_user_input(mode: Mode) {
 
 async fn unknown_future_value_is_refused_as_input(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let file = guid();
+    let file = app.new_file().await;
     for input in [
         json!({ "operationType": "UNKNOWN_FUTURE_VALUE", "operationStatus": "SUCCESS" }),
         json!({ "operationType": "UPLOAD", "operationStatus": "UNKNOWN_FUTURE_VALUE" }),
@@ -271,14 +260,15 @@ async fn first_outside_1_to_100_is_bad_user_input(mode: Mode) {
         assert_eq!(code(&body), "BAD_USER_INPUT", "first={first}: {body}");
         assert_eq!(body["errors"][0]["extensions"]["argument"], "first");
     }
+    let file = app.new_file().await;
     for first in [1, 100] {
-        app.data(LIST, json!({ "f": guid(), "first": first })).await;
+        app.data(LIST, json!({ "f": file, "first": first })).await;
     }
 }
 
 async fn malformed_tampered_and_foreign_cursors_are_bad_user_input(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let (file, other) = (guid(), guid());
+    let (file, other) = (app.new_file().await, app.new_file().await);
     for _ in 0..3 {
         app.create(&file, "UPLOAD", "SUCCESS", None).await;
         app.create(&other, "UPLOAD", "SUCCESS", None).await;
@@ -329,7 +319,7 @@ async fn malformed_tampered_and_foreign_cursors_are_bad_user_input(mode: Mode) {
 
 async fn paging_across_pages_yields_every_operation_once(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let file = guid();
+    let file = app.new_file().await;
     let mut created = Vec::new();
     for i in 0..23 {
         created.push(
@@ -361,7 +351,7 @@ async fn paging_across_pages_yields_every_operation_once(mode: Mode) {
 
 async fn paging_while_others_are_created_skips_and_repeats_nothing(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let file = guid();
+    let file = app.new_file().await;
     let mut before = Vec::new();
     for _ in 0..12 {
         before.push(app.create(&file, "UPLOAD", "SUCCESS", None).await);
@@ -397,7 +387,7 @@ async fn paging_while_others_are_created_skips_and_repeats_nothing(mode: Mode) {
 
 async fn resuming_from_a_middle_edge_after_an_earlier_deletion_skips_nothing(mode: Mode) {
     let app = TestApp::new(mode).await;
-    let file = guid();
+    let file = app.new_file().await;
     let mut ids = Vec::new();
     for _ in 0..6 {
         ids.push(app.create(&file, "UPLOAD", "SUCCESS", None).await);

@@ -27,6 +27,9 @@
 // Different test binaries use different parts of this module.
 #![allow(dead_code)]
 
+#[path = "fake_graph_files.rs"]
+mod files;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -310,6 +313,10 @@ struct Injection {
 struct St {
     /// Lower-cased file id -> entities in list order.
     files: HashMap<String, Vec<Value>>,
+    /// Definition file entities in list order (see `fake_graph_files.rs`).
+    defs: Vec<Value>,
+    /// Uploads finish on their own after this long (`None`: they stay in progress).
+    auto_process: Option<Duration>,
     requests: Vec<Recorded>,
     injections: Vec<Injection>,
     delays: Vec<(Match, Duration)>,
@@ -341,6 +348,8 @@ impl FakeGraph {
                 origin: format!("http://{addr}"),
                 st: Mutex::new(St {
                     files: HashMap::new(),
+                    defs: Vec::new(),
+                    auto_process: None,
                     requests: Vec::new(),
                     injections: Vec::new(),
                     delays: Vec::new(),
@@ -403,6 +412,9 @@ impl FakeGraph {
             is_guid(id),
             "FakeGraph::insert: entity id {id:?} is not a GUID (Graph would answer 400)"
         );
+        if !self.file_exists(file_id) {
+            self.insert_file(file_id);
+        }
         let mut st = self.lock();
         st.files
             .entry(file_id.to_ascii_lowercase())
@@ -964,6 +976,9 @@ impl FakeGraph {
         if segs.len() == 1 && segs[0].eq_ignore_ascii_case("$batch") {
             return Err(ctx.bad_request("Nested $batch requests are not supported."));
         }
+        if let Some(reply) = self.route_files(ctx, req, &segs, &token) {
+            return reply;
+        }
         let shape_ok = (segs.len() == 4 || segs.len() == 5)
             && segs[0].eq_ignore_ascii_case("deviceManagement")
             && segs[1].eq_ignore_ascii_case("groupPolicyUploadedDefinitionFiles")
@@ -1047,6 +1062,9 @@ impl FakeGraph {
             req.query.as_deref(),
             &["$select", "$top", "$skiptoken"],
         )?;
+        if !self.file_exists(file_id) {
+            return Err(self.not_found_entity(ctx, req));
+        }
         let key = file_id.to_ascii_lowercase();
         let mut st = self.lock();
         let start = match &q.skiptoken {
@@ -1130,6 +1148,9 @@ impl FakeGraph {
     fn create(&self, ctx: &Ctx, req: &Req, file_id: &str) -> Result<Reply, Reply> {
         parse_query(ctx, req.query.as_deref(), &[])?;
         let fields = parse_write_body(ctx, req)?;
+        if !self.file_exists(file_id) {
+            return Err(self.not_found_entity(ctx, req));
+        }
         let id = FakeGraph::new_id();
         let mut st = self.lock();
         let ts = st.next_timestamp();
@@ -1407,6 +1428,7 @@ struct QueryOpts {
     select: Option<Vec<String>>,
     top: Option<usize>,
     skiptoken: Option<String>,
+    expand: bool,
 }
 
 fn parse_query(ctx: &Ctx, query: Option<&str>, allowed: &[&str]) -> Result<QueryOpts, Reply> {
@@ -1414,6 +1436,7 @@ fn parse_query(ctx: &Ctx, query: Option<&str>, allowed: &[&str]) -> Result<Query
         select: None,
         top: None,
         skiptoken: None,
+        expand: false,
     };
     let mut seen: Vec<String> = Vec::new();
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
@@ -1448,6 +1471,12 @@ fn parse_query(ctx: &Ctx, query: Option<&str>, allowed: &[&str]) -> Result<Query
                 _ => return Err(ctx.bad_request(&format!("Invalid value '{v}' for $top query option found. It must be an integer between 1 and 999."))),
             },
             "$skiptoken" => q.skiptoken = Some(v.into_owned()),
+            "$expand" if v == "groupPolicyOperations" => q.expand = true,
+            "$expand" => {
+                return Err(ctx.bad_request(&format!(
+                    "Could not find a navigation property named '{v}'."
+                )));
+            }
             _ => unreachable!(),
         }
     }

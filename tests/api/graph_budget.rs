@@ -62,12 +62,13 @@ fn lookups_of(file: &str, ids: &[String]) -> String {
 }
 
 /// `count` aliased lists, each of its own definition file (so none repeats another).
-fn lists_of_distinct_files(count: usize) -> String {
+fn lists_of_distinct_files(app: &TestApp, count: usize) -> String {
     let aliases: String = (0..count)
         .map(|i| {
+            let file = guid();
+            app.graph().insert_file(&file);
             format!(
-                "l{i}: groupPolicyOperations(definitionFileId: \"{}\", first: 100) {{ nodes {{ statusDetails }} }}\n",
-                guid()
+                "l{i}: groupPolicyOperations(definitionFileId: \"{file}\", first: 100) {{ nodes {{ statusDetails }} }}\n"
             )
         })
         .collect();
@@ -134,12 +135,12 @@ async fn lookups_just_within_the_budget_pass_and_one_more_is_refused_before_reac
 #[tokio::test]
 async fn lists_just_within_the_budget_pass_and_one_more_is_refused() {
     let app = with_budget(3).await;
-    let body = app.gql(&lists_of_distinct_files(3), json!({})).await;
+    let body = app.gql(&lists_of_distinct_files(&app, 3), json!({})).await;
     assert!(errors(&body).is_empty(), "{body}");
     assert_eq!(graph_requests(&app), 3);
 
     app.graph().clear_requests();
-    let body = app.gql(&lists_of_distinct_files(4), json!({})).await;
+    let body = app.gql(&lists_of_distinct_files(&app, 4), json!({})).await;
     assert_budget_refusals(&body, 1, 3);
     assert_eq!(graph_requests(&app), 3);
 }
@@ -148,7 +149,9 @@ async fn lists_just_within_the_budget_pass_and_one_more_is_refused() {
 async fn a_500_alias_list_query_makes_no_more_graph_calls_than_the_budget() {
     // With the default settings the query guard refuses it before any call.
     let app = TestApp::new(Mode::Graph).await;
-    let body = app.gql(&lists_of_distinct_files(500), json!({})).await;
+    let body = app
+        .gql(&lists_of_distinct_files(&app, 500), json!({}))
+        .await;
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
         "{body}"
@@ -157,7 +160,9 @@ async fn a_500_alias_list_query_makes_no_more_graph_calls_than_the_budget() {
 
     // Past the guard, the budget stops it.
     let app = behind_the_guard().await;
-    let body = app.gql(&lists_of_distinct_files(500), json!({})).await;
+    let body = app
+        .gql(&lists_of_distinct_files(&app, 500), json!({}))
+        .await;
     assert_eq!(graph_requests(&app), 200, "the default budget");
     assert_budget_refusals(&body, 300, 200);
 }
@@ -166,7 +171,7 @@ async fn a_500_alias_list_query_makes_no_more_graph_calls_than_the_budget() {
 async fn an_http_batch_of_ten_500_alias_list_queries_shares_one_budget() {
     let app = behind_the_guard().await;
     let batch: Vec<Value> = (0..10)
-        .map(|_| json!({ "query": lists_of_distinct_files(500) }))
+        .map(|_| json!({ "query": lists_of_distinct_files(&app, 500) }))
         .collect();
     let (status, _, body) = app.post(Value::Array(batch)).await;
     assert_eq!(status, 200);

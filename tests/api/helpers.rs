@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use gpo_gateway::backend::Backend;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
+use gpo_gateway::domain::files::{DefinitionFile, FileStatus, LanguageFile, PolicyType};
+use gpo_gateway::domain::{Guid, Timestamp};
 use gpo_gateway::http::serve::{ConnectionLimits, serve};
 use gpo_gateway::{BackendKind, Config};
 use http_body_util::BodyExt;
@@ -28,6 +30,20 @@ pub const DEMO_OP: &str = "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01";
 /// The token the tests send in Graph mode.
 pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6InRlc3QtdG9rZW4tc2VjcmV0In0";
 
+/// Instantiates each `async fn name(mode: Mode)` of the calling module once per backend:
+/// `store_mode::name` and `graph_mode::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod store_mode {
+            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Store).await })*
+        }
+        mod graph_mode {
+            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Graph).await })*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
 /// Which backend a test app runs on.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
@@ -40,6 +56,8 @@ pub struct TestApp {
     pub router: Router,
     pub mode: Mode,
     pub graph: Option<FakeGraph>,
+    /// The store behind a store-mode app.
+    pub store: Option<Store>,
     /// Sent as `Authorization` on every request (Graph mode sets it by default).
     pub token: Option<String>,
 }
@@ -47,6 +65,7 @@ pub struct TestApp {
 pub fn config() -> Config {
     let mut config = Config::defaults();
     config.no_seed = true;
+    config.store_processing_delay = std::time::Duration::ZERO;
     config
 }
 
@@ -89,23 +108,30 @@ impl TestApp {
                 Some(graph)
             }
         };
-        let app = gpo_gateway::app(&config).expect("the gateway builds");
+        let store =
+            (mode == Mode::Store).then(|| gpo_gateway::store(&config).expect("the store builds"));
+        let app = match &store {
+            Some(store) => gpo_gateway::app_with_backend(&config, Arc::new(store.clone())),
+            None => gpo_gateway::app(&config).expect("the gateway builds"),
+        };
         TestApp {
             router: app.router,
             mode,
             graph,
+            store,
             token: (mode == Mode::Graph).then(|| TOKEN.to_owned()),
         }
     }
 
     /// A store-mode gateway over a given store (to inspect or prefill it).
     pub fn over_store(store: Store) -> TestApp {
-        let backend: Arc<dyn Backend> = Arc::new(store);
+        let backend: Arc<dyn Backend> = Arc::new(store.clone());
         let app = gpo_gateway::app_with_backend(&config(), backend);
         TestApp {
             router: app.router,
             mode: Mode::Store,
             graph: None,
+            store: Some(store),
             token: None,
         }
     }
@@ -184,6 +210,20 @@ impl TestApp {
             .clone()
     }
 
+    /// A new, empty definition file (no operations) in the backend; returns its id.
+    pub async fn new_file(&self) -> String {
+        let id = guid();
+        match self.mode {
+            Mode::Store => self
+                .store
+                .as_ref()
+                .expect("a store-mode app")
+                .insert_file(bare_file(&id)),
+            Mode::Graph => self.graph().insert_file(&id),
+        }
+        id
+    }
+
     /// Creates an operation and returns its id.
     pub async fn create(
         &self,
@@ -220,6 +260,30 @@ pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// A definition file record: AVAILABLE, test.admx with an en-US test.adml, no default language.
+pub fn bare_file(id: &str) -> DefinitionFile {
+    DefinitionFile {
+        id: Guid::parse("id", id).expect("a GUID"),
+        display_name: None,
+        description: None,
+        file_name: Some("test.admx".to_owned()),
+        language_codes: vec!["en-US".to_owned()],
+        target_prefix: None,
+        target_namespace: None,
+        policy_type: PolicyType::AdmxIngested,
+        revision: None,
+        status: FileStatus::Available,
+        upload_date_time: None,
+        last_modified: Timestamp::now(),
+        default_language_code: None,
+        language_files: vec![LanguageFile {
+            file_name: Some("test.adml".to_owned()),
+            language_code: Some("en-US".to_owned()),
+            last_modified: None,
+        }],
+    }
 }
 
 /// A fresh random GUID.

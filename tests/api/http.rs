@@ -500,6 +500,57 @@ impl gpo_gateway::backend::Backend for Broken {
     ) -> Result<gpo_gateway::backend::Watch, gpo_gateway::error::Error> {
         Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
     }
+    async fn get_files(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        ids: &[gpo_gateway::domain::Guid],
+    ) -> gpo_gateway::backend::FileLookups {
+        ids.iter()
+            .map(|id| {
+                (
+                    *id,
+                    Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into())),
+                )
+            })
+            .collect()
+    }
+    async fn list_files(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: usize,
+        _: Option<&str>,
+    ) -> Result<gpo_gateway::domain::files::FilePage, gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+    async fn upload_file(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::files::NewDefinitionFile,
+    ) -> Result<gpo_gateway::domain::files::DefinitionFile, gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+    async fn act_on_file(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::Guid,
+        _: gpo_gateway::domain::files::FileAction,
+    ) -> Result<gpo_gateway::domain::files::DefinitionFile, gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+    async fn delete_file(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::Guid,
+    ) -> Result<(), gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
+    async fn watch_file(
+        &self,
+        _: &gpo_gateway::backend::Caller,
+        _: gpo_gateway::domain::Guid,
+    ) -> Result<gpo_gateway::backend::FileWatch, gpo_gateway::error::Error> {
+        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
+    }
 }
 
 #[tokio::test]
@@ -509,6 +560,7 @@ async fn internal_failures_are_internal_server_error_without_their_detail() {
         router: app.router,
         mode: Mode::Store,
         graph: None,
+        store: None,
         token: None,
     };
     let body = app

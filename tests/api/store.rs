@@ -112,8 +112,8 @@ async fn the_demo_data_is_there_by_default_and_not_with_no_seed() {
         "2025-09-07T08:32:57.5081686Z"
     );
     let empty = TestApp::store().await;
-    let (ids, _) = list_all(&empty, DEMO_FILE, 100).await;
-    assert!(ids.is_empty());
+    let body = app_list_code(&empty, DEMO_FILE).await;
+    assert_eq!(body, "NOT_FOUND", "the demo file is not there");
 }
 
 #[tokio::test]
@@ -140,8 +140,11 @@ async fn a_seed_file_replaces_the_demo_data() {
         got["groupPolicyOperation"]["lastModifiedDateTime"],
         "2024-01-02T03:04:05.6+01:00"
     );
-    let (demo, _) = list_all(&app, DEMO_FILE, 100).await;
-    assert!(demo.is_empty(), "the demo data is not loaded with --seed");
+    assert_eq!(
+        app_list_code(&app, DEMO_FILE).await,
+        "NOT_FOUND",
+        "the demo data is not loaded with --seed"
+    );
 
     std::fs::write(&path, r#"{"definitionFiles":[{"id":"x","operations":[]}]}"#).expect("write");
     let mut config = Config::defaults();
@@ -155,7 +158,7 @@ async fn a_seed_file_replaces_the_demo_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_creates_are_all_readable_with_distinct_ids() {
     let app = Arc::new(TestApp::store().await);
-    let file = guid();
+    let file = app.new_file().await;
     let tasks: Vec<_> = (0..1000)
         .map(|i| {
             let app = Arc::clone(&app);
@@ -185,7 +188,7 @@ async fn a_full_store_refuses_creates_with_limit_exceeded() {
     let mut config = config();
     config.store_capacity = 2;
     let app = TestApp::with_config(Mode::Store, config).await;
-    let file = guid();
+    let file = app.new_file().await;
     app.create(&file, "UPLOAD", "SUCCESS", None).await;
     let id = app.create(&file, "UPLOAD", "SUCCESS", None).await;
     let body = app
@@ -194,4 +197,100 @@ async fn a_full_store_refuses_creates_with_limit_exceeded() {
     assert_eq!(code(&body), "LIMIT_EXCEEDED", "{body}");
     app.data(DELETE, json!({ "f": file, "id": id })).await;
     app.create(&file, "UPLOAD", "SUCCESS", None).await;
+}
+
+/// The error code of listing `file`'s operations.
+async fn app_list_code(app: &TestApp, file: &str) -> String {
+    let body = app.gql(LIST, json!({ "f": file })).await;
+    code(&body).to_owned()
+}
+
+/// The example named `stem` (file name without extension).
+fn example(stem: &str) -> (String, Value) {
+    let (_, query, vars) = examples()
+        .into_iter()
+        .find(|(name, _, _)| name == &format!("{stem}.graphql"))
+        .unwrap_or_else(|| panic!("no example {stem}"));
+    (query, vars)
+}
+
+/// Subscribes to `query` over WebSocket and returns every `next` payload until `complete`.
+async fn stream_to_completion(app: &TestApp, query: &str, vars: Value) -> Vec<Value> {
+    let addr = serve_tcp(app.router.clone()).await;
+    let mut socket = crate::ws_support::connect(addr, "graphql-transport-ws").await;
+    crate::ws_support::init(&mut socket, json!({})).await;
+    let subscribe =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": vars } });
+    crate::ws_support::send(&mut socket, subscribe).await;
+    let mut payloads = Vec::new();
+    loop {
+        let message = crate::ws_support::next(&mut socket).await;
+        match message["type"].as_str() {
+            Some("next") => payloads.push(message["payload"].clone()),
+            Some("complete") => return payloads,
+            other => panic!("unexpected {other:?}: {message}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_upload_example_is_watched_to_available_by_the_subscription_example() {
+    let app = TestApp::demo().await;
+    let (upload, vars) = example("09-upload-definition-file");
+    let data = app.data(&upload, vars).await;
+    let file = &data["uploadGroupPolicyDefinitionFile"];
+    assert_eq!(file["status"], "UPLOAD_IN_PROGRESS");
+    let (watch, mut vars) = example("10-definition-file-changed");
+    vars["id"] = file["id"].clone();
+    let payloads = stream_to_completion(&app, &watch, vars).await;
+    let last = &payloads.last().expect("at least one state")["data"]["groupPolicyUploadedDefinitionFileChanged"];
+    assert_eq!(last["status"], "AVAILABLE", "{payloads:?}");
+    assert_eq!(last["displayName"], "Fabrikam VPN");
+    assert_eq!(
+        last["groupPolicyOperations"]["nodes"][0]["operationStatus"],
+        "SUCCESS"
+    );
+}
+
+#[tokio::test]
+async fn the_subscription_example_on_a_settled_demo_file_emits_once_and_completes() {
+    let app = TestApp::demo().await;
+    let (watch, vars) = example("10-definition-file-changed");
+    let payloads = stream_to_completion(&app, &watch, vars).await;
+    assert_eq!(payloads.len(), 1, "{payloads:?}");
+    assert_eq!(
+        payloads[0]["data"]["groupPolicyUploadedDefinitionFileChanged"]["status"],
+        "ASSIGNED"
+    );
+}
+
+#[tokio::test]
+async fn the_remove_example_ends_with_the_file_gone() {
+    let app = TestApp::demo().await;
+    let (remove, vars) = example("11-remove-definition-file");
+    let data = app.data(&remove, vars.clone()).await;
+    assert_eq!(
+        data["removeGroupPolicyUploadedDefinitionFile"]["status"],
+        "REMOVAL_IN_PROGRESS"
+    );
+    let (list, list_vars) = example("08-list-definition-files");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let files = app.data(&list, list_vars.clone()).await;
+        let names: Vec<Value> = files["groupPolicyUploadedDefinitionFiles"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["fileName"].clone())
+            .collect();
+        if !names.contains(&json!("northwind-updates.admx")) {
+            assert_eq!(names.len(), 2, "{names:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the file was never removed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }

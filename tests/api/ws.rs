@@ -14,7 +14,7 @@ use crate::ws_support::*;
 /// `protocol` that has completed its handshake.
 async fn watching(protocol: &str, status: &str) -> (TestApp, Socket, String, String) {
     let app = TestApp::store().await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", status, None).await;
     let addr = serve_tcp(app.router.clone()).await;
     let mut socket = connect(addr, protocol).await;
@@ -108,7 +108,7 @@ async fn subscriptions_per_connection_are_capped() {
     let mut config = config();
     config.max_subscriptions_per_connection = 1;
     let app = TestApp::with_config(Mode::Store, config).await;
-    let file = guid();
+    let file = app.new_file().await;
     let (a, b) = (
         app.create(&file, "UPLOAD", "IN_PROGRESS", None).await,
         app.create(&file, "UPLOAD", "IN_PROGRESS", None).await,
@@ -144,7 +144,7 @@ fn gets_of(app: &TestApp, id: &str) -> usize {
 #[tokio::test]
 async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completion() {
     let (app, addr) = graph_app(0.1).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({ "authorization": "Bearer ws-token-1" })).await;
@@ -172,7 +172,7 @@ async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completi
 #[tokio::test]
 async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
     let (app, addr) = graph_app(0.1).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({})).await;
@@ -189,7 +189,7 @@ async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
 #[tokio::test]
 async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_when_they_leave() {
     let (app, addr) = graph_app(0.5).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let mut first = connect(addr, "graphql-transport-ws").await;
     init(&mut first, json!({ "Authorization": "Bearer shared" })).await;
@@ -254,7 +254,7 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
 #[tokio::test]
 async fn graph_mode_a_passing_graph_failure_does_not_end_the_subscription() {
     let (app, addr) = graph_app(0.1).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({ "Authorization": "Bearer t" })).await;
@@ -303,7 +303,7 @@ async fn live_subscriptions_are_capped_across_connections() {
     let mut config = config();
     config.max_subscriptions = 1;
     let app = TestApp::with_config(Mode::Store, config).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let addr = serve_tcp(app.router.clone()).await;
     let mut first = connect(addr, "graphql-transport-ws").await;

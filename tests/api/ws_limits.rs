@@ -166,7 +166,7 @@ async fn big_change(app: &TestApp, file: &str, id: &str, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_reads_gets_every_change_of_a_flood_larger_than_its_queue() {
     let (app, state, addr) = served(flood_config("10")).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({})).await;
@@ -196,7 +196,7 @@ async fn a_client_that_reads_gets_every_change_of_a_flood_larger_than_its_queue(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_disconnected_and_gives_back_what_it_held() {
     let (app, state, addr) = served(flood_config("0.2")).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let mut socket = connect_small_buffer(addr).await;
     send_raw(&mut socket, json!({ "type": "connection_init" })).await;

@@ -100,7 +100,7 @@ async fn subscribing_before_connection_init_closes_with_4401() {
 #[tokio::test]
 async fn a_second_subscriber_with_a_live_id_closes_with_4409_and_a_finished_id_is_reusable() {
     let (app, _state, addr) = served(config()).await;
-    let file = guid();
+    let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({})).await;

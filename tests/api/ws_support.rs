@@ -101,11 +101,13 @@ pub fn config_with(flags: &[&str]) -> Config {
 
 /// A gateway on a socket, with its state to read the WebSocket counters.
 pub async fn served(config: Config) -> (TestApp, AppState, SocketAddr) {
-    let built = gpo_gateway::app(&config).expect("the gateway builds");
+    let store = gpo_gateway::store(&config).expect("the store builds");
+    let built = gpo_gateway::app_with_backend(&config, std::sync::Arc::new(store.clone()));
     let app = TestApp {
         router: built.router,
         mode: Mode::Store,
         graph: None,
+        store: Some(store),
         token: None,
     };
     let addr = serve_tcp(app.router.clone()).await;

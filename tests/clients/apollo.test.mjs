@@ -6,6 +6,7 @@
 // with the demo data (definition file DEMO_FILE, operation DEMO_OP).
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 
 import {
@@ -574,6 +575,119 @@ describe('Apollo Client 4 links', () => {
       assert.deepEqual(codesOf(error), ['NOT_FOUND'], JSON.stringify(first));
     } finally {
       subscription?.unsubscribe();
+      client.stop();
+      await wsClient.dispose();
+    }
+  });
+});
+
+const FILE_FIELDS = gql`
+  fragment FileFields on GroupPolicyUploadedDefinitionFile {
+    id
+    fileName
+    status
+    groupPolicyOperations {
+      nodes {
+        ...OpFields
+      }
+    }
+  }
+  ${OP_FIELDS}
+`;
+
+const UPLOAD = gql`
+  mutation UploadFile($input: UploadGroupPolicyDefinitionFileInput!) {
+    uploadGroupPolicyDefinitionFile(input: $input) {
+      ...FileFields
+    }
+  }
+  ${FILE_FIELDS}
+`;
+
+const FILE_CHANGED = gql`
+  subscription FileChanged($id: ID!) {
+    groupPolicyUploadedDefinitionFileChanged(id: $id) {
+      ...FileFields
+    }
+  }
+  ${FILE_FIELDS}
+`;
+
+/** A sample of playground/samples, base64-encoded as the Base64 scalar wants it. */
+function sample(path) {
+  return readFileSync(new URL(`../../playground/samples/${path}`, import.meta.url)).toString('base64');
+}
+
+describe('Apollo Client 4 and definition files', () => {
+  test('upload a file, then follow it with GraphQLWsLink to AVAILABLE; the cache holds it and its operations', { timeout: TIMEOUT }, async () => {
+    const wsClient = createClient({
+      url: WS_URL,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: `Bearer ${TOKEN}` },
+      retryAttempts: 0,
+    });
+    const link = ApolloLink.split(
+      ({ query }) => {
+        const definition = getMainDefinition(query);
+        return definition.kind === 'OperationDefinition' && definition.operation === 'subscription';
+      },
+      new GraphQLWsLink(wsClient),
+      new HttpLink({ uri: HTTP_URL, headers: AUTH_HEADERS }),
+    );
+    const client = newClient(link);
+    let subscription;
+    let fileId;
+    try {
+      const uploaded = await client.mutate({
+        mutation: UPLOAD,
+        variables: {
+          input: {
+            fileName: 'fabrikam-vpn.admx',
+            content: sample('fabrikam-vpn.admx'),
+            defaultLanguageCode: 'en-US',
+            groupPolicyUploadedLanguageFiles: [
+              { fileName: 'fabrikam-vpn.adml', languageCode: 'en-US', content: sample('en-US/fabrikam-vpn.adml') },
+            ],
+          },
+        },
+      });
+      const file = uploaded.data.uploadGroupPolicyDefinitionFile;
+      fileId = file.id;
+      assert.equal(file.status, 'UPLOAD_IN_PROGRESS');
+      assert.equal(file.groupPolicyOperations.nodes[0].operationType, 'UPLOAD');
+
+      const events = new EventQueue();
+      subscription = client
+        .subscribe({ query: FILE_CHANGED, variables: { id: file.id } })
+        .subscribe({
+          next: (result) => events.push({ kind: 'next', result }),
+          error: (error) => events.push({ kind: 'error', error }),
+          complete: () => events.push({ kind: 'complete' }),
+        });
+      let last;
+      for (;;) {
+        const event = await events.next('the file to be processed');
+        if (event.kind === 'complete') break;
+        assert.equal(event.kind, 'next', JSON.stringify(event));
+        assert.equal(event.result.error, undefined, String(event.result.error));
+        last = event.result.data.groupPolicyUploadedDefinitionFileChanged;
+      }
+      assert.equal(last.status, 'AVAILABLE', JSON.stringify(last));
+      const upload = last.groupPolicyOperations.nodes[0];
+      assert.equal(upload.operationStatus, 'SUCCESS');
+
+      // The normalized cache holds the file as pushed, and its operation as an entity.
+      const cache = client.cache.extract();
+      assert.equal(cache[client.cache.identify(last)]?.status, 'AVAILABLE');
+      assert.equal(cache[client.cache.identify(upload)]?.operationStatus, 'SUCCESS');
+    } finally {
+      subscription?.unsubscribe();
+      if (fileId) {
+        await client.mutate({
+          mutation: gql`mutation DropFile($id: ID!) { deleteGroupPolicyUploadedDefinitionFile(id: $id) }`,
+          variables: { id: fileId },
+        });
+      }
       client.stop();
       await wsClient.dispose();
     }

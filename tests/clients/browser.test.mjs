@@ -1,5 +1,6 @@
 // The playground as a person sees it: a headless Chromium opens GATEWAY_URL + '/', waits for
-// GraphiQL, runs the first tab's example and reads the demo data in the result pane.
+// GraphiQL, runs the first tab's example and reads the demo data in the result pane, then runs
+// the upload example (a definition file with base64 contents in its variables).
 //
 // The page must work offline, so every request to a host other than the gateway's loopback
 // address is aborted and recorded, and the test fails if there was any. Console errors
@@ -56,7 +57,7 @@ function isLocal(url) {
   return LOCAL_HOSTS.has(hostname);
 }
 
-test('the playground renders offline and runs the first example', { timeout: 120_000 }, async (t) => {
+test('the playground renders offline and runs the first example and the upload example', { timeout: 120_000 }, async (t) => {
   assert.ok(
     existsSync(CHROMIUM),
     `no Chromium at ${CHROMIUM}: install Debian's with \`apt-get install -y chromium\` (or set CHROMIUM_PATH)`,
@@ -152,6 +153,28 @@ test('the playground renders offline and runs the first example', { timeout: 120
   assert.match(result, /SUCCESS/);
   assert.ok(result.includes(DEMO_OP_2), 'the second demo operation is on the first page too');
   assert.match(result, /"hasNextPage": true/);
+
+  // The upload example: its tab carries the sample ADMX and ADML as base64 variables.
+  await page.locator('.graphiql-tab-button', { hasText: 'UploadDefinitionFile' }).click();
+  await page.waitForFunction(() =>
+    document.querySelector('.graphiql-query-editor .CodeMirror')?.textContent?.includes('uploadGroupPolicyDefinitionFile'),
+  );
+  const uploaded = page.waitForResponse(
+    (r) =>
+      r.url() === `${BASE}/graphql` &&
+      r.request().method() === 'POST' &&
+      (r.request().postData() ?? '').includes('UploadDefinitionFile'),
+  );
+  await execute.click();
+  const uploadResponse = await uploaded;
+  assert.equal(uploadResponse.status(), 200);
+  const uploadBody = await uploadResponse.json();
+  assert.equal(uploadBody.errors, undefined, JSON.stringify(uploadBody.errors));
+  assert.equal(uploadBody.data.uploadGroupPolicyDefinitionFile.fileName, 'fabrikam-vpn.admx');
+  assert.equal(uploadBody.data.uploadGroupPolicyDefinitionFile.status, 'UPLOAD_IN_PROGRESS');
+  await page.waitForFunction(
+    () => document.querySelector('.graphiql-response')?.textContent?.includes('UPLOAD_IN_PROGRESS'),
+  );
 
   const screenshot = process.env.SCREENSHOT_PATH || join(tmpdir(), `gpo-gateway-playground-${process.pid}.png`);
   await page.screenshot({ path: screenshot, fullPage: true });

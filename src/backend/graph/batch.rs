@@ -6,16 +6,16 @@
 //! is sent, as Intune counts it; keys the budget cannot pay for are never sent.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::GraphBackend;
 use super::client::{self, GraphClient, Kind, Reply, Verdict};
-use super::{GraphBackend, select, wire};
-use crate::backend::{Caller, Lookups};
-use crate::domain::{Fields, OperationKey};
+use crate::backend::Caller;
 use crate::error::{Code, Error};
 
 /// Graph's cap on sub-requests per batch.
@@ -23,21 +23,30 @@ pub const MAX_BATCH: usize = 20;
 /// Most `$batch` calls of one lookup in flight at once.
 const MAX_PARALLEL_BATCHES: usize = 4;
 
-/// Looks up `keys` (two or more) through `$batch`.
-pub async fn get_many(
+/// What each key's outcome is, once its lookups are done.
+type Outcomes<K, T> = HashMap<K, Result<T, Error>>;
+
+/// Looks up `keys` (two or more) through `$batch`: `url` addresses a key's entity, `read`
+/// turns its body into a value. A key absent from the answer does not exist.
+pub async fn get_many<K, T>(
     backend: &GraphBackend,
     caller: &Caller,
-    keys: &[OperationKey],
-    fields: Fields,
-) -> Lookups {
-    let mut results = Lookups::new();
+    keys: &[K],
+    url: impl Fn(&K) -> url::Url + Sync,
+    read: impl Fn(&K, &Value) -> Result<T, Error> + Sync,
+) -> Outcomes<K, T>
+where
+    K: Copy + Eq + Hash + Send + Sync,
+    T: Send,
+{
+    let mut results = Outcomes::new();
     let headers = match GraphClient::headers(caller) {
         Ok(headers) => headers,
         Err(e) => return keys.iter().map(|k| (*k, Err(e.clone()))).collect(),
     };
     let deadline = Instant::now() + backend.client.timeout();
     // Each key still to send, with the answer that stands if it cannot be sent (again).
-    let mut pending: Vec<(OperationKey, Option<Error>)> = keys.iter().map(|k| (*k, None)).collect();
+    let mut pending: Vec<(K, Option<Error>)> = keys.iter().map(|k| (*k, None)).collect();
     let mut attempt = 0;
     loop {
         let granted = caller.budget.spend_up_to(pending.len());
@@ -49,12 +58,13 @@ pub async fn get_many(
             return results;
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let keys: Vec<OperationKey> = pending.iter().map(|(key, _)| *key).collect();
+        let keys: Vec<K> = pending.iter().map(|(key, _)| *key).collect();
         let round = Round {
             backend,
             caller,
             headers: &headers,
-            fields,
+            url: &url,
+            read: &read,
             timeout: remaining,
         };
         let (retry, wait) = round.send_all(&keys, attempt, &mut results).await;
@@ -77,24 +87,25 @@ pub async fn get_many(
 }
 
 /// One round of `$batch` calls: everything a batch needs but its keys.
-struct Round<'a> {
+struct Round<'a, K, T> {
     backend: &'a GraphBackend,
     caller: &'a Caller,
     headers: &'a reqwest::header::HeaderMap,
-    fields: Fields,
+    url: &'a (dyn Fn(&K) -> url::Url + Sync),
+    read: &'a (dyn Fn(&K, &Value) -> Result<T, Error> + Sync),
     timeout: Duration,
 }
 
-impl Round<'_> {
+impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
     /// Sends `keys` in batches, records final outcomes in `results`, and returns the keys
     /// worth another try with the longest wait Graph asked for.
     async fn send_all(
         &self,
-        keys: &[OperationKey],
+        keys: &[K],
         attempt: u32,
-        results: &mut Lookups,
-    ) -> (Vec<(OperationKey, Error)>, Option<Duration>) {
-        let batches: Vec<&[OperationKey]> = keys.chunks(MAX_BATCH).collect();
+        results: &mut Outcomes<K, T>,
+    ) -> (Vec<(K, Error)>, Option<Duration>) {
+        let batches: Vec<&[K]> = keys.chunks(MAX_BATCH).collect();
         tracing::debug!(
             keys = keys.len(),
             upstream_calls = batches.len(),
@@ -113,8 +124,7 @@ impl Round<'_> {
         for (key, verdict) in outcomes.into_iter().flatten() {
             match verdict {
                 Verdict::Done(Some(body)) => {
-                    let found = wire::operation(key.definition_file_id, &body, self.fields);
-                    results.insert(key, found);
+                    results.insert(key, (self.read)(&key, &body));
                 }
                 Verdict::Done(None) => {}
                 Verdict::Fail(error) => {
@@ -130,7 +140,7 @@ impl Round<'_> {
     }
 
     /// Sends one batch and judges each key's sub-response.
-    async fn send(&self, chunk: &[OperationKey]) -> Vec<(OperationKey, Verdict)> {
+    async fn send(&self, chunk: &[K]) -> Vec<(K, Verdict)> {
         let client = &self.backend.client;
         let url = client.url(&["$batch"], &[]);
         let body = self.body(chunk);
@@ -165,13 +175,13 @@ impl Round<'_> {
     }
 
     /// The `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
-    fn body(&self, chunk: &[OperationKey]) -> Value {
+    fn body(&self, chunk: &[K]) -> Value {
         let client = &self.backend.client;
         let requests: Vec<Value> = chunk
             .iter()
             .enumerate()
             .map(|(i, key)| {
-                let url = self.backend.entity(*key, &[("$select", select(self.fields))]);
+                let url = (self.url)(key);
                 json!({
                     "id": (i + 1).to_string(),
                     "method": "GET",
@@ -184,7 +194,7 @@ impl Round<'_> {
     }
 
     /// Each key's verdict from its own sub-response of a successful `$batch` answer.
-    fn judge_each(&self, chunk: &[OperationKey], reply: &Reply) -> Vec<(OperationKey, Verdict)> {
+    fn judge_each(&self, chunk: &[K], reply: &Reply) -> Vec<(K, Verdict)> {
         let mut by_id: HashMap<String, &Value> = HashMap::new();
         if let Some(responses) = reply.body.as_ref().and_then(|b| b["responses"].as_array()) {
             for response in responses {

@@ -14,6 +14,9 @@
 
 mod batch;
 mod client;
+mod files;
+mod files_wire;
+mod links;
 mod paging;
 mod poller;
 mod wire;
@@ -21,13 +24,15 @@ mod wire;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use reqwest::Method;
 use url::Url;
 
 use super::budget::ListCall;
 use super::cursor::CursorCodec;
-use super::{Backend, Caller, Lookups, Watch};
+use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
 use crate::config::Config;
+use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
 use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::{Code, Error};
 use client::{GraphClient, Kind};
@@ -117,7 +122,15 @@ impl Backend for GraphBackend {
                 Err(e) => [(*key, Err(e))].into_iter().collect(),
             };
         }
-        batch::get_many(self, caller, keys, fields).await
+        let select = [("$select", select(fields))];
+        batch::get_many(
+            self,
+            caller,
+            keys,
+            |key| self.entity(*key, &select),
+            |key, body| wire::operation(key.definition_file_id, body, fields),
+        )
+        .await
     }
 
     async fn list(
@@ -193,6 +206,57 @@ impl Backend for GraphBackend {
     }
 
     async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error> {
-        self.pollers.watch(self, caller, key).await
+        let snapshots = self
+            .pollers
+            .watch(self, caller, poller::Target::Operation(key))
+            .await?;
+        Ok(snapshots
+            .filter_map(|state| {
+                std::future::ready(match state {
+                    Ok(Some(poller::Snapshot::Operation(op))) => Some(Ok(Some(op))),
+                    Ok(Some(poller::Snapshot::File(..))) => None,
+                    Ok(None) => Some(Ok(None)),
+                    Err(e) => Some(Err(e)),
+                })
+            })
+            .boxed())
+    }
+
+    async fn get_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups {
+        self.lookup_files(caller, ids).await
+    }
+
+    async fn list_files(
+        &self,
+        caller: &Caller,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<FilePage, Error> {
+        self.page_of_files(caller, first, after).await
+    }
+
+    async fn upload_file(
+        &self,
+        caller: &Caller,
+        file: NewDefinitionFile,
+    ) -> Result<DefinitionFile, Error> {
+        self.post_file(caller, file).await
+    }
+
+    async fn act_on_file(
+        &self,
+        caller: &Caller,
+        id: Guid,
+        action: FileAction,
+    ) -> Result<DefinitionFile, Error> {
+        self.post_action(caller, id, action).await
+    }
+
+    async fn delete_file(&self, caller: &Caller, id: Guid) -> Result<(), Error> {
+        self.delete_file_record(caller, id).await
+    }
+
+    async fn watch_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
+        self.poll_file(caller, id).await
     }
 }

@@ -1,20 +1,21 @@
 //! Graph's list pages behind the gateway's pages: one client page may read several upstream
 //! pages (Graph may answer short or empty pages that still have a next link), each paid from
 //! the caller's budget, and every edge gets a signed cursor that resumes exactly after it, even
-//! when the upstream page shifted meanwhile. Only a nextLink for the same collection is ever
-//! followed.
+//! when the upstream page shifted meanwhile. A nextLink is requested exactly as Graph wrote it,
+//! only when it addresses the same collection (`links`), and never twice in one listing.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use url::Url;
 
 use super::client::Kind;
-use super::{GraphBackend, select, upstream_shape, wire};
+use super::{GraphBackend, links, upstream_shape, wire};
 use crate::backend::Caller;
 use crate::backend::budget::ListCall;
+use crate::domain::files::file_not_found;
 use crate::domain::{Fields, Guid, Operation, Page};
 use crate::error::{Code, Error};
 
@@ -22,27 +23,27 @@ use crate::error::{Code, Error};
 /// return short or empty pages that still have a next link).
 const MAX_PAGES_PER_CALL: usize = 10;
 
-/// What a Graph-mode cursor carries: where the edge's upstream page started (Graph's own
-/// continuation parameters, never client input), the edge's place in that page, and, on a
-/// page's last edge, the continuation of the next page.
+/// What a Graph-mode cursor carries: the upstream page the edge came from (the
+/// `@odata.nextLink` exactly as Graph wrote it, kept compactly by `links`, never client
+/// input), the edge's place in that page, and, on a page's last edge, the next page's link.
 #[derive(Serialize, Deserialize)]
-struct GraphCursor {
-    /// Query pairs of the `@odata.nextLink` that produced the page (empty: the first page).
-    p: Vec<(String, String)>,
+pub(super) struct GraphCursor {
+    /// The `@odata.nextLink` that produced the page (`None`: the first page).
+    pub(super) p: Option<String>,
     /// Index of the edge in that page.
-    i: usize,
-    /// `$top` used for that page, so re-reading it yields the same items.
-    t: usize,
-    /// On the last edge of an upstream page: the next page's continuation.
-    n: Option<Vec<(String, String)>>,
+    pub(super) i: usize,
+    /// `$top` of the first page (the only page whose URL the gateway builds).
+    pub(super) t: usize,
+    /// On the last edge of an upstream page: the next page's link.
+    pub(super) n: Option<String>,
     /// The edge's operation id: resuming skips past it even if the page shifted meanwhile.
-    d: Guid,
+    pub(super) d: Guid,
 }
 
 /// Where a list call starts upstream.
 struct Resume {
-    /// The continuation of the upstream page to read (empty: the first page).
-    continuation: Vec<(String, String)>,
+    /// The nextLink of the upstream page to read (`None`: the first page).
+    link: Option<String>,
     /// The edge to skip past when its page is read again: its id and old position.
     past: Option<(Guid, usize)>,
     /// The `$top` to ask for.
@@ -50,90 +51,71 @@ struct Resume {
 }
 
 impl GraphBackend {
-    /// Graph's continuation for the next page (`None` at the end). Only a nextLink for this
-    /// very collection is followed; anything else is an upstream error rather than a list
-    /// silently cut short, and its URL is never fetched.
-    fn continuation(
-        &self,
-        file: Guid,
-        body: &Value,
-    ) -> Result<Option<Vec<(String, String)>>, Error> {
-        let Some(link) = body["@odata.nextLink"].as_str() else {
-            return Ok(None);
-        };
-        let ours = self.collection(file, &[]);
-        let link = Url::parse(link)
-            .ok()
-            .filter(|link| {
-                link.origin() == ours.origin() && link.path().eq_ignore_ascii_case(ours.path())
-            })
-            .ok_or_else(|| upstream_shape("an @odata.nextLink for another resource"))?;
-        Ok(Some(
-            link.query_pairs()
-                .filter(|(k, _)| k != "$select" && k != "$top")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ))
-    }
-
+    /// One upstream page of a file's operations: the first (built with `$top`), or the one at
+    /// `link`, requested exactly as Graph wrote it. Returns its items and the next link, which
+    /// must address this very collection at Graph's origin (else an upstream error, and it is
+    /// never fetched).
     async fn fetch_page(
         &self,
         caller: &Caller,
         file: Guid,
-        continuation: &[(String, String)],
+        link: Option<&str>,
         top: usize,
-        fields: Fields,
-    ) -> Result<(Vec<Operation>, Option<Vec<(String, String)>>), Error> {
-        let mut query: Vec<(&str, String)> = continuation
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        query.push(("$top", top.to_string()));
-        query.push(("$select", select(fields)));
+    ) -> Result<(Vec<Operation>, Option<String>), Error> {
+        let ours = self.collection(file, &[]);
+        // No `$select`: Graph then returns every property. A nextLink keeps the options of
+        // the first request and a later page may select more, so all are always read.
+        let url = match link {
+            Some(link) => links::next_link(&ours, link)?,
+            None => self.collection(file, &[("$top", top.to_string())]),
+        };
         let body = self
             .client
-            .call(
-                caller,
-                Method::GET,
-                self.collection(file, &query),
-                None,
-                Kind::Read,
-            )
+            .call(caller, Method::GET, url, None, Kind::Read)
             .await?
             .unwrap_or(Value::Null);
         let Some(values) = body["value"].as_array() else {
-            // A 404 for the collection is an unknown definition file: an empty list.
+            // A 404 for the collection: the definition file does not exist.
             return if body.is_null() {
-                Ok((Vec::new(), None))
+                Err(file_not_found(file))
             } else {
                 Err(upstream_shape("a list without `value`"))
             };
         };
         let items = values
             .iter()
-            .map(|v| wire::operation(file, v, fields))
+            .map(|v| wire::operation(file, v, Fields::ALL))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((items, self.continuation(file, &body)?))
+        let next = match body["@odata.nextLink"].as_str() {
+            Some(next) => {
+                links::next_link(&ours, next)?;
+                Some(next.to_owned())
+            }
+            None => None,
+        };
+        Ok((items, next))
     }
 
     /// Where a list resumes after the cursor `after`.
     fn resume_from(&self, file: Guid, first: usize, after: Option<&str>) -> Result<Resume, Error> {
         let Some(cursor) = after else {
             return Ok(Resume {
-                continuation: Vec::new(),
+                link: None,
                 past: None,
                 top: first,
             });
         };
         let cursor: GraphCursor = self.cursors.decode(file, cursor)?;
+        let ours = self.collection(file, &[]);
+        let expand = |stored: Option<String>| stored.map(|s| links::expand(&ours, s));
         Ok(match cursor.n {
             Some(next) => Resume {
-                continuation: next,
+                link: expand(Some(next)),
                 past: None,
                 top: first,
             },
             None => Resume {
-                continuation: cursor.p,
+                link: expand(cursor.p),
                 past: Some((cursor.d, cursor.i)),
                 top: cursor.t.max(1),
             },
@@ -143,21 +125,25 @@ impl GraphBackend {
     /// One client page, read from as many upstream pages as it takes (each paid from the
     /// caller's budget). When the budget runs out with some edges in hand, the page ends there
     /// and the last edge's cursor resumes it.
-    // One loop on purpose: the continuation, resume point and `$top` it carries from page to
+    // One loop on purpose: the link, resume point and followed links it carries from page to
     // page would only be passed around by a split.
     pub(super) async fn list_pages(&self, caller: &Caller, call: ListCall) -> Result<Page, Error> {
+        // Every property is read whatever the fields (see `fetch_page`).
         let ListCall {
             definition_file_id,
             first,
             after,
-            fields,
+            ..
         } = call;
         // Decode (and so verify) the cursor before any upstream call.
         let Resume {
-            mut continuation,
+            mut link,
             past: mut resume,
-            mut top,
+            top,
         } = self.resume_from(definition_file_id, first, after.as_deref())?;
+        // Intune has been seen to return the same nextLink forever: never follow one twice.
+        let mut followed: HashSet<String> = link.iter().cloned().collect();
+        let ours = self.collection(definition_file_id, &[]);
         let mut page = Page::default();
         let deadline = Instant::now() + self.client.timeout();
         let mut fetched = 0;
@@ -176,7 +162,7 @@ impl GraphBackend {
                 ));
             }
             let fetched_page = self
-                .fetch_page(caller, definition_file_id, &continuation, top, fields)
+                .fetch_page(caller, definition_file_id, link.as_deref(), top)
                 .await;
             let (items, next) = match fetched_page {
                 Ok(found) => found,
@@ -201,20 +187,26 @@ impl GraphBackend {
                     return Ok(page);
                 }
                 let cursor = GraphCursor {
-                    p: continuation.clone(),
+                    p: link.as_deref().map(|l| links::compact(&ours, l)),
                     i: index,
                     t: top,
-                    n: (index + 1 == count).then(|| next.clone()).flatten(),
+                    n: (index + 1 == count)
+                        .then(|| next.as_deref().map(|l| links::compact(&ours, l)))
+                        .flatten(),
                     d: op.id,
                 };
                 page.items
                     .push((self.cursors.encode(definition_file_id, &cursor), op));
             }
+            if let Some(next) = &next
+                && !followed.insert(next.clone())
+            {
+                return Err(upstream_shape(
+                    "an @odata.nextLink it had already returned in this listing",
+                ));
+            }
             match next {
-                Some(next) if page.items.len() < first => {
-                    continuation = next;
-                    top = first - page.items.len();
-                }
+                Some(next) if page.items.len() < first => link = Some(next),
                 next => {
                     page.has_next_page = next.is_some();
                     return Ok(page);

@@ -1,30 +1,85 @@
-//! Live updates in Graph mode: Graph has no push for these operations, so the gateway polls.
-//! Subscribers watching the same operation with the same token share one poller (one upstream
-//! GET per interval however many watch); it stops when the last one leaves, or once the
-//! operation reaches a final status or disappears.
+//! Live updates in Graph mode: Graph has no push for these resources, so the gateway polls.
+//! Subscribers watching the same operation (or definition file) with the same token share one
+//! poller (one upstream GET per interval however many watch); it stops when the last one
+//! leaves, or once what it follows is settled or disappears.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use reqwest::Method;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 
 use super::client::{GraphClient, Kind};
-use super::{GraphBackend, select, wire};
-use crate::backend::{Caller, RequestBudget, Watch};
-use crate::domain::{Fields, Operation, OperationKey};
+use super::{GraphBackend, files_wire, select, wire};
+use crate::backend::{Caller, RequestBudget};
+use crate::domain::files::{DefinitionFile, file_not_found};
+use crate::domain::{Fields, Guid, Operation, OperationKey, OperationStatus};
 use crate::error::{Code, Error};
+
+/// What a poller follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Operation(OperationKey),
+    /// A definition file with its operations (`$expand`, one call for both).
+    File(Guid),
+}
+
+/// One state of what a poller follows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Snapshot {
+    Operation(Operation),
+    File(Box<DefinitionFile>, Vec<Operation>),
+}
+
+impl Snapshot {
+    /// Nothing more will change without new work: a final operation status, or a file with a
+    /// final status and no operation in progress.
+    fn is_settled(&self) -> bool {
+        match self {
+            Snapshot::Operation(op) => op.operation_status.is_final(),
+            Snapshot::File(file, ops) => {
+                file.status.is_final()
+                    && ops
+                        .iter()
+                        .all(|op| op.operation_status != OperationStatus::InProgress)
+            }
+        }
+    }
+}
+
+impl Target {
+    fn not_found(self) -> Error {
+        match self {
+            Target::Operation(key) => key.not_found(),
+            Target::File(id) => file_not_found(id),
+        }
+    }
+
+    fn read(self, body: &serde_json::Value) -> Result<Snapshot, Error> {
+        match self {
+            Target::Operation(key) => {
+                wire::operation(key.definition_file_id, body, Fields::ALL).map(Snapshot::Operation)
+            }
+            Target::File(_) => files_wire::file_with_operations(body)
+                .map(|(file, ops)| Snapshot::File(Box::new(file), ops)),
+        }
+    }
+}
+
+/// A live view of what a poller follows: each state, `None` once it is gone.
+pub type Snapshots = BoxStream<'static, Result<Option<Snapshot>, Error>>;
 
 /// What a poller has seen: nothing yet, then each state (`None` once deleted) or the error
 /// that ended it.
-type State = Option<Result<Option<Operation>, Error>>;
+type State = Option<Result<Option<Snapshot>, Error>>;
 
-/// Identifies a shared poller: a token fingerprint (never the token itself) and the key.
-type HubKey = ([u8; 32], OperationKey);
+/// Identifies a shared poller: a token fingerprint (never the token itself) and the target.
+type HubKey = ([u8; 32], Target);
 
 /// The live pollers.
 pub struct Pollers {
@@ -43,20 +98,21 @@ impl Pollers {
         }
     }
 
-    /// Subscribes `caller` to `key`, joining the poller of the same token and key if one runs.
+    /// Subscribes `caller` to `target`, joining the poller of the same token and target if
+    /// one runs.
     pub async fn watch(
         &self,
         backend: &GraphBackend,
         caller: &Caller,
-        key: OperationKey,
-    ) -> Result<Watch, Error> {
+        target: Target,
+    ) -> Result<Snapshots, Error> {
         let token = caller.token.as_ref().ok_or_else(|| {
             Error::Unauthenticated(
                 "Send {\"Authorization\": \"Bearer <token>\"} in connection_init to subscribe"
                     .into(),
             )
         })?;
-        let hub: HubKey = (Sha256::digest(token.expose().as_bytes()).into(), key);
+        let hub: HubKey = (Sha256::digest(token.expose().as_bytes()).into(), target);
         let receiver = {
             let mut hubs = self.hubs.lock().unwrap_or_else(|p| p.into_inner());
             hubs.retain(|_, sender| sender.strong_count() > 0);
@@ -66,7 +122,16 @@ impl Pollers {
                     let (sender, receiver) = watch::channel(None);
                     let sender = Arc::new(sender);
                     hubs.insert(hub, Arc::downgrade(&sender));
-                    let url = backend.entity(key, &[("$select", select(Fields::ALL))]);
+                    let url = match target {
+                        Target::Operation(key) => {
+                            backend.entity(key, &[("$select", select(Fields::ALL))])
+                        }
+                        Target::File(id) => backend.file_url(
+                            id,
+                            &[],
+                            &[("$expand", "groupPolicyOperations".to_owned())],
+                        ),
+                    };
                     tokio::spawn(poll(
                         Poller {
                             client: Arc::clone(&self.client),
@@ -74,7 +139,7 @@ impl Pollers {
                             // Shared by every subscriber, so no request's budget pays
                             // for it; the poll interval paces it instead.
                             caller: caller.with_budget(RequestBudget::unmetered()),
-                            key,
+                            target,
                             interval: self.interval,
                             hubs: Arc::clone(&self.hubs),
                             hub,
@@ -101,7 +166,7 @@ struct Poller {
     client: Arc<GraphClient>,
     url: url::Url,
     caller: Caller,
-    key: OperationKey,
+    target: Target,
     interval: Duration,
     hubs: Hubs,
     hub: HubKey,
@@ -136,36 +201,35 @@ impl Poller {
     }
 }
 
-/// Polls one operation until it is final, gone, failing for good, or nobody watches.
+/// Polls one target until it is settled, gone, failing for good, or nobody watches.
 async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
-    let key = poller.key;
+    let target = poller.target;
     let mut seen = false;
     let mut delay = poller.interval;
     let mut failures = 0;
-    tracing::debug!(operation = %key.id, "poller started");
+    let started_by = poller.caller.client_request_id.clone();
+    tracing::debug!(?target, %started_by, "poller started");
     loop {
+        // A fresh id per poll, as Graph's SDKs send; the log ties it to the request that
+        // started the poller.
+        let caller = Caller {
+            client_request_id: Guid::new_v4().to_string(),
+            ..poller.caller.clone()
+        };
+        tracing::debug!(client_request_id = %caller.client_request_id, %started_by, "poll");
         let fetched = poller
             .client
-            .call(
-                &poller.caller,
-                Method::GET,
-                poller.url.clone(),
-                None,
-                Kind::Read,
-            )
+            .call(&caller, Method::GET, poller.url.clone(), None, Kind::Read)
             .await
-            .and_then(|body| {
-                body.map(|b| wire::operation(key.definition_file_id, &b, Fields::ALL))
-                    .transpose()
-            });
+            .and_then(|body| body.map(|b| target.read(&b)).transpose());
         let (state, stop) = match fetched {
-            Ok(Some(op)) => {
+            Ok(Some(snapshot)) => {
                 seen = true;
-                let stop = op.operation_status.is_final();
-                (Ok(Some(op)), stop)
+                let stop = snapshot.is_settled();
+                (Ok(Some(snapshot)), stop)
             }
             Ok(None) if seen => (Ok(None), true),
-            Ok(None) => (Err(key.not_found()), true),
+            Ok(None) => (Err(target.not_found()), true),
             // Throttled, or a passing 5xx or timeout, after the client's own retries: slow
             // down instead of ending everyone's subscription.
             Err(e) if rides_out(&e, failures) => {
@@ -196,7 +260,7 @@ async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
             break;
         }
     }
-    tracing::debug!(operation = %key.id, "poller stopped");
+    tracing::debug!(?target, "poller stopped");
 }
 
 /// Throttling never ends a subscription; other passing failures do after a few in a row.
@@ -208,7 +272,7 @@ fn rides_out(error: &Error, failures: u32) -> bool {
     }
 }
 
-fn same(a: &Result<Option<Operation>, Error>, b: &Result<Option<Operation>, Error>) -> bool {
+fn same(a: &Result<Option<Snapshot>, Error>, b: &Result<Option<Snapshot>, Error>) -> bool {
     matches!((a, b), (Ok(x), Ok(y)) if x == y)
 }
 

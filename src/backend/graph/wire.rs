@@ -105,27 +105,73 @@ pub struct GraphError {
     pub code: Option<String>,
     pub message: Option<String>,
     pub request_id: Option<String>,
+    /// Intune's `CustomApiErrorPhrase` (e.g. `ContentParsingException`), found at any depth.
+    pub intune_code: Option<String>,
+    /// The codes of the `innererror` chain, outermost first.
+    pub inner_codes: Vec<String>,
 }
 
-/// Reads `{"error":{"code","message","innerError":{"request-id"}}}`; when Intune nests a JSON
-/// document in `message`, its `Message` is the human text.
+/// How deep nested messages and `innererror` chains are followed.
+const MAX_NESTING: usize = 8;
+
+/// Unwraps Intune's JSON-in-`message` habit at any depth: the human text is the innermost
+/// `Message`; the first non-empty `CustomApiErrorPhrase` on the way is its machine code.
+fn unwrap_message(raw: &str) -> (String, Option<String>) {
+    let mut text = raw.to_owned();
+    let mut phrase = None;
+    for _ in 0..MAX_NESTING {
+        let Ok(Value::Object(nested)) = serde_json::from_str::<Value>(&text) else {
+            break;
+        };
+        if phrase.is_none() {
+            phrase = nested
+                .get("CustomApiErrorPhrase")
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned);
+        }
+        match nested.get("Message").or_else(|| nested.get("message")) {
+            Some(Value::String(inner)) => text = inner.clone(),
+            _ => break,
+        }
+    }
+    (text, phrase)
+}
+
+fn inner(error: &Value) -> &Value {
+    match error.get("innerError") {
+        Some(inner) if inner.is_object() => inner,
+        _ => &error["innererror"],
+    }
+}
+
+/// Reads `{"error":{"code","message","innerError":{"request-id", "innererror": ...}}}`.
 pub fn graph_error(body: &Value) -> GraphError {
     let error = &body["error"];
-    let message = error["message"].as_str().map(|raw| {
-        serde_json::from_str::<Value>(raw)
-            .ok()
-            .and_then(|nested| nested["Message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| raw.to_owned())
-    });
-    let inner = if error["innerError"].is_object() {
-        &error["innerError"]
-    } else {
-        &error["innererror"]
+    let (message, intune_code) = match error["message"].as_str() {
+        Some(raw) => {
+            let (text, phrase) = unwrap_message(raw);
+            (Some(text), phrase)
+        }
+        None => (None, None),
     };
+    let mut inner_codes = Vec::new();
+    let mut level = inner(error);
+    for _ in 0..MAX_NESTING {
+        if let Some(code) = level["code"].as_str() {
+            inner_codes.push(code.to_owned());
+        }
+        level = inner(level);
+        if !level.is_object() {
+            break;
+        }
+    }
     GraphError {
         code: error["code"].as_str().map(str::to_owned),
         message,
-        request_id: inner["request-id"].as_str().map(str::to_owned),
+        request_id: inner(error)["request-id"].as_str().map(str::to_owned),
+        intune_code,
+        inner_codes,
     }
 }
 
@@ -147,6 +193,8 @@ pub fn error_for(
             status,
             graph_code: graph.code,
             request_id: detail.request_id.or(graph.request_id),
+            intune_code: graph.intune_code,
+            inner_codes: graph.inner_codes,
             ..detail
         }),
     }
@@ -207,6 +255,26 @@ mod tests {
             &json!({ "error": { "code": "ResourceNotFound", "message": "Not found" } }),
         );
         assert_eq!(plain.message.as_deref(), Some("Not found"));
+    }
+
+    #[test]
+    fn twice_nested_intune_messages_and_innererror_chains_are_read() {
+        let innermost = json!({"_version": 3, "Message": "Bad ADMX - Operation ID: 7", "CustomApiErrorPhrase": "ContentParsingException"});
+        let middle = json!({"ErrorCode": "BadRequest", "Message": innermost.to_string(), "CustomApiErrorPhrase": ""});
+        let body = json!({ "error": {
+            "code": "BadRequest",
+            "message": middle.to_string(),
+            "innerError": { "request-id": "r-2", "code": "badRequest",
+                "innererror": { "code": "invalidContent", "innererror": { "code": "admxParse" } } }
+        }});
+        let e = graph_error(&body);
+        assert_eq!(e.message.as_deref(), Some("Bad ADMX - Operation ID: 7"));
+        assert_eq!(e.intune_code.as_deref(), Some("ContentParsingException"));
+        assert_eq!(
+            e.inner_codes,
+            vec!["badRequest", "invalidContent", "admxParse"]
+        );
+        assert_eq!(e.request_id.as_deref(), Some("r-2"));
     }
 
     #[test]

@@ -1,21 +1,26 @@
-//! Query, Mutation and Subscription of the contract.
+//! Query, Mutation and Subscription of the contract: the operations' resolvers here, the
+//! definition files' in [`files`], merged into the schema's root types.
 //!
 //! Resolvers validate arguments into domain values (before any backend is touched), ask the
-//! backend through the seam or the per-request loader, and wrap what comes back. They never
+//! backend through the seam or the per-request loaders, and wrap what comes back. They never
 //! see URLs or Graph JSON.
+
+mod files;
 
 use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{
-    Context, ErrorExtensions, ID, Lookahead, Object, Result, ResultExt, Subscription,
+    Context, ErrorExtensions, ID, Lookahead, MergedObject, MergedSubscription, Object, Result,
+    ResultExt, Subscription,
 };
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, stream};
 
 use super::loader::OperationLoader;
 use super::types::{
     CreateGroupPolicyOperationInput, GroupPolicyOperation, GroupPolicyOperationConnection,
-    PageInfo, UpdateGroupPolicyOperationInput,
+    UpdateGroupPolicyOperationInput,
 };
 use crate::backend::{Backend, Caller};
 use crate::domain::{
@@ -29,6 +34,18 @@ const DEFAULT_PAGE_SIZE: i32 = 25;
 const MAX_PAGE_SIZE: i32 = 100;
 /// Longest `statusDetails` accepted, in characters.
 const MAX_STATUS_DETAILS: usize = 8192;
+
+/// The schema's Query: operations and definition files.
+#[derive(MergedObject, Default)]
+pub struct Query(OperationQuery, files::FileQuery);
+
+/// The schema's Mutation: operations and definition files.
+#[derive(MergedObject, Default)]
+pub struct Mutation(OperationMutation, files::FileMutation);
+
+/// The schema's Subscription: an operation or a definition file.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(OperationSubscription, files::FileSubscription);
 
 fn backend<'a>(ctx: &Context<'a>) -> Result<&'a Arc<dyn Backend>> {
     ctx.data::<Arc<dyn Backend>>()
@@ -90,11 +107,68 @@ async fn load(
     }
 }
 
+/// A subscription's stream: each state of `watch` as `emit` turns it (telling whether it is
+/// settled), until a settled state (inclusive), the end (`None`) or an error. It ends right
+/// after a settled state rather than waiting for another change.
+pub fn until_settled<T: Send + 'static, U>(
+    watch: BoxStream<'static, Result<Option<T>, Error>>,
+    emit: fn(T) -> (bool, U),
+) -> impl Stream<Item = Result<U>> {
+    stream::unfold((watch, false), move |(mut watch, finished)| async move {
+        if finished {
+            return None;
+        }
+        match watch.next().await? {
+            Ok(Some(state)) => {
+                let (finished, item) = emit(state);
+                Some((Ok(item), (watch, finished)))
+            }
+            Ok(None) => None,
+            Err(e) => Some((Err(e.extend()), (watch, true))),
+        }
+    })
+}
+
+/// Checks `first` (1..=100, 25 when omitted).
+pub fn page_size(first: Option<i32>) -> Result<usize> {
+    let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&first) {
+        return Err(Error::bad_argument(
+            "first",
+            format!("`first` must be between 1 and {MAX_PAGE_SIZE}, got {first}"),
+        )
+        .extend());
+    }
+    Ok(first as usize)
+}
+
+/// One page of a definition file's operations, for the selection being resolved.
+pub async fn operations_page(
+    ctx: &Context<'_>,
+    file: Guid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<GroupPolicyOperationConnection> {
+    let first = page_size(first)?;
+    let look = ctx.look_ahead();
+    let fields = fields_of(look.field("edges").field("node")).union(fields_of(look.field("nodes")));
+    let page = backend(ctx)?
+        .list(caller(ctx)?, file, first, after.as_deref(), fields)
+        .await
+        .extend()?;
+    Ok(GroupPolicyOperationConnection::new(
+        page.items,
+        page.has_next_page,
+        after.is_some(),
+    ))
+}
+
 /// Reads of group policy operations.
-pub struct Query;
+#[derive(Default)]
+pub struct OperationQuery;
 
 #[Object]
-impl Query {
+impl OperationQuery {
     /// One operation of a definition file; null when the operation does not exist.
     async fn group_policy_operation(
         &self,
@@ -110,7 +184,7 @@ impl Query {
     }
 
     /// The operations of a definition file, a page at a time, in a stable order.
-    /// Forward pagination: first is 1..100 (default 25); after is an endCursor from an earlier page.
+    /// Forward pagination: first is 1..100 (default 25); after is an endCursor from an earlier page. NOT_FOUND when the definition file does not exist.
     async fn group_policy_operations(
         &self,
         ctx: &Context<'_>,
@@ -126,31 +200,7 @@ impl Query {
         after: Option<String>,
     ) -> Result<GroupPolicyOperationConnection> {
         let file = Guid::parse("definitionFileId", &definition_file_id).extend()?;
-        let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
-        if !(1..=MAX_PAGE_SIZE).contains(&first) {
-            return Err(Error::bad_argument(
-                "first",
-                format!("`first` must be between 1 and {MAX_PAGE_SIZE}, got {first}"),
-            )
-            .extend());
-        }
-        let look = ctx.look_ahead();
-        let fields =
-            fields_of(look.field("edges").field("node")).union(fields_of(look.field("nodes")));
-        let page = backend(ctx)?
-            .list(caller(ctx)?, file, first as usize, after.as_deref(), fields)
-            .await
-            .extend()?;
-        let page_info = PageInfo {
-            has_next_page: page.has_next_page,
-            has_previous_page: after.is_some(),
-            start_cursor: page.items.first().map(|(cursor, _)| cursor.clone()),
-            end_cursor: page.items.last().map(|(cursor, _)| cursor.clone()),
-        };
-        Ok(GroupPolicyOperationConnection {
-            edges: page.items,
-            page_info,
-        })
+        operations_page(ctx, file, first, after).await
     }
 
     /// Federation: resolves a `GroupPolicyOperation` entity by its key through the loader.
@@ -167,10 +217,11 @@ impl Query {
 }
 
 /// Changes to group policy operations.
-pub struct Mutation;
+#[derive(Default)]
+pub struct OperationMutation;
 
 #[Object]
-impl Mutation {
+impl OperationMutation {
     /// Records a new operation for a definition file and returns it with its new id.
     async fn create_group_policy_operation(
         &self,
@@ -284,11 +335,12 @@ impl Mutation {
     }
 }
 
-/// Live updates.
-pub struct Subscription;
+/// Live updates of an operation.
+#[derive(Default)]
+pub struct OperationSubscription;
 
 #[Subscription]
-impl Subscription {
+impl OperationSubscription {
     /// Emits the current state at once, then every change; completes after SUCCESS or FAILED,
     /// or when the operation is deleted. A missing operation ends with `NOT_FOUND`.
     async fn group_policy_operation_changed(
@@ -302,23 +354,8 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<GroupPolicyOperation>> + use<>> {
         let key = key(&definition_file_id, &id)?;
         let watch = backend(ctx)?.watch(caller(ctx)?, key).await.extend()?;
-        // Emit until a final status (inclusive), a deletion or an error, and end right after
-        // it rather than waiting for another change.
-        Ok(stream::unfold(
-            (watch, false),
-            |(mut watch, finished)| async move {
-                if finished {
-                    return None;
-                }
-                match watch.next().await? {
-                    Ok(Some(op)) => {
-                        let finished = op.operation_status.is_final();
-                        Some((Ok(GroupPolicyOperation(op)), (watch, finished)))
-                    }
-                    Ok(None) => None,
-                    Err(e) => Some((Err(e.extend()), (watch, true))),
-                }
-            },
-        ))
+        Ok(until_settled(watch, |op| {
+            (op.operation_status.is_final(), GroupPolicyOperation(op))
+        }))
     }
 }

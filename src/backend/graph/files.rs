@@ -1,0 +1,229 @@
+//! Definition files over Graph: each seam call becomes the request GRAPH.md describes. Lookups
+//! of several files go through `$batch`; actions answer 204, so the file is read right after;
+//! the file list follows `@odata.nextLink`s exactly as Graph wrote them; a watched file is
+//! polled with `$expand=groupPolicyOperations` through the shared pollers.
+
+use std::collections::HashSet;
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use super::client::Kind;
+use super::links::next_link;
+use super::paging::GraphCursor;
+use super::poller::{Snapshot, Target};
+use super::{GraphBackend, batch, files_wire, upstream_shape};
+use crate::backend::cursor::CursorCodec;
+use crate::backend::{Caller, FileLookups, FileWatch};
+use crate::domain::files::{
+    DefinitionFile, FILES_LIST, FileAction, FilePage, NewDefinitionFile, WatchedFile,
+    file_not_found,
+};
+use crate::domain::{Guid, Operation, Page};
+use crate::error::Error;
+
+/// Most upstream pages one listing of files follows (Intune allows 10 files per tenant).
+const MAX_FILE_PAGES: usize = 20;
+
+/// Where a file-list cursor resumes: after the file with this id, else after this index.
+#[derive(Serialize, Deserialize)]
+struct FileCursor {
+    i: usize,
+    d: Guid,
+}
+
+const COLLECTION: [&str; 2] = ["deviceManagement", "groupPolicyUploadedDefinitionFiles"];
+
+impl GraphBackend {
+    /// `.../groupPolicyUploadedDefinitionFiles/{id}` followed by `rest`.
+    pub(super) fn file_url(&self, id: Guid, rest: &[&str], query: &[(&str, String)]) -> Url {
+        let id = id.to_string();
+        let mut segments = COLLECTION.to_vec();
+        segments.push(&id);
+        segments.extend_from_slice(rest);
+        self.client.url(&segments, query)
+    }
+
+    pub(super) async fn lookup_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups {
+        if let [id] = ids {
+            let outcome = self.read_file(caller, *id).await;
+            return match outcome {
+                Ok(Some(file)) => [(*id, Ok(file))].into_iter().collect(),
+                Ok(None) => FileLookups::new(),
+                Err(e) => [(*id, Err(e))].into_iter().collect(),
+            };
+        }
+        batch::get_many(
+            self,
+            caller,
+            ids,
+            |id| self.file_url(*id, &[], &[]),
+            |_, body| files_wire::file(body),
+        )
+        .await
+    }
+
+    async fn read_file(&self, caller: &Caller, id: Guid) -> Result<Option<DefinitionFile>, Error> {
+        let url = self.file_url(id, &[], &[]);
+        let body = self
+            .client
+            .call(caller, Method::GET, url, None, Kind::Read)
+            .await?;
+        body.map(|b| files_wire::file(&b)).transpose()
+    }
+
+    /// Every file of the tenant, following nextLinks verbatim (same origin and collection
+    /// only, and never one twice).
+    async fn all_files(&self, caller: &Caller) -> Result<Vec<DefinitionFile>, Error> {
+        let ours = self.client.url(&COLLECTION, &[]);
+        let mut url = ours.clone();
+        let mut followed = HashSet::new();
+        let mut files = Vec::new();
+        for _ in 0..MAX_FILE_PAGES {
+            let body = self
+                .client
+                .call(caller, Method::GET, url, None, Kind::Read)
+                .await?
+                .unwrap_or(Value::Null);
+            let values = body["value"]
+                .as_array()
+                .ok_or_else(|| upstream_shape("a list of definition files without `value`"))?;
+            for value in values {
+                files.push(files_wire::file(value)?);
+            }
+            let Some(link) = body["@odata.nextLink"].as_str() else {
+                return Ok(files);
+            };
+            url = next_link(&ours, link)?;
+            if !followed.insert(url.as_str().to_owned()) {
+                return Err(upstream_shape(
+                    "an @odata.nextLink it had already returned in this listing",
+                ));
+            }
+        }
+        Err(upstream_shape(&format!(
+            "more than {MAX_FILE_PAGES} pages of definition files"
+        )))
+    }
+
+    pub(super) async fn page_of_files(
+        &self,
+        caller: &Caller,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<FilePage, Error> {
+        let resume: Option<FileCursor> = after
+            .map(|cursor| self.cursors.decode(FILES_LIST, cursor))
+            .transpose()?;
+        let all = self.all_files(caller).await?;
+        let start = resume.map_or(0, |c| {
+            all.iter()
+                .position(|f| f.id == c.d)
+                .map_or(c.i + 1, |found| found + 1)
+        });
+        let items: Vec<(String, DefinitionFile)> = all
+            .iter()
+            .enumerate()
+            .skip(start)
+            .take(first)
+            .map(|(i, file)| {
+                let cursor = FileCursor { i, d: file.id };
+                (self.cursors.encode(FILES_LIST, &cursor), file.clone())
+            })
+            .collect();
+        Ok(FilePage {
+            has_next_page: start + items.len() < all.len(),
+            items,
+        })
+    }
+
+    pub(super) async fn post_file(
+        &self,
+        caller: &Caller,
+        new: NewDefinitionFile,
+    ) -> Result<DefinitionFile, Error> {
+        let body = files_wire::upload_body(&new)?;
+        let url = self.client.url(&COLLECTION, &[]);
+        let created = self
+            .client
+            .call(caller, Method::POST, url, Some(&body), Kind::Create)
+            .await?
+            .ok_or_else(|| upstream_shape("no body for an uploaded definition file"))?;
+        files_wire::file(&created)
+    }
+
+    pub(super) async fn post_action(
+        &self,
+        caller: &Caller,
+        id: Guid,
+        action: FileAction,
+    ) -> Result<DefinitionFile, Error> {
+        let (name, body) = files_wire::action(&action)?;
+        let url = self.file_url(id, &[name], &[]);
+        let reply = self
+            .client
+            .call(caller, Method::POST, url, body.as_ref(), Kind::Create)
+            .await?;
+        // Actions answer 204; the file as it now stands is what the caller wants.
+        match reply {
+            Some(body) if body.get("id").is_some() => files_wire::file(&body),
+            _ => self
+                .read_file(caller, id)
+                .await?
+                .ok_or_else(|| file_not_found(id)),
+        }
+    }
+
+    pub(super) async fn delete_file_record(&self, caller: &Caller, id: Guid) -> Result<(), Error> {
+        let url = self.file_url(id, &[], &[]);
+        self.client
+            .call(caller, Method::DELETE, url, None, Kind::Write)
+            .await
+            .map(|_| ())
+    }
+
+    pub(super) async fn poll_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
+        let snapshots = self.pollers.watch(self, caller, Target::File(id)).await?;
+        let cursors = self.cursors.clone();
+        Ok(snapshots
+            .filter_map(move |state| {
+                let state = match state {
+                    Ok(Some(Snapshot::File(file, ops))) => Some(Ok(Some(WatchedFile {
+                        operations: expanded_page(&cursors, id, ops),
+                        file: *file,
+                    }))),
+                    Ok(Some(Snapshot::Operation(_))) => None,
+                    Ok(None) => Some(Ok(None)),
+                    Err(e) => Some(Err(e)),
+                };
+                std::future::ready(state)
+            })
+            .boxed())
+    }
+}
+
+/// A file's expanded operations as the first page of its operation list, with cursors that
+/// resume like any Graph-mode cursor (by re-reading the first upstream page).
+fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page {
+    let top = ops.len().max(1);
+    Page {
+        items: ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, op)| {
+                let cursor = GraphCursor {
+                    p: None,
+                    i,
+                    t: top,
+                    n: None,
+                    d: op.id,
+                };
+                (cursors.encode(file, &cursor), op)
+            })
+            .collect(),
+        has_next_page: false,
+    }
+}

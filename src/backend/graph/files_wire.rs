@@ -1,0 +1,266 @@
+//! Graph's JSON for `groupPolicyUploadedDefinitionFile`: the entity as Graph returns it (typed,
+//! unknown properties and annotations ignored, unknown enum members kept as
+//! `UNKNOWN_FUTURE_VALUE`) and the request bodies of the upload and the actions, in Graph's
+//! shape with their `@odata.type`. Content bytes travel as standard base64, unchanged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::wire;
+use crate::domain::files::{
+    DefinitionFile, FileAction, FileStatus, LanguageFile, LanguageFileRef, LanguageFileUpload,
+    NewDefinitionFile, PolicyType,
+};
+use crate::domain::{Fields, Guid, Operation, Timestamp};
+use crate::error::{Code, Error};
+
+const FILE_TYPE: &str = "#microsoft.graph.groupPolicyUploadedDefinitionFile";
+// As Microsoft's own action examples write it (no leading `#`).
+const LANGUAGE_FILE_TYPE: &str = "microsoft.graph.groupPolicyUploadedLanguageFile";
+
+fn upstream(message: String) -> Error {
+    Error::upstream(Code::UpstreamError, message)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LanguageFileEntity {
+    file_name: Option<String>,
+    language_code: Option<String>,
+    last_modified_date_time: Option<String>,
+}
+
+/// The entity as Graph returns it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FileEntity {
+    id: String,
+    display_name: Option<String>,
+    description: Option<String>,
+    file_name: Option<String>,
+    language_codes: Option<Vec<String>>,
+    target_prefix: Option<String>,
+    target_namespace: Option<String>,
+    policy_type: Option<String>,
+    revision: Option<String>,
+    status: Option<String>,
+    upload_date_time: Option<String>,
+    last_modified_date_time: Option<String>,
+    default_language_code: Option<String>,
+    group_policy_uploaded_language_files: Option<Vec<LanguageFileEntity>>,
+    /// Present with `$expand=groupPolicyOperations`.
+    group_policy_operations: Option<Vec<Value>>,
+}
+
+fn timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, Error> {
+    raw.map(|raw| Timestamp::from_graph(raw).map_err(upstream))
+        .transpose()
+}
+
+fn read(body: &Value) -> Result<(DefinitionFile, Option<Vec<Value>>), Error> {
+    let entity = FileEntity::deserialize(body).map_err(|e| {
+        upstream(format!(
+            "Graph returned a definition file Gateway cannot read: {e}"
+        ))
+    })?;
+    let id = Guid::parse("id", &entity.id)
+        .map_err(|_| upstream(format!("Graph returned a non-GUID file id `{}`", entity.id)))?;
+    let language_files = entity
+        .group_policy_uploaded_language_files
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| {
+            Ok(LanguageFile {
+                file_name: l.file_name,
+                language_code: l.language_code,
+                last_modified: timestamp(l.last_modified_date_time.as_deref())?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let file = DefinitionFile {
+        id,
+        display_name: entity.display_name,
+        description: entity.description,
+        file_name: entity.file_name,
+        language_codes: entity.language_codes.unwrap_or_default(),
+        target_prefix: entity.target_prefix,
+        target_namespace: entity.target_namespace,
+        policy_type: entity
+            .policy_type
+            .as_deref()
+            .map_or(PolicyType::AdmxIngested, PolicyType::from_graph),
+        revision: entity.revision,
+        status: entity
+            .status
+            .as_deref()
+            .map_or(FileStatus::None, FileStatus::from_graph),
+        upload_date_time: timestamp(entity.upload_date_time.as_deref())?,
+        last_modified: timestamp(entity.last_modified_date_time.as_deref())?.unwrap_or_default(),
+        default_language_code: entity.default_language_code,
+        language_files,
+    };
+    Ok((file, entity.group_policy_operations))
+}
+
+/// Reads a definition file from a Graph entity body.
+pub fn file(body: &Value) -> Result<DefinitionFile, Error> {
+    read(body).map(|(file, _)| file)
+}
+
+/// Reads a definition file fetched with `$expand=groupPolicyOperations`, with its operations.
+pub fn file_with_operations(body: &Value) -> Result<(DefinitionFile, Vec<Operation>), Error> {
+    let (file, operations) = read(body)?;
+    let operations = operations
+        .unwrap_or_default()
+        .iter()
+        .map(|op| wire::operation(file.id, op, Fields::ALL))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((file, operations))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LanguageFileBody<'a> {
+    #[serde(rename = "@odata.type")]
+    odata_type: &'static str,
+    file_name: &'a str,
+    language_code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
+}
+
+fn language_file<'a>(
+    file_name: &'a str,
+    language_code: &'a str,
+    content: Option<String>,
+) -> LanguageFileBody<'a> {
+    LanguageFileBody {
+        odata_type: LANGUAGE_FILE_TYPE,
+        file_name,
+        language_code,
+        content,
+    }
+}
+
+fn uploads(files: &[LanguageFileUpload]) -> Vec<LanguageFileBody<'_>> {
+    files
+        .iter()
+        .map(|f| language_file(&f.file_name, &f.language_code, Some(f.content.to_base64())))
+        .collect()
+}
+
+fn refs(files: &[LanguageFileRef]) -> Vec<LanguageFileBody<'_>> {
+    files
+        .iter()
+        .map(|f| language_file(&f.file_name, &f.language_code, None))
+        .collect()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadBody<'a> {
+    #[serde(rename = "@odata.type")]
+    odata_type: &'static str,
+    file_name: &'a str,
+    content: String,
+    default_language_code: &'a str,
+    group_policy_uploaded_language_files: Vec<LanguageFileBody<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ActionBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
+    group_policy_uploaded_language_files: Vec<LanguageFileBody<'a>>,
+}
+
+fn to_value(body: impl Serialize) -> Result<Value, Error> {
+    serde_json::to_value(body).map_err(|e| Error::Internal(format!("request body: {e}")))
+}
+
+/// The POST body of an upload.
+pub fn upload_body(new: &NewDefinitionFile) -> Result<Value, Error> {
+    to_value(UploadBody {
+        odata_type: FILE_TYPE,
+        file_name: &new.file_name,
+        content: new.content.to_base64(),
+        default_language_code: &new.default_language_code,
+        group_policy_uploaded_language_files: uploads(&new.language_files),
+    })
+}
+
+/// The action's name in the URL and its body (`None`: the action takes no body).
+pub fn action(action: &FileAction) -> Result<(&'static str, Option<Value>), Error> {
+    let body = |content: Option<String>, files| {
+        to_value(ActionBody {
+            content,
+            group_policy_uploaded_language_files: files,
+        })
+        .map(Some)
+    };
+    Ok(match action {
+        FileAction::AddLanguageFiles(files) => ("addLanguageFiles", body(None, uploads(files))?),
+        FileAction::UpdateLanguageFiles(files) => {
+            ("updateLanguageFiles", body(None, uploads(files))?)
+        }
+        FileAction::RemoveLanguageFiles(files) => ("removeLanguageFiles", body(None, refs(files))?),
+        FileAction::UploadNewVersion {
+            content,
+            language_files,
+        } => (
+            "uploadNewVersion",
+            body(Some(content.to_base64()), uploads(language_files))?,
+        ),
+        FileAction::Remove => ("remove", None),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::files::FileContent;
+    use serde_json::json;
+
+    #[test]
+    fn files_read_with_unknown_members_and_annotations() {
+        let body = json!({
+            "@odata.context": "x",
+            "id": "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01",
+            "status": "quarantined",
+            "policyType": "admxIngested",
+            "languageCodes": ["en-US"],
+            "lastModifiedDateTime": "2025-09-07T08:32:57.5081686Z",
+            "groupPolicyUploadedLanguageFiles": [{"fileName": "a.adml", "languageCode": "en-US", "id": "x"}],
+            "somethingNew": true
+        });
+        let file = file(&body).expect("reads");
+        assert_eq!(file.status, FileStatus::UnknownFutureValue);
+        assert_eq!(file.language_files[0].file_name.as_deref(), Some("a.adml"));
+        assert_eq!(file.last_modified.as_str(), "2025-09-07T08:32:57.5081686Z");
+    }
+
+    #[test]
+    fn action_bodies_are_in_graphs_shape() {
+        let upload = LanguageFileUpload::parse(
+            "l",
+            "a.adml",
+            "de-DE",
+            FileContent::from_bytes(b"<x/>".to_vec()),
+        )
+        .expect("valid");
+        let (name, body) = action(&FileAction::AddLanguageFiles(vec![upload])).expect("body");
+        assert_eq!(name, "addLanguageFiles");
+        assert_eq!(
+            body,
+            Some(json!({ "groupPolicyUploadedLanguageFiles": [{
+                "@odata.type": LANGUAGE_FILE_TYPE, "fileName": "a.adml",
+                "languageCode": "de-DE", "content": "PHgvPg=="
+            }]}))
+        );
+        assert_eq!(
+            action(&FileAction::Remove).expect("no body"),
+            ("remove", None)
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! Definition files in the store: listing, uploads and actions with Intune's synchronous
+//! refusals (tenant and size limits, one ADML per language, work already in progress), and
+//! watching a file with its operations.
+
+use std::ops::Bound;
+
+use futures_util::{StreamExt, stream};
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::simulate::{Job, LanguageSource, Sources, remove_file};
+use super::{Data, Seq, Store};
+use crate::backend::FileWatch;
+use crate::domain::files::{
+    DefinitionFile, FILES_LIST, FileAction, FileContent, FilePage, FileStatus, LanguageFileRef,
+    LanguageFileUpload, MAX_LANGUAGE_FILES, NewDefinitionFile, PolicyType, WatchedFile,
+    file_not_found,
+};
+use crate::domain::{Guid, Operation, OperationStatus, OperationType, Page, Timestamp};
+use crate::error::Error;
+
+/// Intune's limit of uploaded definition files per tenant.
+pub const MAX_FILES: usize = 10;
+/// Intune's limit on one ADMX or ADML file, in bytes (1 MB).
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// Most operations a watched file's snapshot carries.
+const WATCH_PAGE: usize = 100;
+
+fn check_size(argument: &str, name: &str, content: &FileContent) -> Result<(), Error> {
+    if content.len() > MAX_FILE_BYTES {
+        return Err(Error::LimitExceeded(format!(
+            "`{argument}` ({name}) has {} bytes; Intune accepts files of at most \
+             {MAX_FILE_BYTES} bytes (1 MB)",
+            content.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_sizes(argument: &str, files: &[LanguageFileUpload]) -> Result<(), Error> {
+    files.iter().enumerate().try_for_each(|(i, f)| {
+        check_size(
+            &format!("{argument}[{i}].content"),
+            &f.file_name,
+            &f.content,
+        )
+    })
+}
+
+fn add_languages(sources: &mut Sources, files: Vec<LanguageFileUpload>, now: &Timestamp) {
+    for f in files {
+        sources.admls.insert(
+            f.language_code.to_ascii_lowercase(),
+            LanguageSource {
+                file_name: f.file_name,
+                language_code: f.language_code,
+                content: f.content,
+                last_modified: now.clone(),
+            },
+        );
+    }
+}
+
+impl Store {
+    pub(super) fn list_files_page(
+        &self,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<FilePage, Error> {
+        let cursors = &self.shared.cursors;
+        let start = match after {
+            Some(cursor) => Bound::Excluded(cursors.decode::<Seq>(FILES_LIST, cursor)?),
+            None => Bound::Unbounded,
+        };
+        let data = self.shared.data();
+        let mut items: Vec<(String, DefinitionFile)> = data
+            .order
+            .range((start, Bound::Unbounded))
+            .take(first + 1)
+            .filter_map(|(seq, id)| {
+                let file = data.files.get(id)?;
+                Some((cursors.encode(FILES_LIST, seq), file.record.clone()))
+            })
+            .collect();
+        let has_next_page = items.len() > first;
+        items.truncate(first);
+        Ok(FilePage {
+            items,
+            has_next_page,
+        })
+    }
+
+    pub(super) fn upload(&self, new: NewDefinitionFile) -> Result<DefinitionFile, Error> {
+        check_size("input.content", &new.file_name, &new.content)?;
+        check_sizes(
+            "input.groupPolicyUploadedLanguageFiles",
+            &new.language_files,
+        )?;
+        let now = Timestamp::now();
+        let mut sources = Sources {
+            admx: Some((new.file_name.clone(), new.content)),
+            default_language: Some(new.default_language_code.clone()),
+            ..Sources::default()
+        };
+        add_languages(&mut sources, new.language_files, &now);
+        let record = DefinitionFile {
+            id: Guid::new_v4(),
+            display_name: None,
+            description: None,
+            file_name: Some(new.file_name),
+            language_codes: sources.language_codes(),
+            target_prefix: None,
+            target_namespace: None,
+            policy_type: PolicyType::AdmxIngested,
+            revision: None,
+            status: FileStatus::UploadInProgress,
+            upload_date_time: Some(now.clone()),
+            last_modified: now,
+            default_language_code: Some(new.default_language_code),
+            language_files: sources.language_files(),
+        };
+        let mut data = self.shared.data();
+        if data.files.len() >= MAX_FILES {
+            return Err(Error::LimitExceeded(format!(
+                "The tenant already has {MAX_FILES} uploaded definition files, Intune's limit; \
+                 remove one first"
+            )));
+        }
+        self.check_capacity(&data)?;
+        data.insert_file(record.clone(), Sources::default());
+        let operation = self.start(&mut data, record.id, OperationType::Upload)?;
+        self.schedule(Job {
+            file: record.id,
+            operation,
+            kind: OperationType::Upload,
+            proposed: sources,
+            previous: FileStatus::UploadInProgress,
+        });
+        Ok(record)
+    }
+
+    /// Records an IN_PROGRESS operation of `kind` on file `id` (lock held).
+    fn start(&self, data: &mut Data, id: Guid, kind: OperationType) -> Result<Guid, Error> {
+        let op = Operation {
+            id: Guid::new_v4(),
+            definition_file_id: id,
+            operation_type: kind,
+            operation_status: OperationStatus::InProgress,
+            status_details: None,
+            last_modified: Timestamp::now(),
+        };
+        if !data.insert(op.clone()) {
+            return Err(file_not_found(id));
+        }
+        let operation = op.id;
+        self.shared.publish(super::Change::Operation {
+            key: op.key(),
+            state: Some(op),
+        });
+        self.shared.publish(super::Change::File(id));
+        Ok(operation)
+    }
+
+    pub(super) fn act(&self, id: Guid, action: FileAction) -> Result<DefinitionFile, Error> {
+        match &action {
+            FileAction::AddLanguageFiles(files) | FileAction::UpdateLanguageFiles(files) => {
+                check_sizes("languageFiles", files)?;
+            }
+            FileAction::UploadNewVersion {
+                content,
+                language_files,
+            } => {
+                check_size("content", "the new ADMX file", content)?;
+                check_sizes("languageFiles", language_files)?;
+            }
+            FileAction::RemoveLanguageFiles(_) | FileAction::Remove => {}
+        }
+        let kind = action.operation_type();
+        let mut data = self.shared.data();
+        let file = data.files.get(&id).ok_or_else(|| file_not_found(id))?;
+        let previous = file.record.status;
+        if matches!(
+            previous,
+            FileStatus::UploadInProgress | FileStatus::RemovalInProgress
+        ) {
+            return Err(Error::Conflict(format!(
+                "Definition file {id} is busy ({}); wait until its work ends",
+                previous.graph_name().unwrap_or("unknown")
+            )));
+        }
+        let proposed = propose(&file.sources, &file.record, action)?;
+        self.check_capacity(&data)?;
+        let operation = self.start(&mut data, id, kind)?;
+        let file = data.files.get_mut(&id).ok_or_else(|| file_not_found(id))?;
+        file.record.status = if kind == OperationType::Remove {
+            FileStatus::RemovalInProgress
+        } else {
+            FileStatus::UploadInProgress
+        };
+        file.record.last_modified = Timestamp::now();
+        let record = file.record.clone();
+        self.shared.publish(super::Change::File(id));
+        self.schedule(Job {
+            file: id,
+            operation,
+            kind,
+            proposed,
+            previous,
+        });
+        Ok(record)
+    }
+
+    /// Deletes a file at once (Graph's DELETE); its record as it was, `None` when missing.
+    pub(super) fn remove_file_now(&self, id: Guid) -> Option<DefinitionFile> {
+        let mut data = self.shared.data();
+        remove_file(&self.shared, &mut data, id)
+    }
+
+    pub(super) fn watch_one_file(&self, id: Guid) -> Result<FileWatch, Error> {
+        // As for operations: subscribe and read under the lock, so no change is missed.
+        let (changes, current) = {
+            let data = self.shared.data();
+            let changes = BroadcastStream::new(self.shared.changes.subscribe());
+            (
+                changes,
+                self.snapshot(&data, id).ok_or_else(|| file_not_found(id))?,
+            )
+        };
+        let store = self.clone();
+        let later = changes.filter_map(move |change| {
+            let relevant = match &change {
+                Ok(change) => change.file_id() == id,
+                // Fell behind: read the latest state.
+                Err(_) => true,
+            };
+            let state = relevant.then(|| store.snapshot(&store.shared.data(), id));
+            std::future::ready(state.map(Ok))
+        });
+        let mut last: Option<WatchedFile> = None;
+        let deduplicated = stream::once(std::future::ready(Ok(Some(current))))
+            .chain(later)
+            .filter_map(move |state: Result<Option<WatchedFile>, Error>| {
+                let repeat = match (&state, &last) {
+                    (Ok(Some(new)), Some(old)) => new.same_as(old),
+                    _ => false,
+                };
+                if let Ok(Some(new)) = &state {
+                    last = Some(new.clone());
+                }
+                std::future::ready((!repeat).then_some(state))
+            });
+        Ok(deduplicated.boxed())
+    }
+
+    fn snapshot(&self, data: &Data, id: Guid) -> Option<WatchedFile> {
+        let file = data.files.get(&id)?;
+        let cursors = &self.shared.cursors;
+        let mut items: Vec<(String, Operation)> = file
+            .by_seq
+            .iter()
+            .take(WATCH_PAGE + 1)
+            .map(|(seq, op)| (cursors.encode(id, seq), op.clone()))
+            .collect();
+        let has_next_page = items.len() > WATCH_PAGE;
+        items.truncate(WATCH_PAGE);
+        Some(WatchedFile {
+            file: file.record.clone(),
+            operations: Page {
+                items,
+                has_next_page,
+            },
+        })
+    }
+}
+
+/// The sources a file would have after `action`, or the synchronous refusal.
+fn propose(
+    current: &Sources,
+    record: &DefinitionFile,
+    action: FileAction,
+) -> Result<Sources, Error> {
+    let now = Timestamp::now();
+    let mut proposed = current.clone();
+    match action {
+        FileAction::AddLanguageFiles(files) => {
+            check_new_languages(current, record, &files)?;
+            add_languages(&mut proposed, files, &now);
+        }
+        FileAction::UpdateLanguageFiles(files) => {
+            check_known_languages(current, record, &files)?;
+            add_languages(&mut proposed, files, &now);
+        }
+        FileAction::RemoveLanguageFiles(refs) => {
+            check_removable(current, record, &refs)?;
+            for r in &refs {
+                proposed.admls.remove(&r.language_code.to_ascii_lowercase());
+            }
+        }
+        FileAction::UploadNewVersion {
+            content,
+            language_files,
+        } => {
+            let name = current
+                .admx
+                .as_ref()
+                .map(|(name, _)| name.clone())
+                .or_else(|| record.file_name.clone())
+                .unwrap_or_else(|| "definition.admx".to_owned());
+            proposed.admx = Some((name, content));
+            add_languages(&mut proposed, language_files, &now);
+        }
+        FileAction::Remove => {}
+    }
+    // Bounds what one file can hold in memory (at most 1 MB per ADML).
+    if proposed.admls.len() > MAX_LANGUAGE_FILES {
+        return Err(Error::LimitExceeded(format!(
+            "A definition file holds at most {MAX_LANGUAGE_FILES} language files"
+        )));
+    }
+    Ok(proposed)
+}
+
+fn has_language(sources: &Sources, language: &str) -> bool {
+    sources.admls.contains_key(&language.to_ascii_lowercase())
+}
+
+/// One ADML per language: adding a language the file has is a conflict.
+fn check_new_languages(
+    current: &Sources,
+    record: &DefinitionFile,
+    files: &[LanguageFileUpload],
+) -> Result<(), Error> {
+    match files
+        .iter()
+        .find(|f| has_language(current, &f.language_code))
+    {
+        Some(f) => Err(Error::Conflict(format!(
+            "Definition file {} already has an ADML file for {}: one ADML per language; use \
+             updateGroupPolicyLanguageFiles to replace it",
+            record.id, f.language_code
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Only languages the file has can be updated.
+fn check_known_languages(
+    current: &Sources,
+    record: &DefinitionFile,
+    files: &[LanguageFileUpload],
+) -> Result<(), Error> {
+    let unknown = files
+        .iter()
+        .enumerate()
+        .find(|(_, f)| !has_language(current, &f.language_code));
+    match unknown {
+        Some((i, f)) => Err(Error::bad_argument(
+            &format!("languageFiles[{i}].languageCode"),
+            format!(
+                "Definition file {} has no ADML file for {}; use addGroupPolicyLanguageFiles \
+                 to add one",
+                record.id, f.language_code
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Each removed ADML must exist, and the default language's stays.
+fn check_removable(
+    current: &Sources,
+    record: &DefinitionFile,
+    refs: &[LanguageFileRef],
+) -> Result<(), Error> {
+    for (i, r) in refs.iter().enumerate() {
+        let exists = current
+            .admls
+            .get(&r.language_code.to_ascii_lowercase())
+            .is_some_and(|l| l.file_name.eq_ignore_ascii_case(&r.file_name));
+        if !exists {
+            return Err(Error::bad_argument(
+                &format!("languageFiles[{i}]"),
+                format!(
+                    "Definition file {} has no ADML file {} for {}",
+                    record.id, r.file_name, r.language_code
+                ),
+            ));
+        }
+        let default = current.default_language.as_deref();
+        if default.is_some_and(|d| d.eq_ignore_ascii_case(&r.language_code)) {
+            return Err(Error::Conflict(format!(
+                "{} is the default language of definition file {}; its ADML file cannot be \
+                 removed",
+                r.language_code, record.id
+            )));
+        }
+    }
+    Ok(())
+}

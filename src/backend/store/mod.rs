@@ -1,0 +1,383 @@
+//! The in-process backend: definition files and their operations in memory, so the whole API
+//! works with no tenant. It simulates Intune's processing of uploads (see [`simulate`]).
+//!
+//! Files are listed in upload order and operations per file in insertion order (sequence
+//! numbers), which makes paging stable while others write. Writes publish changes on a
+//! broadcast channel, which is what subscriptions follow. The lock is a `std::sync::Mutex` held
+//! only for plain memory work, never across an `.await`.
+
+mod admx;
+mod files;
+mod seed;
+mod simulate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::{StreamExt, stream};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::cursor::CursorCodec;
+use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
+use crate::domain::files::{
+    DefinitionFile, FileAction, FilePage, NewDefinitionFile, file_not_found,
+};
+use crate::domain::{
+    Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page, Timestamp,
+};
+use crate::error::Error;
+
+pub use files::{MAX_FILE_BYTES, MAX_FILES};
+
+/// The demo data the gateway starts with unless told otherwise.
+pub const DEMO_SEED: &str = include_str!("../demo_seed.json");
+
+/// The in-process backend. Cheap to clone; clones share the same data.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    data: Mutex<Data>,
+    changes: broadcast::Sender<Change>,
+    cursors: CursorCodec,
+    capacity: usize,
+    /// How long simulated processing takes, in milliseconds.
+    processing_delay_ms: AtomicU64,
+}
+
+#[derive(Default)]
+struct Data {
+    files: HashMap<Guid, File>,
+    /// File list order: upload sequence -> file id.
+    order: BTreeMap<u64, Guid>,
+    next_seq: u64,
+    /// Operations held, across files.
+    len: usize,
+}
+
+/// One definition file: its record, the bytes it was built from, and its operations.
+struct File {
+    record: DefinitionFile,
+    seq: u64,
+    sources: simulate::Sources,
+    by_seq: BTreeMap<u64, Operation>,
+    seq_of: HashMap<Guid, u64>,
+}
+
+/// What changed: one operation (its new state, `None` once deleted), or a file record.
+#[derive(Clone, Debug)]
+enum Change {
+    Operation {
+        key: OperationKey,
+        state: Option<Operation>,
+    },
+    File(Guid),
+}
+
+impl Change {
+    fn file_id(&self) -> Guid {
+        match self {
+            Change::Operation { key, .. } => key.definition_file_id,
+            Change::File(id) => *id,
+        }
+    }
+}
+
+impl Shared {
+    fn data(&self) -> MutexGuard<'_, Data> {
+        // A panic while holding the lock cannot leave `Data` half-written (every mutation is a
+        // single insert/remove), so a poisoned lock is still safe to use.
+        self.data
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, key: OperationKey) -> Option<Operation> {
+        self.data().get(key)
+    }
+
+    /// Called with the data lock held, so changes go out in the order they were made.
+    fn publish(&self, change: Change) {
+        // No subscribers is the common case and not an error.
+        let _ = self.changes.send(change);
+    }
+
+    fn processing_delay(&self) -> Duration {
+        Duration::from_millis(self.processing_delay_ms.load(Ordering::Relaxed))
+    }
+}
+
+impl Data {
+    fn get(&self, key: OperationKey) -> Option<Operation> {
+        let file = self.files.get(&key.definition_file_id)?;
+        file.by_seq.get(file.seq_of.get(&key.id)?).cloned()
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Adds an operation to its file; `false` when the file does not exist.
+    fn insert(&mut self, op: Operation) -> bool {
+        let seq = self.take_seq();
+        let Some(file) = self.files.get_mut(&op.definition_file_id) else {
+            return false;
+        };
+        file.seq_of.insert(op.id, seq);
+        file.by_seq.insert(seq, op);
+        self.len += 1;
+        true
+    }
+
+    /// Adds a file record (no operations yet).
+    fn insert_file(&mut self, record: DefinitionFile, sources: simulate::Sources) {
+        let seq = self.take_seq();
+        self.order.insert(seq, record.id);
+        self.files.insert(
+            record.id,
+            File {
+                record,
+                seq,
+                sources,
+                by_seq: BTreeMap::new(),
+                seq_of: HashMap::new(),
+            },
+        );
+    }
+}
+
+impl Store {
+    /// An empty store holding at most `capacity` operations.
+    pub fn new(capacity: usize, cursors: CursorCodec) -> Self {
+        Store {
+            shared: Arc::new(Shared {
+                data: Mutex::new(Data::default()),
+                changes: broadcast::channel(1024).0,
+                cursors,
+                capacity,
+                processing_delay_ms: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// How long the simulated Intune takes to process an upload or an action (0 by default).
+    pub fn set_processing_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.processing_delay_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Adds a definition file record as it is (no processing, no operation, no tenant limit):
+    /// for seeds and tests that need a file to hang operations on. Its files' bytes are
+    /// unknown, so work started on it later fails to read them.
+    pub fn insert_file(&self, record: DefinitionFile) {
+        let mut data = self.shared.data();
+        let id = record.id;
+        let sources = simulate::Sources::unread(&record);
+        data.insert_file(record, sources);
+        self.shared.publish(Change::File(id));
+    }
+}
+
+/// The position of an operation in its file's list; what a store cursor carries.
+type Seq = u64;
+
+#[async_trait]
+impl Backend for Store {
+    async fn get_many(&self, _caller: &Caller, keys: &[OperationKey], _fields: Fields) -> Lookups {
+        let data = self.shared.data();
+        keys.iter()
+            .filter_map(|key| Some((*key, Ok(data.get(*key)?))))
+            .collect()
+    }
+
+    async fn list(
+        &self,
+        _caller: &Caller,
+        definition_file_id: Guid,
+        first: usize,
+        after: Option<&str>,
+        _fields: Fields,
+    ) -> Result<Page, Error> {
+        let cursors = &self.shared.cursors;
+        let start = match after {
+            Some(cursor) => Bound::Excluded(cursors.decode::<Seq>(definition_file_id, cursor)?),
+            None => Bound::Unbounded,
+        };
+        let data = self.shared.data();
+        let Some(file) = data.files.get(&definition_file_id) else {
+            return Err(file_not_found(definition_file_id));
+        };
+        let mut items: Vec<(String, Operation)> = file
+            .by_seq
+            .range((start, Bound::Unbounded))
+            .take(first + 1)
+            .map(|(seq, op)| (cursors.encode(definition_file_id, seq), op.clone()))
+            .collect();
+        let has_next_page = items.len() > first;
+        items.truncate(first);
+        Ok(Page {
+            items,
+            has_next_page,
+        })
+    }
+
+    async fn create(
+        &self,
+        _caller: &Caller,
+        definition_file_id: Guid,
+        input: NewOperation,
+        _fields: Fields,
+    ) -> Result<Operation, Error> {
+        let op = Operation {
+            id: Guid::new_v4(),
+            definition_file_id,
+            operation_type: input.operation_type,
+            operation_status: input.operation_status,
+            status_details: input.status_details,
+            last_modified: Timestamp::now(),
+        };
+        let mut data = self.shared.data();
+        self.check_capacity(&data)?;
+        if !data.insert(op.clone()) {
+            return Err(file_not_found(definition_file_id));
+        }
+        self.shared.publish(Change::Operation {
+            key: op.key(),
+            state: Some(op.clone()),
+        });
+        Ok(op)
+    }
+
+    async fn update(
+        &self,
+        _caller: &Caller,
+        key: OperationKey,
+        patch: OperationPatch,
+        _fields: Fields,
+    ) -> Result<Option<Operation>, Error> {
+        let mut data = self.shared.data();
+        let file = data.files.get_mut(&key.definition_file_id);
+        let op = file.and_then(|file| {
+            let seq = *file.seq_of.get(&key.id)?;
+            file.by_seq.get_mut(&seq)
+        });
+        let Some(op) = op else {
+            return Err(key.not_found());
+        };
+        patch.apply(op);
+        op.last_modified = Timestamp::now();
+        let updated = op.clone();
+        self.shared.publish(Change::Operation {
+            key,
+            state: Some(updated.clone()),
+        });
+        Ok(Some(updated))
+    }
+
+    async fn delete(&self, _caller: &Caller, key: OperationKey) -> Result<(), Error> {
+        let mut data = self.shared.data();
+        let removed = data
+            .files
+            .get_mut(&key.definition_file_id)
+            .and_then(|file| {
+                let seq = file.seq_of.remove(&key.id)?;
+                file.by_seq.remove(&seq)
+            });
+        if removed.is_none() {
+            return Err(key.not_found());
+        }
+        data.len -= 1;
+        self.shared.publish(Change::Operation { key, state: None });
+        Ok(())
+    }
+
+    async fn watch(&self, _caller: &Caller, key: OperationKey) -> Result<Watch, Error> {
+        // Writers publish while holding the lock, so subscribing and reading under it sees
+        // every later change exactly once, in order.
+        let (changes, current) = {
+            let data = self.shared.data();
+            let changes = BroadcastStream::new(self.shared.changes.subscribe());
+            (changes, data.get(key).ok_or_else(|| key.not_found())?)
+        };
+        let shared = Arc::clone(&self.shared);
+        let later = changes.filter_map(move |change| {
+            let state = match change {
+                Ok(Change::Operation {
+                    key: changed,
+                    state,
+                }) if changed == key => Some(state),
+                Ok(_) => None,
+                // Fell behind a burst of writes: the latest state is what matters.
+                Err(_) => Some(shared.get(key)),
+            };
+            std::future::ready(state.map(Ok))
+        });
+        Ok(stream::once(std::future::ready(Ok(Some(current))))
+            .chain(later)
+            .boxed())
+    }
+
+    async fn get_files(&self, _caller: &Caller, ids: &[Guid]) -> FileLookups {
+        let data = self.shared.data();
+        ids.iter()
+            .filter_map(|id| Some((*id, Ok(data.files.get(id)?.record.clone()))))
+            .collect()
+    }
+
+    async fn list_files(
+        &self,
+        _caller: &Caller,
+        first: usize,
+        after: Option<&str>,
+    ) -> Result<FilePage, Error> {
+        self.list_files_page(first, after)
+    }
+
+    async fn upload_file(
+        &self,
+        _caller: &Caller,
+        file: NewDefinitionFile,
+    ) -> Result<DefinitionFile, Error> {
+        self.upload(file)
+    }
+
+    async fn act_on_file(
+        &self,
+        _caller: &Caller,
+        id: Guid,
+        action: FileAction,
+    ) -> Result<DefinitionFile, Error> {
+        self.act(id, action)
+    }
+
+    async fn delete_file(&self, _caller: &Caller, id: Guid) -> Result<(), Error> {
+        self.remove_file_now(id)
+            .map(|_| ())
+            .ok_or_else(|| file_not_found(id))
+    }
+
+    async fn watch_file(&self, _caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
+        self.watch_one_file(id)
+    }
+}
+
+impl Store {
+    fn check_capacity(&self, data: &Data) -> Result<(), Error> {
+        if data.len >= self.shared.capacity {
+            return Err(Error::LimitExceeded(format!(
+                "the in-process store is full ({} operations); delete some first",
+                self.shared.capacity
+            )));
+        }
+        Ok(())
+    }
+}

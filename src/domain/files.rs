@@ -1,0 +1,152 @@
+//! The uploaded ADMX definition file (Graph's `groupPolicyUploadedDefinitionFile`), its ADML
+//! language files, and the work an admin can start on it, independent of GraphQL and Graph.
+//!
+//! Inputs are validated here once (file names, language codes, base64 contents), so both
+//! backends receive only well-formed requests. File contents are write-only, as in Graph: they
+//! are never returned, and their `Debug` shows only their size so they cannot reach a log.
+
+mod inputs;
+
+pub use inputs::*;
+
+use super::{Guid, OperationStatus, Page, Timestamp};
+use crate::error::Error;
+
+graph_enum! {
+    /// Where an uploaded ADMX file is in Intune's pipeline.
+    FileStatus {
+        /// No status reported.
+        None = "none",
+        /// Intune is reading the uploaded files.
+        UploadInProgress = "uploadInProgress",
+        /// The file was read and its policies can be configured.
+        Available = "available",
+        /// The file's policies are used by a configuration.
+        Assigned = "assigned",
+        /// Intune is removing the file.
+        RemovalInProgress = "removalInProgress",
+        /// Intune could not read the file; the operation's `statusDetails` says why.
+        UploadFailed = "uploadFailed",
+        /// Intune could not remove the file.
+        RemovalFailed = "removalFailed",
+    }
+}
+
+impl FileStatus {
+    /// A status Intune leaves only when an admin starts new work on the file.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            FileStatus::Available
+                | FileStatus::Assigned
+                | FileStatus::UploadFailed
+                | FileStatus::RemovalFailed
+        )
+    }
+}
+
+graph_enum! {
+    /// How Intune knows the file's policies.
+    PolicyType {
+        /// Built into Windows' ADMX-backed policy CSPs.
+        AdmxBacked = "admxBacked",
+        /// Ingested from an uploaded ADMX file.
+        AdmxIngested = "admxIngested",
+    }
+}
+
+/// An ADML file of a definition file, as Graph lists it (its content is never returned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LanguageFile {
+    pub file_name: Option<String>,
+    pub language_code: Option<String>,
+    pub last_modified: Option<Timestamp>,
+}
+
+/// One uploaded ADMX definition file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefinitionFile {
+    pub id: Guid,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub file_name: Option<String>,
+    pub language_codes: Vec<String>,
+    pub target_prefix: Option<String>,
+    pub target_namespace: Option<String>,
+    pub policy_type: PolicyType,
+    pub revision: Option<String>,
+    pub status: FileStatus,
+    pub upload_date_time: Option<Timestamp>,
+    pub last_modified: Timestamp,
+    pub default_language_code: Option<String>,
+    pub language_files: Vec<LanguageFile>,
+}
+
+/// The key that binds cursors to the list of definition files (as a file id binds cursors to
+/// that file's operations). No real file has it: Graph never issues this GUID.
+pub const FILES_LIST: Guid = Guid(uuid::Uuid::from_u128(
+    0x6470_6f67_6669_6c65_8000_0000_0000_0001,
+));
+
+/// The `NOT_FOUND` error for a definition file.
+pub fn file_not_found(id: Guid) -> Error {
+    Error::NotFound(format!("No group policy definition file {id}"))
+}
+
+/// A file as a subscription sees it: its state and its operations, read together.
+#[derive(Debug, Clone)]
+pub struct WatchedFile {
+    pub file: DefinitionFile,
+    /// The first page of the file's operations, with cursors from the backend.
+    pub operations: Page,
+}
+
+impl WatchedFile {
+    /// Whether the work on the file is over: a final status and no operation in progress.
+    pub fn is_settled(&self) -> bool {
+        self.file.status.is_final()
+            && self
+                .operations
+                .items
+                .iter()
+                .all(|(_, op)| op.operation_status != OperationStatus::InProgress)
+    }
+
+    /// Same file state and same operations (cursors aside).
+    pub fn same_as(&self, other: &WatchedFile) -> bool {
+        self.file == other.file
+            && self.operations.items.len() == other.operations.items.len()
+            && self
+                .operations
+                .items
+                .iter()
+                .zip(&other.operations.items)
+                .all(|((_, a), (_, b))| a == b)
+    }
+}
+
+/// One page of definition files, each with the cursor that resumes after it.
+#[derive(Debug, Clone, Default)]
+pub struct FilePage {
+    pub items: Vec<(String, DefinitionFile)>,
+    pub has_next_page: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_statuses() {
+        assert!(FileStatus::Available.is_final());
+        assert!(!FileStatus::UploadInProgress.is_final());
+        assert_eq!(
+            FileStatus::from_graph("removalInProgress"),
+            FileStatus::RemovalInProgress
+        );
+        assert_eq!(
+            PolicyType::from_graph("somethingNew"),
+            PolicyType::UnknownFutureValue
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! The per-request DataLoader for definition files: every file lookup of one GraphQL request
+//! (`groupPolicyUploadedDefinitionFile`, `GroupPolicyOperation.definitionFile`) goes through
+//! it, so N lookups become one backend call (`$batch` in Graph mode).
+//!
+//! Like the operation loader it is built for each request with that request's caller and
+//! never shared across requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+
+use super::loader::MAX_LOOKUPS_PER_OPERATION;
+use crate::backend::{Backend, Caller};
+use crate::domain::Guid;
+use crate::domain::files::DefinitionFile;
+use crate::error::Error;
+
+/// Loads definition files for one caller.
+pub struct FileLoader {
+    backend: Arc<dyn Backend>,
+    caller: Caller,
+    looked_up: AtomicUsize,
+}
+
+impl FileLoader {
+    /// A DataLoader for one GraphQL operation of `caller`.
+    pub fn per_operation(backend: Arc<dyn Backend>, caller: Caller) -> DataLoader<Self> {
+        DataLoader::new(
+            FileLoader {
+                backend,
+                caller,
+                looked_up: AtomicUsize::new(0),
+            },
+            tokio::spawn,
+        )
+    }
+}
+
+impl Loader<Guid> for FileLoader {
+    type Value = Result<DefinitionFile, Error>;
+    type Error = Error;
+
+    async fn load(&self, ids: &[Guid]) -> Result<HashMap<Guid, Self::Value>, Self::Error> {
+        let mut unique = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        let before = self.looked_up.fetch_add(unique.len(), Ordering::SeqCst);
+        let allowed = MAX_LOOKUPS_PER_OPERATION
+            .saturating_sub(before)
+            .min(unique.len());
+        let refused = unique.split_off(allowed);
+        tracing::debug!(
+            lookups = ids.len(),
+            unique = unique.len(),
+            "loading definition files"
+        );
+        let mut found = if unique.is_empty() {
+            HashMap::new()
+        } else {
+            self.backend.get_files(&self.caller, &unique).await
+        };
+        let too_many = Error::LimitExceeded(format!(
+            "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} definition files"
+        ));
+        found.extend(refused.into_iter().map(|id| (id, Err(too_many.clone()))));
+        Ok(found)
+    }
+}
