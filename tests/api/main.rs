@@ -13,6 +13,7 @@ mod graph_budget;
 mod guard;
 mod helpers;
 mod http;
+mod playground;
 mod process;
 mod schema;
 mod store;
