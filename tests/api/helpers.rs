@@ -1,16 +1,12 @@
 //! Shared test plumbing: build the gateway, post GraphQL through the real router (`oneshot`,
 //! no socket) or over TCP, and read the answers.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use gpo_gateway::backend::Backend;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
 use gpo_gateway::http::serve::{ConnectionLimits, serve};
@@ -98,21 +94,14 @@ impl TestApp {
         }
     }
 
-    /// A store-mode gateway over a given store (to inspect or prefill it).
-    pub fn over_store(store: Store) -> TestApp {
-        let backend: Arc<dyn Backend> = Arc::new(store);
-        let app = gpo_gateway::app_with_backend(&config(), backend);
-        TestApp {
-            router: app.router,
-            mode: Mode::Store,
-            graph: None,
-            token: None,
-        }
-    }
-
     /// The fake Graph (Graph mode only).
     pub fn graph(&self) -> &FakeGraph {
-        self.graph.as_ref().expect("a Graph-mode app")
+        self.graph.as_ref().unwrap_or_else(|| {
+            panic!(
+                "only a Graph-mode app has a fake Graph; this one is {:?}",
+                self.mode
+            )
+        })
     }
 
     /// Sends one HTTP request through the router.
@@ -258,9 +247,6 @@ pub fn demo_store() -> Store {
         .expect("demo seed");
     store
 }
-
-pub const OP_FIELDS: &str =
-    "id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime";
 
 pub const CREATE: &str = "mutation Create($f: ID!, $input: CreateGroupPolicyOperationInput!) {
   createGroupPolicyOperation(definitionFileId: $f, input: $input) {
