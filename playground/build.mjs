@@ -8,7 +8,7 @@
 // tabs. build.sh runs this (after `npm ci`); build.rs embeds every output file in the gateway
 // binary, so the page must never load anything from another origin: the build fails when an
 // output file references an external resource.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';

@@ -2,9 +2,6 @@
 //! `User-Agent`, a `client-request-id`), and where the token never goes: logs, errors, or
 //! Graph when the caller sent none.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use super::*;
 
 #[tokio::test]
@@ -106,30 +103,6 @@ async fn an_upper_case_guid_client_request_id_is_kept() {
     assert_eq!(answered, mine);
     let sent = app.graph().requests();
     assert_eq!(sent[0].header("client-request-id"), Some(mine.as_str()));
-}
-
-/// A `MakeWriter` into a shared buffer.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogBuffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -12,6 +12,8 @@ mod values;
 mod writes;
 
 use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -196,4 +198,28 @@ async fn assert_mapped(call: Call, status: u16, graph_code: &str, code: &str) {
     assert!(!body.to_string().contains(TOKEN));
     // Not retried: one upstream request of that method.
     assert_eq!(app.graph().count(&Match::method(call.method())), 1);
+}
+
+/// A `MakeWriter` into a shared buffer.
+#[derive(Clone, Default)]
+pub(crate) struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
 }
