@@ -6,15 +6,17 @@ use std::time::SystemTime;
 use super::*;
 
 /// One 429 with `retry_after`, then success: the GET is retried after at least `min_wait`.
-async fn retried_after(retry_after: &str, min_wait: Duration) {
+/// The header value is made once the app is up, so an HTTP date is as far away as meant.
+async fn retried_after(retry_after: impl FnOnce() -> String, min_wait: Duration) {
     let app = graph_app().await;
+    let retry_after = retry_after();
     let file = guid();
     let id = app
         .graph()
         .insert_op(&file, "upload", "success", Some("ok"));
     app.graph().inject(
         Match::method("GET").path_contains(&id),
-        Canned::throttled(retry_after),
+        Canned::throttled(&retry_after),
         1,
     );
     let started = Instant::now();
@@ -32,20 +34,20 @@ async fn retried_after(retry_after: &str, min_wait: Duration) {
 
 #[tokio::test]
 async fn retry_after_in_whole_seconds_is_honoured() {
-    retried_after("1", Duration::from_millis(950)).await;
+    retried_after(|| "1".to_owned(), Duration::from_millis(950)).await;
 }
 
 #[tokio::test]
 async fn retry_after_in_fractional_seconds_is_honoured() {
-    retried_after("0.2", Duration::from_millis(190)).await;
-    retried_after("1.5", Duration::from_millis(1450)).await;
+    retried_after(|| "0.2".to_owned(), Duration::from_millis(190)).await;
+    retried_after(|| "1.5".to_owned(), Duration::from_millis(1450)).await;
 }
 
 #[tokio::test]
 async fn retry_after_as_an_http_date_is_honoured() {
     // HTTP dates have whole seconds: "now + 2 s" truncated is 1 to 2 s away.
-    let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
-    retried_after(&when, Duration::from_millis(900)).await;
+    let when = || httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
+    retried_after(when, Duration::from_millis(900)).await;
 }
 
 #[tokio::test]
