@@ -2,13 +2,16 @@
 // Builds the offline GraphiQL playground: `node build.mjs <outDir>`.
 //
 // Writes into outDir an index.html and the hashed assets it references under /playground/,
-// plus licenses.txt for the bundled packages. The example operations in ./examples are read
-// here and become the playground's tabs. build.rs runs this and embeds every output file in
-// the gateway binary, so the page must never load anything from another origin: the build
-// fails when an output file references an external resource.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// plus licenses.txt for the bundled packages, and beside each compressible file a `.gz` and a
+// `.br` copy (when smaller), so the gateway serves compressed bytes without compressing per
+// request. The example operations in ./examples are read here and become the playground's
+// tabs. build.sh runs this (after `npm ci`); build.rs embeds every output file in the gateway
+// binary, so the page must never load anything from another origin: the build fails when an
+// output file references an external resource.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 
 import * as esbuild from 'esbuild';
 import { Kind, parse } from 'graphql';
@@ -22,7 +25,7 @@ function fail(message) {
 }
 
 const outArg = process.argv[2];
-if (!outArg) fail('usage: node build.mjs <outDir>');
+if (!outArg) fail('usage: node build.mjs <outDir> (playground/build.sh runs it)');
 const outDir = path.resolve(outArg);
 // The output directory is emptied first (stale hashed files would be embedded too), so refuse
 // directories that are obviously not build output.
@@ -228,9 +231,31 @@ if (problems.length > 0) {
   fail(`output references resources outside the gateway:\n  ${problems.join('\n  ')}`);
 }
 
+// Compressed once here, at the highest levels, since the cost is paid once per build.
+const COMPRESSIBLE = /\.(html|css|js|mjs|txt|json|map|svg)$/;
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 for (const file of outputs) {
-  console.log(`  ${file.padEnd(28)} ${kib(statSync(path.join(outDir, file)).size).padStart(10)}`);
+  const full = path.join(outDir, file);
+  const bytes = readFileSync(full);
+  const sizes = [kib(bytes.length).padStart(10)];
+  if (COMPRESSIBLE.test(file)) {
+    const variants = {
+      gz: gzipSync(bytes, { level: 9 }),
+      br: brotliCompressSync(bytes, {
+        params: {
+          [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY,
+          [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+        },
+      }),
+    };
+    for (const [ext, compressed] of Object.entries(variants)) {
+      if (compressed.length < bytes.length) {
+        writeFileSync(`${full}.${ext}`, compressed);
+        sizes.push(`${ext} ${kib(compressed.length)}`);
+      }
+    }
+  }
+  console.log(`  ${file.padEnd(28)} ${sizes.join('  ')}`);
 }
 console.log(
   `playground built into ${outDir} with ${examples.length} example tabs in ${Date.now() - started} ms`,

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, TypeKind, TypeSystemDefinition};
+use async_graphql::parser::types::{
+    ExecutableDocument, ServiceDocument, TypeKind, TypeSystemDefinition,
+};
 use async_graphql::{
     Response, SDLExportOptions, Schema, ServerError, ServerResult, ValidationResult, Variables,
 };
@@ -151,26 +153,66 @@ pub fn client_sdl(schema: &GatewaySchema) -> String {
             .sorted_arguments()
             .sorted_enum_items(),
     );
-    let federation_type = |block: &str| {
-        block.lines().any(|line| {
-            ["scalar _Any", "union _Entity ", "type _Service "]
-                .iter()
-                .any(|prefix| line.starts_with(prefix))
-        })
+    let document = match async_graphql::parser::parse_schema(&sdl) {
+        Ok(document) => document,
+        Err(e) => {
+            tracing::error!("the schema's own SDL does not parse ({e}); federation is left in");
+            return sdl;
+        }
     };
-    sdl.split("\n\n")
-        .filter(|block| !federation_type(block))
-        .map(|block| {
-            block
-                .lines()
-                .filter(|line| {
-                    !line.starts_with("\t_entities(") && !line.starts_with("\t_service:")
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect::<Vec<_>>()
-        .join("\n\n")
+    // Every definition and field starts on a line of its own (its description first), so each
+    // is cut as whole lines: from its first line up to the next one's.
+    let lines: Vec<&str> = sdl.split('\n').collect();
+    let mut keep = vec![true; lines.len()];
+    for (from, to) in federation_lines(&document, &lines) {
+        keep[from..to].fill(false);
+    }
+    let kept: Vec<&str> = lines
+        .iter()
+        .zip(keep)
+        .filter_map(|(line, keep)| keep.then_some(*line))
+        .collect();
+    // `schema.graphql` has always ended at the closing brace, without a final newline.
+    kept.join("\n").trim_end().to_owned()
+}
+
+/// The line ranges (0-based, end exclusive) of `document` that hold federation's types and
+/// `Query` fields, with the blank line that follows each type.
+fn federation_lines(document: &ServiceDocument, lines: &[&str]) -> Vec<(usize, usize)> {
+    const TYPES: [&str; 3] = ["_Any", "_Entity", "_Service"];
+    const FIELDS: [&str; 2] = ["_entities", "_service"];
+    let first_line = |definition: &TypeSystemDefinition| match definition {
+        TypeSystemDefinition::Schema(d) => d.pos.line - 1,
+        TypeSystemDefinition::Type(d) => d.pos.line - 1,
+        TypeSystemDefinition::Directive(d) => d.pos.line - 1,
+    };
+    let mut starts: Vec<usize> = document.definitions.iter().map(first_line).collect();
+    starts.push(lines.len());
+    let mut ranges = Vec::new();
+    for (i, definition) in document.definitions.iter().enumerate() {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let (from, to) = (starts[i], starts[i + 1]);
+        if TYPES.contains(&ty.node.name.node.as_str()) {
+            ranges.push((from, to));
+        } else if let TypeKind::Object(object) = &ty.node.kind {
+            // The last field ends where the type's closing brace is.
+            let close = (from..to)
+                .rev()
+                .find(|&line| lines[line] == "}")
+                .unwrap_or(to);
+            let mut field_starts: Vec<usize> =
+                object.fields.iter().map(|f| f.pos.line - 1).collect();
+            field_starts.push(close);
+            for (j, field) in object.fields.iter().enumerate() {
+                if FIELDS.contains(&field.node.name.node.as_str()) {
+                    ranges.push((field_starts[j], field_starts[j + 1]));
+                }
+            }
+        }
+    }
+    ranges
 }
 
 /// Sets `extensions.code` on errors raised before or outside resolvers (parse, validation,

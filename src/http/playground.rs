@@ -1,9 +1,12 @@
 //! The GraphiQL playground at `/`, served from files embedded in the binary.
 //!
 //! Operators reach for the playground on machines that often have no internet access, so the
-//! page must not load anything from a CDN: `build.rs` bundles GraphiQL from `playground/` and
-//! embeds every output file, and this module serves them. The page is locked to its own
-//! origin by a Content-Security-Policy, so a compromised dependency cannot phone home either.
+//! page must not load anything from a CDN: `playground/build.sh` bundles GraphiQL from
+//! `playground/`, `build.rs` embeds every output file, and this module serves them. The page is
+//! locked to its own origin by a Content-Security-Policy, so a compromised dependency cannot
+//! phone home either. The bundle is compressed once at build time (gzip and brotli); each
+//! request gets the copy its `Accept-Encoding` prefers, and nothing is compressed per request.
+//! A gateway built without the bundle answers `/` with a page saying how to build it.
 
 use axum::Router;
 use axum::extract::Path;
@@ -11,9 +14,24 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+/// One file of the playground build, with its precompressed copies when they are smaller.
+pub struct Asset {
+    /// URL path: `/` for the page, `/playground/<file>` for the rest.
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub identity: &'static [u8],
+    pub gzip: Option<&'static [u8]>,
+    pub brotli: Option<&'static [u8]>,
+}
+
 mod assets {
+    use super::Asset;
     include!(concat!(env!("OUT_DIR"), "/playground_assets.rs"));
 }
+
+/// Whether this binary was built with the playground bundle (`playground/build.sh` ran before
+/// `cargo build`). Without it, `/` says how to build it.
+pub const BUNDLED: bool = assets::BUNDLED;
 
 /// URL prefix of the page's scripts, styles and other files.
 const ASSET_PREFIX: &str = "/playground/";
@@ -31,6 +49,21 @@ const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Everything else is revalidated on each use, so a new gateway version shows at once.
 const CACHE_REVALIDATE: &str = "no-cache";
 
+/// What `/` answers when the binary was built without the bundle.
+const NOT_BUILT_PAGE: &str = "<!doctype html>
+<html lang=\"en\">
+<head><meta charset=\"utf-8\"><title>gpo-gateway: playground not built</title></head>
+<body>
+<h1>The playground is not built into this gateway</h1>
+<p>The GraphQL endpoint works as usual at <code>/graphql</code>. To get the GraphiQL
+playground here, build its bundle (needs Node.js and npm), then build the gateway again:</p>
+<pre>playground/build.sh
+cargo build --release</pre>
+<p>or run <code>scripts/run</code>, which does both and starts the gateway.</p>
+</body>
+</html>
+";
+
 /// Routes of the playground: `GET /` (the page) and `GET /playground/{*file}` (its assets).
 ///
 /// Generic over the state so it can be merged into any router.
@@ -40,20 +73,42 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/playground/{*file}", get(asset))
 }
 
-/// An embedded file by URL path: (content type, bytes).
-fn lookup(path: &str) -> Option<(&'static str, &'static [u8])> {
-    assets::ASSETS
-        .iter()
-        .find(|(url, _, _)| *url == path)
-        .map(|(_, content_type, bytes)| (*content_type, *bytes))
+async fn index(headers: HeaderMap) -> Response {
+    page(assets::ASSETS, &headers)
 }
 
-async fn index(headers: HeaderMap) -> Response {
-    let Some((content_type, body)) = lookup("/") else {
-        return not_found();
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let path = format!("{ASSET_PREFIX}{file}");
+    let cache = if is_hashed(&file) {
+        CACHE_IMMUTABLE
+    } else {
+        CACHE_REVALIDATE
+    };
+    match lookup(assets::ASSETS, &path) {
+        Some(asset) => file_response(asset, &headers, cache),
+        None => not_found(),
+    }
+}
+
+fn lookup(table: &'static [Asset], path: &str) -> Option<&'static Asset> {
+    table.iter().find(|asset| asset.path == path)
+}
+
+/// The page at `/` from `table` (or the how-to-build page), with its security headers.
+fn page(table: &'static [Asset], headers: &HeaderMap) -> Response {
+    let mut response = match lookup(table, "/") {
+        Some(asset) => file_response(asset, headers, CACHE_REVALIDATE),
+        None => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, CACHE_REVALIDATE),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            NOT_BUILT_PAGE,
+        )
+            .into_response(),
     };
     let csp = content_security_policy(headers.get(header::HOST));
-    let mut response = file_response(content_type, body, CACHE_REVALIDATE);
     let response_headers = response.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&csp) {
         response_headers.insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -66,31 +121,70 @@ async fn index(headers: HeaderMap) -> Response {
     response
 }
 
-async fn asset(Path(file): Path<String>) -> Response {
-    let path = format!("{ASSET_PREFIX}{file}");
-    match lookup(&path) {
-        Some((content_type, body)) => {
-            let cache = if is_hashed(&file) {
-                CACHE_IMMUTABLE
-            } else {
-                CACHE_REVALIDATE
-            };
-            file_response(content_type, body, cache)
-        }
-        None => not_found(),
-    }
-}
-
-fn file_response(content_type: &'static str, body: &'static [u8], cache: &'static str) -> Response {
-    (
+/// The asset in the encoding the request prefers among the copies it has.
+fn file_response(asset: &'static Asset, request: &HeaderMap, cache: &'static str) -> Response {
+    let accept = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (encoding, body) = choose_encoding(asset, &accept);
+    let mut response = (
         [
-            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_TYPE, asset.content_type),
             (header::CACHE_CONTROL, cache),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    let headers = response.headers_mut();
+    if let Some(encoding) = encoding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    // Caches must key the answer on the request's Accept-Encoding whenever it could differ.
+    if asset.gzip.is_some() || asset.brotli.is_some() {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
+}
+
+/// The copy to send for an `Accept-Encoding` value (RFC 9110 §12.5.3): the acceptable one
+/// with the highest weight, brotli before gzip before identity on equal weights (smallest
+/// first). Returns the `Content-Encoding` to declare (none for identity) and the bytes.
+fn choose_encoding(asset: &Asset, accept: &str) -> (Option<&'static str>, &'static [u8]) {
+    let identity = weight(accept, "identity").unwrap_or(1.0);
+    let mut best = (None, asset.identity, identity);
+    for (name, copy) in [("gzip", asset.gzip), ("br", asset.brotli)] {
+        let Some(copy) = copy else { continue };
+        let q = weight(accept, name).unwrap_or(0.0);
+        if q > 0.0 && q >= best.2 {
+            best = (Some(name), copy, q);
+        }
+    }
+    (best.0, best.1)
+}
+
+/// The weight `accept` gives `coding`: its own entry's, else the `*` entry's, else `None`.
+fn weight(accept: &str, coding: &str) -> Option<f32> {
+    let mut wildcard = None;
+    for entry in accept.split(',') {
+        let mut parts = entry.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let q = parts
+            .filter_map(|param| param.trim().strip_prefix("q="))
+            .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
+            .next()
+            .unwrap_or(1.0);
+        if name.eq_ignore_ascii_case(coding) {
+            return Some(q);
+        }
+        if name == "*" {
+            wildcard = Some(q);
+        }
+    }
+    wildcard
 }
 
 fn not_found() -> Response {
@@ -140,77 +234,125 @@ fn is_hashed(file: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Body;
-    use axum::http::Request;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
+    use axum::body::to_bytes;
 
-    async fn get(uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let request = Request::get(uri)
-            .header(header::HOST, "gateway.test:8080")
-            .body(Body::empty())
-            .expect("valid request");
-        let response = router::<()>().oneshot(request).await.expect("infallible");
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.expect("body").to_bytes().to_vec();
-        (parts.status, parts.headers, body)
+    /// A stand-in bundle: each copy's bytes name the copy, so a test sees which was sent.
+    static BUNDLE: &[Asset] = &[
+        Asset {
+            path: "/",
+            content_type: "text/html; charset=utf-8",
+            identity: b"page",
+            gzip: Some(b"page.gz"),
+            brotli: Some(b"page.br"),
+        },
+        Asset {
+            path: "/playground/app-ABCD1234.js",
+            content_type: "text/javascript; charset=utf-8",
+            identity: b"app",
+            gzip: Some(b"app.gz"),
+            brotli: None,
+        },
+        Asset {
+            path: "/playground/font-ABCD1234.woff2",
+            content_type: "font/woff2",
+            identity: b"font",
+            gzip: None,
+            brotli: None,
+        },
+    ];
+
+    fn accepting(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).expect("valid header"),
+        );
+        headers
     }
 
-    /// The `src`/`href` values of the page that point at this server.
-    fn local_references(html: &str) -> Vec<String> {
-        html.split(['"', '\''])
-            .filter(|part| part.starts_with('/'))
-            .map(str::to_owned)
-            .collect()
+    async fn body(response: Response) -> Vec<u8> {
+        to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("in-memory body")
+            .to_vec()
+    }
+
+    fn sent(path: &str, accept: &str) -> (Option<&'static str>, &'static [u8]) {
+        let asset = lookup(BUNDLE, path).expect("asset of the stand-in bundle");
+        choose_encoding(asset, accept)
+    }
+
+    #[test]
+    fn brotli_is_preferred_then_gzip_then_identity() {
+        assert_eq!(
+            sent("/", "gzip, deflate, br, zstd"),
+            (Some("br"), &b"page.br"[..])
+        );
+        assert_eq!(sent("/", "gzip"), (Some("gzip"), &b"page.gz"[..]));
+        assert_eq!(sent("/", "deflate"), (None, &b"page"[..]));
+        assert_eq!(sent("/", ""), (None, &b"page"[..]));
+        // A copy the bundle lacks is never claimed.
+        assert_eq!(
+            sent("/playground/app-ABCD1234.js", "br"),
+            (None, &b"app"[..])
+        );
+        assert_eq!(
+            sent("/playground/app-ABCD1234.js", "br, gzip"),
+            (Some("gzip"), &b"app.gz"[..])
+        );
+    }
+
+    #[test]
+    fn weights_and_wildcards_are_honoured() {
+        assert_eq!(sent("/", "br;q=0.5, gzip"), (Some("gzip"), &b"page.gz"[..]));
+        assert_eq!(sent("/", "br;q=0, gzip;q=0"), (None, &b"page"[..]));
+        assert_eq!(sent("/", "*"), (Some("br"), &b"page.br"[..]));
+        assert_eq!(sent("/", "*;q=0, identity"), (None, &b"page"[..]));
+        assert_eq!(
+            sent("/", "gzip;q=0.4, identity;q=0.5"),
+            (None, &b"page"[..])
+        );
+        assert_eq!(sent("/", "GZIP ; q=1.0"), (Some("gzip"), &b"page.gz"[..]));
+        assert_eq!(sent("/", "gzip;q=nonsense"), (None, &b"page"[..]));
     }
 
     #[tokio::test]
-    async fn index_is_html_locked_to_its_origin_and_loads_only_embedded_assets() {
-        let (status, headers, body) = get("/").await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
-        assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
-        let csp = headers[header::CONTENT_SECURITY_POLICY]
-            .to_str()
-            .expect("ASCII policy");
-        assert!(csp.contains("script-src 'self';"), "{csp}");
-        assert!(csp.contains("ws://gateway.test:8080"), "{csp}");
-        assert!(!csp.contains("http"), "{csp}");
+    async fn a_compressed_copy_is_declared_and_the_answer_varies_on_accept_encoding() {
+        let asset = lookup(BUNDLE, "/playground/app-ABCD1234.js").expect("asset");
+        let response = file_response(asset, &accepting("gzip"), CACHE_IMMUTABLE);
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(response.headers()[header::VARY], "accept-encoding");
+        assert_eq!(body(response).await, b"app.gz");
 
-        let html = String::from_utf8(body).expect("UTF-8 page");
-        assert!(html.contains("<title>gpo-gateway playground</title>"));
-        assert!(!html.contains("http://") && !html.contains("https://"));
-        let references = local_references(&html);
-        assert!(references.iter().any(|r| r.ends_with(".js")), "{html}");
-        assert!(references.iter().any(|r| r.ends_with(".css")), "{html}");
-        for reference in references {
-            assert!(reference.starts_with(ASSET_PREFIX), "{reference}");
-            let (status, headers, _) = get(&reference).await;
-            assert_eq!(status, StatusCode::OK, "{reference}");
-            assert_eq!(
-                headers[header::CACHE_CONTROL],
-                CACHE_IMMUTABLE,
-                "{reference}"
-            );
-            let expected = if reference.ends_with(".js") {
-                "text/javascript; charset=utf-8"
-            } else {
-                "text/css; charset=utf-8"
-            };
-            assert_eq!(headers[header::CONTENT_TYPE], expected, "{reference}");
-        }
+        let response = file_response(asset, &HeaderMap::new(), CACHE_IMMUTABLE);
+        assert!(!response.headers().contains_key(header::CONTENT_ENCODING));
+        assert_eq!(response.headers()[header::VARY], "accept-encoding");
+        assert_eq!(body(response).await, b"app");
+
+        let font = lookup(BUNDLE, "/playground/font-ABCD1234.woff2").expect("asset");
+        let response = file_response(font, &accepting("br, gzip"), CACHE_IMMUTABLE);
+        assert!(!response.headers().contains_key(header::CONTENT_ENCODING));
+        assert!(!response.headers().contains_key(header::VARY));
+        assert_eq!(body(response).await, b"font");
     }
 
     #[tokio::test]
-    async fn unknown_asset_is_not_found() {
-        for uri in [
-            "/playground/nope.js",
-            "/playground/",
-            "/playground/../Cargo.toml",
-        ] {
-            let (status, _, _) = get(uri).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
-        }
+    async fn without_a_bundle_the_page_says_how_to_build_it() {
+        let response = page(&[], &HeaderMap::new());
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+        assert!(
+            response
+                .headers()
+                .contains_key(header::CONTENT_SECURITY_POLICY)
+        );
+        let html = String::from_utf8(body(response).await).expect("UTF-8 page");
+        assert!(html.contains("playground/build.sh"), "{html}");
+        assert!(html.contains("scripts/run"), "{html}");
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! its HTTP, batch, persisted-query and WebSocket links; the playground in a headless
 //! Chromium) run against a store-mode gateway with the demo data served on a TCP port.
 //!
-//! Needs `node` and `npm` (npm installs `tests/clients/node_modules` from the committed
-//! lockfile when it is missing or stale) and, for the browser test, Debian's Chromium
-//! (`apt-get install chromium`; `CHROMIUM_PATH` points elsewhere). A missing tool fails the
-//! test with a message saying what to install: these tests never skip.
+//! Needs Node.js and npm (`scripts/npm-install`, which states the version, installs
+//! `tests/clients/node_modules` from the committed lockfile when it is missing or stale) and,
+//! for the browser tests, Debian's Chromium (`apt-get install chromium`; `CHROMIUM_PATH`
+//! points elsewhere) and a build with the playground bundle (`playground/build.sh`). `.ci/run`
+//! sets all of that up; a missing piece fails the test with a message saying what to install:
+//! these tests never skip.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,17 +15,15 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::fake_graph::FakeGraph;
 use crate::helpers::{Mode, TestApp, serve_tcp};
 
 /// Time allowed for one `node --test` run; its own tests time out sooner.
 const NODE_TIMEOUT: Duration = Duration::from_secs(180);
-/// Time allowed for `npm ci`.
+/// Time allowed for `scripts/npm-install` (an `npm ci` when the packages are stale).
 const NPM_TIMEOUT: Duration = Duration::from_secs(300);
-/// Marks a completed `npm ci`; compared with the lockfile's modification time.
-const STAMP: &str = ".gpo-gateway-npm-ci.stamp";
 /// Serialises `npm ci` between the tests of this module, which run in parallel.
 static NPM: Mutex<()> = Mutex::new(());
 
@@ -121,41 +121,19 @@ fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     rx
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    path.metadata().and_then(|m| m.modified()).ok()
-}
-
-/// Installs `tests/clients/node_modules` from the lockfile unless a completed install is
-/// newer than the lockfile.
+/// Installs `tests/clients/node_modules` from the lockfile unless it is up to date.
 fn ensure_node_modules() {
     let _guard = NPM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let dir = clients_dir();
-    let lock = dir.join("package-lock.json");
-    let stamp = dir.join("node_modules").join(STAMP);
-    let lock_time = modified(&lock).unwrap_or_else(|| panic!("{} is missing", lock.display()));
-    if modified(&stamp).is_some_and(|t| t >= lock_time) {
-        return;
-    }
-    let npm = std::env::var("GPO_GATEWAY_NPM").unwrap_or_else(|_| "npm".to_owned());
-    let mut command = Command::new(&npm);
-    command
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir);
-    let result = match run(command, NPM_TIMEOUT) {
-        Ok(result) => result,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`{npm}` was not found: the client tests need Node.js 20+ and npm \
-             (e.g. `apt-get install -y nodejs npm`)"
-        ),
-        Err(e) => panic!("could not run `{npm} ci` in {}: {e}", dir.display()),
-    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut command = Command::new(root.join("scripts/npm-install"));
+    command.arg(clients_dir()).current_dir(root);
+    let result = run(command, NPM_TIMEOUT)
+        .unwrap_or_else(|e| panic!("could not run scripts/npm-install: {e}"));
     assert!(
         result.succeeded(),
         "{}",
-        result.describe(&format!("`{npm} ci` in {}", dir.display()), NPM_TIMEOUT)
+        result.describe("`scripts/npm-install tests/clients`", NPM_TIMEOUT)
     );
-    std::fs::write(&stamp, b"npm ci completed\n")
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", stamp.display()));
 }
 
 /// Runs one Node test file against `base_url` and fails with node's output unless it passes.
@@ -177,10 +155,11 @@ fn node_test_with(file: &str, base_url: &str, env: &[(&str, &str)]) {
         .env_remove("NODE_OPTIONS");
     let result = match run(command, NODE_TIMEOUT) {
         Ok(result) => result,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`{node}` was not found: the client tests need Node.js 20+ \
-             (e.g. `apt-get install -y nodejs npm`)"
-        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            panic!(
+                "`{node}` was not found: the client tests need Node.js (see scripts/npm-install)"
+            )
+        }
         Err(e) => panic!("could not run `{node} --test {file}`: {e}"),
     };
     let description = result.describe(&format!("`node --test {file}`"), NODE_TIMEOUT);
@@ -257,6 +236,7 @@ async fn apollo_client_4_against_the_graph_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_playground_runs_an_example_in_chromium_without_external_requests() {
+    crate::playground::require_bundle();
     let chromium = chromium_path();
     assert!(
         chromium.is_file(),
@@ -270,6 +250,7 @@ async fn the_playground_runs_an_example_in_chromium_without_external_requests() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_playground_runs_an_example_in_chromium_against_the_graph_gateway() {
+    crate::playground::require_bundle();
     let (base_url, graph) = demo_graph_gateway().await;
     blocking(move || {
         node_test_with(

@@ -1,8 +1,6 @@
 //! Shared test plumbing: build the gateway, post GraphQL through the real router (`oneshot`,
 //! no socket) or over TCP, and read the answers.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +8,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use gpo_gateway::backend::Backend;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
 use gpo_gateway::domain::files::{DefinitionFile, FileStatus, LanguageFile, PolicyType};
@@ -123,22 +120,14 @@ impl TestApp {
         }
     }
 
-    /// A store-mode gateway over a given store (to inspect or prefill it).
-    pub fn over_store(store: Store) -> TestApp {
-        let backend: Arc<dyn Backend> = Arc::new(store.clone());
-        let app = gpo_gateway::app_with_backend(&config(), backend);
-        TestApp {
-            router: app.router,
-            mode: Mode::Store,
-            graph: None,
-            store: Some(store),
-            token: None,
-        }
-    }
-
     /// The fake Graph (Graph mode only).
     pub fn graph(&self) -> &FakeGraph {
-        self.graph.as_ref().expect("a Graph-mode app")
+        self.graph.as_ref().unwrap_or_else(|| {
+            panic!(
+                "only a Graph-mode app has a fake Graph; this one is {:?}",
+                self.mode
+            )
+        })
     }
 
     /// Sends one HTTP request through the router.
@@ -322,9 +311,6 @@ pub fn demo_store() -> Store {
         .expect("demo seed");
     store
 }
-
-pub const OP_FIELDS: &str =
-    "id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime";
 
 pub const CREATE: &str = "mutation Create($f: ID!, $input: CreateGroupPolicyOperationInput!) {
   createGroupPolicyOperation(definitionFileId: $f, input: $input) {

@@ -17,6 +17,7 @@ mod graph_files;
 mod guard;
 mod helpers;
 mod http;
+mod playground;
 mod process;
 mod schema;
 mod simulation;

@@ -1,0 +1,193 @@
+//! Mutations on the wire: the bodies Graph expects for create and update, and the success
+//! statuses Graph may answer with (201 or 200 for create, 200 with a body or 204 for update).
+
+use super::*;
+
+#[tokio::test]
+async fn create_posts_exactly_the_body_graph_expects() {
+    let app = graph_app().await;
+    let file = app.new_file().await;
+    let details = "Téléversement de chrome.admx …";
+    let created = app
+        .data(
+            CREATE,
+            json!({ "f": file, "input": { "operationType": "UPLOAD_NEW_VERSION", "operationStatus": "IN_PROGRESS", "statusDetails": details } }),
+        )
+        .await["createGroupPolicyOperation"]
+        .clone();
+    assert_eq!(created["operationType"], "UPLOAD_NEW_VERSION");
+    assert_eq!(created["statusDetails"], details);
+    let posts: Vec<Recorded> = app
+        .graph()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    let post = &posts[0];
+    assert_eq!(post.path, collection_path(&file));
+    assert_eq!(post.query, None);
+    assert_eq!(
+        post.body,
+        Some(json!({
+            "@odata.type": "#microsoft.graph.groupPolicyOperation",
+            "operationType": "uploadNewVersion",
+            "operationStatus": "inProgress",
+            "statusDetails": details,
+        }))
+    );
+    let content_type = post.header("content-type").expect("a Content-Type");
+    assert_eq!(
+        content_type.split(';').next().map(str::trim),
+        Some("application/json")
+    );
+    // Stored as sent.
+    let stored = app
+        .graph()
+        .entity(&file, created["id"].as_str().expect("id"))
+        .expect("stored");
+    assert_eq!(stored["statusDetails"], details);
+}
+
+#[tokio::test]
+async fn update_patches_only_changed_fields_and_sends_null_to_clear_details() {
+    let app = graph_app().await;
+    let file = guid();
+    let id = app
+        .graph()
+        .insert_op(&file, "upload", "inProgress", Some("working"));
+    let updated = app
+        .update(&file, &id, json!({ "operationStatus": "SUCCESS" }))
+        .await;
+    assert_eq!(updated["operationStatus"], "SUCCESS");
+    assert_eq!(updated["statusDetails"], "working");
+    let cleared = app
+        .update(&file, &id, json!({ "statusDetails": null }))
+        .await;
+    assert_eq!(cleared["statusDetails"], Value::Null);
+    let both = app
+        .update(
+            &file,
+            &id,
+            json!({ "operationType": "REMOVE", "statusDetails": "gone" }),
+        )
+        .await;
+    assert_eq!(both["operationType"], "REMOVE");
+
+    let patches: Vec<Recorded> = app
+        .graph()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .collect();
+    assert_eq!(patches.len(), 3);
+    for patch in &patches {
+        assert_eq!(patch.path, entity_path(&file, &id));
+        assert_eq!(patch.query, None);
+        let content_type = patch.header("content-type").expect("a Content-Type");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
+    }
+    let odata = "#microsoft.graph.groupPolicyOperation";
+    assert_eq!(
+        patches[0].body,
+        Some(json!({ "@odata.type": odata, "operationStatus": "success" }))
+    );
+    assert_eq!(
+        patches[1].body,
+        Some(json!({ "@odata.type": odata, "statusDetails": null }))
+    );
+    let text = patches[1].body_text.as_deref().expect("a body");
+    assert!(
+        text.replace(' ', "").contains("\"statusDetails\":null"),
+        "{text}"
+    );
+    assert_eq!(
+        patches[2].body,
+        Some(json!({ "@odata.type": odata, "operationType": "remove", "statusDetails": "gone" }))
+    );
+    let stored = app.graph().entity(&file, &id).expect("stored");
+    assert_eq!(stored["operationStatus"], "success");
+    assert_eq!(stored["operationType"], "remove");
+}
+
+#[tokio::test]
+async fn create_accepts_201_and_200() {
+    for status in [201, 200] {
+        let app = graph_app().await;
+        app.graph().set_create_status(status);
+        let file = app.new_file().await;
+        let created = app
+            .data(
+                CREATE,
+                json!({ "f": file, "input": { "operationType": "UPLOAD", "operationStatus": "IN_PROGRESS", "statusDetails": "s" } }),
+            )
+            .await["createGroupPolicyOperation"]
+            .clone();
+        let id = created["id"].as_str().expect("id");
+        assert!(is_guid(id), "{status}: {created}");
+        assert_eq!(created["definitionFileId"], json!(file));
+        assert_eq!(created["operationStatus"], "IN_PROGRESS");
+        assert!(app.graph().entity(&file, id).is_some());
+        assert_eq!(app.graph().count(&Match::method("POST")), 1);
+    }
+}
+
+#[tokio::test]
+async fn patch_answered_200_with_a_body_is_used_without_a_reread() {
+    let app = graph_app().await;
+    app.graph().set_patch_no_content(false);
+    let file = guid();
+    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
+    let updated = app
+        .update(
+            &file,
+            &id,
+            json!({ "operationStatus": "FAILED", "statusDetails": "bad ADMX" }),
+        )
+        .await;
+    assert_eq!(updated["operationStatus"], "FAILED");
+    assert_eq!(updated["statusDetails"], "bad ADMX");
+    let stored = app.graph().entity(&file, &id).expect("stored");
+    assert_eq!(
+        updated["lastModifiedDateTime"],
+        stored["lastModifiedDateTime"]
+    );
+    let methods: Vec<String> = app
+        .graph()
+        .requests()
+        .into_iter()
+        .map(|r| r.method)
+        .collect();
+    assert_eq!(methods, ["PATCH"]);
+}
+
+#[tokio::test]
+async fn patch_answered_204_is_followed_by_a_get_of_the_new_state() {
+    let app = graph_app().await;
+    app.graph().set_patch_no_content(true);
+    let file = guid();
+    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
+    let updated = app
+        .update(
+            &file,
+            &id,
+            json!({ "operationStatus": "SUCCESS", "statusDetails": "412 policies" }),
+        )
+        .await;
+    assert_eq!(updated["id"], json!(id));
+    assert_eq!(updated["operationType"], "UPLOAD");
+    assert_eq!(updated["operationStatus"], "SUCCESS");
+    assert_eq!(updated["statusDetails"], "412 policies");
+    let stored = app.graph().entity(&file, &id).expect("stored");
+    assert_eq!(
+        updated["lastModifiedDateTime"],
+        stored["lastModifiedDateTime"]
+    );
+    let requests = app.graph().requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["PATCH", "GET"], "{requests:?}");
+    assert_eq!(requests[1].path, entity_path(&file, &id));
+}
