@@ -5,6 +5,7 @@
 // subscriptions over a graphql-transport-ws WebSocket to the same path.
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
+import { Kind, parse } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { createRoot } from 'react-dom/client';
 import examples from 'gpo:examples';
@@ -42,7 +43,30 @@ function fetcherFor(headers) {
   return current.fetcher;
 }
 
-const fetcher = (params, options) => fetcherFor(options?.headers)(params, options);
+// GraphiQL derives the operation name from the query editor a moment after its text changes,
+// so right after switching tabs it can still send the previous tab's name with the new tab's
+// query, which the gateway rightly refuses ("Unknown operation named ..."). A name the
+// document does not define is dropped, or replaced by the document's only operation's name.
+function withDefinedOperationName(params) {
+  if (!params.operationName) {
+    return params;
+  }
+  let names;
+  try {
+    names = parse(params.query)
+      .definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION)
+      .map((definition) => definition.name?.value);
+  } catch {
+    return params; // not GraphQL: the gateway says why
+  }
+  if (names.includes(params.operationName)) {
+    return params;
+  }
+  return { ...params, operationName: names.length === 1 ? names[0] : undefined };
+}
+
+const fetcher = (params, options) =>
+  fetcherFor(options?.headers)(withDefinedOperationName(params), options);
 
 // The first tab opens on the first example (listing operations) with its variables.
 const defaultTabs = examples.map(({ query, variables }) => ({ query, variables }));
