@@ -9,10 +9,13 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use super::HttpConfig;
+use super::handlers::caller_from;
+use super::negotiation::Negotiated;
+use super::response::Rejection;
 use crate::error::Error;
 
 /// Seconds a client is asked to wait (`Retry-After`) when the gateway is at capacity.
@@ -26,18 +29,12 @@ pub(crate) fn refuse(
     error: &Error,
     retry_after: Option<u64>,
 ) -> Response {
-    let mut response = super::request_error(
-        status,
-        error,
-        super::flavor(headers),
-        &super::caller_from(headers),
-    );
+    let media = Negotiated::of(headers).response;
+    let mut rejection = Rejection::new(status, error.clone(), media, &caller_from(headers));
     if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        rejection = rejection.with_header(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
-    response
+    rejection.into_response()
 }
 
 /// Refuses with 413 `LIMIT_EXCEEDED` a request whose declared `Content-Length` is over the body
