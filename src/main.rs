@@ -3,24 +3,25 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::Parser;
 use gpo_gateway::Config;
+use gpo_gateway::backend::cursor::CursorCodec;
+use gpo_gateway::backend::store::Store;
+use gpo_gateway::config::Command;
 use gpo_gateway::http::serve::{ConnectionLimits, Drained, serve};
-use tracing_subscriber::EnvFilter;
 
 /// Exit status when the drain time ran out with requests still being served.
 const EXIT_DRAIN_CUT_OFF: u8 = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let config = Config::parse();
+    if let Some(command) = &config.command {
+        return run_command(command, &config);
+    }
+    gpo_gateway::telemetry::logs::init(config.log_format);
     let app = match gpo_gateway::app(&config) {
         Ok(app) => app,
         Err(e) => {
@@ -47,6 +48,25 @@ async fn main() -> ExitCode {
         env!("CARGO_PKG_VERSION"),
     );
 
+    if let Some(address) = config.metrics_listen {
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => {
+                let address = listener.local_addr().unwrap_or(address);
+                let _ = writeln!(std::io::stdout(), "  metrics:    http://{address}/metrics");
+                let metrics = app.metrics.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, metrics).await {
+                        tracing::error!(error = %e, "the metrics listener stopped");
+                    }
+                });
+            }
+            Err(e) => {
+                eprintln!("gpo-gateway: cannot listen for metrics on {address}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
     let state = app.state.clone();
     let drain = config.shutdown_timeout;
     let shutdown = async move {
@@ -67,6 +87,29 @@ async fn main() -> ExitCode {
                 "drain time is up; exiting with requests still in flight"
             );
             ExitCode::from(EXIT_DRAIN_CUT_OFF)
+        }
+    }
+}
+
+/// Runs a one-off task instead of serving.
+fn run_command(command: &Command, config: &Config) -> ExitCode {
+    match command {
+        Command::Schema(args) => {
+            // An empty store: the schema does not depend on data, and nothing is served.
+            let store = Store::new(0, CursorCodec::new(None));
+            let schema = gpo_gateway::graphql::build_schema(Arc::new(store), config.into());
+            let sdl = if args.federation {
+                gpo_gateway::graphql::federation_sdl(&schema)
+            } else {
+                gpo_gateway::graphql::client_sdl(&schema)
+            };
+            match std::io::stdout().write_all(sdl.as_bytes()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("gpo-gateway: cannot write the schema: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

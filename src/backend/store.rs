@@ -91,6 +91,7 @@ impl Data {
         file.seq_of.insert(op.id, seq);
         file.by_seq.insert(seq, op);
         self.len += 1;
+        crate::telemetry::metrics::store_operations(self.len);
     }
 }
 
@@ -289,6 +290,7 @@ impl Backend for Store {
                 return Err(key.not_found());
             }
             data.len -= 1;
+            crate::telemetry::metrics::store_operations(data.len);
             self.shared.publish(key, None);
         }
         Ok(())

@@ -71,6 +71,9 @@ impl Loader<LoadKey> for OperationLoader {
             .saturating_sub(before)
             .min(unique.len());
         let refused = unique.split_off(allowed);
+        if !refused.is_empty() {
+            crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxLookups);
+        }
         let fields = wanted
             .values()
             .fold(Fields::default(), |acc, f| acc.union(*f));
@@ -92,5 +95,12 @@ impl Loader<LoadKey> for OperationLoader {
             .iter()
             .filter_map(|load_key| Some((*load_key, found.get(&load_key.0)?.clone())))
             .collect())
+    }
+}
+
+impl Drop for OperationLoader {
+    /// The operation is over: its lookup count joins the metrics.
+    fn drop(&mut self) {
+        crate::telemetry::metrics::lookups(*self.looked_up.get_mut());
     }
 }

@@ -17,6 +17,7 @@ use super::handlers::caller_from;
 use super::negotiation::Negotiated;
 use super::response::Rejection;
 use crate::error::Error;
+use crate::telemetry::metrics::{self, Limit};
 
 /// Seconds a client is asked to wait (`Retry-After`) when the gateway is at capacity.
 pub const RETRY_AFTER_SECONDS: u64 = 1;
@@ -51,6 +52,7 @@ pub(crate) async fn refuse_oversized_body(
         .and_then(|v| v.trim().parse::<u64>().ok());
     match declared {
         Some(length) if length > max_body_bytes as u64 => {
+            metrics::refused(Limit::MaxBodyBytes);
             let error = Error::LimitExceeded(format!(
                 "The request body is larger than {max_body_bytes} bytes"
             ));
@@ -101,6 +103,7 @@ pub(crate) async fn shed_load(
         return next.run(request).await;
     }
     let Ok(_permit) = Arc::clone(&shedder.permits).try_acquire_owned() else {
+        metrics::refused(Limit::MaxInFlight);
         let error = Error::LimitExceeded(format!(
             "The gateway is serving its maximum of {} requests; retry in {RETRY_AFTER_SECONDS} s",
             shedder.cap
@@ -112,6 +115,7 @@ pub(crate) async fn shed_load(
             Some(RETRY_AFTER_SECONDS),
         );
     };
+    let _in_flight = metrics::in_flight();
     // Kept for the refusal: the request itself moves into the handler.
     let headers = request.headers().clone();
     match tokio::time::timeout(shedder.deadline, next.run(request)).await {
@@ -123,6 +127,7 @@ pub(crate) async fn shed_load(
                 shedder.deadline
             ));
             tracing::warn!(deadline = ?shedder.deadline, "request cut off at its deadline");
+            metrics::refused(Limit::RequestTimeout);
             refuse(&headers, StatusCode::GATEWAY_TIMEOUT, &error, None)
         }
     }

@@ -18,6 +18,7 @@ use crate::backend::{BearerToken, Caller, RequestBudget};
 use crate::domain::Guid;
 use crate::error::Error;
 use crate::graphql::loader::with_operation_data;
+use crate::telemetry::metrics::{self, Limit};
 
 /// The caller of an HTTP request: its bearer token and a correlation id (the client's own
 /// `client-request-id` when it is a GUID, else a fresh one).
@@ -89,6 +90,7 @@ pub(crate) async fn graphql_post(
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            metrics::refused(Limit::MaxBodyBytes);
             let error = Error::LimitExceeded(format!(
                 "The request body is larger than {} bytes",
                 state.inner.config.max_body_bytes
@@ -111,6 +113,7 @@ pub(crate) async fn graphql_post(
         serde_json::Value::Array(items) => {
             let cap = state.inner.config.max_batch;
             if items.is_empty() || items.len() > cap {
+                metrics::refused(Limit::MaxBatch);
                 let error = Error::LimitExceeded(format!(
                     "A batch must hold 1 to {cap} operations; this one has {}",
                     items.len()

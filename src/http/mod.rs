@@ -27,7 +27,7 @@ use crate::backend::Backend;
 use crate::graphql::GatewaySchema;
 use apq::PersistedQueries;
 
-pub use routes::router;
+pub use routes::{metrics_router, router};
 pub use ws::WebSocketLimits;
 
 /// Header that correlates a request with Graph's logs; echoed on every response.
@@ -47,6 +47,8 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     pub graph_request_budget: usize,
     pub websocket: WebSocketLimits,
+    pub metrics_on_main_port: bool,
+    pub compress_min_bytes: u16,
 }
 
 impl HttpConfig {
@@ -64,6 +66,8 @@ impl HttpConfig {
             request_timeout: config.request_timeout,
             graph_request_budget: config.graph_request_budget,
             websocket: WebSocketLimits::from_config(config),
+            metrics_on_main_port: config.metrics_on_main_port,
+            compress_min_bytes: config.compress_min_bytes,
         }
     }
 }

@@ -67,6 +67,7 @@ pub async fn get_many(
             return results;
         }
         tracing::debug!(keys = retry.len(), ?wait, "retrying throttled sub-requests");
+        crate::telemetry::metrics::graph_retries(retry.len().div_ceil(MAX_BATCH));
         tokio::time::sleep(wait).await;
         attempt += 1;
         pending = retry
@@ -133,6 +134,7 @@ impl Round<'_> {
     async fn send(&self, chunk: &[OperationKey]) -> Vec<(OperationKey, Verdict)> {
         let client = &self.backend.client;
         let url = client.url(&["$batch"], &[]);
+        crate::telemetry::metrics::graph_batch(chunk.len());
         let body = self.body(chunk);
         let reply = client
             .send_once(
@@ -198,7 +200,13 @@ impl Round<'_> {
             .enumerate()
             .map(|(i, key)| {
                 let verdict = match by_id.get(&(i + 1).to_string()) {
-                    Some(response) => client::judge(&sub_reply(response), Kind::Read, self.caller),
+                    Some(response) => {
+                        let reply = sub_reply(response);
+                        if reply.status == 429 {
+                            crate::telemetry::metrics::graph_throttled(reply.retry_after);
+                        }
+                        client::judge(&reply, Kind::Read, self.caller)
+                    }
                     None => Verdict::Fail(Error::upstream(
                         Code::UpstreamError,
                         "Microsoft Graph's $batch answer left out this lookup",

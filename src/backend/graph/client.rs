@@ -16,6 +16,7 @@ use url::Url;
 use super::wire;
 use crate::backend::Caller;
 use crate::error::{Code, Error, UpstreamDetail};
+use crate::telemetry::metrics;
 
 /// Most retries of one call (or of one key inside `$batch`).
 pub const MAX_RETRIES: u32 = 3;
@@ -170,6 +171,7 @@ impl GraphClient {
                         return Err(error);
                     }
                     tracing::debug!(?wait, status = reply.status, "graph asked us to retry");
+                    metrics::graph_retries(1);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -201,17 +203,24 @@ impl GraphClient {
             client_request_id: Some(caller.client_request_id.clone()),
             ..Default::default()
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(&e, detail()))?;
+        let route = metrics::graph_route(&self.relative(url));
+        let method_label = metrics::method_label(method);
+        let started = Instant::now();
+        let response = request.send().await.map_err(|e| {
+            metrics::graph_request(method_label, route, 0, started.elapsed());
+            transport_error(&e, detail())
+        })?;
         let status = response.status().as_u16();
+        metrics::graph_request(method_label, route, status, started.elapsed());
         let request_id = header(response.headers(), "request-id");
         let retry_after = response
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
+        if status == 429 {
+            metrics::graph_throttled(retry_after);
+        }
         let bytes = response
             .bytes()
             .await

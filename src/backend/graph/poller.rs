@@ -143,6 +143,7 @@ async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
     let mut delay = poller.interval;
     let mut failures = 0;
     tracing::debug!(operation = %key.id, "poller started");
+    let _running = crate::telemetry::metrics::poller_running();
     loop {
         let fetched = poller
             .client

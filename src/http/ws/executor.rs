@@ -61,6 +61,7 @@ impl Executor for ConnectionExecutor {
             .acquire()
             .and_then(|own| Some((own, self.global.acquire()?)));
         let Some(slots) = slots else {
+            crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxSubscriptions);
             let error = Error::LimitExceeded(
                 "Too many live subscriptions; complete some before starting another".to_owned(),
             );

@@ -28,6 +28,7 @@ use super::response::Rejection;
 use super::{AppState, Inner};
 use crate::backend::{BearerToken, Caller};
 use crate::error::Error;
+use crate::telemetry::metrics::{self, Limit};
 use executor::ConnectionExecutor;
 use slots::{AddressSlot, AddressSlots, Slot};
 
@@ -84,6 +85,7 @@ impl OpenWebSockets {
     /// which cap is full.
     fn admit(&self, peer: Option<IpAddr>) -> Result<Admitted, Error> {
         let total = self.total.acquire().ok_or_else(|| {
+            metrics::refused(Limit::MaxWebsockets);
             Error::LimitExceeded(format!(
                 "The gateway already has {} WebSockets open (--max-websockets); try again later",
                 self.total.cap()
@@ -92,6 +94,7 @@ impl OpenWebSockets {
         let address = match peer {
             None => None,
             Some(peer) => Some(self.per_address.acquire(peer).ok_or_else(|| {
+                metrics::refused(Limit::MaxWebsocketsPerAddress);
                 Error::LimitExceeded(format!(
                     "Your address already has {} WebSockets open (--max-websockets-per-address); \
                      close one or try again later",
