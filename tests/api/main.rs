@@ -16,6 +16,7 @@ mod http;
 mod process;
 mod schema;
 mod store;
+mod telemetry;
 mod ws;
 mod ws_limits;
 mod ws_protocol;

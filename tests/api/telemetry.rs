@@ -1,0 +1,357 @@
+//! What the gateway tells its operator: Prometheus metrics after a known sequence of requests
+//! (exact counts, no token, id or message in a label), JSON request logs carrying the ids,
+//! response compression negotiated by `Accept-Encoding`, and `gpo-gateway schema`.
+
+use std::io::Read;
+use std::process::Command;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::fake_graph::{Canned, FakeGraph, Match};
+use crate::helpers::{CREATE, DELETE, GET, TOKEN, TestApp, config, guid};
+use crate::process::{start, terminate};
+
+/// Posts `query` to the binary at `addr` with the test token; returns the JSON answer.
+async fn post(addr: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("the gateway answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+/// The samples of the exposition whose name is `name`, without the name: `{labels} value`.
+fn samples<'a>(metrics: &'a str, name: &str) -> Vec<&'a str> {
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.strip_prefix(name))
+        .filter(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        .map(str::trim)
+        .collect()
+}
+
+const THREE: &str = "query Three($f: ID!, $a: ID!, $b: ID!, $c: ID!) {
+  a: groupPolicyOperation(definitionFileId: $f, id: $a) { id }
+  b: groupPolicyOperation(definitionFileId: $f, id: $b) { id }
+  c: groupPolicyOperation(definitionFileId: $f, id: $c) { id }
+}";
+
+#[tokio::test]
+async fn metrics_count_a_known_sequence_exactly_and_no_label_holds_an_id_or_a_token() {
+    let graph = FakeGraph::spawn().await;
+    let file = guid();
+    let ids: Vec<String> = (0..3)
+        .map(|_| graph.insert_op(&file, "upload", "success", Some("fine")))
+        .collect();
+    let url = graph.base_url();
+    let (child, addr) = start(&[
+        "--backend",
+        "graph",
+        "--graph-url",
+        &url,
+        "--metrics-on-main-port",
+    ]);
+
+    // A success, a NOT_FOUND, a refused bomb, a throttled create that is retried, a $batch.
+    let body = post(&addr, GET, json!({ "f": file, "id": ids[0] })).await;
+    assert_eq!(
+        body["data"]["groupPolicyOperation"]["id"],
+        json!(ids[0]),
+        "{body}"
+    );
+    let missing = guid();
+    let body = post(&addr, DELETE, json!({ "f": file, "id": missing })).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{body}"
+    );
+    let bomb = format!(
+        "query Bomb {{ {} __typename {} }}",
+        "a {".repeat(20),
+        "}".repeat(20)
+    );
+    let body = post(&addr, &bomb, json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{body}"
+    );
+    graph.inject(
+        Match::method("POST")
+            .in_batch(false)
+            .path_contains("groupPolicyOperations"),
+        Canned::throttled("0.25"),
+        1,
+    );
+    let input = json!({ "operationType": "UPLOAD", "operationStatus": "IN_PROGRESS" });
+    let body = post(&addr, CREATE, json!({ "f": file, "input": input })).await;
+    assert!(
+        body["data"]["createGroupPolicyOperation"]["id"].is_string(),
+        "{body}"
+    );
+    let vars = json!({ "f": file, "a": ids[0], "b": ids[1], "c": ids[2] });
+    let body = post(&addr, THREE, vars).await;
+    assert_eq!(body["data"]["c"]["id"], json!(ids[2]), "{body}");
+
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let (_, log) = terminate(child).await;
+
+    let mut requests = samples(&metrics, "gpo_gateway_graphql_requests_total");
+    requests.sort_unstable();
+    assert_eq!(
+        requests,
+        [
+            r#"{operation_type="mutation",operation_name="Create",outcome="OK"} 1"#,
+            r#"{operation_type="mutation",operation_name="Delete",outcome="NOT_FOUND"} 1"#,
+            r#"{operation_type="query",operation_name="Get",outcome="OK"} 1"#,
+            r#"{operation_type="query",operation_name="Three",outcome="OK"} 1"#,
+            r#"{operation_type="unknown",operation_name="unknown",outcome="LIMIT_EXCEEDED"} 1"#,
+        ],
+        "{metrics}"
+    );
+    assert_eq!(
+        samples(&metrics, "gpo_gateway_refusals_total"),
+        [r#"{limit="max_depth"} 1"#]
+    );
+    let collection =
+        "/deviceManagement/groupPolicyUploadedDefinitionFiles/{id}/groupPolicyOperations";
+    let mut upstream = samples(&metrics, "gpo_gateway_graph_requests_total");
+    upstream.sort_unstable();
+    let mut expected = vec![
+        format!(r#"{{method="DELETE",route="{collection}/{{id}}",status="404"}} 1"#),
+        format!(r#"{{method="GET",route="{collection}/{{id}}",status="200"}} 1"#),
+        format!(r#"{{method="POST",route="{collection}",status="201"}} 1"#),
+        format!(r#"{{method="POST",route="{collection}",status="429"}} 1"#),
+        r#"{method="POST",route="/$batch",status="200"} 1"#.to_owned(),
+    ];
+    expected.sort_unstable();
+    assert_eq!(upstream, expected, "{metrics}");
+    assert_eq!(samples(&metrics, "gpo_gateway_graph_retries_total"), ["1"]);
+    assert_eq!(
+        samples(&metrics, "gpo_gateway_graph_throttles_total"),
+        ["1"]
+    );
+    assert_eq!(
+        samples(&metrics, "gpo_gateway_graph_last_retry_after_seconds"),
+        ["0.25"]
+    );
+    assert_eq!(
+        samples(&metrics, "gpo_gateway_graph_batch_size_count"),
+        ["1"]
+    );
+    assert_eq!(
+        samples(&metrics, "gpo_gateway_graph_batch_size_sum"),
+        ["3.0"]
+    );
+    let mut timed = samples(
+        &metrics,
+        "gpo_gateway_graphql_request_duration_seconds_count",
+    );
+    timed.sort_unstable();
+    assert_eq!(
+        timed,
+        [
+            r#"{operation_type="mutation"} 2"#,
+            r#"{operation_type="query"} 2"#,
+            r#"{operation_type="unknown"} 1"#,
+        ]
+    );
+    assert_eq!(
+        samples(&metrics, "gpo_gateway_graphql_requests_in_flight"),
+        ["0"]
+    );
+
+    // Nothing a client sent as data reaches a label: no id, no token, no message.
+    let mut secrets: Vec<&str> = ids.iter().map(String::as_str).collect();
+    secrets.extend([
+        file.as_str(),
+        missing.as_str(),
+        TOKEN,
+        "Bomb",
+        "not found",
+        "Bearer",
+    ]);
+    for secret in secrets {
+        assert!(
+            !metrics.contains(secret),
+            "{secret} in the metrics:\n{metrics}"
+        );
+        assert!(!log.contains(TOKEN), "the token is in the log");
+    }
+}
+
+#[tokio::test]
+async fn metrics_are_off_the_public_port_unless_enabled_and_always_on_their_own_router() {
+    let scrape = |router: axum::Router| async move {
+        let request = Request::get("/metrics")
+            .body(Body::empty())
+            .expect("request");
+        let response = router.oneshot(request).await.expect("an answer");
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let app = gpo_gateway::app(&config()).expect("the gateway builds");
+    assert_eq!(scrape(app.router).await.0, StatusCode::NOT_FOUND);
+    let (status, text) = scrape(app.metrics).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        text.contains("# TYPE gpo_gateway_graphql_requests_total counter"),
+        "{text}"
+    );
+    let mut enabled = config();
+    enabled.metrics_on_main_port = true;
+    let app = gpo_gateway::app(&enabled).expect("the gateway builds");
+    assert_eq!(scrape(app.router).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn json_logs_parse_line_by_line_and_carry_the_request_ids() {
+    let (child, addr) = start(&["--log-format", "json"]);
+    let client_request_id = guid();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let answer = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(TOKEN)
+        .header("client-request-id", &client_request_id)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status(), 200);
+    let (_, log) = terminate(child).await;
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let finished = lines
+        .iter()
+        .find(|line| {
+            line["fields"]["message"] == "request finished" && line["span"]["path"] == "/graphql"
+        })
+        .unwrap_or_else(|| panic!("no request line in {log}"));
+    assert_eq!(
+        finished["span"]["client_request_id"],
+        json!(client_request_id),
+        "{finished}"
+    );
+    assert_eq!(finished["span"]["trace_id"], json!(trace_id), "{finished}");
+    assert_eq!(finished["fields"]["status"], 200, "{finished}");
+    assert!(!log.contains(TOKEN), "the token is in the log");
+}
+
+/// The definition file of the compression test.
+const FILE: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
+
+/// Posts a list of every operation of [`FILE`] with `accept_encoding`; returns the answer's
+/// `Content-Encoding` and its body bytes.
+async fn list(app: &TestApp, accept_encoding: Option<&str>) -> (Option<String>, Vec<u8>) {
+    let query = format!(
+        "{{ groupPolicyOperations(definitionFileId: \"{FILE}\", first: 100) {{ nodes {{ id operationType operationStatus statusDetails lastModifiedDateTime }} }} }}"
+    );
+    let mut request = app.post_request();
+    if let Some(encoding) = accept_encoding {
+        request = request.header(header::ACCEPT_ENCODING, encoding);
+    }
+    let request = request
+        .body(Body::from(json!({ "query": query }).to_string()))
+        .expect("request");
+    let response = app
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("an answer");
+    let encoding = response
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().expect("text").to_owned());
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (encoding, body.to_vec())
+}
+
+#[tokio::test]
+async fn a_large_list_is_compressed_when_asked_and_not_otherwise() {
+    let app = TestApp::store().await;
+    for n in 0..20 {
+        let details = format!("operation {n} of a list large enough to be worth compressing");
+        app.create(FILE, "UPLOAD", "SUCCESS", Some(&details)).await;
+    }
+    let (encoding, plain) = list(&app, None).await;
+    assert_eq!(encoding, None);
+    let value: Value = serde_json::from_slice(&plain).expect("plain JSON");
+    assert!(
+        value["data"]["groupPolicyOperations"]["nodes"]
+            .as_array()
+            .is_some_and(|n| n.len() == 20),
+        "{value}"
+    );
+    assert!(plain.len() > 1024, "the list is large enough to compress");
+
+    let (encoding, gzipped) = list(&app, Some("gzip")).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert!(gzipped.len() < plain.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(gzipped.as_slice())
+        .read_to_end(&mut unzipped)
+        .expect("valid gzip");
+    assert_eq!(unzipped, plain);
+
+    for (asked, expected) in [("br", "br"), ("zstd", "zstd"), ("gzip;q=0.5, br;q=1", "br")] {
+        let (encoding, body) = list(&app, Some(asked)).await;
+        assert_eq!(encoding.as_deref(), Some(expected), "{asked}");
+        assert!(body.len() < plain.len(), "{asked}");
+    }
+    // A small answer is sent as it is, whatever the client accepts.
+    let (_, headers, body) = app.post(json!({ "query": "{ __typename }" })).await;
+    assert_eq!(body["data"]["__typename"], "Query");
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+}
+
+#[test]
+fn the_schema_command_prints_schema_graphql_without_serving() {
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_gpo-gateway"))
+            .args(args)
+            .output()
+            .expect("the binary runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let snapshot = std::fs::read_to_string(path).expect("schema.graphql");
+    assert_eq!(run(&["schema"]), snapshot);
+    let federation = run(&["schema", "--federation"]);
+    assert!(
+        federation.contains("type GroupPolicyOperation @key(fields: \"definitionFileId id\")"),
+        "{federation}"
+    );
+    assert!(federation.contains("extend schema @link("), "{federation}");
+    // The server's own flags still parse next to the subcommand.
+    assert_eq!(run(&["--production", "schema"]), snapshot);
+}
