@@ -355,3 +355,52 @@ fn the_schema_command_prints_schema_graphql_without_serving() {
     // The server's own flags still parse next to the subcommand.
     assert_eq!(run(&["--production", "schema"]), snapshot);
 }
+
+#[tokio::test]
+async fn the_dashboard_reads_only_metrics_the_gateway_exports() {
+    // Labelled families are exported once they hold a sample.
+    use gpo_gateway::telemetry::metrics;
+    let app = TestApp::store().await;
+    app.post(json!({ "query": "{ __typename }" })).await;
+    metrics::refused(metrics::Limit::MaxDepth);
+    metrics::graph_request("GET", "/$batch", 200, std::time::Duration::ZERO);
+    metrics::cache_lookup(metrics::Cache::Document, true);
+    let app = gpo_gateway::app(&config()).expect("the gateway builds");
+    let request = Request::get("/metrics")
+        .body(Body::empty())
+        .expect("request");
+    let response = app.metrics.oneshot(request).await.expect("an answer");
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let exported = String::from_utf8_lossy(&body).into_owned();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana-dashboard.json");
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the dashboard")).expect("JSON");
+    let mut read = 0;
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("an expression");
+            for name in expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|word| word.starts_with("gpo_gateway_"))
+            {
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .unwrap_or(name);
+                assert!(
+                    exported.contains(&format!("# TYPE {family} ")),
+                    "{name} (panel {}) is not exported:\n{exported}",
+                    panel["title"]
+                );
+                read += 1;
+            }
+        }
+    }
+    assert!(read >= 14, "the dashboard reads {read} series");
+}
