@@ -15,13 +15,39 @@ use gpo_gateway::http::serve::{ConnectionLimits, Drained, serve};
 /// Exit status when the drain time ran out with requests still being served.
 const EXIT_DRAIN_CUT_OFF: u8 = 3;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let config = Config::parse();
     if let Some(command) = &config.command {
         return run_command(command, &config);
     }
-    gpo_gateway::telemetry::logs::init(config.log_format);
+    // Before the runtime: the trace exporter runs its own blocking HTTP client on a thread.
+    let tracing = match gpo_gateway::telemetry::logs::init(config.log_format) {
+        Ok(tracing) => tracing,
+        Err(e) => {
+            eprintln!("gpo-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("gpo-gateway: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = runtime.block_on(serve_until_signal(config));
+    drop(runtime);
+    if let Some(tracing) = tracing {
+        tracing.shutdown();
+    }
+    status
+}
+
+/// Serves until SIGINT/SIGTERM, then drains.
+async fn serve_until_signal(config: Config) -> ExitCode {
     let app = match gpo_gateway::app(&config) {
         Ok(app) => app,
         Err(e) => {

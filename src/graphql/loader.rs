@@ -42,7 +42,9 @@ pub fn with_operation_data(
             caller: caller.clone(),
             looked_up: AtomicUsize::new(0),
         },
-        tokio::spawn,
+        // The load runs in its own task: it keeps the span of the resolver that started it,
+        // so its Graph calls stay in the request's trace.
+        |load| tokio::spawn(tracing::Instrument::in_current_span(load)),
     );
     request.data(caller).data(Arc::new(loader))
 }

@@ -10,38 +10,62 @@ use axum::response::Response;
 use tracing::Span;
 use tracing_subscriber::EnvFilter;
 
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use super::traces::{self, Tracing};
 use crate::config::LogFormat;
 use crate::http::CLIENT_REQUEST_ID;
 
-/// Installs the process' log subscriber: `RUST_LOG` filters (default `info`).
-pub fn init(format: LogFormat) {
+/// Installs the process' log subscriber (`RUST_LOG` filters, default `info`) and, when the
+/// environment asks for them, OpenTelemetry traces. Call before the async runtime starts; keep
+/// the returned exporter until exit.
+pub fn init(format: LogFormat) -> Result<Option<Tracing>, String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    match format {
-        LogFormat::Text => builder
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-        LogFormat::Json => builder
+            .boxed(),
+        LogFormat::Json => fmt
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .init(),
-    }
+            .boxed(),
+    };
+    let (tracing, traces) = if traces::requested() {
+        let (tracing, layer) = traces::layer()?;
+        // The gateway's own spans only: not every span of hyper, reqwest or h2.
+        let ours = Targets::new().with_target("gpo_gateway", tracing::Level::INFO);
+        (Some(tracing), Some(layer.with_filter(ours)))
+    } else {
+        (None, None)
+    };
+    tracing_subscriber::registry()
+        .with(traces)
+        .with(fmt.with_filter(filter))
+        .init();
+    Ok(tracing)
 }
 
 /// The span of one HTTP request: method, path, and the trace id (the caller's W3C
 /// `traceparent` when it sent a valid one, else a new one). The `client-request-id` is
 /// recorded when the answer is known, as the gateway echoes it.
 pub fn request_span(request: &Request) -> Span {
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
+        otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
         method = %request.method(),
         path = request.uri().path(),
-        trace_id = %trace_id(request.headers()),
+        trace_id = tracing::field::Empty,
         client_request_id = tracing::field::Empty,
-    )
+    );
+    let trace_id = traces::continue_trace(&span, request.headers())
+        .unwrap_or_else(|| trace_id(request.headers()));
+    span.record("trace_id", trace_id);
+    span
 }
 
 /// The request line: status, latency and the `client-request-id` the gateway answered with.

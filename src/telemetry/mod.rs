@@ -1,8 +1,10 @@
 //! What the gateway tells its operator: Prometheus [`metrics`], the schema extension that
-//! measures each GraphQL operation ([`operations`]), and [`logs`] with one line per request.
+//! measures each GraphQL operation ([`operations`]), [`logs`] with one line per request, and
+//! OpenTelemetry [`traces`].
 
 pub mod logs;
 pub mod metrics;
 mod operations;
+pub mod traces;
 
 pub use operations::OperationTelemetry;

@@ -1,15 +1,18 @@
 //! A schema extension that measures every GraphQL operation, over HTTP and WebSocket alike:
 //! its type and name (taken from the parsed document, so never free text), its outcome and its
-//! duration.
+//! duration, and the trace spans of the operation and of each root field's resolver (the
+//! resolvers that reach the backend).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+    NextResolve, ResolveInfo,
 };
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Response, ServerResult, Variables};
+use tracing::Instrument;
 
 use super::metrics;
 use crate::error::Code;
@@ -129,9 +132,38 @@ impl Extension for Recorder {
                 None => None,
             }
         };
-        if let Some((name, ty)) = chosen {
-            *self.ran.lock().unwrap_or_else(|p| p.into_inner()) = Some((name, type_label(ty)));
+        let (name, kind) = match chosen {
+            Some((name, ty)) => (name, type_label(ty)),
+            None => (None, metrics::UNKNOWN),
+        };
+        let span = tracing::info_span!(
+            "graphql",
+            otel.name = %format_args!("{kind} {}", name.as_deref().unwrap_or(metrics::ANONYMOUS)),
+            graphql.operation.name = name.as_deref().unwrap_or(metrics::ANONYMOUS),
+            graphql.operation.type = kind,
+        );
+        if kind != metrics::UNKNOWN {
+            *self.ran.lock().unwrap_or_else(|p| p.into_inner()) = Some((name, kind));
         }
-        next.run(ctx, operation_name).await
+        next.run(ctx, operation_name).instrument(span).await
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<async_graphql::Value>> {
+        // Root fields are the resolvers that reach the backend; the rest read what they loaded.
+        let root = matches!(info.parent_type, "Query" | "Mutation" | "Subscription");
+        if !root || info.name.starts_with("__") {
+            return next.run(ctx, info).await;
+        }
+        let span = tracing::info_span!(
+            "resolve",
+            otel.name = %format_args!("resolve {}", info.name),
+            graphql.field.name = info.name,
+        );
+        next.run(ctx, info).instrument(span).await
     }
 }

@@ -17,6 +17,7 @@ mod process;
 mod schema;
 mod store;
 mod telemetry;
+mod traces;
 mod ws;
 mod ws_limits;
 mod ws_protocol;

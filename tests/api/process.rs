@@ -12,9 +12,15 @@ use crate::ws_support;
 
 /// Starts the binary with `args`; returns it and the address it serves on.
 pub(crate) fn start(args: &[&str]) -> (Child, String) {
+    start_with_env(args, &[])
+}
+
+/// Starts the binary with `args` and the environment variables `env`.
+pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gpo-gateway"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
