@@ -1,6 +1,8 @@
-//! Start-up only: read configuration, build the app, serve until SIGINT/SIGTERM, drain.
+//! Start-up only: read configuration, set up logs and traces, then run a subcommand or build the
+//! app, serve until SIGINT/SIGTERM and drain.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use std::sync::Arc;
@@ -74,23 +76,11 @@ async fn serve_until_signal(config: Config) -> ExitCode {
         env!("CARGO_PKG_VERSION"),
     );
 
-    if let Some(address) = config.metrics_listen {
-        match tokio::net::TcpListener::bind(address).await {
-            Ok(listener) => {
-                let address = listener.local_addr().unwrap_or(address);
-                let _ = writeln!(std::io::stdout(), "  metrics:    http://{address}/metrics");
-                let metrics = app.metrics.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = axum::serve(listener, metrics).await {
-                        tracing::error!(error = %e, "the metrics listener stopped");
-                    }
-                });
-            }
-            Err(e) => {
-                eprintln!("gpo-gateway: cannot listen for metrics on {address}: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+    if let Some(address) = config.metrics_listen
+        && let Err(e) = serve_metrics(address, app.metrics.clone()).await
+    {
+        eprintln!("gpo-gateway: cannot listen for metrics on {address}: {e}");
+        return ExitCode::FAILURE;
     }
 
     let state = app.state.clone();
@@ -115,6 +105,19 @@ async fn serve_until_signal(config: Config) -> ExitCode {
             ExitCode::from(EXIT_DRAIN_CUT_OFF)
         }
     }
+}
+
+/// Serves `/metrics` on a listener of its own at `address`, for as long as the process runs.
+async fn serve_metrics(address: SocketAddr, metrics: axum::Router) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let address = listener.local_addr().unwrap_or(address);
+    let _ = writeln!(std::io::stdout(), "  metrics:    http://{address}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, metrics).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// Runs a one-off task instead of serving.

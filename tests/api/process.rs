@@ -2,8 +2,8 @@
 //! within the configured bound even with a WebSocket left open; the exit status says whether
 //! the drain had to cut requests off. Bad durations stop it at start-up with a clear error.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::io::{BufRead, BufReader, Lines, Read};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
@@ -17,6 +17,15 @@ pub(crate) fn start(args: &[&str]) -> (Child, String) {
 
 /// Starts the binary with `args` and the environment variables `env`.
 pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let (child, addr, _) = start_reading(args, env);
+    (child, addr)
+}
+
+/// Starts the binary; also returns the rest of its standard output, line by line.
+pub(crate) fn start_reading(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, String, Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gpo-gateway"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
@@ -44,7 +53,7 @@ pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> (Child, Str
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
-    (child, addr)
+    (child, addr, lines)
 }
 
 /// Sends SIGTERM and waits (at most 10 s) for the exit; returns its status and the log.

@@ -13,7 +13,7 @@ use tower::ServiceExt;
 
 use crate::fake_graph::{Canned, FakeGraph, Match};
 use crate::helpers::{CREATE, DELETE, GET, TOKEN, TestApp, config, guid};
-use crate::process::{start, terminate};
+use crate::process::{start, start_reading, terminate};
 
 /// Posts `query` to the binary at `addr` with the test token; returns the JSON answer.
 async fn post(addr: &str, query: &str, variables: Value) -> Value {
@@ -222,6 +222,31 @@ async fn metrics_are_off_the_public_port_unless_enabled_and_always_on_their_own_
     enabled.metrics_on_main_port = true;
     let app = gpo_gateway::app(&enabled).expect("the gateway builds");
     assert_eq!(scrape(app.router).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_listen_serves_metrics_on_a_listener_of_their_own() {
+    let (child, addr, lines) = start_reading(&["--metrics-listen", "127.0.0.1:0"], &[]);
+    let metrics_url = lines
+        .map(|line| line.expect("text"))
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("metrics:")
+                .map(|url| url.trim().to_owned())
+        })
+        .expect("the metrics URL is printed");
+    let scraped = reqwest::get(&metrics_url).await.expect("metrics");
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.expect("text");
+    assert!(
+        text.contains("gpo_gateway_graphql_requests_in_flight"),
+        "{text}"
+    );
+    let public = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("an answer");
+    assert_eq!(public.status(), 404, "not on the public port");
+    terminate(child).await;
 }
 
 #[tokio::test]
