@@ -88,7 +88,7 @@ impl Extension for Recorder {
         let ran = self.ran.lock().unwrap_or_else(|p| p.into_inner()).take();
         let (name, kind) = ran.unwrap_or((None, "unknown"));
         let name = match (kind, name) {
-            ("unknown", _) => Some(metrics::UNKNOWN.to_owned()),
+            (metrics::UNKNOWN, _) => Some(metrics::UNKNOWN.to_owned()),
             (_, name) => name,
         };
         metrics::graphql_operation(kind, name.as_deref(), outcome(&response), started.elapsed());
