@@ -4,6 +4,7 @@
 mod batching;
 mod bombs;
 mod clients;
+mod compression;
 mod connections;
 mod contract;
 mod fake_graph;

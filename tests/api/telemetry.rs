@@ -1,12 +1,11 @@
 //! What the gateway tells its operator: Prometheus metrics after a known sequence of requests
-//! (exact counts, no token, id or message in a label), JSON request logs carrying the ids,
-//! response compression negotiated by `Accept-Encoding`, and `gpo-gateway schema`.
+//! (exact counts, no token, id or message in a label), the Grafana dashboard's metric names,
+//! JSON request logs carrying the ids, and `gpo-gateway schema`.
 
-use std::io::Read;
 use std::process::Command;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -273,79 +272,6 @@ async fn json_logs_parse_line_by_line_and_carry_the_request_ids() {
     assert_eq!(finished["span"]["trace_id"], json!(trace_id), "{finished}");
     assert_eq!(finished["fields"]["status"], 200, "{finished}");
     assert!(!log.contains(TOKEN), "the token is in the log");
-}
-
-/// The definition file of the compression test.
-const FILE: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
-
-/// Posts a list of every operation of [`FILE`] with `accept_encoding`; returns the answer's
-/// `Content-Encoding` and its body bytes.
-async fn list(app: &TestApp, accept_encoding: Option<&str>) -> (Option<String>, Vec<u8>) {
-    let query = format!(
-        "{{ groupPolicyOperations(definitionFileId: \"{FILE}\", first: 100) {{ nodes {{ id operationType operationStatus statusDetails lastModifiedDateTime }} }} }}"
-    );
-    let mut request = app.post_request();
-    if let Some(encoding) = accept_encoding {
-        request = request.header(header::ACCEPT_ENCODING, encoding);
-    }
-    let request = request
-        .body(Body::from(json!({ "query": query }).to_string()))
-        .expect("request");
-    let response = app
-        .router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("an answer");
-    let encoding = response
-        .headers()
-        .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str().expect("text").to_owned());
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (encoding, body.to_vec())
-}
-
-#[tokio::test]
-async fn a_large_list_is_compressed_when_asked_and_not_otherwise() {
-    let app = TestApp::store().await;
-    for n in 0..20 {
-        let details = format!("operation {n} of a list large enough to be worth compressing");
-        app.create(FILE, "UPLOAD", "SUCCESS", Some(&details)).await;
-    }
-    let (encoding, plain) = list(&app, None).await;
-    assert_eq!(encoding, None);
-    let value: Value = serde_json::from_slice(&plain).expect("plain JSON");
-    assert!(
-        value["data"]["groupPolicyOperations"]["nodes"]
-            .as_array()
-            .is_some_and(|n| n.len() == 20),
-        "{value}"
-    );
-    assert!(plain.len() > 1024, "the list is large enough to compress");
-
-    let (encoding, gzipped) = list(&app, Some("gzip")).await;
-    assert_eq!(encoding.as_deref(), Some("gzip"));
-    assert!(gzipped.len() < plain.len());
-    let mut unzipped = Vec::new();
-    flate2::read::GzDecoder::new(gzipped.as_slice())
-        .read_to_end(&mut unzipped)
-        .expect("valid gzip");
-    assert_eq!(unzipped, plain);
-
-    for (asked, expected) in [("br", "br"), ("zstd", "zstd"), ("gzip;q=0.5, br;q=1", "br")] {
-        let (encoding, body) = list(&app, Some(asked)).await;
-        assert_eq!(encoding.as_deref(), Some(expected), "{asked}");
-        assert!(body.len() < plain.len(), "{asked}");
-    }
-    // A small answer is sent as it is, whatever the client accepts.
-    let (_, headers, body) = app.post(json!({ "query": "{ __typename }" })).await;
-    assert_eq!(body["data"]["__typename"], "Query");
-    assert!(headers.get(header::CONTENT_ENCODING).is_none());
 }
 
 #[test]
