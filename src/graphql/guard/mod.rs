@@ -268,7 +268,7 @@ fn unmeasurable(problem: Unmeasurable) -> ServerError {
             limit_error(
                 format!(
                     "Query is nested too deep: more than {limit} levels of selections, fragments \
-                 and inline fragments"
+                     and inline fragments"
                 ),
                 Some(pos),
             )
