@@ -8,7 +8,10 @@ use std::time::Duration;
 use clap::builder::RangedU64ValueParser;
 use clap::{Parser, ValueEnum};
 
+pub mod command;
 pub mod duration;
+
+pub use command::{Command, LogFormat};
 
 use duration::between;
 
@@ -248,6 +251,32 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_REQUEST_TIMEOUT", default_value = "60s",
           value_name = "DURATION", value_parser = between(ms(100), secs(3600)))]
     pub request_timeout: Duration,
+
+    // Operability (issue 12): metrics, logs, compression, subcommands.
+    /// Address and port of a separate listener that serves Prometheus metrics on `/metrics`
+    /// (the usual production choice); no metrics listener when unset.
+    #[arg(long, env = "GPO_GATEWAY_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Also serve `/metrics` on the public port (off by default: figures about traffic are
+    /// for the operator, not for every client).
+    #[arg(long, env = "GPO_GATEWAY_METRICS_ON_MAIN_PORT")]
+    pub metrics_on_main_port: bool,
+
+    /// Format of the logs on stderr: `text` for people, `json` (one object per line) for a
+    /// log collector.
+    #[arg(long, env = "GPO_GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Smallest `/graphql` response compressed (gzip, brotli or zstd, as `Accept-Encoding`
+    /// allows); smaller ones are sent as they are.
+    #[arg(long, env = "GPO_GATEWAY_COMPRESS_MIN_BYTES", default_value_t = 1024,
+          value_parser = RangedU64ValueParser::<u16>::new())]
+    pub compress_min_bytes: u16,
+
+    /// A one-off task instead of serving (see `gpo-gateway help`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
 impl Config {

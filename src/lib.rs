@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod telemetry;
 
 use std::sync::Arc;
 
@@ -22,6 +23,8 @@ use backend::store::{DEMO_SEED, Store};
 /// A ready-to-serve gateway: its router and the state to mark it draining on shutdown.
 pub struct App {
     pub router: axum::Router,
+    /// `/metrics` alone, for the separate metrics listener.
+    pub metrics: axum::Router,
     pub state: http::AppState,
 }
 
@@ -71,6 +74,7 @@ pub fn app_with_backend(config: &Config, backend: Arc<dyn Backend>) -> App {
     let state = http::AppState::new(schema, backend, http::HttpConfig::from_config(config));
     App {
         router: http::router(state.clone()),
+        metrics: http::metrics_router(state.clone()),
         state,
     }
 }

@@ -1,26 +1,55 @@
-//! Start-up only: read configuration, build the app, serve until SIGINT/SIGTERM, drain.
+//! Start-up only: read configuration, set up logs and traces, then run a subcommand or build the
+//! app, serve until SIGINT/SIGTERM and drain.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
+
+use std::sync::Arc;
 
 use clap::Parser;
 use gpo_gateway::Config;
+use gpo_gateway::backend::cursor::CursorCodec;
+use gpo_gateway::backend::store::Store;
+use gpo_gateway::config::Command;
 use gpo_gateway::http::serve::{ConnectionLimits, Drained, serve};
-use tracing_subscriber::EnvFilter;
 
 /// Exit status when the drain time ran out with requests still being served.
 const EXIT_DRAIN_CUT_OFF: u8 = 3;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(command) = &config.command {
+        return run_command(command, &config);
+    }
+    // Before the runtime: the trace exporter runs its own blocking HTTP client on a thread.
+    let tracing = match gpo_gateway::telemetry::logs::init(config.log_format) {
+        Ok(tracing) => tracing,
+        Err(e) => {
+            eprintln!("gpo-gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("gpo-gateway: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = runtime.block_on(serve_until_signal(config));
+    drop(runtime);
+    if let Some(tracing) = tracing {
+        tracing.shutdown();
+    }
+    status
+}
+
+/// Serves until SIGINT/SIGTERM, then drains.
+async fn serve_until_signal(config: Config) -> ExitCode {
     let app = match gpo_gateway::app(&config) {
         Ok(app) => app,
         Err(e) => {
@@ -47,6 +76,13 @@ async fn main() -> ExitCode {
         env!("CARGO_PKG_VERSION"),
     );
 
+    if let Some(address) = config.metrics_listen
+        && let Err(e) = serve_metrics(address, app.metrics.clone()).await
+    {
+        eprintln!("gpo-gateway: cannot listen for metrics on {address}: {e}");
+        return ExitCode::FAILURE;
+    }
+
     let state = app.state.clone();
     let drain = config.shutdown_timeout;
     let shutdown = async move {
@@ -67,6 +103,42 @@ async fn main() -> ExitCode {
                 "drain time is up; exiting with requests still in flight"
             );
             ExitCode::from(EXIT_DRAIN_CUT_OFF)
+        }
+    }
+}
+
+/// Serves `/metrics` on a listener of its own at `address`, for as long as the process runs.
+async fn serve_metrics(address: SocketAddr, metrics: axum::Router) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let address = listener.local_addr().unwrap_or(address);
+    let _ = writeln!(std::io::stdout(), "  metrics:    http://{address}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, metrics).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
+}
+
+/// Runs a one-off task instead of serving.
+fn run_command(command: &Command, config: &Config) -> ExitCode {
+    match command {
+        Command::Schema(args) => {
+            // An empty store: the schema does not depend on data, and nothing is served.
+            let store = Store::new(0, CursorCodec::new(None));
+            let schema = gpo_gateway::graphql::build_schema(Arc::new(store), config.into());
+            let sdl = if args.federation {
+                gpo_gateway::graphql::federation_sdl(&schema)
+            } else {
+                gpo_gateway::graphql::client_sdl(&schema)
+            };
+            match std::io::stdout().write_all(sdl.as_bytes()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("gpo-gateway: cannot write the schema: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

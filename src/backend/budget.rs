@@ -109,6 +109,7 @@ impl RequestBudget {
     /// The error for a call the budget cannot pay for.
     pub fn exhausted(&self) -> Error {
         let limit = self.0.as_ref().map_or(0, |meter| meter.limit);
+        crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::GraphRequestBudget);
         Error::LimitExceeded(format!(
             "This request has used its budget of {limit} Microsoft Graph requests \
              (--graph-request-budget); ask for fewer operations, lists or pages in one request"

@@ -43,7 +43,9 @@ pub fn with_operation_data(
             caller: caller.clone(),
             looked_up: AtomicUsize::new(0),
         },
-        tokio::spawn,
+        // The load runs in its own task: it keeps the span of the resolver that started it,
+        // so its Graph calls stay in the request's trace.
+        |load| tokio::spawn(tracing::Instrument::in_current_span(load)),
     );
     let files = FileLoader::per_operation(Arc::clone(backend), caller.clone());
     request
@@ -76,6 +78,9 @@ impl Loader<LoadKey> for OperationLoader {
             .saturating_sub(before)
             .min(unique.len());
         let refused = unique.split_off(allowed);
+        if !refused.is_empty() {
+            crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxLookups);
+        }
         let fields = wanted
             .values()
             .fold(Fields::default(), |acc, f| acc.union(*f));
@@ -97,5 +102,12 @@ impl Loader<LoadKey> for OperationLoader {
             .iter()
             .filter_map(|load_key| Some((*load_key, found.get(&load_key.0)?.clone())))
             .collect())
+    }
+}
+
+impl Drop for OperationLoader {
+    /// The operation is over: its lookup count joins the metrics.
+    fn drop(&mut self) {
+        crate::telemetry::metrics::lookups(*self.looked_up.get_mut());
     }
 }

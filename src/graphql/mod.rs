@@ -90,6 +90,7 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
     .data(limits.response)
     .enable_federation()
     .limit_recursive_depth(guard::MAX_RECURSION)
+    .extension(crate::telemetry::OperationTelemetry)
     .extension(ErrorCodes)
     .extension(Guard(Arc::new(guard)));
     if limits.production {
@@ -140,6 +141,18 @@ pub fn batch_body(schema: &GatewaySchema, responses: &[Response]) -> serde_json:
         Some(limits) => guard::batch_body(responses, limits),
         None => serde_json::to_vec(responses),
     }
+}
+
+/// The Apollo Federation subgraph SDL (with `@key` and the federation types), as a router
+/// reads it from `_service { sdl }`, in a stable, sorted form.
+pub fn federation_sdl(schema: &GatewaySchema) -> String {
+    schema.sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items()
+            .federation(),
+    )
 }
 
 /// The client-facing SDL in a stable, sorted form: what `schema.graphql` holds.

@@ -9,11 +9,15 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use super::HttpConfig;
+use super::handlers::caller_from;
+use super::negotiation::Negotiated;
+use super::response::Rejection;
 use crate::error::Error;
+use crate::telemetry::metrics::{self, Limit};
 
 /// Seconds a client is asked to wait (`Retry-After`) when the gateway is at capacity.
 pub const RETRY_AFTER_SECONDS: u64 = 1;
@@ -26,18 +30,12 @@ pub(crate) fn refuse(
     error: &Error,
     retry_after: Option<u64>,
 ) -> Response {
-    let mut response = super::request_error(
-        status,
-        error,
-        super::flavor(headers),
-        &super::caller_from(headers),
-    );
+    let media = Negotiated::of(headers).response;
+    let mut rejection = Rejection::new(status, error.clone(), media, &caller_from(headers));
     if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        rejection = rejection.with_header(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
-    response
+    rejection.into_response()
 }
 
 /// Refuses with 413 `LIMIT_EXCEEDED` a request whose declared `Content-Length` is over the body
@@ -54,6 +52,7 @@ pub(crate) async fn refuse_oversized_body(
         .and_then(|v| v.trim().parse::<u64>().ok());
     match declared {
         Some(length) if length > max_body_bytes as u64 => {
+            metrics::refused(Limit::MaxBodyBytes);
             let error = Error::LimitExceeded(format!(
                 "The request body is larger than {max_body_bytes} bytes"
             ));
@@ -104,6 +103,7 @@ pub(crate) async fn shed_load(
         return next.run(request).await;
     }
     let Ok(_permit) = Arc::clone(&shedder.permits).try_acquire_owned() else {
+        metrics::refused(Limit::MaxInFlight);
         let error = Error::LimitExceeded(format!(
             "The gateway is serving its maximum of {} requests; retry in {RETRY_AFTER_SECONDS} s",
             shedder.cap
@@ -115,6 +115,7 @@ pub(crate) async fn shed_load(
             Some(RETRY_AFTER_SECONDS),
         );
     };
+    let _in_flight = metrics::in_flight();
     // Kept for the refusal: the request itself moves into the handler.
     let headers = request.headers().clone();
     match tokio::time::timeout(shedder.deadline, next.run(request)).await {
@@ -126,6 +127,7 @@ pub(crate) async fn shed_load(
                 shedder.deadline
             ));
             tracing::warn!(deadline = ?shedder.deadline, "request cut off at its deadline");
+            metrics::refused(Limit::RequestTimeout);
             refuse(&headers, StatusCode::GATEWAY_TIMEOUT, &error, None)
         }
     }

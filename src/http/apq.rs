@@ -4,6 +4,7 @@
 //!
 //! The cache is bounded both in entries and in bytes, so clients cannot grow it without limit.
 
+use crate::telemetry::metrics;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
@@ -77,6 +78,7 @@ impl PersistedQueries {
         };
         if request.query.is_empty() {
             let found = self.cache().entries.get(&hash).cloned();
+            metrics::cache_lookup(metrics::Cache::Apq, found.is_some());
             request.query = found.ok_or(Error::PersistedQueryNotFound)?;
             return Ok(());
         }

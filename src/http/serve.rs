@@ -38,6 +38,7 @@ use tower::ServiceExt;
 
 use super::admission::{RETRY_AFTER_SECONDS, refuse};
 use crate::error::Error;
+use crate::telemetry::metrics::{self, Limit};
 use conn::{Admitted, Counted, DeadlineBody, Tally};
 
 /// Connection limits of the serving loop.
@@ -117,10 +118,14 @@ where
             }
             Admitted::Refuse(slot) => {
                 tracing::warn!(%peer, "connection refused: too many open connections");
+                metrics::refused(Limit::MaxConnections);
                 let io = TokioIo::new(Counted::new(stream, slot));
                 tokio::spawn(refuse_connection(io, limits.header_read_timeout));
             }
-            Admitted::Drop => drop(stream),
+            Admitted::Drop => {
+                metrics::refused(Limit::MaxConnections);
+                drop(stream);
+            }
         }
     }
     drop(listener);
@@ -182,6 +187,7 @@ async fn handle(
         return Ok(response);
     }
     tracing::warn!(%peer, "request body not received in time");
+    metrics::refused(Limit::BodyReadTimeout);
     let error = Error::LimitExceeded(format!(
         "The request body did not arrive within {body_timeout:?}"
     ));

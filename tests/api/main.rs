@@ -4,6 +4,7 @@
 mod batching;
 mod bombs;
 mod clients;
+mod compression;
 mod connections;
 mod contract;
 mod fake_graph;
@@ -22,6 +23,8 @@ mod process;
 mod schema;
 mod simulation;
 mod store;
+mod telemetry;
+mod traces;
 mod upload_limits;
 mod ws;
 mod ws_limits;

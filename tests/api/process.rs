@@ -2,8 +2,8 @@
 //! within the configured bound even with a WebSocket left open; the exit status says whether
 //! the drain had to cut requests off. Bad durations stop it at start-up with a clear error.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::io::{BufRead, BufReader, Lines, Read};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
@@ -11,10 +11,25 @@ use tokio::io::AsyncWriteExt;
 use crate::ws_support;
 
 /// Starts the binary with `args`; returns it and the address it serves on.
-fn start(args: &[&str]) -> (Child, String) {
+pub(crate) fn start(args: &[&str]) -> (Child, String) {
+    start_with_env(args, &[])
+}
+
+/// Starts the binary with `args` and the environment variables `env`.
+pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let (child, addr, _) = start_reading(args, env);
+    (child, addr)
+}
+
+/// Starts the binary; also returns the rest of its standard output, line by line.
+pub(crate) fn start_reading(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, String, Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gpo-gateway"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -38,11 +53,11 @@ fn start(args: &[&str]) -> (Child, String) {
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
-    (child, addr)
+    (child, addr, lines)
 }
 
 /// Sends SIGTERM and waits (at most 10 s) for the exit; returns its status and the log.
-async fn terminate(mut child: Child) -> (ExitStatus, String) {
+pub(crate) async fn terminate(mut child: Child) -> (ExitStatus, String) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -77,6 +77,7 @@ where
             return results;
         }
         tracing::debug!(keys = retry.len(), ?wait, "retrying throttled sub-requests");
+        crate::telemetry::metrics::graph_retries(retry.len().div_ceil(MAX_BATCH));
         tokio::time::sleep(wait).await;
         attempt += 1;
         pending = retry
@@ -143,6 +144,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
     async fn send(&self, chunk: &[K]) -> Vec<(K, Verdict)> {
         let client = &self.backend.client;
         let url = client.url(&["$batch"], &[]);
+        crate::telemetry::metrics::graph_batch(chunk.len());
         let body = self.body(chunk);
         let reply = client
             .send_once(
@@ -208,7 +210,13 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
             .enumerate()
             .map(|(i, key)| {
                 let verdict = match by_id.get(&(i + 1).to_string()) {
-                    Some(response) => client::judge(&sub_reply(response), Kind::Read, self.caller),
+                    Some(response) => {
+                        let reply = sub_reply(response);
+                        if reply.status == 429 {
+                            crate::telemetry::metrics::graph_throttled(reply.retry_after);
+                        }
+                        client::judge(&reply, Kind::Read, self.caller)
+                    }
                     None => Verdict::Fail(Error::upstream(
                         Code::UpstreamError,
                         "Microsoft Graph's $batch answer left out this lookup",

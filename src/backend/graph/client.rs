@@ -16,6 +16,8 @@ use url::Url;
 use super::wire;
 use crate::backend::Caller;
 use crate::error::{Code, Error, UpstreamDetail};
+use crate::telemetry::metrics;
+use tracing::Instrument;
 
 /// Most retries of one call (or of one key inside `$batch`).
 pub const MAX_RETRIES: u32 = 3;
@@ -144,6 +146,29 @@ impl GraphClient {
         body: Option<&Value>,
         kind: Kind,
     ) -> Result<Option<Value>, Error> {
+        // One span over the attempts, so a trace shows how many retries a call took.
+        let span = tracing::info_span!(
+            "graph.call",
+            otel.name = %format_args!(
+                "{} {}",
+                metrics::method_label(&method),
+                metrics::graph_route(&self.relative(&url))
+            ),
+            graph.retries = 0,
+        );
+        self.attempts(caller, method, url, body, kind)
+            .instrument(span)
+            .await
+    }
+
+    async fn attempts(
+        &self,
+        caller: &Caller,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        kind: Kind,
+    ) -> Result<Option<Value>, Error> {
         let headers = Self::headers(caller)?;
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
@@ -170,6 +195,8 @@ impl GraphClient {
                         return Err(error);
                     }
                     tracing::debug!(?wait, status = reply.status, "graph asked us to retry");
+                    metrics::graph_retries(1);
+                    tracing::Span::current().record("graph.retries", attempt + 1);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -187,6 +214,19 @@ impl GraphClient {
         timeout: Duration,
         caller: &Caller,
     ) -> Result<Reply, Error> {
+        let route = metrics::graph_route(&self.relative(url));
+        let method_label = metrics::method_label(method);
+        let span = tracing::info_span!(
+            "graph.request",
+            otel.name = %format_args!("{method_label} {route}"),
+            otel.kind = "client",
+            http.request.method = method_label,
+            url.template = route,
+            http.response.status_code = tracing::field::Empty,
+            graph.request_id = tracing::field::Empty,
+        );
+        let mut headers = headers;
+        crate::telemetry::traces::propagate(&span, &mut headers);
         let mut request = self
             .http
             .request(method.clone(), url.clone())
@@ -201,17 +241,26 @@ impl GraphClient {
             client_request_id: Some(caller.client_request_id.clone()),
             ..Default::default()
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(&e, detail()))?;
+        let started = Instant::now();
+        let response = request.send().instrument(span.clone()).await.map_err(|e| {
+            metrics::graph_request(method_label, route, 0, started.elapsed());
+            transport_error(&e, detail())
+        })?;
         let status = response.status().as_u16();
+        metrics::graph_request(method_label, route, status, started.elapsed());
         let request_id = header(response.headers(), "request-id");
+        span.record("http.response.status_code", status);
+        if let Some(id) = &request_id {
+            span.record("graph.request_id", id.as_str());
+        }
         let retry_after = response
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
+        if status == 429 {
+            metrics::graph_throttled(retry_after);
+        }
         let bytes = response
             .bytes()
             .await

@@ -209,6 +209,7 @@ async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
     let mut failures = 0;
     let started_by = poller.caller.client_request_id.clone();
     tracing::debug!(?target, %started_by, "poller started");
+    let _running = crate::telemetry::metrics::poller_running();
     loop {
         // A fresh id per poll, as Graph's SDKs send; the log ties it to the request that
         // started the poller.

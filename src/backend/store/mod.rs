@@ -135,6 +135,7 @@ impl Data {
         file.seq_of.insert(op.id, seq);
         file.by_seq.insert(seq, op);
         self.len += 1;
+        crate::telemetry::metrics::store_operations(self.len);
         true
     }
 
@@ -296,6 +297,7 @@ impl Backend for Store {
             return Err(key.not_found());
         }
         data.len -= 1;
+        crate::telemetry::metrics::store_operations(data.len);
         self.shared.publish(Change::Operation { key, state: None });
         Ok(())
     }

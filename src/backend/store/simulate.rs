@@ -259,6 +259,7 @@ pub(super) fn remove_file(
     let file = data.files.remove(&id)?;
     data.order.remove(&file.seq);
     data.len -= file.by_seq.len();
+    crate::telemetry::metrics::store_operations(data.len);
     for op in file.by_seq.values() {
         shared.publish(Change::Operation {
             key: OperationKey {

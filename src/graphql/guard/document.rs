@@ -82,6 +82,7 @@ pub fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResul
         }
     }
     if found.directives > limits.query.max_directives {
+        crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxDirectives);
         return Err(document_has_too_many(
             "directives",
             found.directives,

@@ -28,6 +28,7 @@ pub use measure::{DEFAULT_PAGE, MAX_PAGE, Measure};
 pub use response::{ResponseLimits, batch_body};
 
 use crate::error::Code;
+use crate::telemetry::metrics::Limit;
 use measure::{Measurer, Unmeasurable};
 
 /// async-graphql's parser refuses selection sets nested deeper than this; brackets nested
@@ -123,6 +124,7 @@ impl Extension for Guard {
 pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<ExecutableDocument> {
     let shape = tokens::scan(&request.query);
     if shape.tokens > limits.query.max_tokens {
+        crate::telemetry::metrics::refused(Limit::MaxTokens);
         return Err(document_has_too_many(
             "tokens",
             shape.tokens,
@@ -130,6 +132,7 @@ pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<Executable
         ));
     }
     if shape.nesting > MAX_NESTING {
+        crate::telemetry::metrics::refused(Limit::MaxNesting);
         return Err(too_many(
             "nested brackets",
             "the document nests",
@@ -187,6 +190,7 @@ fn executed<'a>(
 fn judge(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     if measure.depth > limits.max_depth {
+        crate::telemetry::metrics::refused(Limit::MaxDepth);
         return Err(limit_error(
             format!(
                 "Query is nested too deep: depth {} (fields inside fields, through fragments); \
@@ -197,6 +201,7 @@ fn judge(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> 
         ));
     }
     if as_usize(measure.cost) > limits.max_complexity {
+        crate::telemetry::metrics::refused(Limit::MaxComplexity);
         return Err(limit_error(
             format!(
                 "Query is too complex: cost {} (fields after expanding fragments, the selection \
@@ -208,11 +213,22 @@ fn judge(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> 
         ));
     }
     let counts = [
-        ("aliases", measure.aliases, limits.max_aliases),
-        ("root fields", measure.top_fields, limits.max_root_fields),
+        (
+            "aliases",
+            measure.aliases,
+            limits.max_aliases,
+            Limit::MaxAliases,
+        ),
+        (
+            "root fields",
+            measure.top_fields,
+            limits.max_root_fields,
+            Limit::MaxRootFields,
+        ),
     ];
-    for (what, found, limit) in counts {
+    for (what, found, limit, name) in counts {
         if as_usize(found) > limit {
+            crate::telemetry::metrics::refused(name);
             return Err(too_many(
                 what,
                 "the operation has",
@@ -223,6 +239,7 @@ fn judge(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> 
         }
     }
     if measure.introspection_lists >= MAX_INTROSPECTION_LISTS {
+        crate::telemetry::metrics::refused(Limit::MaxIntrospectionDepth);
         return Err(limit_error(
             format!(
                 "Introspection is nested too deep: {} nested lists of fields, inputFields, \
@@ -246,13 +263,16 @@ fn unmeasurable(problem: Unmeasurable) -> ServerError {
             super::ensure_code(&mut error, Code::GraphqlValidationFailed);
             error
         }
-        Unmeasurable::TooDeep { limit, pos } => limit_error(
-            format!(
-                "Query is nested too deep: more than {limit} levels of selections, fragments \
-                 and inline fragments"
-            ),
-            Some(pos),
-        ),
+        Unmeasurable::TooDeep { limit, pos } => {
+            crate::telemetry::metrics::refused(Limit::MaxDepth);
+            limit_error(
+                format!(
+                    "Query is nested too deep: more than {limit} levels of selections, fragments \
+                     and inline fragments"
+                ),
+                Some(pos),
+            )
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Bounds on what goes back to a client: bytes per operation, bytes per HTTP batch, and the
 //! number of errors in one response.
 
+use crate::telemetry::metrics::{self, Limit};
 use std::io;
 
 use async_graphql::{Response, ServerError, Value};
@@ -24,6 +25,7 @@ impl ResponseLimits {
     pub fn bound(&self, response: &mut Response) {
         if response.errors.len() > self.max_errors {
             let dropped = response.errors.len() - self.max_errors;
+            metrics::refused(Limit::MaxErrors);
             response.errors.truncate(self.max_errors);
             response.errors.push(limit_error(
                 format!(
@@ -34,6 +36,7 @@ impl ResponseLimits {
             ));
         }
         if serialised_len(response, self.max_response_bytes).is_none() {
+            metrics::refused(Limit::MaxResponseBytes);
             response.data = Value::Null;
             response.extensions.clear();
             response.errors = vec![limit_error(
@@ -71,6 +74,7 @@ pub fn batch_body(responses: &[Response], limits: &ResponseLimits) -> serde_json
 }
 
 fn batch_refusal(limits: &ResponseLimits) -> ServerError {
+    metrics::refused(Limit::MaxBatchResponseBytes);
     limit_error(
         format!(
             "The batch's responses together are larger than {} bytes, the limit per batch; \

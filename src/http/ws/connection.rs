@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use super::executor::ConnectionExecutor;
 use super::protocol::{Action, Checker, close};
+use crate::telemetry::metrics::{self, Limit};
 
 /// How long a closing handshake may take once the gateway has said goodbye.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -133,6 +134,7 @@ async fn produce(
                 None => break,
             },
             () = &mut init_deadline => {
+                metrics::refused(Limit::WsInitTimeout);
                 close_frame(close::INIT_TIMEOUT, "Connection initialisation timeout".into())
             }
         };
@@ -236,6 +238,7 @@ impl Outgoing {
             }
             let room = tokio::time::timeout_at(deadline, self.taken.notified()).await;
             if room.is_err() {
+                metrics::refused(Limit::WsStallTimeout);
                 return Err(Stalled);
             }
         }

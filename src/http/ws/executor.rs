@@ -5,16 +5,17 @@
 use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::{Executor, Request, Response, ServerError};
+use async_graphql::{Executor, Request, Response};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, stream};
 
 use super::protocol::ActiveId;
 use super::slots::Slots;
 use crate::backend::{Backend, Caller, RequestBudget};
-use crate::error::Code;
+use crate::error::Error;
 use crate::graphql::loader::with_operation_data;
-use crate::graphql::{GatewaySchema, ensure_code, finish_errors};
+use crate::graphql::{GatewaySchema, finish_errors};
+use crate::http::response::failed;
 
 /// The executor of one connection.
 #[derive(Clone)]
@@ -60,12 +61,11 @@ impl Executor for ConnectionExecutor {
             .acquire()
             .and_then(|own| Some((own, self.global.acquire()?)));
         let Some(slots) = slots else {
-            let mut error = ServerError::new(
-                "Too many live subscriptions; complete some before starting another",
-                None,
+            crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxSubscriptions);
+            let error = Error::LimitExceeded(
+                "Too many live subscriptions; complete some before starting another".to_owned(),
             );
-            ensure_code(&mut error, Code::LimitExceeded);
-            return stream::once(async move { Response::from_errors(vec![error]) }).boxed();
+            return stream::once(async move { failed(&error) }).boxed();
         };
         self.schema
             .execute_stream(self.prepare(request))

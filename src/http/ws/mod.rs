@@ -22,9 +22,13 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{AppState, Flavor, Inner, caller_from, request_error};
+use super::handlers::caller_from;
+use super::negotiation::ResponseMedia;
+use super::response::Rejection;
+use super::{AppState, Inner};
 use crate::backend::{BearerToken, Caller};
 use crate::error::Error;
+use crate::telemetry::metrics::{self, Limit};
 use executor::ConnectionExecutor;
 use slots::{AddressSlot, AddressSlots, Slot};
 
@@ -81,6 +85,7 @@ impl OpenWebSockets {
     /// which cap is full.
     fn admit(&self, peer: Option<IpAddr>) -> Result<Admitted, Error> {
         let total = self.total.acquire().ok_or_else(|| {
+            metrics::refused(Limit::MaxWebsockets);
             Error::LimitExceeded(format!(
                 "The gateway already has {} WebSockets open (--max-websockets); try again later",
                 self.total.cap()
@@ -89,6 +94,7 @@ impl OpenWebSockets {
         let address = match peer {
             None => None,
             Some(peer) => Some(self.per_address.acquire(peer).ok_or_else(|| {
+                metrics::refused(Limit::MaxWebsocketsPerAddress);
                 Error::LimitExceeded(format!(
                     "Your address already has {} WebSockets open (--max-websockets-per-address); \
                      close one or try again later",
@@ -175,7 +181,7 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
     let inner = Arc::clone(&state.inner);
     let admitted = match inner.websockets.admit(peer) {
         Ok(admitted) => admitted,
-        Err(error) => return too_many(&error, &fallback),
+        Err(error) => return too_many(error, &fallback),
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -188,13 +194,18 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
 }
 
 /// 503 with `Retry-After`: a WebSocket cap is full.
-fn too_many(error: &Error, caller: &Caller) -> Response {
-    let mut response = request_error(StatusCode::SERVICE_UNAVAILABLE, error, Flavor::Json, caller);
-    response.headers_mut().insert(
+fn too_many(error: Error, caller: &Caller) -> Response {
+    Rejection::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        error,
+        ResponseMedia::Json,
+        caller,
+    )
+    .with_header(
         header::RETRY_AFTER,
         HeaderValue::from_static(RETRY_AFTER_SECONDS),
-    );
-    response
+    )
+    .into_response()
 }
 
 /// Serves an upgraded connection with the gateway's schema, backend and limits.

@@ -1,0 +1,214 @@
+//! The `/graphql` handlers over HTTP: a POST (one request or an HTTP batch) and a GET (a query
+//! in the URL, or the WebSocket upgrade). Each reads its caller, negotiates media types once,
+//! refuses what it must with a [`Rejection`], and executes through [`AppState::execute`].
+
+use async_graphql::Response as GqlResponse;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::future::join_all;
+
+use super::negotiation::{BodyMedia, Negotiated};
+use super::response::{Rejection, failed, respond, single_response};
+use super::{AppState, CLIENT_REQUEST_ID, ws};
+use crate::backend::{BearerToken, Caller, RequestBudget};
+use crate::domain::Guid;
+use crate::error::Error;
+use crate::graphql::loader::with_operation_data;
+use crate::telemetry::metrics::{self, Limit};
+
+/// The caller of an HTTP request: its bearer token and a correlation id (the client's own
+/// `client-request-id` when it is a GUID, else a fresh one).
+pub(crate) fn caller_from(headers: &HeaderMap) -> Caller {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(BearerToken::from_authorization);
+    // The client's own id is kept exactly as sent (so it matches its logs), once it is known
+    // to be a GUID and therefore safe to put in headers and logs.
+    let client_request_id = headers
+        .get(&CLIENT_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| Guid::parse("client-request-id", v).is_ok())
+        .map_or_else(|| Guid::new_v4().to_string(), str::to_owned);
+    Caller {
+        token,
+        client_request_id,
+        // Each operation gets its metered budget from `with_operation_data`.
+        budget: RequestBudget::unmetered(),
+    }
+}
+
+impl AppState {
+    /// Resolves persisted queries and gives each operation its request data, then executes.
+    async fn execute(
+        &self,
+        requests: Vec<Result<async_graphql::Request, Error>>,
+        caller: &Caller,
+    ) -> Vec<GqlResponse> {
+        // One Graph budget for the whole HTTP request: the operations of an HTTP batch share
+        // it, so a batch cannot spend one budget per operation.
+        let budget = RequestBudget::new(self.inner.config.graph_request_budget);
+        join_all(requests.into_iter().map(|request| async {
+            let mut request = match request {
+                Ok(request) => request,
+                Err(error) => return failed(&error),
+            };
+            if let Err(error) = self.inner.apq.resolve(&mut request) {
+                return failed(&error);
+            }
+            let request = with_operation_data(request, &self.inner.backend, caller, &budget);
+            self.inner.schema.execute(request).await
+        }))
+        .await
+    }
+}
+
+/// POST `/graphql`: one GraphQL request, or an HTTP batch (a JSON array of them).
+pub(crate) async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let caller = caller_from(&headers);
+    let media = Negotiated::of(&headers);
+    let refuse = |status, error| Rejection::new(status, error, media.response, &caller);
+    if media.csrf_refused() {
+        let error = Error::bad_input(
+            "This request has a content type a browser can send cross-site without a preflight. \
+             Send Content-Type: application/json, or add an `apollo-require-preflight: true` header.",
+        );
+        return refuse(StatusCode::BAD_REQUEST, error).into_response();
+    }
+    if media.body != BodyMedia::Json {
+        let error = Error::bad_input("POST bodies must be JSON (Content-Type: application/json)");
+        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, error).into_response();
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            metrics::refused(Limit::MaxBodyBytes);
+            let error = Error::LimitExceeded(format!(
+                "The request body is larger than {} bytes",
+                state.inner.config.body_limit()
+            ));
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, error).into_response();
+        }
+        Err(rejection) => {
+            let error = Error::bad_input(format!("Could not read the request body: {rejection}"));
+            return refuse(StatusCode::BAD_REQUEST, error).into_response();
+        }
+    };
+    let parsed: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(e) => {
+            let error = Error::bad_input(format!("The request body is not valid JSON: {e}"));
+            return refuse(StatusCode::BAD_REQUEST, error).into_response();
+        }
+    };
+    if let Err(error) = state.inner.config.check_outside_variables(&parsed) {
+        metrics::refused(Limit::MaxBodyBytes);
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, error).into_response();
+    }
+    match parsed {
+        serde_json::Value::Array(items) => {
+            let cap = state.inner.config.max_batch;
+            if items.is_empty() || items.len() > cap {
+                metrics::refused(Limit::MaxBatch);
+                let error = Error::LimitExceeded(format!(
+                    "A batch must hold 1 to {cap} operations; this one has {}",
+                    items.len()
+                ));
+                return refuse(StatusCode::BAD_REQUEST, error).into_response();
+            }
+            let requests = items.into_iter().map(to_request).collect();
+            let responses = state.execute(requests, &caller).await;
+            let body = crate::graphql::batch_body(&state.inner.schema, &responses);
+            respond(
+                StatusCode::OK,
+                media.response,
+                &caller.client_request_id,
+                body,
+            )
+        }
+        single => match to_request(single) {
+            Ok(request) => {
+                let response = state.execute(vec![Ok(request)], &caller).await;
+                single_response(response, media.response, &caller)
+            }
+            Err(error) => refuse(StatusCode::BAD_REQUEST, error).into_response(),
+        },
+    }
+}
+
+fn to_request(value: serde_json::Value) -> Result<async_graphql::Request, Error> {
+    if !value.is_object() {
+        return Err(Error::bad_input(
+            "Each GraphQL request must be a JSON object",
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| Error::bad_input(format!("Not a GraphQL request: {e}")))
+}
+
+/// GET `/graphql`: a query in the URL, or the upgrade to a GraphQL WebSocket.
+pub(crate) async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+    if ws::is_upgrade(request.headers()) {
+        return ws::upgrade(state, request).await;
+    }
+    let headers = request.headers();
+    let caller = caller_from(headers);
+    let media = Negotiated::of(headers).response;
+    let refuse = |status, error| Rejection::new(status, error, media, &caller);
+    let query = request.uri().query().unwrap_or_default();
+    let mut gql_request = match async_graphql::http::parse_query_string(query) {
+        Ok(r) => r,
+        Err(e) => {
+            let error = Error::bad_input(format!(
+                "Could not read the GraphQL request from the URL: {e}"
+            ));
+            return refuse(StatusCode::BAD_REQUEST, error).into_response();
+        }
+    };
+    if let Err(error) = state.inner.apq.resolve(&mut gql_request) {
+        if matches!(error, Error::PersistedQueryNotFound) {
+            // As Apollo Server does: a cache in between must not keep the miss.
+            return refuse(StatusCode::OK, error)
+                .with_header(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-cache, must-revalidate"),
+                )
+                .into_response();
+        }
+        return refuse(StatusCode::BAD_REQUEST, error).into_response();
+    }
+    // GET must never change anything (GraphQL over HTTP): refuse mutations before executing.
+    if selects_mutation(&gql_request) {
+        let error = Error::bad_input("Mutations must be sent with POST");
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, error)
+            .with_header(header::ALLOW, HeaderValue::from_static("POST"))
+            .into_response();
+    }
+    let responses = state.execute(vec![Ok(gql_request)], &caller).await;
+    single_response(responses, media, &caller)
+}
+
+/// Whether the operation a request would run is a mutation. A document that does not parse
+/// is left to the schema, which reports it as `GRAPHQL_PARSE_FAILED`.
+fn selects_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let is_mutation = |ty: OperationType| ty == OperationType::Mutation;
+    match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => is_mutation(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name).is_some_and(|op| is_mutation(op.node.ty))
+        }
+        // Ambiguous without a name: the schema refuses it; refuse early if any could mutate.
+        (DocumentOperations::Multiple(ops), None) => ops.values().any(|op| is_mutation(op.node.ty)),
+    }
+}

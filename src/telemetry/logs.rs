@@ -1,0 +1,130 @@
+//! Logs on stderr, as text or JSON lines, and the request line: one span per HTTP request that
+//! carries its trace id and its `client-request-id`, never a header's value or a query string
+//! (either may hold a token or personal data).
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use tracing::Span;
+use tracing_subscriber::EnvFilter;
+
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use super::traces::{self, Tracing};
+use crate::config::LogFormat;
+use crate::http::CLIENT_REQUEST_ID;
+
+/// Installs the process' log subscriber (`RUST_LOG` filters, default `info`) and, when the
+/// environment asks for them, OpenTelemetry traces. Call before the async runtime starts; keep
+/// the returned exporter until exit.
+pub fn init(format: LogFormat) -> Result<Option<Tracing>, String> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .boxed(),
+        LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+    };
+    let (tracing, traces) = if traces::requested() {
+        let (tracing, layer) = traces::layer()?;
+        // The gateway's own spans only: not every span of hyper, reqwest or h2.
+        let ours = Targets::new().with_target("gpo_gateway", tracing::Level::INFO);
+        (Some(tracing), Some(layer.with_filter(ours)))
+    } else {
+        (None, None)
+    };
+    tracing_subscriber::registry()
+        .with(traces)
+        .with(fmt.with_filter(filter))
+        .init();
+    Ok(tracing)
+}
+
+/// The span of one HTTP request: method, path, and the trace id (the caller's W3C
+/// `traceparent` when it sent a valid one, else a new one). The `client-request-id` is
+/// recorded when the answer is known, as the gateway echoes it.
+pub fn request_span(request: &Request) -> Span {
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
+        method = %request.method(),
+        path = request.uri().path(),
+        trace_id = tracing::field::Empty,
+        client_request_id = tracing::field::Empty,
+    );
+    let trace_id = traces::continue_trace(&span, request.headers())
+        .unwrap_or_else(|| trace_id(request.headers()));
+    span.record("trace_id", trace_id);
+    span
+}
+
+/// The request line: status, latency and the `client-request-id` the gateway answered with.
+pub fn on_response(response: &Response, latency: Duration, span: &Span) {
+    if let Some(id) = response
+        .headers()
+        .get(&CLIENT_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+    {
+        // Only ever a GUID: the gateway echoes the client's id when it is one, else its own.
+        span.record("client_request_id", id);
+    }
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = latency.as_millis() as u64,
+        "request finished"
+    );
+}
+
+/// The trace id of an incoming W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), or a new
+/// random one when it is absent or malformed.
+pub fn trace_id(headers: &HeaderMap) -> String {
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_traceparent)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+fn parse_traceparent(value: &str) -> Option<String> {
+    let mut parts = value.trim().split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let valid = hex(version, 2)
+        && version != "ff"
+        && hex(trace, 32)
+        && trace.bytes().any(|b| b != b'0')
+        && hex(parent, 16)
+        && hex(flags, 2);
+    valid.then(|| trace.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_valid_traceparent_gives_its_trace_id_and_anything_else_a_new_one() {
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(
+            parse_traceparent(good).as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(
+            parse_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            None
+        );
+        assert_eq!(parse_traceparent("00-xyz-00f067aa0ba902b7-01"), None);
+        assert_eq!(parse_traceparent("Bearer secret"), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! What the gateway tells its operator: Prometheus [`metrics`], the schema extension that
+//! measures each GraphQL operation ([`operations`]), [`logs`] with one line per request, and
+//! OpenTelemetry [`traces`].
+
+mod labels;
+pub mod logs;
+pub mod metrics;
+mod operations;
+pub mod traces;
+
+pub use operations::OperationTelemetry;

@@ -1,0 +1,169 @@
+//! A schema extension that measures every GraphQL operation, over HTTP and WebSocket alike:
+//! its type and name (taken from the parsed document, so never free text), its outcome and its
+//! duration, and the trace spans of the operation and of each root field's resolver (the
+//! resolvers that reach the backend).
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+    NextResolve, ResolveInfo,
+};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{Response, ServerResult, Variables};
+use tracing::Instrument;
+
+use super::metrics;
+use crate::error::Code;
+
+/// Installs the per-operation measurements on a schema.
+pub struct OperationTelemetry;
+
+impl ExtensionFactory for OperationTelemetry {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Recorder::default())
+    }
+}
+
+/// The operation of one request, as far as it is known.
+#[derive(Default)]
+struct Recorder {
+    /// Each operation the document defines: its name (none when anonymous) and type.
+    defined: Mutex<Vec<(Option<String>, OperationType)>>,
+    /// The operation that ran: its name and type label.
+    ran: Mutex<Option<(Option<String>, &'static str)>>,
+}
+
+fn type_label(ty: OperationType) -> &'static str {
+    match ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// Every code a response may carry: anything else is counted as `OTHER`.
+const CODES: [Code; 13] = [
+    Code::GraphqlParseFailed,
+    Code::GraphqlValidationFailed,
+    Code::BadUserInput,
+    Code::PersistedQueryNotFound,
+    Code::Unauthenticated,
+    Code::Forbidden,
+    Code::NotFound,
+    Code::Conflict,
+    Code::Throttled,
+    Code::UpstreamError,
+    Code::UpstreamTimeout,
+    Code::LimitExceeded,
+    Code::InternalServerError,
+];
+
+/// `OK`, or the code of the response's first error.
+fn outcome(response: &Response) -> &'static str {
+    let Some(first) = response.errors.first() else {
+        return "OK";
+    };
+    let code = first
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Some(code.as_str()),
+            _ => None,
+        });
+    CODES
+        .iter()
+        .map(|c| c.as_str())
+        .find(|known| Some(*known) == code)
+        .unwrap_or("OTHER")
+}
+
+#[async_trait::async_trait]
+impl Extension for Recorder {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let started = Instant::now();
+        let response = next.run(ctx).await;
+        let ran = self.ran.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let (name, kind) = ran.unwrap_or((None, "unknown"));
+        let name = match (kind, name) {
+            (metrics::UNKNOWN, _) => Some(metrics::UNKNOWN.to_owned()),
+            (_, name) => name,
+        };
+        metrics::graphql_operation(kind, name.as_deref(), outcome(&response), started.elapsed());
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let defined = match &document.operations {
+            DocumentOperations::Single(op) => vec![(None, op.node.ty)],
+            DocumentOperations::Multiple(ops) => ops
+                .iter()
+                .map(|(name, op)| (Some(name.to_string()), op.node.ty))
+                .collect(),
+        };
+        *self.defined.lock().unwrap_or_else(|p| p.into_inner()) = defined;
+        Ok(document)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let chosen = {
+            let defined = self.defined.lock().unwrap_or_else(|p| p.into_inner());
+            match operation_name {
+                // Only a name the document defines becomes a label.
+                Some(wanted) => defined
+                    .iter()
+                    .find(|(name, _)| name.as_deref() == Some(wanted))
+                    .cloned(),
+                None if defined.len() == 1 => defined.first().cloned(),
+                None => None,
+            }
+        };
+        let (name, kind) = match chosen {
+            Some((name, ty)) => (name, type_label(ty)),
+            None => (None, metrics::UNKNOWN),
+        };
+        let span = tracing::info_span!(
+            "graphql",
+            otel.name = %format_args!("{kind} {}", name.as_deref().unwrap_or(metrics::ANONYMOUS)),
+            graphql.operation.name = name.as_deref().unwrap_or(metrics::ANONYMOUS),
+            graphql.operation.type = kind,
+        );
+        if kind != metrics::UNKNOWN {
+            *self.ran.lock().unwrap_or_else(|p| p.into_inner()) = Some((name, kind));
+        }
+        next.run(ctx, operation_name).instrument(span).await
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<async_graphql::Value>> {
+        // Root fields are the resolvers that reach the backend; the rest read what they loaded.
+        let root = matches!(info.parent_type, "Query" | "Mutation" | "Subscription");
+        if !root || info.name.starts_with("__") {
+            return next.run(ctx, info).await;
+        }
+        let span = tracing::info_span!(
+            "resolve",
+            otel.name = %format_args!("resolve {}", info.name),
+            graphql.field.name = info.name,
+        );
+        next.run(ctx, info).instrument(span).await
+    }
+}
