@@ -194,7 +194,7 @@ impl Timestamp {
 }
 
 impl Default for Timestamp {
-    /// Graph's "never" value, used only for fields a projection did not ask for.
+    /// Graph's "never" (`0001-01-01T00:00:00Z`), as Graph itself writes a date never set.
     fn default() -> Self {
         Timestamp("0001-01-01T00:00:00Z".to_owned())
     }
@@ -256,52 +256,6 @@ impl OperationPatch {
         if let Some(d) = &self.status_details {
             op.status_details = d.clone();
         }
-    }
-}
-
-/// Which of an operation's Graph properties a caller needs; the Graph backend turns it into
-/// `$select`. `id` is always fetched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Fields {
-    pub operation_type: bool,
-    pub operation_status: bool,
-    pub status_details: bool,
-    pub last_modified: bool,
-}
-
-impl Fields {
-    /// Every property.
-    pub const ALL: Fields = Fields {
-        operation_type: true,
-        operation_status: true,
-        status_details: true,
-        last_modified: true,
-    };
-
-    /// The union of two projections.
-    pub fn union(self, other: Fields) -> Fields {
-        Fields {
-            operation_type: self.operation_type || other.operation_type,
-            operation_status: self.operation_status || other.operation_status,
-            status_details: self.status_details || other.status_details,
-            last_modified: self.last_modified || other.last_modified,
-        }
-    }
-
-    /// Graph property names to `$select`, `id` first.
-    pub fn graph_names(self) -> Vec<&'static str> {
-        let mut names = vec!["id"];
-        for (wanted, name) in [
-            (self.operation_type, "operationType"),
-            (self.operation_status, "operationStatus"),
-            (self.status_details, "statusDetails"),
-            (self.last_modified, "lastModifiedDateTime"),
-        ] {
-            if wanted {
-                names.push(name);
-            }
-        }
-        names
     }
 }
 

@@ -16,17 +16,16 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::domain::{Fields, Guid, Page};
+use crate::domain::{Guid, Page};
 use crate::error::Error;
 
-/// One list call, as far as its answer is concerned: the same file, page size, cursor and
-/// fields give the same page within one request.
+/// One list call, as far as its answer is concerned: the same file, page size and cursor
+/// give the same page within one request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListCall {
     pub definition_file_id: Guid,
     pub first: usize,
     pub after: Option<String>,
-    pub fields: Fields,
 }
 
 type Remembered = Arc<OnceCell<Result<Page, Error>>>;
@@ -181,7 +180,6 @@ mod tests {
             definition_file_id: Guid::new_v4(),
             first: 5,
             after: None,
-            fields: Fields::ALL,
         };
         let fetches = AtomicUsize::new(0);
         let fetch = || async {

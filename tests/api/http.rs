@@ -447,7 +447,6 @@ impl gpo_gateway::backend::Backend for Broken {
         &self,
         _: &gpo_gateway::backend::Caller,
         keys: &[gpo_gateway::domain::OperationKey],
-        _: gpo_gateway::domain::Fields,
     ) -> gpo_gateway::backend::Lookups {
         keys.iter()
             .map(|k| {
@@ -464,7 +463,6 @@ impl gpo_gateway::backend::Backend for Broken {
         _: gpo_gateway::domain::Guid,
         _: usize,
         _: Option<&str>,
-        _: gpo_gateway::domain::Fields,
     ) -> Result<gpo_gateway::domain::Page, gpo_gateway::error::Error> {
         Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
     }
@@ -473,7 +471,6 @@ impl gpo_gateway::backend::Backend for Broken {
         _: &gpo_gateway::backend::Caller,
         _: gpo_gateway::domain::Guid,
         _: gpo_gateway::domain::NewOperation,
-        _: gpo_gateway::domain::Fields,
     ) -> Result<gpo_gateway::domain::Operation, gpo_gateway::error::Error> {
         Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
     }
@@ -482,8 +479,7 @@ impl gpo_gateway::backend::Backend for Broken {
         _: &gpo_gateway::backend::Caller,
         _: gpo_gateway::domain::OperationKey,
         _: gpo_gateway::domain::OperationPatch,
-        _: gpo_gateway::domain::Fields,
-    ) -> Result<Option<gpo_gateway::domain::Operation>, gpo_gateway::error::Error> {
+    ) -> Result<gpo_gateway::domain::Operation, gpo_gateway::error::Error> {
         Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
     }
     async fn delete(

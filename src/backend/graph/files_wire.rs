@@ -11,7 +11,7 @@ use crate::domain::files::{
     DefinitionFile, FileAction, FileStatus, LanguageFile, LanguageFileRef, LanguageFileUpload,
     NewDefinitionFile, PolicyType,
 };
-use crate::domain::{Fields, Guid, Operation, Timestamp};
+use crate::domain::{Guid, Operation, Timestamp};
 use crate::error::{Code, Error};
 
 const FILE_TYPE: &str = "#microsoft.graph.groupPolicyUploadedDefinitionFile";
@@ -95,7 +95,9 @@ fn read(body: &Value) -> Result<(DefinitionFile, Option<Vec<Value>>), Error> {
             .as_deref()
             .map_or(FileStatus::None, FileStatus::from_graph),
         upload_date_time: timestamp(entity.upload_date_time.as_deref())?,
-        last_modified: timestamp(entity.last_modified_date_time.as_deref())?.unwrap_or_default(),
+        last_modified: timestamp(entity.last_modified_date_time.as_deref())?.ok_or_else(|| {
+            upstream("Graph returned a definition file without `lastModifiedDateTime`".into())
+        })?,
         default_language_code: entity.default_language_code,
         language_files,
     };
@@ -113,7 +115,7 @@ pub fn file_with_operations(body: &Value) -> Result<(DefinitionFile, Vec<Operati
     let operations = operations
         .unwrap_or_default()
         .iter()
-        .map(|op| wire::operation(file.id, op, Fields::ALL))
+        .map(|op| wire::operation(file.id, op))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((file, operations))
 }

@@ -33,7 +33,7 @@ use super::cursor::CursorCodec;
 use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
 use crate::config::Config;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
-use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
+use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::{Code, Error};
 use client::{GraphClient, Kind};
 
@@ -91,8 +91,20 @@ impl GraphBackend {
     }
 }
 
-fn select(fields: Fields) -> String {
-    fields.graph_names().join(",")
+impl GraphBackend {
+    /// One operation by a plain GET, whole; `None` when Graph answers 404.
+    async fn read_operation(
+        &self,
+        caller: &Caller,
+        key: OperationKey,
+    ) -> Result<Option<Operation>, Error> {
+        let body = self
+            .client
+            .call(caller, Method::GET, self.entity(key, &[]), None, Kind::Read)
+            .await?;
+        body.map(|b| wire::operation(key.definition_file_id, &b))
+            .transpose()
+    }
 }
 
 fn upstream_shape(what: &str) -> Error {
@@ -104,17 +116,9 @@ fn upstream_shape(what: &str) -> Error {
 
 #[async_trait]
 impl Backend for GraphBackend {
-    async fn get_many(&self, caller: &Caller, keys: &[OperationKey], fields: Fields) -> Lookups {
+    async fn get_many(&self, caller: &Caller, keys: &[OperationKey]) -> Lookups {
         if let [key] = keys {
-            let url = self.entity(*key, &[("$select", select(fields))]);
-            let outcome = self
-                .client
-                .call(caller, Method::GET, url, None, Kind::Read)
-                .await
-                .and_then(|body| {
-                    body.map(|b| wire::operation(key.definition_file_id, &b, fields))
-                        .transpose()
-                });
+            let outcome = self.read_operation(caller, *key).await;
             tracing::debug!(keys = 1, upstream_calls = 1, "lookup as a plain GET");
             return match outcome {
                 Ok(Some(op)) => [(*key, Ok(op))].into_iter().collect(),
@@ -122,13 +126,12 @@ impl Backend for GraphBackend {
                 Err(e) => [(*key, Err(e))].into_iter().collect(),
             };
         }
-        let select = [("$select", select(fields))];
         batch::get_many(
             self,
             caller,
             keys,
-            |key| self.entity(*key, &select),
-            |key, body| wire::operation(key.definition_file_id, body, fields),
+            |key| self.entity(*key, &[]),
+            |key, body| wire::operation(key.definition_file_id, body),
         )
         .await
     }
@@ -139,13 +142,11 @@ impl Backend for GraphBackend {
         definition_file_id: Guid,
         first: usize,
         after: Option<&str>,
-        fields: Fields,
     ) -> Result<Page, Error> {
         let call = ListCall {
             definition_file_id,
             first,
             after: after.map(str::to_owned),
-            fields,
         };
         caller
             .budget
@@ -158,7 +159,6 @@ impl Backend for GraphBackend {
         caller: &Caller,
         definition_file_id: Guid,
         input: NewOperation,
-        _fields: Fields,
     ) -> Result<Operation, Error> {
         let body = wire::create_body(&input)?;
         caller.budget.forget_lists();
@@ -168,7 +168,7 @@ impl Backend for GraphBackend {
             .call(caller, Method::POST, url, Some(&body), Kind::Create)
             .await?
             .ok_or_else(|| upstream_shape("no body for a created operation"))?;
-        wire::operation(definition_file_id, &created, Fields::ALL)
+        wire::operation(definition_file_id, &created)
     }
 
     async fn update(
@@ -176,8 +176,7 @@ impl Backend for GraphBackend {
         caller: &Caller,
         key: OperationKey,
         patch: OperationPatch,
-        fields: Fields,
-    ) -> Result<Option<Operation>, Error> {
+    ) -> Result<Operation, Error> {
         let body = wire::patch_body(&patch)?;
         caller.budget.forget_lists();
         let url = self.entity(key, &[]);
@@ -185,10 +184,16 @@ impl Backend for GraphBackend {
             .client
             .call(caller, Method::PATCH, url, Some(&body), Kind::Write)
             .await?;
-        // 200 carries the entity; Intune's usual 204 does not, and the caller re-reads it.
-        reply
-            .map(|b| wire::operation(key.definition_file_id, &b, fields))
-            .transpose()
+        // 200 carries the entity; Intune's usual 204 does not, so the new state is read.
+        match reply {
+            Some(body) => wire::operation(key.definition_file_id, &body),
+            None => self.read_operation(caller, key).await?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Operation {} vanished right after its update",
+                    key.id
+                ))
+            }),
+        }
     }
 
     async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error> {

@@ -16,7 +16,7 @@ use super::{GraphBackend, links, upstream_shape, wire};
 use crate::backend::Caller;
 use crate::backend::budget::ListCall;
 use crate::domain::files::file_not_found;
-use crate::domain::{Fields, Guid, Operation, Page};
+use crate::domain::{Guid, Operation, Page};
 use crate::error::{Code, Error};
 
 /// How many upstream list pages one GraphQL page follows once it has some edges (Graph may
@@ -84,7 +84,7 @@ impl GraphBackend {
         };
         let items = values
             .iter()
-            .map(|v| wire::operation(file, v, Fields::ALL))
+            .map(|v| wire::operation(file, v))
             .collect::<Result<Vec<_>, _>>()?;
         let next = match body["@odata.nextLink"].as_str() {
             Some(next) => {

@@ -15,10 +15,10 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 
 use super::client::{GraphClient, Kind};
-use super::{GraphBackend, files_wire, select, wire};
+use super::{GraphBackend, files_wire, wire};
 use crate::backend::{Caller, RequestBudget};
 use crate::domain::files::{DefinitionFile, file_not_found};
-use crate::domain::{Fields, Guid, Operation, OperationKey, OperationStatus};
+use crate::domain::{Guid, Operation, OperationKey, OperationStatus};
 use crate::error::{Code, Error};
 
 /// What a poller follows.
@@ -63,7 +63,7 @@ impl Target {
     fn read(self, body: &serde_json::Value) -> Result<Snapshot, Error> {
         match self {
             Target::Operation(key) => {
-                wire::operation(key.definition_file_id, body, Fields::ALL).map(Snapshot::Operation)
+                wire::operation(key.definition_file_id, body).map(Snapshot::Operation)
             }
             Target::File(_) => files_wire::file_with_operations(body)
                 .map(|(file, ops)| Snapshot::File(Box::new(file), ops)),
@@ -123,9 +123,7 @@ impl Pollers {
                     let sender = Arc::new(sender);
                     hubs.insert(hub, Arc::downgrade(&sender));
                     let url = match target {
-                        Target::Operation(key) => {
-                            backend.entity(key, &[("$select", select(Fields::ALL))])
-                        }
+                        Target::Operation(key) => backend.entity(key, &[]),
                         Target::File(id) => backend.file_url(
                             id,
                             &[],

@@ -1,12 +1,11 @@
-//! Graph's JSON, in and out: entity bodies (with `$select` projections and OData annotations),
+//! Graph's JSON, in and out: entity bodies (whole, OData annotations ignored),
 //! request bodies in Graph's camelCase, and the error envelope (including Intune's habit of
 //! nesting a JSON document inside `error.message`).
 
 use serde_json::{Map, Value, json};
 
 use crate::domain::{
-    Fields, Guid, NewOperation, Operation, OperationPatch, OperationStatus, OperationType,
-    Timestamp,
+    Guid, NewOperation, Operation, OperationPatch, OperationStatus, OperationType, Timestamp,
 };
 use crate::error::{Code, Error, UpstreamDetail};
 
@@ -18,45 +17,27 @@ fn upstream(message: String) -> Error {
 }
 
 /// Reads an operation from a Graph entity body. Annotations and unknown properties are
-/// ignored; a missing nullable field is null; a field the projection asked for but Graph
-/// omitted is an upstream error; unselected fields get neutral values resolvers never read.
-pub fn operation(
-    definition_file_id: Guid,
-    body: &Value,
-    fields: Fields,
-) -> Result<Operation, Error> {
+/// ignored; a missing `statusDetails` is null; any other property Graph omitted is an upstream
+/// error.
+pub fn operation(definition_file_id: Guid, body: &Value) -> Result<Operation, Error> {
     let object = body
         .as_object()
         .ok_or_else(|| upstream("Graph returned an operation that is not a JSON object".into()))?;
     let text = |name: &str| object.get(name).and_then(Value::as_str);
-    let required = |name: &str, wanted: bool| -> Result<Option<&str>, Error> {
-        match (wanted, text(name)) {
-            (false, _) => Ok(None),
-            (true, Some(value)) => Ok(Some(value)),
-            (true, None) => Err(upstream(format!(
-                "Graph returned an operation without `{name}`"
-            ))),
-        }
+    let required = |name: &str| -> Result<&str, Error> {
+        text(name).ok_or_else(|| upstream(format!("Graph returned an operation without `{name}`")))
     };
-    let id =
-        text("id").ok_or_else(|| upstream("Graph returned an operation without `id`".into()))?;
+    let id = required("id")?;
     let id = Guid::parse("id", id)
         .map_err(|_| upstream(format!("Graph returned a non-GUID id `{id}`")))?;
-    let operation_type = required("operationType", fields.operation_type)?
-        .map_or(OperationType::None, OperationType::from_graph);
-    let operation_status = required("operationStatus", fields.operation_status)?
-        .map_or(OperationStatus::Unknown, OperationStatus::from_graph);
-    let last_modified = match required("lastModifiedDateTime", fields.last_modified)? {
-        Some(raw) => Timestamp::from_graph(raw).map_err(upstream)?,
-        None => Timestamp::default(),
-    };
     Ok(Operation {
         id,
         definition_file_id,
-        operation_type,
-        operation_status,
+        operation_type: OperationType::from_graph(required("operationType")?),
+        operation_status: OperationStatus::from_graph(required("operationStatus")?),
         status_details: text("statusDetails").map(str::to_owned),
-        last_modified,
+        last_modified: Timestamp::from_graph(required("lastModifiedDateTime")?)
+            .map_err(upstream)?,
     })
 }
 
@@ -219,7 +200,7 @@ mod tests {
             "lastModifiedDateTime": "2016-12-31T23:59:40.8735716+03:00",
             "somethingNew": 1
         });
-        let op = operation(file(), &body, Fields::ALL).expect("parses");
+        let op = operation(file(), &body).expect("parses");
         assert_eq!(op.operation_type, OperationType::UploadNewVersion);
         assert_eq!(op.operation_status, OperationStatus::UnknownFutureValue);
         assert_eq!(op.status_details, None);
@@ -230,11 +211,10 @@ mod tests {
     }
 
     #[test]
-    fn a_selected_field_graph_omits_is_an_upstream_error() {
+    fn a_property_graph_omits_is_an_upstream_error_never_a_stand_in() {
         let body = json!({ "id": "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01" });
-        let err = operation(file(), &body, Fields::ALL).expect_err("missing fields");
+        let err = operation(file(), &body).expect_err("missing fields");
         assert_eq!(err.code(), Code::UpstreamError);
-        assert!(operation(file(), &body, Fields::default()).is_ok());
     }
 
     #[test]
