@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::GraphBackend;
 use super::client::{self, GraphClient, Kind, Reply, Verdict};
+use super::envelope::{BatchRequest, BatchResponse, SubRequest, SubRequestHeaders, SubResponse};
+use super::wire;
 use crate::backend::Caller;
 use crate::error::{Code, Error};
 
@@ -143,17 +146,21 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
     async fn send(&self, chunk: &[K]) -> Vec<(K, Verdict)> {
         let client = &self.backend.client;
         let url = client.url(&["$batch"], &[]);
-        let body = self.body(chunk);
-        let reply = client
-            .send_once(
-                &Method::POST,
-                &url,
-                self.headers.clone(),
-                Some(&body),
-                self.timeout,
-                self.caller,
-            )
-            .await;
+        let reply = match self.body(chunk) {
+            Ok(body) => {
+                client
+                    .send_once(
+                        &Method::POST,
+                        &url,
+                        self.headers.clone(),
+                        Some(&body),
+                        self.timeout,
+                        self.caller,
+                    )
+                    .await
+            }
+            Err(error) => Err(error),
+        };
         let reply = match reply {
             Ok(reply) => reply,
             Err(error) => {
@@ -175,39 +182,38 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
     }
 
     /// The `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
-    fn body(&self, chunk: &[K]) -> Value {
+    fn body(&self, chunk: &[K]) -> Result<Value, Error> {
         let client = &self.backend.client;
-        let requests: Vec<Value> = chunk
+        let requests = chunk
             .iter()
             .enumerate()
-            .map(|(i, key)| {
-                let url = (self.url)(key);
-                json!({
-                    "id": (i + 1).to_string(),
-                    "method": "GET",
-                    "url": client.relative(&url),
-                    "headers": { "client-request-id": self.caller.client_request_id, "accept": "application/json" },
-                })
+            .map(|(i, key)| SubRequest {
+                id: (i + 1).to_string(),
+                method: "GET",
+                url: client.relative(&(self.url)(key)),
+                headers: SubRequestHeaders {
+                    client_request_id: &self.caller.client_request_id,
+                    accept: "application/json",
+                },
             })
             .collect();
-        json!({ "requests": requests })
+        wire::to_value(BatchRequest { requests })
     }
 
     /// Each key's verdict from its own sub-response of a successful `$batch` answer.
     fn judge_each(&self, chunk: &[K], reply: &Reply) -> Vec<(K, Verdict)> {
-        let mut by_id: HashMap<String, &Value> = HashMap::new();
-        if let Some(responses) = reply.body.as_ref().and_then(|b| b["responses"].as_array()) {
-            for response in responses {
-                if let Some(id) = response["id"].as_str() {
-                    by_id.insert(id.to_owned(), response);
-                }
-            }
-        }
+        let answer = reply
+            .body
+            .as_ref()
+            .and_then(|body| BatchResponse::deserialize(body).ok());
+        let mut by_id: HashMap<String, SubResponse> = answer
+            .map(|a| a.responses.into_iter().map(|r| (r.id.clone(), r)).collect())
+            .unwrap_or_default();
         chunk
             .iter()
             .enumerate()
             .map(|(i, key)| {
-                let verdict = match by_id.get(&(i + 1).to_string()) {
+                let verdict = match by_id.remove(&(i + 1).to_string()) {
                     Some(response) => client::judge(&sub_reply(response), Kind::Read, self.caller),
                     None => Verdict::Fail(Error::upstream(
                         Code::UpstreamError,
@@ -232,33 +238,15 @@ fn share(verdict: Verdict) -> Verdict {
 }
 
 /// A sub-response read like a plain HTTP reply.
-fn sub_reply(response: &Value) -> Reply {
-    let header = |name: &str| {
-        response["headers"].as_object().and_then(|headers| {
-            headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-        })
-    };
-    let body = match &response["body"] {
-        Value::Null => None,
-        body => Some(body.clone()),
-    };
+fn sub_reply(response: SubResponse) -> Reply {
     Reply {
-        status: response["status"]
-            .as_u64()
-            .and_then(|s| u16::try_from(s).ok())
-            .unwrap_or(502),
-        request_id: header("request-id"),
-        retry_after: header("retry-after")
+        status: response.status,
+        request_id: response.header("request-id"),
+        retry_after: response
+            .header("retry-after")
             .as_deref()
             .and_then(client::parse_retry_after),
-        unreadable: body.as_ref().is_some_and(|b| !b.is_object()),
-        body,
+        unreadable: response.body.as_ref().is_some_and(|b| !b.is_object()),
+        body: response.body,
     }
 }

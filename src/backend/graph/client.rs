@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
-use super::wire;
+use super::envelope;
 use crate::backend::Caller;
 use crate::error::{Code, Error, UpstreamDetail};
 
@@ -293,16 +293,16 @@ pub fn judge(reply: &Reply, kind: Kind, caller: &Caller) -> Verdict {
     let graph = reply
         .body
         .as_ref()
-        .map(wire::graph_error)
+        .map(envelope::graph_error)
         .unwrap_or_default();
-    let fail = |code| wire::error_for(code, Some(status), graph.clone(), detail.clone());
+    let fail = |code| envelope::error_for(code, Some(status), graph.clone(), detail.clone());
     match StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY) {
         s if s.is_success() => {
             if reply.unreadable {
-                Verdict::Fail(wire::error_for(
+                Verdict::Fail(envelope::error_for(
                     Code::UpstreamError,
                     Some(status),
-                    wire::GraphError {
+                    envelope::GraphError {
                         message: Some("Microsoft Graph returned a body that is not JSON".into()),
                         ..Default::default()
                     },

@@ -12,10 +12,12 @@ use serde_json::Value;
 use url::Url;
 
 use super::client::Kind;
+use super::envelope::ODataPage;
+use super::files_wire::FileEntity;
 use super::links::next_link;
 use super::paging::GraphCursor;
 use super::poller::{Snapshot, Target};
-use super::{GraphBackend, batch, files_wire, upstream_shape};
+use super::{GraphBackend, batch, files_wire, upstream_shape, wire};
 use crate::backend::cursor::CursorCodec;
 use crate::backend::{Caller, FileLookups, FileWatch};
 use crate::domain::files::{
@@ -88,16 +90,14 @@ impl GraphBackend {
                 .call(caller, Method::GET, url, None, Kind::Read)
                 .await?
                 .unwrap_or(Value::Null);
-            let values = body["value"]
-                .as_array()
-                .ok_or_else(|| upstream_shape("a list of definition files without `value`"))?;
-            for value in values {
-                files.push(files_wire::file(value)?);
+            let page: ODataPage<FileEntity> = wire::read(&body, "a list of definition files")?;
+            for entity in page.value {
+                files.push(files_wire::file_of(entity)?.0);
             }
-            let Some(link) = body["@odata.nextLink"].as_str() else {
+            let Some(link) = page.next_link else {
                 return Ok(files);
             };
-            url = next_link(&ours, link)?;
+            url = next_link(&ours, &link)?;
             if !followed.insert(url.as_str().to_owned()) {
                 return Err(upstream_shape(
                     "an @odata.nextLink it had already returned in this listing",

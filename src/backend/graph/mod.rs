@@ -14,6 +14,7 @@
 
 mod batch;
 mod client;
+mod envelope;
 mod files;
 mod files_wire;
 mod links;

@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::client::Kind;
-use super::{GraphBackend, links, upstream_shape, wire};
+use super::envelope::ODataPage;
+use super::wire::{self, OperationEntity};
+use super::{GraphBackend, links, upstream_shape};
 use crate::backend::Caller;
 use crate::backend::budget::ListCall;
 use crate::domain::files::file_not_found;
@@ -69,30 +70,24 @@ impl GraphBackend {
             Some(link) => links::next_link(&ours, link)?,
             None => self.collection(file, &[("$top", top.to_string())]),
         };
-        let body = self
+        let Some(body) = self
             .client
             .call(caller, Method::GET, url, None, Kind::Read)
             .await?
-            .unwrap_or(Value::Null);
-        let Some(values) = body["value"].as_array() else {
+        else {
             // A 404 for the collection: the definition file does not exist.
-            return if body.is_null() {
-                Err(file_not_found(file))
-            } else {
-                Err(upstream_shape("a list without `value`"))
-            };
+            return Err(file_not_found(file));
         };
-        let items = values
-            .iter()
-            .map(|v| wire::operation(file, v))
+        let page: ODataPage<OperationEntity> = wire::read(&body, "a list of operations")?;
+        let items = page
+            .value
+            .into_iter()
+            .map(|entity| entity.into_operation(file))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match body["@odata.nextLink"].as_str() {
-            Some(next) => {
-                links::next_link(&ours, next)?;
-                Some(next.to_owned())
-            }
-            None => None,
-        };
+        if let Some(next) = &page.next_link {
+            links::next_link(&ours, next)?;
+        }
+        let next = page.next_link;
         Ok((items, next))
     }
 
