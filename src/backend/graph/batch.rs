@@ -14,9 +14,10 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::GraphBackend;
-use super::client::{self, GraphClient, Kind, Reply, Verdict};
+use super::api::GraphApi;
+use super::client::{self, GraphClient, GraphRequest};
 use super::envelope::{BatchRequest, BatchResponse, SubRequest, SubRequestHeaders, SubResponse};
+use super::reply::{Reply, ReplyOutcome};
 use super::wire;
 use crate::backend::Caller;
 use crate::error::{Code, Error};
@@ -32,7 +33,7 @@ type Outcomes<K, T> = HashMap<K, Result<T, Error>>;
 /// Looks up `keys` (two or more) through `$batch`: `url` addresses a key's entity, `read`
 /// turns its body into a value. A key absent from the answer does not exist.
 pub async fn get_many<K, T>(
-    backend: &GraphBackend,
+    api: &GraphApi,
     caller: &Caller,
     keys: &[K],
     url: impl Fn(&K) -> url::Url + Sync,
@@ -47,7 +48,7 @@ where
         Ok(headers) => headers,
         Err(e) => return keys.iter().map(|k| (*k, Err(e.clone()))).collect(),
     };
-    let deadline = Instant::now() + backend.client.timeout();
+    let deadline = Instant::now() + api.client().timeout();
     // Each key still to send, with the answer that stands if it cannot be sent (again).
     let mut pending: Vec<(K, Option<Error>)> = keys.iter().map(|k| (*k, None)).collect();
     let mut attempt = 0;
@@ -63,7 +64,7 @@ where
         let remaining = deadline.saturating_duration_since(Instant::now());
         let keys: Vec<K> = pending.iter().map(|(key, _)| *key).collect();
         let round = Round {
-            backend,
+            api,
             caller,
             headers: &headers,
             url: &url,
@@ -91,7 +92,7 @@ where
 
 /// One round of `$batch` calls: everything a batch needs but its keys.
 struct Round<'a, K, T> {
-    backend: &'a GraphBackend,
+    api: &'a GraphApi,
     caller: &'a Caller,
     headers: &'a reqwest::header::HeaderMap,
     url: &'a (dyn Fn(&K) -> url::Url + Sync),
@@ -124,16 +125,16 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
             .await;
         let mut retry = Vec::new();
         let mut wait: Option<Duration> = None;
-        for (key, verdict) in outcomes.into_iter().flatten() {
-            match verdict {
-                Verdict::Done(Some(body)) => {
+        for (key, outcome) in outcomes.into_iter().flatten() {
+            match outcome {
+                ReplyOutcome::Success(Some(body)) => {
                     results.insert(key, (self.read)(&key, &body));
                 }
-                Verdict::Done(None) => {}
-                Verdict::Fail(error) => {
+                ReplyOutcome::Success(None) => {}
+                ReplyOutcome::Failure(error) => {
                     results.insert(key, Err(error));
                 }
-                Verdict::Retry(after, error) => {
+                ReplyOutcome::Retry(after, error) => {
                     wait = wait.max(after);
                     retry.push((key, error));
                 }
@@ -142,21 +143,14 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         (retry, wait)
     }
 
-    /// Sends one batch and judges each key's sub-response.
-    async fn send(&self, chunk: &[K]) -> Vec<(K, Verdict)> {
-        let client = &self.backend.client;
-        let url = client.url(&["$batch"], &[]);
+    /// Sends one batch and reads each key's sub-response.
+    async fn send(&self, chunk: &[K]) -> Vec<(K, ReplyOutcome)> {
+        let client = self.api.client();
         let reply = match self.body(chunk) {
             Ok(body) => {
+                let request = GraphRequest::post(self.api.batch(), Some(body));
                 client
-                    .send_once(
-                        &Method::POST,
-                        &url,
-                        self.headers.clone(),
-                        Some(&body),
-                        self.timeout,
-                        self.caller,
-                    )
+                    .send_once(&request, self.headers.clone(), self.timeout, self.caller)
                     .await
             }
             Err(error) => Err(error),
@@ -166,24 +160,29 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
             Err(error) => {
                 return chunk
                     .iter()
-                    .map(|k| (*k, Verdict::Fail(error.clone())))
+                    .map(|k| (*k, ReplyOutcome::Failure(error.clone())))
                     .collect();
             }
         };
         if reply.status != 200 {
             // The batch itself failed (malformed, throttled, down): every key it carried shares
-            // that outcome, retried or failed like a plain read.
+            // that outcome, retried or failed like the plain GETs it carries.
             return chunk
                 .iter()
-                .map(|k| (*k, share(client::judge(&reply, Kind::Read, self.caller))))
+                .map(|k| {
+                    (
+                        *k,
+                        share(ReplyOutcome::of(&reply, &Method::GET, self.caller)),
+                    )
+                })
                 .collect();
         }
-        self.judge_each(chunk, &reply)
+        self.outcome_of_each(chunk, &reply)
     }
 
     /// The `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
     fn body(&self, chunk: &[K]) -> Result<Value, Error> {
-        let client = &self.backend.client;
+        let client = self.api.client();
         let requests = chunk
             .iter()
             .enumerate()
@@ -200,8 +199,8 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         wire::to_value(BatchRequest { requests })
     }
 
-    /// Each key's verdict from its own sub-response of a successful `$batch` answer.
-    fn judge_each(&self, chunk: &[K], reply: &Reply) -> Vec<(K, Verdict)> {
+    /// Each key's outcome from its own sub-response of a successful `$batch` answer.
+    fn outcome_of_each(&self, chunk: &[K], reply: &Reply) -> Vec<(K, ReplyOutcome)> {
         let answer = reply
             .body
             .as_ref()
@@ -213,23 +212,25 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
             .iter()
             .enumerate()
             .map(|(i, key)| {
-                let verdict = match by_id.remove(&(i + 1).to_string()) {
-                    Some(response) => client::judge(&sub_reply(response), Kind::Read, self.caller),
-                    None => Verdict::Fail(Error::upstream(
+                let outcome = match by_id.remove(&(i + 1).to_string()) {
+                    Some(response) => {
+                        ReplyOutcome::of(&sub_reply(response), &Method::GET, self.caller)
+                    }
+                    None => ReplyOutcome::Failure(Error::upstream(
                         Code::UpstreamError,
                         "Microsoft Graph's $batch answer left out this lookup",
                     )),
                 };
-                (*key, verdict)
+                (*key, outcome)
             })
             .collect()
     }
 }
 
-/// A verdict shared by every key of a failed batch.
-fn share(verdict: Verdict) -> Verdict {
-    match verdict {
-        Verdict::Done(_) => Verdict::Fail(Error::upstream(
+/// An outcome shared by every key of a failed batch.
+fn share(outcome: ReplyOutcome) -> ReplyOutcome {
+    match outcome {
+        ReplyOutcome::Success(_) => ReplyOutcome::Failure(Error::upstream(
             Code::UpstreamError,
             "Microsoft Graph's $batch answer had no responses",
         )),

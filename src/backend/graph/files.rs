@@ -6,12 +6,10 @@
 use std::collections::HashSet;
 
 use futures_util::StreamExt;
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use url::Url;
 
-use super::client::Kind;
+use super::client::GraphRequest;
 use super::envelope::ODataPage;
 use super::files_wire::FileEntity;
 use super::links::next_link;
@@ -37,18 +35,7 @@ struct FileCursor {
     d: Guid,
 }
 
-const COLLECTION: [&str; 2] = ["deviceManagement", "groupPolicyUploadedDefinitionFiles"];
-
 impl GraphBackend {
-    /// `.../groupPolicyUploadedDefinitionFiles/{id}` followed by `rest`.
-    pub(super) fn file_url(&self, id: Guid, rest: &[&str], query: &[(&str, String)]) -> Url {
-        let id = id.to_string();
-        let mut segments = COLLECTION.to_vec();
-        segments.push(&id);
-        segments.extend_from_slice(rest);
-        self.client.url(&segments, query)
-    }
-
     pub(super) async fn lookup_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups {
         if let [id] = ids {
             let outcome = self.read_file(caller, *id).await;
@@ -59,35 +46,31 @@ impl GraphBackend {
             };
         }
         batch::get_many(
-            self,
+            &self.api,
             caller,
             ids,
-            |id| self.file_url(*id, &[], &[]),
+            |id| self.api.file(*id, &[], &[]),
             |_, body| files_wire::file(body),
         )
         .await
     }
 
     async fn read_file(&self, caller: &Caller, id: Guid) -> Result<Option<DefinitionFile>, Error> {
-        let url = self.file_url(id, &[], &[]);
-        let body = self
-            .client
-            .call(caller, Method::GET, url, None, Kind::Read)
-            .await?;
+        let url = self.api.file(id, &[], &[]);
+        let body = self.call(caller, GraphRequest::get(url)).await?;
         body.map(|b| files_wire::file(&b)).transpose()
     }
 
     /// Every file of the tenant, following nextLinks verbatim (same origin and collection
     /// only, and never one twice).
     async fn all_files(&self, caller: &Caller) -> Result<Vec<DefinitionFile>, Error> {
-        let ours = self.client.url(&COLLECTION, &[]);
+        let ours = self.api.files();
         let mut url = ours.clone();
         let mut followed = HashSet::new();
         let mut files = Vec::new();
         for _ in 0..MAX_FILE_PAGES {
             let body = self
-                .client
-                .call(caller, Method::GET, url, None, Kind::Read)
+                .call(caller, GraphRequest::get(url))
                 .await?
                 .unwrap_or(Value::Null);
             let page: ODataPage<FileEntity> = wire::read(&body, "a list of definition files")?;
@@ -146,10 +129,8 @@ impl GraphBackend {
         new: NewDefinitionFile,
     ) -> Result<DefinitionFile, Error> {
         let body = files_wire::upload_body(&new)?;
-        let url = self.client.url(&COLLECTION, &[]);
         let created = self
-            .client
-            .call(caller, Method::POST, url, Some(&body), Kind::Create)
+            .call(caller, GraphRequest::post(self.api.files(), Some(body)))
             .await?
             .ok_or_else(|| upstream_shape("no body for an uploaded definition file"))?;
         files_wire::file(&created)
@@ -162,11 +143,8 @@ impl GraphBackend {
         action: FileAction,
     ) -> Result<DefinitionFile, Error> {
         let (name, body) = files_wire::action(&action)?;
-        let url = self.file_url(id, &[name], &[]);
-        let reply = self
-            .client
-            .call(caller, Method::POST, url, body.as_ref(), Kind::Create)
-            .await?;
+        let url = self.api.file(id, &[name], &[]);
+        let reply = self.call(caller, GraphRequest::post(url, body)).await?;
         // Actions answer 204; the file as it now stands is what the caller wants.
         match reply {
             Some(body) if body.get("id").is_some() => files_wire::file(&body),
@@ -178,15 +156,14 @@ impl GraphBackend {
     }
 
     pub(super) async fn delete_file_record(&self, caller: &Caller, id: Guid) -> Result<(), Error> {
-        let url = self.file_url(id, &[], &[]);
-        self.client
-            .call(caller, Method::DELETE, url, None, Kind::Write)
+        let url = self.api.file(id, &[], &[]);
+        self.call(caller, GraphRequest::delete(url))
             .await
             .map(|_| ())
     }
 
     pub(super) async fn poll_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
-        let snapshots = self.pollers.watch(self, caller, Target::File(id)).await?;
+        let snapshots = self.pollers.watch(caller, Target::File(id)).await?;
         let cursors = self.cursors.clone();
         Ok(snapshots
             .filter_map(move |state| {

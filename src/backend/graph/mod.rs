@@ -12,6 +12,7 @@
 //!
 //! [`RequestBudget`]: super::RequestBudget
 
+mod api;
 mod batch;
 mod client;
 mod envelope;
@@ -20,14 +21,13 @@ mod files_wire;
 mod links;
 mod paging;
 mod poller;
+mod reply;
 mod wire;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use reqwest::Method;
-use url::Url;
 
 use super::budget::ListCall;
 use super::cursor::CursorCodec;
@@ -36,15 +36,16 @@ use crate::config::Config;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::{Code, Error};
-use client::{GraphClient, Kind};
+use api::GraphApi;
+use client::{GraphClient, GraphRequest};
 
 pub use client::parse_retry_after;
 
 /// Forwards every operation to Microsoft Graph.
 pub struct GraphBackend {
-    client: Arc<GraphClient>,
+    api: Arc<GraphApi>,
     cursors: CursorCodec,
-    pollers: poller::Pollers,
+    pollers: poller::PollerRegistry,
 }
 
 impl GraphBackend {
@@ -55,40 +56,21 @@ impl GraphBackend {
             config.graph_connect_timeout,
             config.graph_timeout,
         )?;
-        let client = Arc::new(client);
-        let interval = config.poll_interval;
+        let api = Arc::new(GraphApi::new(client));
         Ok(GraphBackend {
-            pollers: poller::Pollers::new(Arc::clone(&client), interval),
-            client,
+            pollers: poller::PollerRegistry::new(Arc::clone(&api), config.poll_interval),
+            api,
             cursors,
         })
     }
 
-    fn collection(&self, file: Guid, query: &[(&str, String)]) -> Url {
-        let file = file.to_string();
-        self.client.url(
-            &[
-                "deviceManagement",
-                "groupPolicyUploadedDefinitionFiles",
-                &file,
-                "groupPolicyOperations",
-            ],
-            query,
-        )
-    }
-
-    fn entity(&self, key: OperationKey, query: &[(&str, String)]) -> Url {
-        let (file, id) = (key.definition_file_id.to_string(), key.id.to_string());
-        self.client.url(
-            &[
-                "deviceManagement",
-                "groupPolicyUploadedDefinitionFiles",
-                &file,
-                "groupPolicyOperations",
-                &id,
-            ],
-            query,
-        )
+    /// Sends `request` with the retry policy (see [`client`]).
+    async fn call(
+        &self,
+        caller: &Caller,
+        request: GraphRequest,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        self.api.client().call(caller, &request).await
     }
 }
 
@@ -100,8 +82,7 @@ impl GraphBackend {
         key: OperationKey,
     ) -> Result<Option<Operation>, Error> {
         let body = self
-            .client
-            .call(caller, Method::GET, self.entity(key, &[]), None, Kind::Read)
+            .call(caller, GraphRequest::get(self.api.operation(key)))
             .await?;
         body.map(|b| wire::operation(key.definition_file_id, &b))
             .transpose()
@@ -128,10 +109,10 @@ impl Backend for GraphBackend {
             };
         }
         batch::get_many(
-            self,
+            &self.api,
             caller,
             keys,
-            |key| self.entity(*key, &[]),
+            |key| self.api.operation(*key),
             |key, body| wire::operation(key.definition_file_id, body),
         )
         .await
@@ -163,10 +144,9 @@ impl Backend for GraphBackend {
     ) -> Result<Operation, Error> {
         let body = wire::create_body(&input)?;
         caller.budget.forget_lists();
-        let url = self.collection(definition_file_id, &[]);
+        let url = self.api.operations(definition_file_id, &[]);
         let created = self
-            .client
-            .call(caller, Method::POST, url, Some(&body), Kind::Create)
+            .call(caller, GraphRequest::post(url, Some(body)))
             .await?
             .ok_or_else(|| upstream_shape("no body for a created operation"))?;
         wire::operation(definition_file_id, &created)
@@ -180,10 +160,8 @@ impl Backend for GraphBackend {
     ) -> Result<Operation, Error> {
         let body = wire::patch_body(&patch)?;
         caller.budget.forget_lists();
-        let url = self.entity(key, &[]);
         let reply = self
-            .client
-            .call(caller, Method::PATCH, url, Some(&body), Kind::Write)
+            .call(caller, GraphRequest::patch(self.api.operation(key), body))
             .await?;
         // 200 carries the entity; Intune's usual 204 does not, so the new state is read.
         match reply {
@@ -199,14 +177,7 @@ impl Backend for GraphBackend {
 
     async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error> {
         caller.budget.forget_lists();
-        self.client
-            .call(
-                caller,
-                Method::DELETE,
-                self.entity(key, &[]),
-                None,
-                Kind::Write,
-            )
+        self.call(caller, GraphRequest::delete(self.api.operation(key)))
             .await
             .map(|_| ())
     }
@@ -214,7 +185,7 @@ impl Backend for GraphBackend {
     async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error> {
         let snapshots = self
             .pollers
-            .watch(self, caller, poller::Target::Operation(key))
+            .watch(caller, poller::Target::Operation(key))
             .await?;
         Ok(snapshots
             .filter_map(|state| {

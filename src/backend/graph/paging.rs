@@ -7,10 +7,9 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::client::Kind;
+use super::client::GraphRequest;
 use super::envelope::ODataPage;
 use super::wire::{self, OperationEntity};
 use super::{GraphBackend, links, upstream_shape};
@@ -63,18 +62,14 @@ impl GraphBackend {
         link: Option<&str>,
         top: usize,
     ) -> Result<(Vec<Operation>, Option<String>), Error> {
-        let ours = self.collection(file, &[]);
+        let ours = self.api.operations(file, &[]);
         // No `$select`: Graph then returns every property. A nextLink keeps the options of
         // the first request and a later page may select more, so all are always read.
         let url = match link {
             Some(link) => links::next_link(&ours, link)?,
-            None => self.collection(file, &[("$top", top.to_string())]),
+            None => self.api.operations(file, &[("$top", top.to_string())]),
         };
-        let Some(body) = self
-            .client
-            .call(caller, Method::GET, url, None, Kind::Read)
-            .await?
-        else {
+        let Some(body) = self.call(caller, GraphRequest::get(url)).await? else {
             // A 404 for the collection: the definition file does not exist.
             return Err(file_not_found(file));
         };
@@ -101,7 +96,7 @@ impl GraphBackend {
             });
         };
         let cursor: GraphCursor = self.cursors.decode(file, cursor)?;
-        let ours = self.collection(file, &[]);
+        let ours = self.api.operations(file, &[]);
         let expand = |stored: Option<String>| stored.map(|s| links::expand(&ours, s));
         Ok(match cursor.n {
             Some(next) => Resume {
@@ -138,9 +133,9 @@ impl GraphBackend {
         } = self.resume_from(definition_file_id, first, after.as_deref())?;
         // Intune has been seen to return the same nextLink forever: never follow one twice.
         let mut followed: HashSet<String> = link.iter().cloned().collect();
-        let ours = self.collection(definition_file_id, &[]);
+        let ours = self.api.operations(definition_file_id, &[]);
         let mut page = Page::default();
-        let deadline = Instant::now() + self.client.timeout();
+        let deadline = Instant::now() + self.api.client().timeout();
         let mut fetched = 0;
         loop {
             // Stop following links once some edges are in hand (the last one's cursor resumes
