@@ -21,6 +21,7 @@ mod process;
 mod schema;
 mod simulation;
 mod store;
+mod test_backend;
 mod upload_limits;
 mod ws;
 mod ws_limits;
