@@ -3,7 +3,7 @@
 //!
 //! The budget rides on [`Caller`](super::Caller), so every backend call of the request sees it
 //! without the backend knowing GraphQL. It counts as Intune counts: every request that reaches
-//! Graph is one, whether a plain call, a `$batch` sub-request, a list page or a retry. A call is
+//! Graph is one, whether a plain call, a Graph `$batch` sub-request, a list page or a retry. A call is
 //! paid for before it is sent; when the budget cannot pay, the call is not made and the field
 //! that wanted it gets `LIMIT_EXCEEDED`. The budget also remembers the list pages it paid for,
 //! so asking for the same page twice in one request costs once.

@@ -80,7 +80,7 @@ pub type FileWatch = BoxStream<'static, Result<Option<WatchedFile>, Error>>;
 /// Where operations live. Implementations must be safe to share across requests.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
-    /// Looks up many operations at once; each key gets its own outcome.
+    /// Looks up a lookup batch of operations at once; each key gets its own outcome.
     async fn get_many(&self, caller: &Caller, keys: &[OperationKey]) -> Lookups;
 
     /// One page of a definition file's operations in a stable order, resuming after the
@@ -117,7 +117,7 @@ pub trait Backend: Send + Sync + 'static {
     /// ends with `NOT_FOUND` when the operation does not exist.
     async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error>;
 
-    /// Looks up many definition files at once; each id gets its own outcome.
+    /// Looks up a lookup batch of definition files at once; each id gets its own outcome.
     async fn get_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups;
 
     /// One page of the tenant's definition files in a stable order, resuming after `after`.

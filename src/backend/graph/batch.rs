@@ -1,9 +1,10 @@
-//! Many lookups, few round trips: keys go to Graph as JSON `$batch` requests of at most 20,
-//! sent in parallel. Each sub-response is judged on its own, exactly like a plain response;
-//! throttled keys alone are retried in a later batch after their `Retry-After`.
+//! Many lookups, few round trips: a lookup batch goes to Graph as Graph `$batch` calls of at
+//! most 20 sub-requests, a few in parallel. Each sub-response is read on its own, exactly like
+//! a plain response; throttled keys alone are retried in a later Graph `$batch` after their
+//! `Retry-After`.
 //!
-//! Each sub-request (and each retried one) is paid from the caller's budget before its batch
-//! is sent, as Intune counts it; keys the budget cannot pay for are never sent.
+//! Each sub-request (and each retried one) is paid from the caller's budget before its Graph
+//! `$batch` is sent, as Intune counts it; keys the budget cannot pay for are never sent.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -22,15 +23,15 @@ use super::wire;
 use crate::backend::Caller;
 use crate::error::{Code, Error};
 
-/// Graph's cap on sub-requests per batch.
-pub const MAX_BATCH: usize = 20;
-/// Most `$batch` calls of one lookup in flight at once.
-const MAX_PARALLEL_BATCHES: usize = 4;
+/// Graph's cap on sub-requests per Graph `$batch`.
+const MAX_SUB_REQUESTS: usize = 20;
+/// Most Graph `$batch` calls of one lookup batch in flight at once.
+const MAX_GRAPH_BATCHES_IN_FLIGHT: usize = 4;
 
 /// What each key's outcome is, once its lookups are done.
 type Outcomes<K, T> = HashMap<K, Result<T, Error>>;
 
-/// Looks up `keys` (two or more) through `$batch`: `url` addresses a key's entity, `read`
+/// Looks up `keys` (a lookup batch of two or more) through Graph `$batch`: `url` addresses a key's entity, `read`
 /// turns its body into a value. A key absent from the answer does not exist.
 pub async fn get_many<K, T>(
     api: &GraphApi,
@@ -90,7 +91,7 @@ where
     }
 }
 
-/// One round of `$batch` calls: everything a batch needs but its keys.
+/// One round of Graph `$batch` calls: everything one needs but its keys.
 struct Round<'a, K, T> {
     api: &'a GraphApi,
     caller: &'a Caller,
@@ -101,7 +102,7 @@ struct Round<'a, K, T> {
 }
 
 impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
-    /// Sends `keys` in batches, records final outcomes in `results`, and returns the keys
+    /// Sends `keys` in Graph `$batch` calls, records final outcomes in `results`, and returns the keys
     /// worth another try with the longest wait Graph asked for.
     async fn send_all(
         &self,
@@ -109,18 +110,18 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         attempt: u32,
         results: &mut Outcomes<K, T>,
     ) -> (Vec<(K, Error)>, Option<Duration>) {
-        let batches: Vec<&[K]> = keys.chunks(MAX_BATCH).collect();
+        let graph_batches: Vec<&[K]> = keys.chunks(MAX_SUB_REQUESTS).collect();
         tracing::debug!(
             keys = keys.len(),
-            upstream_calls = batches.len(),
+            upstream_calls = graph_batches.len(),
             attempt,
             "lookups batched into $batch calls"
         );
-        // A few batches at a time: enough to answer a big page quickly, not so many that one
+        // A few Graph `$batch` calls at a time: enough to answer a big page quickly, not so many that one
         // request spends the tenant's whole Intune budget at once.
-        let calls: Vec<_> = batches.iter().map(|chunk| self.send(chunk)).collect();
+        let calls: Vec<_> = graph_batches.iter().map(|chunk| self.send(chunk)).collect();
         let outcomes: Vec<_> = stream::iter(calls)
-            .buffer_unordered(MAX_PARALLEL_BATCHES)
+            .buffer_unordered(MAX_GRAPH_BATCHES_IN_FLIGHT)
             .collect()
             .await;
         let mut retry = Vec::new();
@@ -143,7 +144,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         (retry, wait)
     }
 
-    /// Sends one batch and reads each key's sub-response.
+    /// Sends one Graph `$batch` and reads each key's sub-response.
     async fn send(&self, chunk: &[K]) -> Vec<(K, ReplyOutcome)> {
         let client = self.api.client();
         let reply = match self.body(chunk) {
@@ -165,7 +166,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
             }
         };
         if reply.status != 200 {
-            // The batch itself failed (malformed, throttled, down): every key it carried shares
+            // The Graph `$batch` itself failed (malformed, throttled, down): every key it carried shares
             // that outcome, retried or failed like the plain GETs it carries.
             return chunk
                 .iter()
@@ -180,7 +181,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         self.outcome_of_each(chunk, &reply)
     }
 
-    /// The `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
+    /// The Graph `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
     fn body(&self, chunk: &[K]) -> Result<Value, Error> {
         let client = self.api.client();
         let requests = chunk
@@ -199,7 +200,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         wire::to_value(BatchRequest { requests })
     }
 
-    /// Each key's outcome from its own sub-response of a successful `$batch` answer.
+    /// Each key's outcome from its own sub-response of a successful Graph `$batch` answer.
     fn outcome_of_each(&self, chunk: &[K], reply: &Reply) -> Vec<(K, ReplyOutcome)> {
         let answer = reply
             .body
@@ -227,7 +228,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
     }
 }
 
-/// An outcome shared by every key of a failed batch.
+/// An outcome shared by every key of a failed Graph `$batch`.
 fn share(outcome: ReplyOutcome) -> ReplyOutcome {
     match outcome {
         ReplyOutcome::Success(_) => ReplyOutcome::Failure(Error::upstream(

@@ -17,7 +17,7 @@ use super::reply::{Reply, ReplyOutcome};
 use crate::backend::Caller;
 use crate::error::{Code, Error, UpstreamDetail};
 
-/// Most retries of one call (or of one key inside `$batch`).
+/// Most retries of one call (or of one key inside a Graph `$batch`).
 pub const MAX_RETRIES: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -118,7 +118,7 @@ impl GraphClient {
         url
     }
 
-    /// The same URL relative to the version root, as `$batch` wants it.
+    /// The same URL relative to the version root, as a Graph `$batch` sub-request wants it.
     pub fn relative(&self, url: &Url) -> String {
         let path = url.path();
         let root = self.base.path().trim_end_matches('/');

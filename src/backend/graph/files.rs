@@ -1,5 +1,5 @@
 //! Definition files over Graph: each seam call becomes the request GRAPH.md describes. Lookups
-//! of several files go through `$batch`; actions answer 204, so the file is read right after;
+//! of several files go through Graph `$batch`; actions answer 204, so the file is read right after;
 //! the file list follows `@odata.nextLink`s exactly as Graph wrote them; a watched file is
 //! polled with `$expand=groupPolicyOperations` through the shared pollers.
 

@@ -1,12 +1,12 @@
 //! The Graph REST backend: each operation of the seam becomes the Graph call Microsoft's SDKs
 //! would make, with the caller's own token, and Graph's answer becomes domain values.
 //!
-//! Lookups of several operations go out as JSON `$batch` requests of at most 20 (see
-//! [`batch`]); list cursors carry only what Graph gave us for that collection, signed (see
+//! A lookup batch of several operations goes out as Graph `$batch` calls of at most 20
+//! sub-requests (see [`batch`]); list cursors carry only what Graph gave us for that collection, signed (see
 //! [`paging`]); subscriptions are served by shared pollers (see [`poller`]).
 //!
 //! Every request that reaches Graph is paid from the caller's [`RequestBudget`] first
-//! (`$batch` sub-requests, list pages and retries each count, as Intune counts them), and
+//! (Graph `$batch` sub-requests, list pages and retries each count, as Intune counts them), and
 //! identical list calls of one GraphQL request are made once. Pollers are not charged to the
 //! request that started them.
 //!
