@@ -31,8 +31,10 @@ const MAX_FILE_PAGES: usize = 20;
 /// Where a file-list cursor resumes: after the file with this id, else after this index.
 #[derive(Serialize, Deserialize)]
 struct FileCursor {
-    i: usize,
-    d: Guid,
+    #[serde(rename = "i")]
+    index: usize,
+    #[serde(rename = "d")]
+    id: Guid,
 }
 
 impl GraphBackend {
@@ -104,8 +106,8 @@ impl GraphBackend {
         let all = self.all_files(caller).await?;
         let start = resume.map_or(0, |c| {
             all.iter()
-                .position(|f| f.id == c.d)
-                .map_or(c.i + 1, |found| found + 1)
+                .position(|f| f.id == c.id)
+                .map_or(c.index + 1, |found| found + 1)
         });
         let items: Vec<(String, DefinitionFile)> = all
             .iter()
@@ -113,7 +115,10 @@ impl GraphBackend {
             .skip(start)
             .take(first)
             .map(|(i, file)| {
-                let cursor = FileCursor { i, d: file.id };
+                let cursor = FileCursor {
+                    index: i,
+                    id: file.id,
+                };
                 (self.cursors.encode(FILES_LIST, &cursor), file.clone())
             })
             .collect();
@@ -192,11 +197,11 @@ fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page
             .enumerate()
             .map(|(i, op)| {
                 let cursor = GraphCursor {
-                    p: None,
-                    i,
-                    t: top,
-                    n: None,
-                    d: op.id,
+                    page_link: None,
+                    index: i,
+                    top,
+                    next_link: None,
+                    id: op.id,
                 };
                 (cursors.encode(file, &cursor), op)
             })
