@@ -93,3 +93,43 @@ impl ReplyOutcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::RequestBudget;
+
+    fn reply(status: u16) -> Reply {
+        Reply {
+            status,
+            request_id: None,
+            retry_after: None,
+            body: None,
+            unreadable: false,
+        }
+    }
+
+    fn caller() -> Caller {
+        Caller {
+            token: None,
+            client_request_id: "c-1".into(),
+            budget: RequestBudget::unmetered(),
+        }
+    }
+
+    #[test]
+    fn the_method_decides_what_a_404_and_a_503_mean() {
+        let of = |status, method| ReplyOutcome::of(&reply(status), &method, &caller());
+        assert!(matches!(of(404, Method::GET), ReplyOutcome::Success(None)));
+        for method in [Method::PATCH, Method::DELETE, Method::POST] {
+            match of(404, method) {
+                ReplyOutcome::Failure(e) => assert_eq!(e.code(), Code::NotFound),
+                _ => panic!("a 404 on a write is NOT_FOUND"),
+            }
+        }
+        assert!(matches!(of(503, Method::GET), ReplyOutcome::Retry(..)));
+        assert!(matches!(of(503, Method::PATCH), ReplyOutcome::Retry(..)));
+        assert!(matches!(of(503, Method::POST), ReplyOutcome::Failure(_)));
+        assert!(matches!(of(429, Method::POST), ReplyOutcome::Retry(..)));
+    }
+}
