@@ -6,21 +6,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::wire::{self, OperationEntity};
+use super::wire::{self, OperationEntity, upstream};
 use crate::domain::files::{
     DefinitionFile, FileAction, FileStatus, LanguageFile, LanguageFileRef, LanguageFileUpload,
     NewDefinitionFile, PolicyType,
 };
 use crate::domain::{Guid, Operation, Timestamp};
-use crate::error::{Code, Error};
+use crate::error::Error;
 
 const FILE_TYPE: &str = "#microsoft.graph.groupPolicyUploadedDefinitionFile";
 // As Microsoft's own action examples write it (no leading `#`).
 const LANGUAGE_FILE_TYPE: &str = "microsoft.graph.groupPolicyUploadedLanguageFile";
-
-fn upstream(message: String) -> Error {
-    Error::upstream(Code::UpstreamError, message)
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -14,7 +14,8 @@ use crate::error::{Code, Error};
 /// The `@odata.type` Graph expects on request bodies.
 const ODATA_TYPE: &str = "#microsoft.graph.groupPolicyOperation";
 
-fn upstream(message: String) -> Error {
+/// The `UPSTREAM_ERROR` for a Graph body the gateway cannot use.
+pub fn upstream(message: String) -> Error {
     Error::upstream(Code::UpstreamError, message)
 }
 
