@@ -3,8 +3,12 @@
 //! Values here can only be built valid: ids are GUIDs, timestamps are RFC 3339, enum members
 //! map one-to-one to Graph's camelCase wire names. Backends and resolvers exchange these types.
 
+pub mod files;
+
 use std::fmt;
 
+use serde::de::DeserializeOwned;
+use serde::de::value::StrDeserializer;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -64,77 +68,75 @@ impl OperationKey {
     }
 }
 
-/// Declares an enum whose members map one-to-one to Graph's camelCase wire names, plus the
-/// output-only `UnknownFutureValue` that any member Graph adds later decodes to.
-macro_rules! graph_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        $(#[$meta])*
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-            /// A member Graph added after this gateway was built; never sent to Graph.
-            UnknownFutureValue,
+/// Graph's camelCase member names for the domain's enums. serde does the naming
+/// (`rename_all = "camelCase"`) and sends any member Graph adds later to `UnknownFutureValue`
+/// (`#[serde(other)]`), which is never written back (`skip_serializing`).
+pub trait GraphMember: Serialize + DeserializeOwned {
+    /// `UnknownFutureValue`.
+    const UNKNOWN: Self;
+
+    /// Decodes Graph's member name; an unseen member becomes `UnknownFutureValue`.
+    fn from_graph(wire: &str) -> Self {
+        Self::deserialize(StrDeserializer::<serde::de::value::Error>::new(wire))
+            .unwrap_or(Self::UNKNOWN)
+    }
+
+    /// Graph's member name; `None` for `UnknownFutureValue`, which Graph never accepts.
+    fn graph_name(&self) -> Option<String> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => Some(name),
+            _ => None,
         }
-
-        impl $name {
-            /// Graph's wire name; `None` for `UnknownFutureValue`, which Graph never accepts.
-            pub fn graph_name(self) -> Option<&'static str> {
-                match self {
-                    $($name::$variant => Some($wire),)*
-                    $name::UnknownFutureValue => None,
-                }
-            }
-
-            /// Decodes Graph's wire name; an unseen member becomes `UnknownFutureValue`.
-            pub fn from_graph(wire: &str) -> Self {
-                match wire {
-                    $($wire => $name::$variant,)*
-                    _ => $name::UnknownFutureValue,
-                }
-            }
-
-            /// Every member, `UnknownFutureValue` last.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)* $name::UnknownFutureValue];
-        }
-    };
-}
-
-// Declared after `graph_enum!`, which it uses.
-pub mod files;
-
-graph_enum! {
-    /// What kind of change to an uploaded ADMX definition file an operation records.
-    OperationType {
-        /// No operation (Graph's `none`).
-        None = "none",
-        /// The ADMX file and its language files were uploaded for the first time.
-        Upload = "upload",
-        /// A newer version of an already uploaded ADMX file was uploaded.
-        UploadNewVersion = "uploadNewVersion",
-        /// Language (ADML) files were added to the definition file.
-        AddLanguageFiles = "addLanguageFiles",
-        /// Language (ADML) files were removed from the definition file.
-        RemoveLanguageFiles = "removeLanguageFiles",
-        /// Existing language (ADML) files were replaced.
-        UpdateLanguageFiles = "updateLanguageFiles",
-        /// The definition file was removed from Intune.
-        Remove = "remove",
     }
 }
 
-graph_enum! {
-    /// Where an operation stands. `IN_PROGRESS` moves to `SUCCESS` or `FAILED` when Intune
-    /// finishes processing the file.
-    OperationStatus {
-        /// Intune has not reported a status.
-        Unknown = "unknown",
-        /// Intune is still processing the file.
-        InProgress = "inProgress",
-        /// The operation finished successfully.
-        Success = "success",
-        /// The operation failed; `statusDetails` usually says why.
-        Failed = "failed",
-    }
+/// What kind of change to an uploaded ADMX definition file an operation records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OperationType {
+    /// No operation (Graph's `none`).
+    None,
+    /// The ADMX file and its language files were uploaded for the first time.
+    Upload,
+    /// A newer version of an already uploaded ADMX file was uploaded.
+    UploadNewVersion,
+    /// Language (ADML) files were added to the definition file.
+    AddLanguageFiles,
+    /// Language (ADML) files were removed from the definition file.
+    RemoveLanguageFiles,
+    /// Existing language (ADML) files were replaced.
+    UpdateLanguageFiles,
+    /// The definition file was removed from Intune.
+    Remove,
+    /// A member Graph added after this gateway was built; never sent to Graph.
+    #[serde(other, skip_serializing)]
+    UnknownFutureValue,
+}
+
+/// Where an operation stands. `IN_PROGRESS` moves to `SUCCESS` or `FAILED` when Intune
+/// finishes processing the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OperationStatus {
+    /// Intune has not reported a status.
+    Unknown,
+    /// Intune is still processing the file.
+    InProgress,
+    /// The operation finished successfully.
+    Success,
+    /// The operation failed; `statusDetails` usually says why.
+    Failed,
+    /// A member Graph added after this gateway was built; never sent to Graph.
+    #[serde(other, skip_serializing)]
+    UnknownFutureValue,
+}
+
+impl GraphMember for OperationType {
+    const UNKNOWN: Self = OperationType::UnknownFutureValue;
+}
+
+impl GraphMember for OperationStatus {
+    const UNKNOWN: Self = OperationStatus::UnknownFutureValue;
 }
 
 impl OperationStatus {
@@ -194,7 +196,7 @@ impl Timestamp {
 }
 
 impl Default for Timestamp {
-    /// Graph's "never" value, used only for fields a projection did not ask for.
+    /// Graph's "never" (`0001-01-01T00:00:00Z`), as Graph itself writes a date never set.
     fn default() -> Self {
         Timestamp("0001-01-01T00:00:00Z".to_owned())
     }
@@ -256,52 +258,6 @@ impl OperationPatch {
         if let Some(d) = &self.status_details {
             op.status_details = d.clone();
         }
-    }
-}
-
-/// Which of an operation's Graph properties a caller needs; the Graph backend turns it into
-/// `$select`. `id` is always fetched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Fields {
-    pub operation_type: bool,
-    pub operation_status: bool,
-    pub status_details: bool,
-    pub last_modified: bool,
-}
-
-impl Fields {
-    /// Every property.
-    pub const ALL: Fields = Fields {
-        operation_type: true,
-        operation_status: true,
-        status_details: true,
-        last_modified: true,
-    };
-
-    /// The union of two projections.
-    pub fn union(self, other: Fields) -> Fields {
-        Fields {
-            operation_type: self.operation_type || other.operation_type,
-            operation_status: self.operation_status || other.operation_status,
-            status_details: self.status_details || other.status_details,
-            last_modified: self.last_modified || other.last_modified,
-        }
-    }
-
-    /// Graph property names to `$select`, `id` first.
-    pub fn graph_names(self) -> Vec<&'static str> {
-        let mut names = vec!["id"];
-        for (wanted, name) in [
-            (self.operation_type, "operationType"),
-            (self.operation_status, "operationStatus"),
-            (self.status_details, "statusDetails"),
-            (self.last_modified, "lastModifiedDateTime"),
-        ] {
-            if wanted {
-                names.push(name);
-            }
-        }
-        names
     }
 }
 
@@ -367,19 +323,22 @@ mod tests {
 
     #[test]
     fn enum_wire_names_round_trip_and_unknown_members_degrade() {
-        for t in OperationType::ALL {
-            match t.graph_name() {
-                Some(wire) => assert_eq!(OperationType::from_graph(wire), *t),
-                None => assert_eq!(*t, OperationType::UnknownFutureValue),
-            }
+        for (member, wire) in [
+            (OperationType::None, "none"),
+            (OperationType::UploadNewVersion, "uploadNewVersion"),
+            (OperationType::RemoveLanguageFiles, "removeLanguageFiles"),
+        ] {
+            assert_eq!(member.graph_name().as_deref(), Some(wire));
+            assert_eq!(OperationType::from_graph(wire), member);
         }
+        assert_eq!(
+            OperationStatus::from_graph("inProgress"),
+            OperationStatus::InProgress
+        );
         assert_eq!(
             OperationStatus::from_graph("paused"),
             OperationStatus::UnknownFutureValue
         );
-        assert_eq!(
-            OperationType::UploadNewVersion.graph_name(),
-            Some("uploadNewVersion")
-        );
+        assert_eq!(OperationType::UnknownFutureValue.graph_name(), None);
     }
 }

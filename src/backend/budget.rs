@@ -3,7 +3,7 @@
 //!
 //! The budget rides on [`Caller`](super::Caller), so every backend call of the request sees it
 //! without the backend knowing GraphQL. It counts as Intune counts: every request that reaches
-//! Graph is one, whether a plain call, a `$batch` sub-request, a list page or a retry. A call is
+//! Graph is one, whether a plain call, a Graph `$batch` sub-request, a list page or a retry. A call is
 //! paid for before it is sent; when the budget cannot pay, the call is not made and the field
 //! that wanted it gets `LIMIT_EXCEEDED`. The budget also remembers the list pages it paid for,
 //! so asking for the same page twice in one request costs once.
@@ -16,17 +16,16 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::domain::{Fields, Guid, Page};
+use crate::domain::{Guid, Page};
 use crate::error::Error;
 
-/// One list call, as far as its answer is concerned: the same file, page size, cursor and
-/// fields give the same page within one request.
+/// One list call, as far as its answer is concerned: the same file, page size and cursor
+/// give the same page within one request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListCall {
     pub definition_file_id: Guid,
     pub first: usize,
     pub after: Option<String>,
-    pub fields: Fields,
 }
 
 type Remembered = Arc<OnceCell<Result<Page, Error>>>;
@@ -182,7 +181,6 @@ mod tests {
             definition_file_id: Guid::new_v4(),
             first: 5,
             after: None,
-            fields: Fields::ALL,
         };
         let fetches = AtomicUsize::new(0);
         let fetch = || async {

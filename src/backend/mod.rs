@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile, WatchedFile};
-use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
+use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
 
 pub use budget::RequestBudget;
@@ -80,8 +80,8 @@ pub type FileWatch = BoxStream<'static, Result<Option<WatchedFile>, Error>>;
 /// Where operations live. Implementations must be safe to share across requests.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
-    /// Looks up many operations at once; each key gets its own outcome.
-    async fn get_many(&self, caller: &Caller, keys: &[OperationKey], fields: Fields) -> Lookups;
+    /// Looks up a lookup batch of operations at once; each key gets its own outcome.
+    async fn get_many(&self, caller: &Caller, keys: &[OperationKey]) -> Lookups;
 
     /// One page of a definition file's operations in a stable order, resuming after the
     /// backend-issued cursor `after`.
@@ -91,7 +91,6 @@ pub trait Backend: Send + Sync + 'static {
         definition_file_id: Guid,
         first: usize,
         after: Option<&str>,
-        fields: Fields,
     ) -> Result<Page, Error>;
 
     /// Creates an operation and returns it as stored.
@@ -100,19 +99,16 @@ pub trait Backend: Send + Sync + 'static {
         caller: &Caller,
         definition_file_id: Guid,
         input: NewOperation,
-        fields: Fields,
     ) -> Result<Operation, Error>;
 
-    /// Applies a patch. `Ok(None)` means the change was accepted but the backend did not
-    /// return the new state, so the caller must read it again. A missing operation is
+    /// Applies a patch and returns the operation as it now stands. A missing operation is
     /// `NOT_FOUND`.
     async fn update(
         &self,
         caller: &Caller,
         key: OperationKey,
         patch: OperationPatch,
-        fields: Fields,
-    ) -> Result<Option<Operation>, Error>;
+    ) -> Result<Operation, Error>;
 
     /// Deletes an operation; a missing one is `NOT_FOUND`.
     async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error>;
@@ -121,7 +117,7 @@ pub trait Backend: Send + Sync + 'static {
     /// ends with `NOT_FOUND` when the operation does not exist.
     async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error>;
 
-    /// Looks up many definition files at once; each id gets its own outcome.
+    /// Looks up a lookup batch of definition files at once; each id gets its own outcome.
     async fn get_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups;
 
     /// One page of the tenant's definition files in a stable order, resuming after `after`.

@@ -9,27 +9,40 @@ mod inputs;
 
 pub use inputs::*;
 
-use super::{Guid, OperationStatus, Page, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::{GraphMember, Guid, OperationStatus, Page, Timestamp};
 use crate::error::Error;
 
-graph_enum! {
-    /// Where an uploaded ADMX file is in Intune's pipeline.
-    FileStatus {
-        /// No status reported.
-        None = "none",
-        /// Intune is reading the uploaded files.
-        UploadInProgress = "uploadInProgress",
-        /// The file was read and its policies can be configured.
-        Available = "available",
-        /// The file's policies are used by a configuration.
-        Assigned = "assigned",
-        /// Intune is removing the file.
-        RemovalInProgress = "removalInProgress",
-        /// Intune could not read the file; the operation's `statusDetails` says why.
-        UploadFailed = "uploadFailed",
-        /// Intune could not remove the file.
-        RemovalFailed = "removalFailed",
-    }
+/// Where an uploaded ADMX file is in Intune's pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FileStatus {
+    /// No status reported.
+    None,
+    /// Intune is reading the uploaded files.
+    UploadInProgress,
+    /// The file was read and its policies can be configured.
+    Available,
+    /// The file's policies are used by a configuration.
+    Assigned,
+    /// Intune is removing the file.
+    RemovalInProgress,
+    /// Intune could not read the file; the operation's `statusDetails` says why.
+    UploadFailed,
+    /// Intune could not remove the file.
+    RemovalFailed,
+    /// A member Graph added after this gateway was built; never sent to Graph.
+    #[serde(other, skip_serializing)]
+    UnknownFutureValue,
+}
+
+impl GraphMember for FileStatus {
+    const UNKNOWN: Self = FileStatus::UnknownFutureValue;
+}
+
+impl GraphMember for PolicyType {
+    const UNKNOWN: Self = PolicyType::UnknownFutureValue;
 }
 
 impl FileStatus {
@@ -45,14 +58,17 @@ impl FileStatus {
     }
 }
 
-graph_enum! {
-    /// How Intune knows the file's policies.
-    PolicyType {
-        /// Built into Windows' ADMX-backed policy CSPs.
-        AdmxBacked = "admxBacked",
-        /// Ingested from an uploaded ADMX file.
-        AdmxIngested = "admxIngested",
-    }
+/// How Intune knows the file's policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PolicyType {
+    /// Built into Windows' ADMX-backed policy CSPs.
+    AdmxBacked,
+    /// Ingested from an uploaded ADMX file.
+    AdmxIngested,
+    /// A member Graph added after this gateway was built; never sent to Graph.
+    #[serde(other, skip_serializing)]
+    UnknownFutureValue,
 }
 
 /// An ADML file of a definition file, as Graph lists it (its content is never returned).

@@ -1,6 +1,7 @@
 //! The per-request DataLoader for definition files: every file lookup of one GraphQL request
 //! (`groupPolicyUploadedDefinitionFile`, `GroupPolicyOperation.definitionFile`) goes through
-//! it, so N lookups become one backend call (`$batch` in Graph mode).
+//! it, so the N lookups of a lookup batch become one backend call (Graph `$batch` in Graph
+//! mode).
 //!
 //! Like the operation loader it is built for each request with that request's caller and
 //! never shared across requests.

@@ -15,12 +15,11 @@ use async_graphql::dataloader::{DataLoader, Loader};
 
 use super::FileLoader;
 use crate::backend::{Backend, Caller, RequestBudget};
-use crate::domain::{Fields, Operation, OperationKey};
+use crate::domain::{Operation, OperationKey};
 use crate::error::Error;
 
-/// A lookup key: the operation and the fields this particular lookup needs. Lookups of the
-/// same operation with different fields are merged into one fetch of the union.
-pub type LoadKey = (OperationKey, Fields);
+/// A lookup key: the operation to read (always whole, so lookups of one operation merge).
+pub type LoadKey = OperationKey;
 
 /// Most distinct operations one GraphQL operation may look up (aliases and `_entities`
 /// representations together); the rest get `LIMIT_EXCEEDED`. In Graph mode the request's Graph
@@ -66,13 +65,9 @@ impl Loader<LoadKey> for OperationLoader {
     type Error = Error;
 
     async fn load(&self, keys: &[LoadKey]) -> Result<HashMap<LoadKey, Self::Value>, Self::Error> {
-        let mut wanted: HashMap<OperationKey, Fields> = HashMap::new();
-        for (key, fields) in keys {
-            let entry = wanted.entry(*key).or_default();
-            *entry = entry.union(*fields);
-        }
-        let mut unique: Vec<OperationKey> = wanted.keys().copied().collect();
+        let mut unique: Vec<OperationKey> = keys.to_vec();
         unique.sort();
+        unique.dedup();
         let before = self.looked_up.fetch_add(unique.len(), Ordering::SeqCst);
         let allowed = MAX_LOOKUPS_PER_OPERATION
             .saturating_sub(before)
@@ -81,9 +76,6 @@ impl Loader<LoadKey> for OperationLoader {
         if !refused.is_empty() {
             crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxLookups);
         }
-        let fields = wanted
-            .values()
-            .fold(Fields::default(), |acc, f| acc.union(*f));
         tracing::debug!(
             lookups = keys.len(),
             unique = unique.len(),
@@ -92,7 +84,7 @@ impl Loader<LoadKey> for OperationLoader {
         let mut found = if unique.is_empty() {
             Default::default()
         } else {
-            self.backend.get_many(&self.caller, &unique, fields).await
+            self.backend.get_many(&self.caller, &unique).await
         };
         let too_many = Error::LimitExceeded(format!(
             "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} group policy operations"
@@ -100,7 +92,7 @@ impl Loader<LoadKey> for OperationLoader {
         found.extend(refused.into_iter().map(|key| (key, Err(too_many.clone()))));
         Ok(keys
             .iter()
-            .filter_map(|load_key| Some((*load_key, found.get(&load_key.0)?.clone())))
+            .filter_map(|key| Some((*key, found.get(key)?.clone())))
             .collect())
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::*;
+use crate::test_backend::DelegatingBackend;
 
 fn get(uri: &str) -> Request<Body> {
     Request::builder()
@@ -436,126 +437,14 @@ async fn internal_details_never_reach_the_client() {
     assert_eq!(code(&body), "BAD_USER_INPUT");
 }
 
-/// A backend whose every call fails with an internal error carrying a detail clients must not see.
-struct Broken;
-
+/// A detail of an internal failure that clients must never see.
 const SECRET_DETAIL: &str = "connection string Server=db;Password=hunter2";
-
-#[async_trait::async_trait]
-impl gpo_gateway::backend::Backend for Broken {
-    async fn get_many(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        keys: &[gpo_gateway::domain::OperationKey],
-        _: gpo_gateway::domain::Fields,
-    ) -> gpo_gateway::backend::Lookups {
-        keys.iter()
-            .map(|k| {
-                (
-                    *k,
-                    Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into())),
-                )
-            })
-            .collect()
-    }
-    async fn list(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::Guid,
-        _: usize,
-        _: Option<&str>,
-        _: gpo_gateway::domain::Fields,
-    ) -> Result<gpo_gateway::domain::Page, gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn create(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::Guid,
-        _: gpo_gateway::domain::NewOperation,
-        _: gpo_gateway::domain::Fields,
-    ) -> Result<gpo_gateway::domain::Operation, gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn update(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::OperationKey,
-        _: gpo_gateway::domain::OperationPatch,
-        _: gpo_gateway::domain::Fields,
-    ) -> Result<Option<gpo_gateway::domain::Operation>, gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn delete(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::OperationKey,
-    ) -> Result<(), gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn watch(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::OperationKey,
-    ) -> Result<gpo_gateway::backend::Watch, gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn get_files(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        ids: &[gpo_gateway::domain::Guid],
-    ) -> gpo_gateway::backend::FileLookups {
-        ids.iter()
-            .map(|id| {
-                (
-                    *id,
-                    Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into())),
-                )
-            })
-            .collect()
-    }
-    async fn list_files(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: usize,
-        _: Option<&str>,
-    ) -> Result<gpo_gateway::domain::files::FilePage, gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn upload_file(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::files::NewDefinitionFile,
-    ) -> Result<gpo_gateway::domain::files::DefinitionFile, gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn act_on_file(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::Guid,
-        _: gpo_gateway::domain::files::FileAction,
-    ) -> Result<gpo_gateway::domain::files::DefinitionFile, gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn delete_file(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::Guid,
-    ) -> Result<(), gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-    async fn watch_file(
-        &self,
-        _: &gpo_gateway::backend::Caller,
-        _: gpo_gateway::domain::Guid,
-    ) -> Result<gpo_gateway::backend::FileWatch, gpo_gateway::error::Error> {
-        Err(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()))
-    }
-}
 
 #[tokio::test]
 async fn internal_failures_are_internal_server_error_without_their_detail() {
-    let app = gpo_gateway::app_with_backend(&config(), std::sync::Arc::new(Broken));
+    let broken =
+        DelegatingBackend::failing_with(gpo_gateway::error::Error::Internal(SECRET_DETAIL.into()));
+    let app = gpo_gateway::app_with_backend(&config(), std::sync::Arc::new(broken));
     let app = TestApp {
         router: app.router,
         mode: Mode::Store,

@@ -24,6 +24,7 @@ mod schema;
 mod simulation;
 mod store;
 mod telemetry;
+mod test_backend;
 mod traces;
 mod upload_limits;
 mod ws;

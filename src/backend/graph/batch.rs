@@ -1,9 +1,10 @@
-//! Many lookups, few round trips: keys go to Graph as JSON `$batch` requests of at most 20,
-//! sent in parallel. Each sub-response is judged on its own, exactly like a plain response;
-//! throttled keys alone are retried in a later batch after their `Retry-After`.
+//! Many lookups, few round trips: a lookup batch goes to Graph as Graph `$batch` calls of at
+//! most 20 sub-requests, a few in parallel. Each sub-response is read on its own, exactly like
+//! a plain response; throttled keys alone are retried in a later Graph `$batch` after their
+//! `Retry-After`.
 //!
-//! Each sub-request (and each retried one) is paid from the caller's budget before its batch
-//! is sent, as Intune counts it; keys the budget cannot pay for are never sent.
+//! Each sub-request (and each retried one) is paid from the caller's budget before its Graph
+//! `$batch` is sent, as Intune counts it; keys the budget cannot pay for are never sent.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -11,25 +12,29 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::GraphBackend;
-use super::client::{self, GraphClient, Kind, Reply, Verdict};
+use super::api::GraphApi;
+use super::client::{self, GraphClient, GraphRequest};
+use super::envelope::{BatchRequest, BatchResponse, SubRequest, SubRequestHeaders, SubResponse};
+use super::reply::{Reply, ReplyOutcome};
+use super::wire;
 use crate::backend::Caller;
 use crate::error::{Code, Error};
 
-/// Graph's cap on sub-requests per batch.
-pub const MAX_BATCH: usize = 20;
-/// Most `$batch` calls of one lookup in flight at once.
-const MAX_PARALLEL_BATCHES: usize = 4;
+/// Graph's cap on sub-requests per Graph `$batch`.
+const MAX_SUB_REQUESTS: usize = 20;
+/// Most Graph `$batch` calls of one lookup batch in flight at once.
+const MAX_GRAPH_BATCHES_IN_FLIGHT: usize = 4;
 
 /// What each key's outcome is, once its lookups are done.
 type Outcomes<K, T> = HashMap<K, Result<T, Error>>;
 
-/// Looks up `keys` (two or more) through `$batch`: `url` addresses a key's entity, `read`
+/// Looks up `keys` (a lookup batch of two or more) through Graph `$batch`: `url` addresses a key's entity, `read`
 /// turns its body into a value. A key absent from the answer does not exist.
 pub async fn get_many<K, T>(
-    backend: &GraphBackend,
+    api: &GraphApi,
     caller: &Caller,
     keys: &[K],
     url: impl Fn(&K) -> url::Url + Sync,
@@ -44,7 +49,7 @@ where
         Ok(headers) => headers,
         Err(e) => return keys.iter().map(|k| (*k, Err(e.clone()))).collect(),
     };
-    let deadline = Instant::now() + backend.client.timeout();
+    let deadline = Instant::now() + api.client().timeout();
     // Each key still to send, with the answer that stands if it cannot be sent (again).
     let mut pending: Vec<(K, Option<Error>)> = keys.iter().map(|k| (*k, None)).collect();
     let mut attempt = 0;
@@ -60,7 +65,7 @@ where
         let remaining = deadline.saturating_duration_since(Instant::now());
         let keys: Vec<K> = pending.iter().map(|(key, _)| *key).collect();
         let round = Round {
-            backend,
+            api,
             caller,
             headers: &headers,
             url: &url,
@@ -77,7 +82,7 @@ where
             return results;
         }
         tracing::debug!(keys = retry.len(), ?wait, "retrying throttled sub-requests");
-        crate::telemetry::metrics::graph_retries(retry.len().div_ceil(MAX_BATCH));
+        crate::telemetry::metrics::graph_retries(retry.len().div_ceil(MAX_SUB_REQUESTS));
         tokio::time::sleep(wait).await;
         attempt += 1;
         pending = retry
@@ -87,9 +92,9 @@ where
     }
 }
 
-/// One round of `$batch` calls: everything a batch needs but its keys.
+/// One round of Graph `$batch` calls: everything one needs but its keys.
 struct Round<'a, K, T> {
-    backend: &'a GraphBackend,
+    api: &'a GraphApi,
     caller: &'a Caller,
     headers: &'a reqwest::header::HeaderMap,
     url: &'a (dyn Fn(&K) -> url::Url + Sync),
@@ -98,7 +103,7 @@ struct Round<'a, K, T> {
 }
 
 impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
-    /// Sends `keys` in batches, records final outcomes in `results`, and returns the keys
+    /// Sends `keys` in Graph `$batch` calls, records final outcomes in `results`, and returns the keys
     /// worth another try with the longest wait Graph asked for.
     async fn send_all(
         &self,
@@ -106,32 +111,32 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         attempt: u32,
         results: &mut Outcomes<K, T>,
     ) -> (Vec<(K, Error)>, Option<Duration>) {
-        let batches: Vec<&[K]> = keys.chunks(MAX_BATCH).collect();
+        let graph_batches: Vec<&[K]> = keys.chunks(MAX_SUB_REQUESTS).collect();
         tracing::debug!(
             keys = keys.len(),
-            upstream_calls = batches.len(),
+            upstream_calls = graph_batches.len(),
             attempt,
             "lookups batched into $batch calls"
         );
-        // A few batches at a time: enough to answer a big page quickly, not so many that one
+        // A few Graph `$batch` calls at a time: enough to answer a big page quickly, not so many that one
         // request spends the tenant's whole Intune budget at once.
-        let calls: Vec<_> = batches.iter().map(|chunk| self.send(chunk)).collect();
+        let calls: Vec<_> = graph_batches.iter().map(|chunk| self.send(chunk)).collect();
         let outcomes: Vec<_> = stream::iter(calls)
-            .buffer_unordered(MAX_PARALLEL_BATCHES)
+            .buffer_unordered(MAX_GRAPH_BATCHES_IN_FLIGHT)
             .collect()
             .await;
         let mut retry = Vec::new();
         let mut wait: Option<Duration> = None;
-        for (key, verdict) in outcomes.into_iter().flatten() {
-            match verdict {
-                Verdict::Done(Some(body)) => {
+        for (key, outcome) in outcomes.into_iter().flatten() {
+            match outcome {
+                ReplyOutcome::Success(Some(body)) => {
                     results.insert(key, (self.read)(&key, &body));
                 }
-                Verdict::Done(None) => {}
-                Verdict::Fail(error) => {
+                ReplyOutcome::Success(None) => {}
+                ReplyOutcome::Failure(error) => {
                     results.insert(key, Err(error));
                 }
-                Verdict::Retry(after, error) => {
+                ReplyOutcome::Retry(after, error) => {
                     wait = wait.max(after);
                     retry.push((key, error));
                 }
@@ -140,98 +145,99 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         (retry, wait)
     }
 
-    /// Sends one batch and judges each key's sub-response.
-    async fn send(&self, chunk: &[K]) -> Vec<(K, Verdict)> {
-        let client = &self.backend.client;
-        let url = client.url(&["$batch"], &[]);
+    /// Sends one Graph `$batch` and reads each key's sub-response.
+    async fn send(&self, chunk: &[K]) -> Vec<(K, ReplyOutcome)> {
+        let client = self.api.client();
         crate::telemetry::metrics::graph_batch(chunk.len());
-        let body = self.body(chunk);
-        let reply = client
-            .send_once(
-                &Method::POST,
-                &url,
-                self.headers.clone(),
-                Some(&body),
-                self.timeout,
-                self.caller,
-            )
-            .await;
+        let reply = match self.body(chunk) {
+            Ok(body) => {
+                let request = GraphRequest::post(self.api.batch(), Some(body));
+                client
+                    .send_once(&request, self.headers.clone(), self.timeout, self.caller)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
         let reply = match reply {
             Ok(reply) => reply,
             Err(error) => {
                 return chunk
                     .iter()
-                    .map(|k| (*k, Verdict::Fail(error.clone())))
+                    .map(|k| (*k, ReplyOutcome::Failure(error.clone())))
                     .collect();
             }
         };
         if reply.status != 200 {
-            // The batch itself failed (malformed, throttled, down): every key it carried shares
-            // that outcome, retried or failed like a plain read.
+            // The Graph `$batch` itself failed (malformed, throttled, down): every key it carried shares
+            // that outcome, retried or failed like the plain GETs it carries.
             return chunk
                 .iter()
-                .map(|k| (*k, share(client::judge(&reply, Kind::Read, self.caller))))
+                .map(|k| {
+                    (
+                        *k,
+                        share(ReplyOutcome::of(&reply, &Method::GET, self.caller)),
+                    )
+                })
                 .collect();
         }
-        self.judge_each(chunk, &reply)
+        self.outcome_of_each(chunk, &reply)
     }
 
-    /// The `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
-    fn body(&self, chunk: &[K]) -> Value {
-        let client = &self.backend.client;
-        let requests: Vec<Value> = chunk
+    /// The Graph `$batch` body for `chunk`: sub-request `i + 1` reads key `i`.
+    fn body(&self, chunk: &[K]) -> Result<Value, Error> {
+        let client = self.api.client();
+        let requests = chunk
             .iter()
             .enumerate()
-            .map(|(i, key)| {
-                let url = (self.url)(key);
-                json!({
-                    "id": (i + 1).to_string(),
-                    "method": "GET",
-                    "url": client.relative(&url),
-                    "headers": { "client-request-id": self.caller.client_request_id, "accept": "application/json" },
-                })
+            .map(|(i, key)| SubRequest {
+                id: (i + 1).to_string(),
+                method: "GET",
+                url: client.relative(&(self.url)(key)),
+                headers: SubRequestHeaders {
+                    client_request_id: &self.caller.client_request_id,
+                    accept: "application/json",
+                },
             })
             .collect();
-        json!({ "requests": requests })
+        wire::to_value(BatchRequest { requests })
     }
 
-    /// Each key's verdict from its own sub-response of a successful `$batch` answer.
-    fn judge_each(&self, chunk: &[K], reply: &Reply) -> Vec<(K, Verdict)> {
-        let mut by_id: HashMap<String, &Value> = HashMap::new();
-        if let Some(responses) = reply.body.as_ref().and_then(|b| b["responses"].as_array()) {
-            for response in responses {
-                if let Some(id) = response["id"].as_str() {
-                    by_id.insert(id.to_owned(), response);
-                }
-            }
-        }
+    /// Each key's outcome from its own sub-response of a successful Graph `$batch` answer.
+    fn outcome_of_each(&self, chunk: &[K], reply: &Reply) -> Vec<(K, ReplyOutcome)> {
+        let answer = reply
+            .body
+            .as_ref()
+            .and_then(|body| BatchResponse::deserialize(body).ok());
+        let mut by_id: HashMap<String, SubResponse> = answer
+            .map(|a| a.responses.into_iter().map(|r| (r.id.clone(), r)).collect())
+            .unwrap_or_default();
         chunk
             .iter()
             .enumerate()
             .map(|(i, key)| {
-                let verdict = match by_id.get(&(i + 1).to_string()) {
+                let outcome = match by_id.remove(&(i + 1).to_string()) {
                     Some(response) => {
                         let reply = sub_reply(response);
                         if reply.status == 429 {
                             crate::telemetry::metrics::graph_throttled(reply.retry_after);
                         }
-                        client::judge(&reply, Kind::Read, self.caller)
+                        ReplyOutcome::of(&reply, &Method::GET, self.caller)
                     }
-                    None => Verdict::Fail(Error::upstream(
+                    None => ReplyOutcome::Failure(Error::upstream(
                         Code::UpstreamError,
                         "Microsoft Graph's $batch answer left out this lookup",
                     )),
                 };
-                (*key, verdict)
+                (*key, outcome)
             })
             .collect()
     }
 }
 
-/// A verdict shared by every key of a failed batch.
-fn share(verdict: Verdict) -> Verdict {
-    match verdict {
-        Verdict::Done(_) => Verdict::Fail(Error::upstream(
+/// An outcome shared by every key of a failed Graph `$batch`.
+fn share(outcome: ReplyOutcome) -> ReplyOutcome {
+    match outcome {
+        ReplyOutcome::Success(_) => ReplyOutcome::Failure(Error::upstream(
             Code::UpstreamError,
             "Microsoft Graph's $batch answer had no responses",
         )),
@@ -240,33 +246,15 @@ fn share(verdict: Verdict) -> Verdict {
 }
 
 /// A sub-response read like a plain HTTP reply.
-fn sub_reply(response: &Value) -> Reply {
-    let header = |name: &str| {
-        response["headers"].as_object().and_then(|headers| {
-            headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-        })
-    };
-    let body = match &response["body"] {
-        Value::Null => None,
-        body => Some(body.clone()),
-    };
+fn sub_reply(response: SubResponse) -> Reply {
     Reply {
-        status: response["status"]
-            .as_u64()
-            .and_then(|s| u16::try_from(s).ok())
-            .unwrap_or(502),
-        request_id: header("request-id"),
-        retry_after: header("retry-after")
+        status: response.status,
+        request_id: response.header("request-id"),
+        retry_after: response
+            .header("retry-after")
             .as_deref()
             .and_then(client::parse_retry_after),
-        unreadable: body.as_ref().is_some_and(|b| !b.is_object()),
-        body,
+        unreadable: response.body.as_ref().is_some_and(|b| !b.is_object()),
+        body: response.body,
     }
 }

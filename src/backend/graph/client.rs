@@ -8,48 +8,66 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
-use super::wire;
+use super::reply::{Reply, ReplyOutcome};
 use crate::backend::Caller;
 use crate::error::{Code, Error, UpstreamDetail};
 use crate::telemetry::metrics;
 use tracing::Instrument;
 
-/// Most retries of one call (or of one key inside `$batch`).
+/// Most retries of one call (or of one key inside a Graph `$batch`).
 pub const MAX_RETRIES: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
 
-/// Graph's answer to one request (or one `$batch` sub-request).
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub request_id: Option<String>,
-    pub retry_after: Option<Duration>,
+/// One request to Graph: the method (which also decides how a 404 and a 503 are read, see
+/// [`reply`](super::reply)), the URL and the JSON body, if any.
+#[derive(Debug, Clone)]
+pub struct GraphRequest {
+    pub method: Method,
+    pub url: Url,
     pub body: Option<Value>,
-    /// The body was present but not JSON.
-    pub unreadable: bool,
 }
 
-/// How to treat a reply.
-pub enum Verdict {
-    /// Success, with the body if any.
-    Done(Option<Value>),
-    /// Worth another try after the given wait (or a backoff when `None`).
-    Retry(Option<Duration>, Error),
-    /// Final failure.
-    Fail(Error),
-}
+impl GraphRequest {
+    /// A read; a 404 means "absent", not an error.
+    pub fn get(url: Url) -> Self {
+        GraphRequest {
+            method: Method::GET,
+            url,
+            body: None,
+        }
+    }
 
-/// What kind of call a reply answers, which decides 404 handling and retries.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
-    Read,
-    Create,
-    Write,
+    /// A create or an action; retried only when throttled.
+    pub fn post(url: Url, body: Option<Value>) -> Self {
+        GraphRequest {
+            method: Method::POST,
+            url,
+            body,
+        }
+    }
+
+    /// A partial update.
+    pub fn patch(url: Url, body: Value) -> Self {
+        GraphRequest {
+            method: Method::PATCH,
+            url,
+            body: Some(body),
+        }
+    }
+
+    /// A delete.
+    pub fn delete(url: Url) -> Self {
+        GraphRequest {
+            method: Method::DELETE,
+            url,
+            body: None,
+        }
+    }
 }
 
 /// The shared client.
@@ -102,7 +120,7 @@ impl GraphClient {
         url
     }
 
-    /// The same URL relative to the version root, as `$batch` wants it.
+    /// The same URL relative to the version root, as a Graph `$batch` sub-request wants it.
     pub fn relative(&self, url: &Url) -> String {
         let path = url.path();
         let root = self.base.path().trim_end_matches('/');
@@ -141,33 +159,25 @@ impl GraphClient {
     pub async fn call(
         &self,
         caller: &Caller,
-        method: Method,
-        url: Url,
-        body: Option<&Value>,
-        kind: Kind,
+        request: &GraphRequest,
     ) -> Result<Option<Value>, Error> {
         // One span over the attempts, so a trace shows how many retries a call took.
         let span = tracing::info_span!(
             "graph.call",
             otel.name = %format_args!(
                 "{} {}",
-                metrics::method_label(&method),
-                metrics::graph_route(&self.relative(&url))
+                metrics::method_label(&request.method),
+                metrics::graph_route(&self.relative(&request.url))
             ),
             graph.retries = 0,
         );
-        self.attempts(caller, method, url, body, kind)
-            .instrument(span)
-            .await
+        self.attempts(caller, request).instrument(span).await
     }
 
     async fn attempts(
         &self,
         caller: &Caller,
-        method: Method,
-        url: Url,
-        body: Option<&Value>,
-        kind: Kind,
+        request: &GraphRequest,
     ) -> Result<Option<Value>, Error> {
         let headers = Self::headers(caller)?;
         let deadline = Instant::now() + self.timeout;
@@ -176,17 +186,17 @@ impl GraphClient {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let reply = self
-                .send_once(&method, &url, headers.clone(), body, remaining, caller)
+                .send_once(request, headers.clone(), remaining, caller)
                 .await?;
-            tracing::debug!(%method, path = url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
+            tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
             // A retried DELETE whose first attempt went through finds nothing left to delete.
-            if method == Method::DELETE && attempt > 0 && reply.status == 404 {
+            if request.method == Method::DELETE && attempt > 0 && reply.status == 404 {
                 return Ok(None);
             }
-            match judge(&reply, kind, caller) {
-                Verdict::Done(body) => return Ok(body),
-                Verdict::Fail(error) => return Err(error),
-                Verdict::Retry(wait, error) => {
+            match ReplyOutcome::of(&reply, &request.method, caller) {
+                ReplyOutcome::Success(body) => return Ok(body),
+                ReplyOutcome::Failure(error) => return Err(error),
+                ReplyOutcome::Retry(wait, error) => {
                     let wait = wait.unwrap_or_else(|| backoff(attempt));
                     if attempt >= MAX_RETRIES
                         || Instant::now() + wait >= deadline
@@ -207,15 +217,13 @@ impl GraphClient {
     /// One HTTP exchange, no retries. Transport failures and timeouts become errors here.
     pub async fn send_once(
         &self,
-        method: &Method,
-        url: &Url,
+        graph_request: &GraphRequest,
         headers: HeaderMap,
-        body: Option<&Value>,
         timeout: Duration,
         caller: &Caller,
     ) -> Result<Reply, Error> {
-        let route = metrics::graph_route(&self.relative(url));
-        let method_label = metrics::method_label(method);
+        let route = metrics::graph_route(&self.relative(&graph_request.url));
+        let method_label = metrics::method_label(&graph_request.method);
         let span = tracing::info_span!(
             "graph.request",
             otel.name = %format_args!("{method_label} {route}"),
@@ -229,10 +237,10 @@ impl GraphClient {
         crate::telemetry::traces::propagate(&span, &mut headers);
         let mut request = self
             .http
-            .request(method.clone(), url.clone())
+            .request(graph_request.method.clone(), graph_request.url.clone())
             .headers(headers)
             .timeout(timeout);
-        if let Some(body) = body {
+        if let Some(body) = &graph_request.body {
             request = request
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_string());
@@ -327,60 +335,6 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 pub fn backoff(attempt: u32) -> Duration {
     let base = BASE_BACKOFF * 2u32.saturating_pow(attempt);
     base.mul_f64(0.5 + fastrand::f64())
-}
-
-/// Decides what a reply means for a call of `kind`.
-pub fn judge(reply: &Reply, kind: Kind, caller: &Caller) -> Verdict {
-    let status = reply.status;
-    let detail = UpstreamDetail {
-        status: Some(status),
-        request_id: reply.request_id.clone(),
-        client_request_id: Some(caller.client_request_id.clone()),
-        retry_after: reply.retry_after.map(|d| d.as_secs_f64()),
-        ..Default::default()
-    };
-    let graph = reply
-        .body
-        .as_ref()
-        .map(wire::graph_error)
-        .unwrap_or_default();
-    let fail = |code| wire::error_for(code, Some(status), graph.clone(), detail.clone());
-    match StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY) {
-        s if s.is_success() => {
-            if reply.unreadable {
-                Verdict::Fail(wire::error_for(
-                    Code::UpstreamError,
-                    Some(status),
-                    wire::GraphError {
-                        message: Some("Microsoft Graph returned a body that is not JSON".into()),
-                        ..Default::default()
-                    },
-                    detail,
-                ))
-            } else {
-                Verdict::Done(reply.body.clone())
-            }
-        }
-        StatusCode::TOO_MANY_REQUESTS => Verdict::Retry(reply.retry_after, fail(Code::Throttled)),
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT if kind != Kind::Create => {
-            let code = if status == 504 {
-                Code::UpstreamTimeout
-            } else {
-                Code::UpstreamError
-            };
-            Verdict::Retry(reply.retry_after, fail(code))
-        }
-        StatusCode::UNAUTHORIZED => Verdict::Fail(fail(Code::Unauthenticated)),
-        StatusCode::FORBIDDEN => Verdict::Fail(fail(Code::Forbidden)),
-        StatusCode::NOT_FOUND if kind == Kind::Read => Verdict::Done(None),
-        StatusCode::NOT_FOUND => Verdict::Fail(fail(Code::NotFound)),
-        StatusCode::BAD_REQUEST => Verdict::Fail(fail(Code::BadUserInput)),
-        StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => {
-            Verdict::Fail(fail(Code::Conflict))
-        }
-        StatusCode::GATEWAY_TIMEOUT => Verdict::Fail(fail(Code::UpstreamTimeout)),
-        _ => Verdict::Fail(fail(Code::UpstreamError)),
-    }
 }
 
 #[cfg(test)]

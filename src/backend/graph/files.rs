@@ -1,21 +1,21 @@
 //! Definition files over Graph: each seam call becomes the request GRAPH.md describes. Lookups
-//! of several files go through `$batch`; actions answer 204, so the file is read right after;
+//! of several files go through Graph `$batch`; actions answer 204, so the file is read right after;
 //! the file list follows `@odata.nextLink`s exactly as Graph wrote them; a watched file is
 //! polled with `$expand=groupPolicyOperations` through the shared pollers.
 
 use std::collections::HashSet;
 
 use futures_util::StreamExt;
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use url::Url;
 
-use super::client::Kind;
+use super::client::GraphRequest;
+use super::envelope::ODataPage;
+use super::files_wire::FileEntity;
 use super::links::next_link;
 use super::paging::GraphCursor;
 use super::poller::{Snapshot, Target};
-use super::{GraphBackend, batch, files_wire, upstream_shape};
+use super::{GraphBackend, batch, files_wire, upstream_shape, wire};
 use crate::backend::cursor::CursorCodec;
 use crate::backend::{Caller, FileLookups, FileWatch};
 use crate::domain::files::{
@@ -31,22 +31,13 @@ const MAX_FILE_PAGES: usize = 20;
 /// Where a file-list cursor resumes: after the file with this id, else after this index.
 #[derive(Serialize, Deserialize)]
 struct FileCursor {
-    i: usize,
-    d: Guid,
+    #[serde(rename = "i")]
+    index: usize,
+    #[serde(rename = "d")]
+    id: Guid,
 }
 
-const COLLECTION: [&str; 2] = ["deviceManagement", "groupPolicyUploadedDefinitionFiles"];
-
 impl GraphBackend {
-    /// `.../groupPolicyUploadedDefinitionFiles/{id}` followed by `rest`.
-    pub(super) fn file_url(&self, id: Guid, rest: &[&str], query: &[(&str, String)]) -> Url {
-        let id = id.to_string();
-        let mut segments = COLLECTION.to_vec();
-        segments.push(&id);
-        segments.extend_from_slice(rest);
-        self.client.url(&segments, query)
-    }
-
     pub(super) async fn lookup_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups {
         if let [id] = ids {
             let outcome = self.read_file(caller, *id).await;
@@ -57,47 +48,41 @@ impl GraphBackend {
             };
         }
         batch::get_many(
-            self,
+            &self.api,
             caller,
             ids,
-            |id| self.file_url(*id, &[], &[]),
+            |id| self.api.file(*id, &[], &[]),
             |_, body| files_wire::file(body),
         )
         .await
     }
 
     async fn read_file(&self, caller: &Caller, id: Guid) -> Result<Option<DefinitionFile>, Error> {
-        let url = self.file_url(id, &[], &[]);
-        let body = self
-            .client
-            .call(caller, Method::GET, url, None, Kind::Read)
-            .await?;
+        let url = self.api.file(id, &[], &[]);
+        let body = self.call(caller, GraphRequest::get(url)).await?;
         body.map(|b| files_wire::file(&b)).transpose()
     }
 
     /// Every file of the tenant, following nextLinks verbatim (same origin and collection
     /// only, and never one twice).
     async fn all_files(&self, caller: &Caller) -> Result<Vec<DefinitionFile>, Error> {
-        let ours = self.client.url(&COLLECTION, &[]);
+        let ours = self.api.files();
         let mut url = ours.clone();
         let mut followed = HashSet::new();
         let mut files = Vec::new();
         for _ in 0..MAX_FILE_PAGES {
             let body = self
-                .client
-                .call(caller, Method::GET, url, None, Kind::Read)
+                .call(caller, GraphRequest::get(url))
                 .await?
                 .unwrap_or(Value::Null);
-            let values = body["value"]
-                .as_array()
-                .ok_or_else(|| upstream_shape("a list of definition files without `value`"))?;
-            for value in values {
-                files.push(files_wire::file(value)?);
+            let page: ODataPage<FileEntity> = wire::read(&body, "a list of definition files")?;
+            for entity in page.value {
+                files.push(files_wire::file_of(entity)?.0);
             }
-            let Some(link) = body["@odata.nextLink"].as_str() else {
+            let Some(link) = page.next_link else {
                 return Ok(files);
             };
-            url = next_link(&ours, link)?;
+            url = next_link(&ours, &link)?;
             if !followed.insert(url.as_str().to_owned()) {
                 return Err(upstream_shape(
                     "an @odata.nextLink it had already returned in this listing",
@@ -121,8 +106,8 @@ impl GraphBackend {
         let all = self.all_files(caller).await?;
         let start = resume.map_or(0, |c| {
             all.iter()
-                .position(|f| f.id == c.d)
-                .map_or(c.i + 1, |found| found + 1)
+                .position(|f| f.id == c.id)
+                .map_or(c.index + 1, |found| found + 1)
         });
         let items: Vec<(String, DefinitionFile)> = all
             .iter()
@@ -130,7 +115,10 @@ impl GraphBackend {
             .skip(start)
             .take(first)
             .map(|(i, file)| {
-                let cursor = FileCursor { i, d: file.id };
+                let cursor = FileCursor {
+                    index: i,
+                    id: file.id,
+                };
                 (self.cursors.encode(FILES_LIST, &cursor), file.clone())
             })
             .collect();
@@ -146,10 +134,8 @@ impl GraphBackend {
         new: NewDefinitionFile,
     ) -> Result<DefinitionFile, Error> {
         let body = files_wire::upload_body(&new)?;
-        let url = self.client.url(&COLLECTION, &[]);
         let created = self
-            .client
-            .call(caller, Method::POST, url, Some(&body), Kind::Create)
+            .call(caller, GraphRequest::post(self.api.files(), Some(body)))
             .await?
             .ok_or_else(|| upstream_shape("no body for an uploaded definition file"))?;
         files_wire::file(&created)
@@ -162,11 +148,8 @@ impl GraphBackend {
         action: FileAction,
     ) -> Result<DefinitionFile, Error> {
         let (name, body) = files_wire::action(&action)?;
-        let url = self.file_url(id, &[name], &[]);
-        let reply = self
-            .client
-            .call(caller, Method::POST, url, body.as_ref(), Kind::Create)
-            .await?;
+        let url = self.api.file(id, &[name], &[]);
+        let reply = self.call(caller, GraphRequest::post(url, body)).await?;
         // Actions answer 204; the file as it now stands is what the caller wants.
         match reply {
             Some(body) if body.get("id").is_some() => files_wire::file(&body),
@@ -178,15 +161,14 @@ impl GraphBackend {
     }
 
     pub(super) async fn delete_file_record(&self, caller: &Caller, id: Guid) -> Result<(), Error> {
-        let url = self.file_url(id, &[], &[]);
-        self.client
-            .call(caller, Method::DELETE, url, None, Kind::Write)
+        let url = self.api.file(id, &[], &[]);
+        self.call(caller, GraphRequest::delete(url))
             .await
             .map(|_| ())
     }
 
     pub(super) async fn poll_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
-        let snapshots = self.pollers.watch(self, caller, Target::File(id)).await?;
+        let snapshots = self.pollers.watch(caller, Target::File(id)).await?;
         let cursors = self.cursors.clone();
         Ok(snapshots
             .filter_map(move |state| {
@@ -215,11 +197,11 @@ fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page
             .enumerate()
             .map(|(i, op)| {
                 let cursor = GraphCursor {
-                    p: None,
-                    i,
-                    t: top,
-                    n: None,
-                    d: op.id,
+                    page_link: None,
+                    index: i,
+                    top,
+                    next_link: None,
+                    id: op.id,
                 };
                 (cursors.encode(file, &cursor), op)
             })

@@ -6,21 +6,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::wire;
+use super::wire::{self, OperationEntity, upstream};
 use crate::domain::files::{
     DefinitionFile, FileAction, FileStatus, LanguageFile, LanguageFileRef, LanguageFileUpload,
     NewDefinitionFile, PolicyType,
 };
-use crate::domain::{Fields, Guid, Operation, Timestamp};
-use crate::error::{Code, Error};
+use crate::domain::{Guid, Operation, Timestamp};
+use crate::error::Error;
 
 const FILE_TYPE: &str = "#microsoft.graph.groupPolicyUploadedDefinitionFile";
 // As Microsoft's own action examples write it (no leading `#`).
 const LANGUAGE_FILE_TYPE: &str = "microsoft.graph.groupPolicyUploadedLanguageFile";
-
-fn upstream(message: String) -> Error {
-    Error::upstream(Code::UpstreamError, message)
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,7 +29,7 @@ struct LanguageFileEntity {
 /// The entity as Graph returns it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct FileEntity {
+pub struct FileEntity {
     id: String,
     display_name: Option<String>,
     description: Option<String>,
@@ -41,15 +37,15 @@ struct FileEntity {
     language_codes: Option<Vec<String>>,
     target_prefix: Option<String>,
     target_namespace: Option<String>,
-    policy_type: Option<String>,
+    policy_type: Option<PolicyType>,
     revision: Option<String>,
-    status: Option<String>,
+    status: Option<FileStatus>,
     upload_date_time: Option<String>,
     last_modified_date_time: Option<String>,
     default_language_code: Option<String>,
     group_policy_uploaded_language_files: Option<Vec<LanguageFileEntity>>,
     /// Present with `$expand=groupPolicyOperations`.
-    group_policy_operations: Option<Vec<Value>>,
+    group_policy_operations: Option<Vec<OperationEntity>>,
 }
 
 fn timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, Error> {
@@ -57,12 +53,10 @@ fn timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, Error> {
         .transpose()
 }
 
-fn read(body: &Value) -> Result<(DefinitionFile, Option<Vec<Value>>), Error> {
-    let entity = FileEntity::deserialize(body).map_err(|e| {
-        upstream(format!(
-            "Graph returned a definition file Gateway cannot read: {e}"
-        ))
-    })?;
+/// The domain value of an entity, with its expanded operations when Graph sent them.
+pub fn file_of(
+    entity: FileEntity,
+) -> Result<(DefinitionFile, Option<Vec<OperationEntity>>), Error> {
     let id = Guid::parse("id", &entity.id)
         .map_err(|_| upstream(format!("Graph returned a non-GUID file id `{}`", entity.id)))?;
     let language_files = entity
@@ -85,17 +79,13 @@ fn read(body: &Value) -> Result<(DefinitionFile, Option<Vec<Value>>), Error> {
         language_codes: entity.language_codes.unwrap_or_default(),
         target_prefix: entity.target_prefix,
         target_namespace: entity.target_namespace,
-        policy_type: entity
-            .policy_type
-            .as_deref()
-            .map_or(PolicyType::AdmxIngested, PolicyType::from_graph),
+        policy_type: entity.policy_type.unwrap_or(PolicyType::AdmxIngested),
         revision: entity.revision,
-        status: entity
-            .status
-            .as_deref()
-            .map_or(FileStatus::None, FileStatus::from_graph),
+        status: entity.status.unwrap_or(FileStatus::None),
         upload_date_time: timestamp(entity.upload_date_time.as_deref())?,
-        last_modified: timestamp(entity.last_modified_date_time.as_deref())?.unwrap_or_default(),
+        last_modified: timestamp(entity.last_modified_date_time.as_deref())?.ok_or_else(|| {
+            upstream("Graph returned a definition file without `lastModifiedDateTime`".into())
+        })?,
         default_language_code: entity.default_language_code,
         language_files,
     };
@@ -104,16 +94,16 @@ fn read(body: &Value) -> Result<(DefinitionFile, Option<Vec<Value>>), Error> {
 
 /// Reads a definition file from a Graph entity body.
 pub fn file(body: &Value) -> Result<DefinitionFile, Error> {
-    read(body).map(|(file, _)| file)
+    file_of(wire::read(body, "a definition file")?).map(|(file, _)| file)
 }
 
 /// Reads a definition file fetched with `$expand=groupPolicyOperations`, with its operations.
 pub fn file_with_operations(body: &Value) -> Result<(DefinitionFile, Vec<Operation>), Error> {
-    let (file, operations) = read(body)?;
+    let (file, operations) = file_of(wire::read(body, "a definition file")?)?;
     let operations = operations
         .unwrap_or_default()
-        .iter()
-        .map(|op| wire::operation(file.id, op, Fields::ALL))
+        .into_iter()
+        .map(|op| op.into_operation(file.id))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((file, operations))
 }
@@ -175,13 +165,9 @@ struct ActionBody<'a> {
     group_policy_uploaded_language_files: Vec<LanguageFileBody<'a>>,
 }
 
-fn to_value(body: impl Serialize) -> Result<Value, Error> {
-    serde_json::to_value(body).map_err(|e| Error::Internal(format!("request body: {e}")))
-}
-
 /// The POST body of an upload.
 pub fn upload_body(new: &NewDefinitionFile) -> Result<Value, Error> {
-    to_value(UploadBody {
+    wire::to_value(UploadBody {
         odata_type: FILE_TYPE,
         file_name: &new.file_name,
         content: new.content.to_base64(),
@@ -193,7 +179,7 @@ pub fn upload_body(new: &NewDefinitionFile) -> Result<Value, Error> {
 /// The action's name in the URL and its body (`None`: the action takes no body).
 pub fn action(action: &FileAction) -> Result<(&'static str, Option<Value>), Error> {
     let body = |content: Option<String>, files| {
-        to_value(ActionBody {
+        wire::to_value(ActionBody {
             content,
             group_policy_uploaded_language_files: files,
         })

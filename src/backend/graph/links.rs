@@ -3,6 +3,7 @@
 //! since Graph may write a key as `Files('id')`). Cursors keep links compactly and give them
 //! back byte for byte.
 
+use percent_encoding::percent_decode_str;
 use url::Url;
 
 use crate::error::{Code, Error};
@@ -24,8 +25,8 @@ pub fn next_link(ours: &Url, link: &str) -> Result<Url, Error> {
 /// A path in a form fit for comparison: percent-escapes decoded, case folded, no trailing `/`,
 /// and OData's key-as-parentheses form (`Files('id')`) written as a segment (`Files/id`).
 fn canonical_path(url: &Url) -> String {
-    let decoded = percent_decode(url.path());
-    String::from_utf8_lossy(&decoded)
+    percent_decode_str(url.path())
+        .decode_utf8_lossy()
         .trim_end_matches('/')
         .split('/')
         .map(
@@ -37,28 +38,6 @@ fn canonical_path(url: &Url) -> String {
         .collect::<Vec<_>>()
         .join("/")
         .to_lowercase()
-}
-
-fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 /// A nextLink as a cursor keeps it: only its query when it starts with the collection's own

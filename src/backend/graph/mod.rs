@@ -1,49 +1,51 @@
 //! The Graph REST backend: each operation of the seam becomes the Graph call Microsoft's SDKs
 //! would make, with the caller's own token, and Graph's answer becomes domain values.
 //!
-//! Lookups of several operations go out as JSON `$batch` requests of at most 20 (see
-//! [`batch`]); list cursors carry only what Graph gave us for that collection, signed (see
+//! A lookup batch of several operations goes out as Graph `$batch` calls of at most 20
+//! sub-requests (see [`batch`]); list cursors carry only what Graph gave us for that collection, signed (see
 //! [`paging`]); subscriptions are served by shared pollers (see [`poller`]).
 //!
 //! Every request that reaches Graph is paid from the caller's [`RequestBudget`] first
-//! (`$batch` sub-requests, list pages and retries each count, as Intune counts them), and
+//! (Graph `$batch` sub-requests, list pages and retries each count, as Intune counts them), and
 //! identical list calls of one GraphQL request are made once. Pollers are not charged to the
 //! request that started them.
 //!
 //! [`RequestBudget`]: super::RequestBudget
 
+mod api;
 mod batch;
 mod client;
+mod envelope;
 mod files;
 mod files_wire;
 mod links;
 mod paging;
 mod poller;
+mod reply;
 mod wire;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use reqwest::Method;
-use url::Url;
 
 use super::budget::ListCall;
 use super::cursor::CursorCodec;
 use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
 use crate::config::Config;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
-use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
+use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::{Code, Error};
-use client::{GraphClient, Kind};
+use api::GraphApi;
+use client::{GraphClient, GraphRequest};
 
 pub use client::parse_retry_after;
 
 /// Forwards every operation to Microsoft Graph.
 pub struct GraphBackend {
-    client: Arc<GraphClient>,
+    api: Arc<GraphApi>,
     cursors: CursorCodec,
-    pollers: poller::Pollers,
+    pollers: poller::PollerRegistry,
 }
 
 impl GraphBackend {
@@ -54,45 +56,37 @@ impl GraphBackend {
             config.graph_connect_timeout,
             config.graph_timeout,
         )?;
-        let client = Arc::new(client);
-        let interval = config.poll_interval;
+        let api = Arc::new(GraphApi::new(client));
         Ok(GraphBackend {
-            pollers: poller::Pollers::new(Arc::clone(&client), interval),
-            client,
+            pollers: poller::PollerRegistry::new(Arc::clone(&api), config.poll_interval),
+            api,
             cursors,
         })
     }
 
-    fn collection(&self, file: Guid, query: &[(&str, String)]) -> Url {
-        let file = file.to_string();
-        self.client.url(
-            &[
-                "deviceManagement",
-                "groupPolicyUploadedDefinitionFiles",
-                &file,
-                "groupPolicyOperations",
-            ],
-            query,
-        )
-    }
-
-    fn entity(&self, key: OperationKey, query: &[(&str, String)]) -> Url {
-        let (file, id) = (key.definition_file_id.to_string(), key.id.to_string());
-        self.client.url(
-            &[
-                "deviceManagement",
-                "groupPolicyUploadedDefinitionFiles",
-                &file,
-                "groupPolicyOperations",
-                &id,
-            ],
-            query,
-        )
+    /// Sends `request` with the retry policy (see [`client`]).
+    async fn call(
+        &self,
+        caller: &Caller,
+        request: GraphRequest,
+    ) -> Result<Option<serde_json::Value>, Error> {
+        self.api.client().call(caller, &request).await
     }
 }
 
-fn select(fields: Fields) -> String {
-    fields.graph_names().join(",")
+impl GraphBackend {
+    /// One operation by a plain GET, whole; `None` when Graph answers 404.
+    async fn read_operation(
+        &self,
+        caller: &Caller,
+        key: OperationKey,
+    ) -> Result<Option<Operation>, Error> {
+        let body = self
+            .call(caller, GraphRequest::get(self.api.operation(key)))
+            .await?;
+        body.map(|b| wire::operation(key.definition_file_id, &b))
+            .transpose()
+    }
 }
 
 fn upstream_shape(what: &str) -> Error {
@@ -104,17 +98,9 @@ fn upstream_shape(what: &str) -> Error {
 
 #[async_trait]
 impl Backend for GraphBackend {
-    async fn get_many(&self, caller: &Caller, keys: &[OperationKey], fields: Fields) -> Lookups {
+    async fn get_many(&self, caller: &Caller, keys: &[OperationKey]) -> Lookups {
         if let [key] = keys {
-            let url = self.entity(*key, &[("$select", select(fields))]);
-            let outcome = self
-                .client
-                .call(caller, Method::GET, url, None, Kind::Read)
-                .await
-                .and_then(|body| {
-                    body.map(|b| wire::operation(key.definition_file_id, &b, fields))
-                        .transpose()
-                });
+            let outcome = self.read_operation(caller, *key).await;
             tracing::debug!(keys = 1, upstream_calls = 1, "lookup as a plain GET");
             return match outcome {
                 Ok(Some(op)) => [(*key, Ok(op))].into_iter().collect(),
@@ -122,13 +108,12 @@ impl Backend for GraphBackend {
                 Err(e) => [(*key, Err(e))].into_iter().collect(),
             };
         }
-        let select = [("$select", select(fields))];
         batch::get_many(
-            self,
+            &self.api,
             caller,
             keys,
-            |key| self.entity(*key, &select),
-            |key, body| wire::operation(key.definition_file_id, body, fields),
+            |key| self.api.operation(*key),
+            |key, body| wire::operation(key.definition_file_id, body),
         )
         .await
     }
@@ -139,13 +124,11 @@ impl Backend for GraphBackend {
         definition_file_id: Guid,
         first: usize,
         after: Option<&str>,
-        fields: Fields,
     ) -> Result<Page, Error> {
         let call = ListCall {
             definition_file_id,
             first,
             after: after.map(str::to_owned),
-            fields,
         };
         caller
             .budget
@@ -158,17 +141,15 @@ impl Backend for GraphBackend {
         caller: &Caller,
         definition_file_id: Guid,
         input: NewOperation,
-        _fields: Fields,
     ) -> Result<Operation, Error> {
         let body = wire::create_body(&input)?;
         caller.budget.forget_lists();
-        let url = self.collection(definition_file_id, &[]);
+        let url = self.api.operations(definition_file_id, &[]);
         let created = self
-            .client
-            .call(caller, Method::POST, url, Some(&body), Kind::Create)
+            .call(caller, GraphRequest::post(url, Some(body)))
             .await?
             .ok_or_else(|| upstream_shape("no body for a created operation"))?;
-        wire::operation(definition_file_id, &created, Fields::ALL)
+        wire::operation(definition_file_id, &created)
     }
 
     async fn update(
@@ -176,31 +157,27 @@ impl Backend for GraphBackend {
         caller: &Caller,
         key: OperationKey,
         patch: OperationPatch,
-        fields: Fields,
-    ) -> Result<Option<Operation>, Error> {
+    ) -> Result<Operation, Error> {
         let body = wire::patch_body(&patch)?;
         caller.budget.forget_lists();
-        let url = self.entity(key, &[]);
         let reply = self
-            .client
-            .call(caller, Method::PATCH, url, Some(&body), Kind::Write)
+            .call(caller, GraphRequest::patch(self.api.operation(key), body))
             .await?;
-        // 200 carries the entity; Intune's usual 204 does not, and the caller re-reads it.
-        reply
-            .map(|b| wire::operation(key.definition_file_id, &b, fields))
-            .transpose()
+        // 200 carries the entity; Intune's usual 204 does not, so the new state is read.
+        match reply {
+            Some(body) => wire::operation(key.definition_file_id, &body),
+            None => self.read_operation(caller, key).await?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "Operation {} vanished right after its update",
+                    key.id
+                ))
+            }),
+        }
     }
 
     async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error> {
         caller.budget.forget_lists();
-        self.client
-            .call(
-                caller,
-                Method::DELETE,
-                self.entity(key, &[]),
-                None,
-                Kind::Write,
-            )
+        self.call(caller, GraphRequest::delete(self.api.operation(key)))
             .await
             .map(|_| ())
     }
@@ -208,7 +185,7 @@ impl Backend for GraphBackend {
     async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error> {
         let snapshots = self
             .pollers
-            .watch(self, caller, poller::Target::Operation(key))
+            .watch(caller, poller::Target::Operation(key))
             .await?;
         Ok(snapshots
             .filter_map(|state| {

@@ -7,16 +7,16 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::client::Kind;
-use super::{GraphBackend, links, upstream_shape, wire};
+use super::client::GraphRequest;
+use super::envelope::ODataPage;
+use super::wire::{self, OperationEntity};
+use super::{GraphBackend, links, upstream_shape};
 use crate::backend::Caller;
 use crate::backend::budget::ListCall;
 use crate::domain::files::file_not_found;
-use crate::domain::{Fields, Guid, Operation, Page};
+use crate::domain::{Guid, Operation, Page};
 use crate::error::{Code, Error};
 
 /// How many upstream list pages one GraphQL page follows once it has some edges (Graph may
@@ -26,18 +26,24 @@ const MAX_PAGES_PER_CALL: usize = 10;
 /// What a Graph-mode cursor carries: the upstream page the edge came from (the
 /// `@odata.nextLink` exactly as Graph wrote it, kept compactly by `links`, never client
 /// input), the edge's place in that page, and, on a page's last edge, the next page's link.
+/// One-letter names on the wire keep cursors short.
 #[derive(Serialize, Deserialize)]
 pub(super) struct GraphCursor {
     /// The `@odata.nextLink` that produced the page (`None`: the first page).
-    pub(super) p: Option<String>,
+    #[serde(rename = "p")]
+    pub(super) page_link: Option<String>,
     /// Index of the edge in that page.
-    pub(super) i: usize,
+    #[serde(rename = "i")]
+    pub(super) index: usize,
     /// `$top` of the first page (the only page whose URL the gateway builds).
-    pub(super) t: usize,
+    #[serde(rename = "t")]
+    pub(super) top: usize,
     /// On the last edge of an upstream page: the next page's link.
-    pub(super) n: Option<String>,
+    #[serde(rename = "n")]
+    pub(super) next_link: Option<String>,
     /// The edge's operation id: resuming skips past it even if the page shifted meanwhile.
-    pub(super) d: Guid,
+    #[serde(rename = "d")]
+    pub(super) id: Guid,
 }
 
 /// Where a list call starts upstream.
@@ -61,39 +67,28 @@ impl GraphBackend {
         file: Guid,
         link: Option<&str>,
         top: usize,
-    ) -> Result<(Vec<Operation>, Option<String>), Error> {
-        let ours = self.collection(file, &[]);
-        // No `$select`: Graph then returns every property. A nextLink keeps the options of
-        // the first request and a later page may select more, so all are always read.
+    ) -> Result<ODataPage<Operation>, Error> {
+        let ours = self.api.operations(file, &[]);
         let url = match link {
             Some(link) => links::next_link(&ours, link)?,
-            None => self.collection(file, &[("$top", top.to_string())]),
+            None => self.api.operations(file, &[("$top", top.to_string())]),
         };
-        let body = self
-            .client
-            .call(caller, Method::GET, url, None, Kind::Read)
-            .await?
-            .unwrap_or(Value::Null);
-        let Some(values) = body["value"].as_array() else {
+        let Some(body) = self.call(caller, GraphRequest::get(url)).await? else {
             // A 404 for the collection: the definition file does not exist.
-            return if body.is_null() {
-                Err(file_not_found(file))
-            } else {
-                Err(upstream_shape("a list without `value`"))
-            };
+            return Err(file_not_found(file));
         };
-        let items = values
-            .iter()
-            .map(|v| wire::operation(file, v, Fields::ALL))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = match body["@odata.nextLink"].as_str() {
-            Some(next) => {
-                links::next_link(&ours, next)?;
-                Some(next.to_owned())
-            }
-            None => None,
-        };
-        Ok((items, next))
+        let page: ODataPage<OperationEntity> = wire::read(&body, "a list of operations")?;
+        if let Some(next) = &page.next_link {
+            links::next_link(&ours, next)?;
+        }
+        Ok(ODataPage {
+            value: page
+                .value
+                .into_iter()
+                .map(|entity| entity.into_operation(file))
+                .collect::<Result<Vec<_>, _>>()?,
+            next_link: page.next_link,
+        })
     }
 
     /// Where a list resumes after the cursor `after`.
@@ -106,18 +101,18 @@ impl GraphBackend {
             });
         };
         let cursor: GraphCursor = self.cursors.decode(file, cursor)?;
-        let ours = self.collection(file, &[]);
+        let ours = self.api.operations(file, &[]);
         let expand = |stored: Option<String>| stored.map(|s| links::expand(&ours, s));
-        Ok(match cursor.n {
+        Ok(match cursor.next_link {
             Some(next) => Resume {
                 link: expand(Some(next)),
                 past: None,
                 top: first,
             },
             None => Resume {
-                link: expand(cursor.p),
-                past: Some((cursor.d, cursor.i)),
-                top: cursor.t.max(1),
+                link: expand(cursor.page_link),
+                past: Some((cursor.id, cursor.index)),
+                top: cursor.top.max(1),
             },
         })
     }
@@ -143,9 +138,9 @@ impl GraphBackend {
         } = self.resume_from(definition_file_id, first, after.as_deref())?;
         // Intune has been seen to return the same nextLink forever: never follow one twice.
         let mut followed: HashSet<String> = link.iter().cloned().collect();
-        let ours = self.collection(definition_file_id, &[]);
+        let ours = self.api.operations(definition_file_id, &[]);
         let mut page = Page::default();
-        let deadline = Instant::now() + self.client.timeout();
+        let deadline = Instant::now() + self.api.client().timeout();
         let mut fetched = 0;
         loop {
             // Stop following links once some edges are in hand (the last one's cursor resumes
@@ -164,7 +159,10 @@ impl GraphBackend {
             let fetched_page = self
                 .fetch_page(caller, definition_file_id, link.as_deref(), top)
                 .await;
-            let (items, next) = match fetched_page {
+            let ODataPage {
+                value: items,
+                next_link: next,
+            } = match fetched_page {
                 Ok(found) => found,
                 Err(e) if e.code() == Code::LimitExceeded && !page.items.is_empty() => {
                     page.has_next_page = true;
@@ -187,13 +185,13 @@ impl GraphBackend {
                     return Ok(page);
                 }
                 let cursor = GraphCursor {
-                    p: link.as_deref().map(|l| links::compact(&ours, l)),
-                    i: index,
-                    t: top,
-                    n: (index + 1 == count)
+                    page_link: link.as_deref().map(|l| links::compact(&ours, l)),
+                    index,
+                    top,
+                    next_link: (index + 1 == count)
                         .then(|| next.as_deref().map(|l| links::compact(&ours, l)))
                         .flatten(),
-                    d: op.id,
+                    id: op.id,
                 };
                 page.items
                     .push((self.cursors.encode(definition_file_id, &cursor), op));

@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use reqwest::Method;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 
-use super::client::{GraphClient, Kind};
-use super::{GraphBackend, files_wire, select, wire};
+use super::api::GraphApi;
+use super::client::GraphRequest;
+use super::{files_wire, wire};
 use crate::backend::{Caller, RequestBudget};
 use crate::domain::files::{DefinitionFile, file_not_found};
-use crate::domain::{Fields, Guid, Operation, OperationKey, OperationStatus};
+use crate::domain::{Guid, Operation, OperationKey, OperationStatus};
 use crate::error::{Code, Error};
 
 /// What a poller follows.
@@ -63,7 +63,7 @@ impl Target {
     fn read(self, body: &serde_json::Value) -> Result<Snapshot, Error> {
         match self {
             Target::Operation(key) => {
-                wire::operation(key.definition_file_id, body, Fields::ALL).map(Snapshot::Operation)
+                wire::operation(key.definition_file_id, body).map(Snapshot::Operation)
             }
             Target::File(_) => files_wire::file_with_operations(body)
                 .map(|(file, ops)| Snapshot::File(Box::new(file), ops)),
@@ -79,70 +79,66 @@ pub type Snapshots = BoxStream<'static, Result<Option<Snapshot>, Error>>;
 type State = Option<Result<Option<Snapshot>, Error>>;
 
 /// Identifies a shared poller: a token fingerprint (never the token itself) and the target.
-type HubKey = ([u8; 32], Target);
+type PollerKey = ([u8; 32], Target);
 
-/// The live pollers.
-pub struct Pollers {
-    client: Arc<GraphClient>,
+/// The running pollers by key; each entry lives while its poller's sender does.
+type RunningPollers = Arc<Mutex<HashMap<PollerKey, Weak<watch::Sender<State>>>>>;
+
+/// Starts pollers and lets subscribers of the same token and target share one.
+pub struct PollerRegistry {
+    api: Arc<GraphApi>,
     interval: Duration,
-    hubs: Arc<Mutex<HashMap<HubKey, Weak<watch::Sender<State>>>>>,
+    running: RunningPollers,
 }
 
-impl Pollers {
-    /// Pollers that fetch every `interval` (jittered).
-    pub fn new(client: Arc<GraphClient>, interval: Duration) -> Self {
-        Pollers {
-            client,
+impl PollerRegistry {
+    /// A registry whose pollers fetch every `interval` (jittered).
+    pub fn new(api: Arc<GraphApi>, interval: Duration) -> Self {
+        PollerRegistry {
+            api,
             interval,
-            hubs: Arc::default(),
+            running: Arc::default(),
         }
     }
 
     /// Subscribes `caller` to `target`, joining the poller of the same token and target if
     /// one runs.
-    pub async fn watch(
-        &self,
-        backend: &GraphBackend,
-        caller: &Caller,
-        target: Target,
-    ) -> Result<Snapshots, Error> {
+    pub async fn watch(&self, caller: &Caller, target: Target) -> Result<Snapshots, Error> {
         let token = caller.token.as_ref().ok_or_else(|| {
             Error::Unauthenticated(
                 "Send {\"Authorization\": \"Bearer <token>\"} in connection_init to subscribe"
                     .into(),
             )
         })?;
-        let hub: HubKey = (Sha256::digest(token.expose().as_bytes()).into(), target);
+        let key: PollerKey = (Sha256::digest(token.expose().as_bytes()).into(), target);
         let receiver = {
-            let mut hubs = self.hubs.lock().unwrap_or_else(|p| p.into_inner());
-            hubs.retain(|_, sender| sender.strong_count() > 0);
-            match hubs.get(&hub).and_then(Weak::upgrade) {
+            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            running.retain(|_, sender| sender.strong_count() > 0);
+            match running.get(&key).and_then(Weak::upgrade) {
                 Some(sender) => sender.subscribe(),
                 None => {
                     let (sender, receiver) = watch::channel(None);
                     let sender = Arc::new(sender);
-                    hubs.insert(hub, Arc::downgrade(&sender));
+                    running.insert(key, Arc::downgrade(&sender));
                     let url = match target {
-                        Target::Operation(key) => {
-                            backend.entity(key, &[("$select", select(Fields::ALL))])
-                        }
-                        Target::File(id) => backend.file_url(
+                        Target::Operation(key) => self.api.operation(key),
+                        Target::File(id) => self.api.file(
                             id,
                             &[],
                             &[("$expand", "groupPolicyOperations".to_owned())],
                         ),
                     };
                     tokio::spawn(poll(
-                        Poller {
-                            client: Arc::clone(&self.client),
-                            url,
+                        PollTask {
+                            api: Arc::clone(&self.api),
+                            request: GraphRequest::get(url),
                             // Shared by every subscriber, so no request's budget pays
                             // for it; the poll interval paces it instead.
                             caller: caller.with_budget(RequestBudget::unmetered()),
                             target,
                             interval: self.interval,
-                            hubs: Arc::clone(&self.hubs),
-                            hub,
+                            running: Arc::clone(&self.running),
+                            key,
                         },
                         sender,
                     ));
@@ -159,28 +155,26 @@ impl Pollers {
 /// Consecutive transient failures (5xx, timeouts) a poller rides out before reporting one.
 const MAX_TRANSIENT_FAILURES: u32 = 5;
 
-type Hubs = Arc<Mutex<HashMap<HubKey, Weak<watch::Sender<State>>>>>;
-
-/// What one poller needs.
-struct Poller {
-    client: Arc<GraphClient>,
-    url: url::Url,
+/// What one running poller needs.
+struct PollTask {
+    api: Arc<GraphApi>,
+    request: GraphRequest,
     caller: Caller,
     target: Target,
     interval: Duration,
-    hubs: Hubs,
-    hub: HubKey,
+    running: RunningPollers,
+    key: PollerKey,
 }
 
-impl Poller {
+impl PollTask {
     /// Unregisters this poller, so the next subscriber starts a fresh one.
     fn unregister(&self, sender: &Arc<watch::Sender<State>>) {
-        let mut hubs = self.hubs.lock().unwrap_or_else(|p| p.into_inner());
-        let ours = hubs
-            .get(&self.hub)
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let ours = running
+            .get(&self.key)
             .is_some_and(|registered| Weak::ptr_eq(registered, &Arc::downgrade(sender)));
         if ours {
-            hubs.remove(&self.hub);
+            running.remove(&self.key);
         }
     }
 
@@ -192,17 +186,17 @@ impl Poller {
             _ = tokio::time::sleep(delay) => {}
             _ = sender.closed() => {}
         }
-        let mut hubs = self.hubs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if sender.receiver_count() > 0 {
             return false;
         }
-        hubs.remove(&self.hub);
+        running.remove(&self.key);
         true
     }
 }
 
 /// Polls one target until it is settled, gone, failing for good, or nobody watches.
-async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
+async fn poll(poller: PollTask, sender: Arc<watch::Sender<State>>) {
     let target = poller.target;
     let mut seen = false;
     let mut delay = poller.interval;
@@ -219,8 +213,9 @@ async fn poll(poller: Poller, sender: Arc<watch::Sender<State>>) {
         };
         tracing::debug!(client_request_id = %caller.client_request_id, %started_by, "poll");
         let fetched = poller
-            .client
-            .call(&caller, Method::GET, poller.url.clone(), None, Kind::Read)
+            .api
+            .client()
+            .call(&caller, &poller.request)
             .await
             .and_then(|body| body.map(|b| target.read(&b)).transpose());
         let (state, stop) = match fetched {

@@ -1,208 +1,123 @@
-//! Graph's JSON, in and out: entity bodies (with `$select` projections and OData annotations),
-//! request bodies in Graph's camelCase, and the error envelope (including Intune's habit of
-//! nesting a JSON document inside `error.message`).
+//! Graph's JSON for `groupPolicyOperation`, in and out, as typed serde structs: the entity as
+//! Graph returns it (whole; OData annotations and unknown properties ignored, unknown enum
+//! members kept as `UNKNOWN_FUTURE_VALUE`, timestamps verbatim) and the request bodies in
+//! Graph's camelCase with their `@odata.type`.
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::domain::{
-    Fields, Guid, NewOperation, Operation, OperationPatch, OperationStatus, OperationType,
-    Timestamp,
+    Guid, NewOperation, Operation, OperationPatch, OperationStatus, OperationType, Timestamp,
 };
-use crate::error::{Code, Error, UpstreamDetail};
+use crate::error::{Code, Error};
 
 /// The `@odata.type` Graph expects on request bodies.
 const ODATA_TYPE: &str = "#microsoft.graph.groupPolicyOperation";
 
-fn upstream(message: String) -> Error {
+/// The `UPSTREAM_ERROR` for a Graph body the gateway cannot use.
+pub fn upstream(message: String) -> Error {
     Error::upstream(Code::UpstreamError, message)
 }
 
-/// Reads an operation from a Graph entity body. Annotations and unknown properties are
-/// ignored; a missing nullable field is null; a field the projection asked for but Graph
-/// omitted is an upstream error; unselected fields get neutral values resolvers never read.
-pub fn operation(
-    definition_file_id: Guid,
-    body: &Value,
-    fields: Fields,
-) -> Result<Operation, Error> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| upstream("Graph returned an operation that is not a JSON object".into()))?;
-    let text = |name: &str| object.get(name).and_then(Value::as_str);
-    let required = |name: &str, wanted: bool| -> Result<Option<&str>, Error> {
-        match (wanted, text(name)) {
-            (false, _) => Ok(None),
-            (true, Some(value)) => Ok(Some(value)),
-            (true, None) => Err(upstream(format!(
-                "Graph returned an operation without `{name}`"
-            ))),
-        }
-    };
-    let id =
-        text("id").ok_or_else(|| upstream("Graph returned an operation without `id`".into()))?;
-    let id = Guid::parse("id", id)
-        .map_err(|_| upstream(format!("Graph returned a non-GUID id `{id}`")))?;
-    let operation_type = required("operationType", fields.operation_type)?
-        .map_or(OperationType::None, OperationType::from_graph);
-    let operation_status = required("operationStatus", fields.operation_status)?
-        .map_or(OperationStatus::Unknown, OperationStatus::from_graph);
-    let last_modified = match required("lastModifiedDateTime", fields.last_modified)? {
-        Some(raw) => Timestamp::from_graph(raw).map_err(upstream)?,
-        None => Timestamp::default(),
-    };
-    Ok(Operation {
-        id,
-        definition_file_id,
-        operation_type,
-        operation_status,
-        status_details: text("statusDetails").map(str::to_owned),
-        last_modified,
+/// The entity as Graph returns it: every property but `statusDetails` is required.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationEntity {
+    id: String,
+    operation_type: OperationType,
+    operation_status: OperationStatus,
+    status_details: Option<String>,
+    last_modified_date_time: String,
+}
+
+impl OperationEntity {
+    /// The domain value, for an operation of `definition_file_id`.
+    pub fn into_operation(self, definition_file_id: Guid) -> Result<Operation, Error> {
+        let id = Guid::parse("id", &self.id)
+            .map_err(|_| upstream(format!("Graph returned a non-GUID id `{}`", self.id)))?;
+        Ok(Operation {
+            id,
+            definition_file_id,
+            operation_type: self.operation_type,
+            operation_status: self.operation_status,
+            status_details: self.status_details,
+            last_modified: Timestamp::from_graph(&self.last_modified_date_time)
+                .map_err(upstream)?,
+        })
+    }
+}
+
+/// Reads a Graph body as `T`, naming `what` in the upstream error when it does not fit.
+pub fn read<'a, T: Deserialize<'a>>(body: &'a Value, what: &str) -> Result<T, Error> {
+    T::deserialize(body).map_err(|e| {
+        upstream(format!(
+            "Graph returned {what} the gateway cannot read: {e}"
+        ))
     })
+}
+
+/// Reads an operation from a Graph entity body; a property Graph omitted (other than the
+/// nullable `statusDetails`) is an upstream error, never a stand-in value.
+pub fn operation(definition_file_id: Guid, body: &Value) -> Result<Operation, Error> {
+    read::<OperationEntity>(body, "an operation")?.into_operation(definition_file_id)
+}
+
+/// The POST body that creates an operation.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody<'a> {
+    #[serde(rename = "@odata.type")]
+    odata_type: &'static str,
+    operation_type: OperationType,
+    operation_status: OperationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_details: Option<&'a str>,
+}
+
+/// The PATCH body: only the fields that change (`statusDetails: null` clears).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PatchBody<'a> {
+    #[serde(rename = "@odata.type")]
+    odata_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operation_type: Option<OperationType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operation_status: Option<OperationStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_details: Option<Option<&'a str>>,
+}
+
+/// Serializes a request body. Fails only for `UNKNOWN_FUTURE_VALUE`, which Graph never
+/// accepts and resolvers refuse before a backend is reached.
+pub fn to_value(body: impl Serialize) -> Result<Value, Error> {
+    serde_json::to_value(body).map_err(|e| Error::Internal(format!("request body: {e}")))
 }
 
 /// The POST body that creates an operation.
 pub fn create_body(input: &NewOperation) -> Result<Value, Error> {
-    let mut body = Map::new();
-    body.insert("@odata.type".into(), json!(ODATA_TYPE));
-    body.insert(
-        "operationType".into(),
-        json!(wire_name(input.operation_type.graph_name())?),
-    );
-    body.insert(
-        "operationStatus".into(),
-        json!(wire_name(input.operation_status.graph_name())?),
-    );
-    if let Some(details) = &input.status_details {
-        body.insert("statusDetails".into(), json!(details));
-    }
-    Ok(Value::Object(body))
+    to_value(CreateBody {
+        odata_type: ODATA_TYPE,
+        operation_type: input.operation_type,
+        operation_status: input.operation_status,
+        status_details: input.status_details.as_deref(),
+    })
 }
 
 /// The PATCH body: only the fields that change (`statusDetails: null` clears).
 pub fn patch_body(patch: &OperationPatch) -> Result<Value, Error> {
-    let mut body = Map::new();
-    body.insert("@odata.type".into(), json!(ODATA_TYPE));
-    if let Some(t) = patch.operation_type {
-        body.insert("operationType".into(), json!(wire_name(t.graph_name())?));
-    }
-    if let Some(s) = patch.operation_status {
-        body.insert("operationStatus".into(), json!(wire_name(s.graph_name())?));
-    }
-    if let Some(details) = &patch.status_details {
-        body.insert("statusDetails".into(), json!(details));
-    }
-    Ok(Value::Object(body))
-}
-
-fn wire_name(name: Option<&'static str>) -> Result<&'static str, Error> {
-    // Resolvers refuse UNKNOWN_FUTURE_VALUE before a backend is reached.
-    name.ok_or_else(|| Error::Internal("UNKNOWN_FUTURE_VALUE reached the Graph backend".into()))
-}
-
-/// Graph's error envelope, reduced to what a client can use.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GraphError {
-    pub code: Option<String>,
-    pub message: Option<String>,
-    pub request_id: Option<String>,
-    /// Intune's `CustomApiErrorPhrase` (e.g. `ContentParsingException`), found at any depth.
-    pub intune_code: Option<String>,
-    /// The codes of the `innererror` chain, outermost first.
-    pub inner_codes: Vec<String>,
-}
-
-/// How deep nested messages and `innererror` chains are followed.
-const MAX_NESTING: usize = 8;
-
-/// Unwraps Intune's JSON-in-`message` habit at any depth: the human text is the innermost
-/// `Message`; the first non-empty `CustomApiErrorPhrase` on the way is its machine code.
-fn unwrap_message(raw: &str) -> (String, Option<String>) {
-    let mut text = raw.to_owned();
-    let mut phrase = None;
-    for _ in 0..MAX_NESTING {
-        let Ok(Value::Object(nested)) = serde_json::from_str::<Value>(&text) else {
-            break;
-        };
-        if phrase.is_none() {
-            phrase = nested
-                .get("CustomApiErrorPhrase")
-                .and_then(Value::as_str)
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned);
-        }
-        match nested.get("Message").or_else(|| nested.get("message")) {
-            Some(Value::String(inner)) => text = inner.clone(),
-            _ => break,
-        }
-    }
-    (text, phrase)
-}
-
-fn inner(error: &Value) -> &Value {
-    match error.get("innerError") {
-        Some(inner) if inner.is_object() => inner,
-        _ => &error["innererror"],
-    }
-}
-
-/// Reads `{"error":{"code","message","innerError":{"request-id", "innererror": ...}}}`.
-pub fn graph_error(body: &Value) -> GraphError {
-    let error = &body["error"];
-    let (message, intune_code) = match error["message"].as_str() {
-        Some(raw) => {
-            let (text, phrase) = unwrap_message(raw);
-            (Some(text), phrase)
-        }
-        None => (None, None),
-    };
-    let mut inner_codes = Vec::new();
-    let mut level = inner(error);
-    for _ in 0..MAX_NESTING {
-        if let Some(code) = level["code"].as_str() {
-            inner_codes.push(code.to_owned());
-        }
-        level = inner(level);
-        if !level.is_object() {
-            break;
-        }
-    }
-    GraphError {
-        code: error["code"].as_str().map(str::to_owned),
-        message,
-        request_id: inner(error)["request-id"].as_str().map(str::to_owned),
-        intune_code,
-        inner_codes,
-    }
-}
-
-/// Builds the gateway error for a failed Graph answer.
-pub fn error_for(
-    code: Code,
-    status: Option<u16>,
-    graph: GraphError,
-    detail: UpstreamDetail,
-) -> Error {
-    let message = graph.message.unwrap_or_else(|| match status {
-        Some(status) => format!("Microsoft Graph answered HTTP {status}"),
-        None => "Microsoft Graph could not be reached".to_owned(),
-    });
-    Error::Upstream {
-        code,
-        message,
-        detail: Box::new(UpstreamDetail {
-            status,
-            graph_code: graph.code,
-            request_id: detail.request_id.or(graph.request_id),
-            intune_code: graph.intune_code,
-            inner_codes: graph.inner_codes,
-            ..detail
-        }),
-    }
+    to_value(PatchBody {
+        odata_type: ODATA_TYPE,
+        operation_type: patch.operation_type,
+        operation_status: patch.operation_status,
+        status_details: patch.status_details.as_ref().map(Option::as_deref),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn file() -> Guid {
         Guid::parse("f", "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01").expect("guid")
@@ -219,7 +134,7 @@ mod tests {
             "lastModifiedDateTime": "2016-12-31T23:59:40.8735716+03:00",
             "somethingNew": 1
         });
-        let op = operation(file(), &body, Fields::ALL).expect("parses");
+        let op = operation(file(), &body).expect("parses");
         assert_eq!(op.operation_type, OperationType::UploadNewVersion);
         assert_eq!(op.operation_status, OperationStatus::UnknownFutureValue);
         assert_eq!(op.status_details, None);
@@ -230,51 +145,23 @@ mod tests {
     }
 
     #[test]
-    fn a_selected_field_graph_omits_is_an_upstream_error() {
+    fn a_property_graph_omits_is_an_upstream_error_never_a_stand_in() {
         let body = json!({ "id": "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01" });
-        let err = operation(file(), &body, Fields::ALL).expect_err("missing fields");
+        let err = operation(file(), &body).expect_err("missing fields");
         assert_eq!(err.code(), Code::UpstreamError);
-        assert!(operation(file(), &body, Fields::default()).is_ok());
     }
 
     #[test]
-    fn nested_intune_messages_are_unwrapped() {
-        let body = json!({ "error": {
-            "code": "BadRequest",
-            "message": "{\"_version\":3,\"Message\":\"An error has occurred - Operation ID: 1\",\"CustomApiErrorPhrase\":\"\",\"RetryAfter\":null}",
-            "innerError": { "date": "2025-02-13T10:17:05", "request-id": "r-1", "client-request-id": "c-1" }
-        }});
-        let e = graph_error(&body);
-        assert_eq!(e.code.as_deref(), Some("BadRequest"));
+    fn unknown_future_value_is_never_written_to_graph() {
+        let input = NewOperation {
+            operation_type: OperationType::UnknownFutureValue,
+            operation_status: OperationStatus::Success,
+            status_details: None,
+        };
         assert_eq!(
-            e.message.as_deref(),
-            Some("An error has occurred - Operation ID: 1")
+            create_body(&input).expect_err("refused").code(),
+            Code::InternalServerError
         );
-        assert_eq!(e.request_id.as_deref(), Some("r-1"));
-        let plain = graph_error(
-            &json!({ "error": { "code": "ResourceNotFound", "message": "Not found" } }),
-        );
-        assert_eq!(plain.message.as_deref(), Some("Not found"));
-    }
-
-    #[test]
-    fn twice_nested_intune_messages_and_innererror_chains_are_read() {
-        let innermost = json!({"_version": 3, "Message": "Bad ADMX - Operation ID: 7", "CustomApiErrorPhrase": "ContentParsingException"});
-        let middle = json!({"ErrorCode": "BadRequest", "Message": innermost.to_string(), "CustomApiErrorPhrase": ""});
-        let body = json!({ "error": {
-            "code": "BadRequest",
-            "message": middle.to_string(),
-            "innerError": { "request-id": "r-2", "code": "badRequest",
-                "innererror": { "code": "invalidContent", "innererror": { "code": "admxParse" } } }
-        }});
-        let e = graph_error(&body);
-        assert_eq!(e.message.as_deref(), Some("Bad ADMX - Operation ID: 7"));
-        assert_eq!(e.intune_code.as_deref(), Some("ContentParsingException"));
-        assert_eq!(
-            e.inner_codes,
-            vec!["badRequest", "invalidContent", "admxParse"]
-        );
-        assert_eq!(e.request_id.as_deref(), Some("r-2"));
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crate::domain::files::{
     LanguageFileUpload, MAX_LANGUAGE_FILES, NewDefinitionFile, PolicyType, WatchedFile,
     file_not_found,
 };
-use crate::domain::{Guid, Operation, OperationStatus, OperationType, Page, Timestamp};
+use crate::domain::{
+    GraphMember, Guid, Operation, OperationStatus, OperationType, Page, Timestamp,
+};
 use crate::error::Error;
 
 /// Intune's limit of uploaded definition files per tenant.
@@ -184,7 +186,7 @@ impl Store {
         ) {
             return Err(Error::Conflict(format!(
                 "Definition file {id} is busy ({}); wait until its work ends",
-                previous.graph_name().unwrap_or("unknown")
+                previous.graph_name().as_deref().unwrap_or("unknown")
             )));
         }
         let proposed = propose(&file.sources, &file.record, action)?;

@@ -27,9 +27,7 @@ use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
 use crate::domain::files::{
     DefinitionFile, FileAction, FilePage, NewDefinitionFile, file_not_found,
 };
-use crate::domain::{
-    Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page, Timestamp,
-};
+use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page, Timestamp};
 use crate::error::Error;
 
 pub use files::{MAX_FILE_BYTES, MAX_FILES};
@@ -193,7 +191,7 @@ type Seq = u64;
 
 #[async_trait]
 impl Backend for Store {
-    async fn get_many(&self, _caller: &Caller, keys: &[OperationKey], _fields: Fields) -> Lookups {
+    async fn get_many(&self, _caller: &Caller, keys: &[OperationKey]) -> Lookups {
         let data = self.shared.data();
         keys.iter()
             .filter_map(|key| Some((*key, Ok(data.get(*key)?))))
@@ -206,7 +204,6 @@ impl Backend for Store {
         definition_file_id: Guid,
         first: usize,
         after: Option<&str>,
-        _fields: Fields,
     ) -> Result<Page, Error> {
         let cursors = &self.shared.cursors;
         let start = match after {
@@ -236,7 +233,6 @@ impl Backend for Store {
         _caller: &Caller,
         definition_file_id: Guid,
         input: NewOperation,
-        _fields: Fields,
     ) -> Result<Operation, Error> {
         let op = Operation {
             id: Guid::new_v4(),
@@ -263,8 +259,7 @@ impl Backend for Store {
         _caller: &Caller,
         key: OperationKey,
         patch: OperationPatch,
-        _fields: Fields,
-    ) -> Result<Option<Operation>, Error> {
+    ) -> Result<Operation, Error> {
         let mut data = self.shared.data();
         let file = data.files.get_mut(&key.definition_file_id);
         let op = file.and_then(|file| {
@@ -281,7 +276,7 @@ impl Backend for Store {
             key,
             state: Some(updated.clone()),
         });
-        Ok(Some(updated))
+        Ok(updated)
     }
 
     async fn delete(&self, _caller: &Caller, key: OperationKey) -> Result<(), Error> {

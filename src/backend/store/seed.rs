@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::Store;
 use super::simulate::{self, LanguageSource, Sources};
 use crate::domain::files::{DefinitionFile, FileContent, FileStatus, PolicyType};
-use crate::domain::{Guid, Operation, OperationStatus, OperationType, Timestamp};
+use crate::domain::{GraphMember, Guid, Operation, OperationStatus, OperationType, Timestamp};
 
 /// A sample set: an ADMX file and its ADML files (language, file name, bytes).
 struct Sample {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{
-    Context, ErrorExtensions, ID, Lookahead, MergedObject, MergedSubscription, Object, Result,
-    ResultExt, Subscription,
+    Context, ErrorExtensions, ID, MergedObject, MergedSubscription, Object, Result, ResultExt,
+    Subscription,
 };
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, stream};
@@ -24,7 +24,7 @@ use super::types::{
 };
 use crate::backend::{Backend, Caller};
 use crate::domain::{
-    Fields, Guid, NewOperation, OperationKey, OperationPatch, OperationStatus, OperationType,
+    Guid, NewOperation, OperationKey, OperationPatch, OperationStatus, OperationType,
 };
 use crate::error::Error;
 
@@ -62,16 +62,6 @@ fn key(definition_file_id: &ID, id: &ID) -> Result<OperationKey> {
     })
 }
 
-/// The Graph properties a selection of `GroupPolicyOperation` needs.
-fn fields_of(selection: Lookahead<'_>) -> Fields {
-    Fields {
-        operation_type: selection.field("operationType").exists(),
-        operation_status: selection.field("operationStatus").exists(),
-        status_details: selection.field("statusDetails").exists(),
-        last_modified: selection.field("lastModifiedDateTime").exists(),
-    }
-}
-
 fn check_input_enum<T: PartialEq>(argument: &str, value: Option<T>, unknown: T) -> Result<()> {
     if value == Some(unknown) {
         return Err(Error::bad_argument(
@@ -95,13 +85,9 @@ fn check_details(details: Option<&str>) -> Result<()> {
 }
 
 /// Looks one operation up through the request's loader.
-async fn load(
-    ctx: &Context<'_>,
-    key: OperationKey,
-    fields: Fields,
-) -> Result<Option<GroupPolicyOperation>> {
+async fn load(ctx: &Context<'_>, key: OperationKey) -> Result<Option<GroupPolicyOperation>> {
     let loader = ctx.data::<Arc<DataLoader<OperationLoader>>>()?;
-    match loader.load_one((key, fields)).await.extend()? {
+    match loader.load_one(key).await.extend()? {
         Some(found) => Ok(Some(GroupPolicyOperation(found.extend()?))),
         None => Ok(None),
     }
@@ -142,7 +128,7 @@ pub fn page_size(first: Option<i32>) -> Result<usize> {
     Ok(first as usize)
 }
 
-/// One page of a definition file's operations, for the selection being resolved.
+/// One page of a definition file's operations.
 pub async fn operations_page(
     ctx: &Context<'_>,
     file: Guid,
@@ -150,10 +136,8 @@ pub async fn operations_page(
     after: Option<String>,
 ) -> Result<GroupPolicyOperationConnection> {
     let first = page_size(first)?;
-    let look = ctx.look_ahead();
-    let fields = fields_of(look.field("edges").field("node")).union(fields_of(look.field("nodes")));
     let page = backend(ctx)?
-        .list(caller(ctx)?, file, first, after.as_deref(), fields)
+        .list(caller(ctx)?, file, first, after.as_deref())
         .await
         .extend()?;
     Ok(GroupPolicyOperationConnection::new(
@@ -180,7 +164,7 @@ impl OperationQuery {
         #[graphql(desc = "GUID of the operation.")] id: ID,
     ) -> Result<Option<GroupPolicyOperation>> {
         let key = key(&definition_file_id, &id)?;
-        load(ctx, key, fields_of(ctx.look_ahead())).await
+        load(ctx, key).await
     }
 
     /// The operations of a definition file, a page at a time, in a stable order.
@@ -212,7 +196,7 @@ impl OperationQuery {
         #[graphql(key)] id: ID,
     ) -> Result<Option<GroupPolicyOperation>> {
         let key = key(&definition_file_id, &id)?;
-        load(ctx, key, Fields::ALL).await
+        load(ctx, key).await
     }
 }
 
@@ -252,7 +236,7 @@ impl OperationMutation {
             status_details: input.status_details,
         };
         let created = backend(ctx)?
-            .create(caller(ctx)?, file, new, fields_of(ctx.look_ahead()))
+            .create(caller(ctx)?, file, new)
             .await
             .extend()?;
         Ok(GroupPolicyOperation(created))
@@ -301,22 +285,11 @@ impl OperationMutation {
             )
             .extend());
         }
-        let fields = fields_of(ctx.look_ahead());
         let updated = backend(ctx)?
-            .update(caller(ctx)?, key, patch, fields)
+            .update(caller(ctx)?, key, patch)
             .await
             .extend()?;
-        match updated {
-            Some(op) => Ok(GroupPolicyOperation(op)),
-            // Accepted without a body: read the new state (through the loader, like any read).
-            None => load(ctx, key, fields).await?.ok_or_else(|| {
-                Error::NotFound(format!(
-                    "Operation {} vanished right after its update",
-                    key.id
-                ))
-                .extend()
-            }),
-        }
+        Ok(GroupPolicyOperation(updated))
     }
 
     /// Deletes an operation. Returns the id of the deleted operation; NOT_FOUND when there was none.

@@ -87,19 +87,6 @@ fn query_param(r: &Recorded, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-/// The `$select` of a recorded request as a set of property names.
-fn select_of(r: &Recorded) -> BTreeSet<String> {
-    query_param(r, "$select")
-        .unwrap_or_else(|| panic!("no $select in {:?}", r.query))
-        .split(',')
-        .map(str::to_owned)
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| (*s).to_owned()).collect()
-}
-
 fn is_guid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::parse_str(s).is_ok()
 }

@@ -1,0 +1,60 @@
+//! Graph's resources as this gateway uses them: where each lives under the version root, and
+//! the one shared client that calls them. The backend, the Graph `$batch` lookups and the
+//! pollers are each given this (not each other), so none reaches into another's parts.
+
+use url::Url;
+
+use super::client::GraphClient;
+use crate::domain::{Guid, OperationKey};
+
+const DEFINITION_FILES: [&str; 2] = ["deviceManagement", "groupPolicyUploadedDefinitionFiles"];
+const OPERATIONS: &str = "groupPolicyOperations";
+
+/// The URLs of the resources the gateway calls, and the client to call them with.
+pub struct GraphApi {
+    client: GraphClient,
+}
+
+impl GraphApi {
+    pub fn new(client: GraphClient) -> Self {
+        GraphApi { client }
+    }
+
+    /// The shared client.
+    pub fn client(&self) -> &GraphClient {
+        &self.client
+    }
+
+    /// `.../groupPolicyUploadedDefinitionFiles`.
+    pub fn files(&self) -> Url {
+        self.client.url(&DEFINITION_FILES, &[])
+    }
+
+    /// `.../groupPolicyUploadedDefinitionFiles/{id}` followed by `rest`, with `query`.
+    pub fn file(&self, id: Guid, rest: &[&str], query: &[(&str, String)]) -> Url {
+        let id = id.to_string();
+        let mut segments = DEFINITION_FILES.to_vec();
+        segments.push(&id);
+        segments.extend_from_slice(rest);
+        self.client.url(&segments, query)
+    }
+
+    /// A definition file's operations, with `query`.
+    pub fn operations(&self, file: Guid, query: &[(&str, String)]) -> Url {
+        self.file(file, &[OPERATIONS], query)
+    }
+
+    /// One operation.
+    pub fn operation(&self, key: OperationKey) -> Url {
+        self.file(
+            key.definition_file_id,
+            &[OPERATIONS, &key.id.to_string()],
+            &[],
+        )
+    }
+
+    /// Graph's JSON batching endpoint.
+    pub fn batch(&self) -> Url {
+        self.client.url(&["$batch"], &[])
+    }
+}
