@@ -1,6 +1,7 @@
 //! The GraphQL schema: types, resolvers, the per-request loader, the guard that bounds what
 //! an operation may cost, and the extension that gives every error a contract code.
 
+pub mod batcher;
 pub mod guard;
 pub mod loader;
 pub mod resolvers;

@@ -6,13 +6,12 @@
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, ErrorExtensions, ID, Lookahead, Object, Result, ResultExt, Subscription,
 };
 use futures_util::{Stream, StreamExt, stream};
 
-use super::loader::OperationLoader;
+use super::loader::OperationLookups;
 use super::types::{
     CreateGroupPolicyOperationInput, GroupPolicyOperation, GroupPolicyOperationConnection,
     PageInfo, UpdateGroupPolicyOperationInput,
@@ -83,8 +82,8 @@ async fn load(
     key: OperationKey,
     fields: Fields,
 ) -> Result<Option<GroupPolicyOperation>> {
-    let loader = ctx.data::<Arc<DataLoader<OperationLoader>>>()?;
-    match loader.load_one((key, fields)).await.extend()? {
+    let loader = ctx.data::<OperationLookups>()?;
+    match loader.load_one((key, fields)).await {
         Some(found) => Ok(Some(GroupPolicyOperation(found.extend()?))),
         None => Ok(None),
     }
