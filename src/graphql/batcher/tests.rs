@@ -81,10 +81,7 @@ fn lookups_of_the_next_step_make_the_next_batch() {
     });
     assert_eq!(
         results,
-        (
-            vec![Some(4), Some(8), Some(12)],
-            vec![Some(16), Some(4)]
-        )
+        (vec![Some(4), Some(8), Some(12)], vec![Some(16), Some(4)])
     );
     assert_eq!(batcher.loader().calls(), vec![vec![2, 4, 6], vec![2, 8]]);
 }
