@@ -66,7 +66,7 @@ for _ in range(count):
 PY
   kill -TERM "$pid"
   wait "$pid" || true
-  callgrind_annotate "$file" 2>/dev/null | grep -m1 'PROGRAM TOTALS' | grep -o '^[0-9,]*' | tr -d ,
+  callgrind_annotate "$file" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 } END { print total }'
 }
 
 few=$(run "$FEW" "$@")

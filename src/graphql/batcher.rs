@@ -45,8 +45,13 @@ const MAX_SETTLE_PASSES: usize = 16;
 pub struct Batcher<L: Load> {
     loader: L,
     /// The batch still taking keys, if any.
-    open: Mutex<Option<Arc<Batch<L::Key, L::Value>>>>,
+    open: OpenBatch<L::Key, L::Value>,
 }
+
+/// Where a batcher keeps the batch still taking keys.
+type OpenBatch<K, V> = Mutex<Option<Arc<Batch<K, V>>>>;
+/// A batch as the lookups in it share it.
+type SharedBatch<L> = Arc<Batch<<L as Load>::Key, <L as Load>::Value>>;
 
 impl<L: Load> Batcher<L> {
     /// A batcher over `loader`.
@@ -79,7 +84,7 @@ impl<L: Load> Batcher<L> {
     }
 
     /// Adds `key` to the open batch, or opens one; `true` when the caller opened it.
-    fn join(&self, key: &L::Key) -> (Arc<Batch<L::Key, L::Value>>, bool) {
+    fn join(&self, key: &L::Key) -> (SharedBatch<L>, bool) {
         let mut open = lock(&self.open);
         if let Some(batch) = open.as_ref() {
             batch.state().keys.insert(key.clone());
@@ -91,11 +96,7 @@ impl<L: Load> Batcher<L> {
     }
 
     /// Lets the step's siblings register, loads the batch and hands out the answer.
-    async fn lead(
-        &self,
-        batch: &Arc<Batch<L::Key, L::Value>>,
-        key: &L::Key,
-    ) -> Option<Option<L::Value>> {
+    async fn lead(&self, batch: &SharedBatch<L>, key: &L::Key) -> Option<Option<L::Value>> {
         let mut abandon = Abandon {
             open: &self.open,
             batch: Some(batch),
@@ -120,7 +121,7 @@ impl<L: Load> Batcher<L> {
 }
 
 /// Removes `batch` from `open` if it is still the open one.
-fn close<K, V>(open: &Mutex<Option<Arc<Batch<K, V>>>>, batch: &Arc<Batch<K, V>>) {
+fn close<K, V>(open: &OpenBatch<K, V>, batch: &Arc<Batch<K, V>>) {
     let mut open = lock(open);
     if open.as_ref().is_some_and(|o| Arc::ptr_eq(o, batch)) {
         *open = None;
@@ -130,7 +131,7 @@ fn close<K, V>(open: &Mutex<Option<Arc<Batch<K, V>>>>, batch: &Arc<Batch<K, V>>)
 /// Dropped with a batch still set: the leader was cancelled, so the batch is given up and its
 /// waiters are woken to try again.
 struct Abandon<'a, K, V> {
-    open: &'a Mutex<Option<Arc<Batch<K, V>>>>,
+    open: &'a OpenBatch<K, V>,
     batch: Option<&'a Arc<Batch<K, V>>>,
 }
 

@@ -31,7 +31,7 @@ impl Load for Doubler {
         self.calls.lock().expect("not poisoned").push(keys.to_vec());
         // Odd keys "do not exist".
         keys.iter()
-            .filter(|k| *k % 2 == 0)
+            .filter(|k| k.is_multiple_of(2))
             .map(|k| (*k, k * 2))
             .collect()
     }
@@ -61,7 +61,7 @@ fn lookups_across_nested_lists_in_one_step_are_one_load() {
     for (i, list) in lists.iter().enumerate() {
         for (j, value) in list.iter().enumerate() {
             let key = (i as u32 * 40 + j as u32) % 100;
-            let expected = (key % 2 == 0).then_some(key * 2);
+            let expected = key.is_multiple_of(2).then_some(key * 2);
             assert_eq!(*value, expected, "key {key}");
         }
     }
