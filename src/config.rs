@@ -191,6 +191,16 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_APQ_CACHE_SIZE", default_value_t = 1000)]
     pub apq_cache_size: usize,
 
+    /// Most parsed GraphQL documents kept for reuse, so a repeated query is not parsed again
+    /// (least recently used are dropped; 0 turns the cache off).
+    #[arg(long, env = "GPO_GATEWAY_DOCUMENT_CACHE_SIZE", default_value_t = 1000)]
+    pub document_cache_size: usize,
+
+    /// Most bytes the parsed-document cache may hold, estimated as each query's length plus
+    /// 96 bytes per token.
+    #[arg(long, env = "GPO_GATEWAY_DOCUMENT_CACHE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub document_cache_bytes: usize,
+
     /// Origins allowed to call the gateway from a browser (comma-separated; `*` for any).
     #[arg(long, env = "GPO_GATEWAY_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,

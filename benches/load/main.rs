@@ -93,8 +93,8 @@ impl Bench {
             let measured = wrk::run(target, shot, connections, self.seconds);
             assert_eq!(
                 measured.bad, 0,
-                "{name} at {connections} connections: {} of {} answers were not a 200 without errors",
-                measured.bad, measured.requests
+                "{name} at {connections} connections: {} of {} answers were not a 200 without errors; the first: {} (summary.errors.status counts too)",
+                measured.bad, measured.requests, measured.first_bad
             );
             eprintln!(
                 "{name:<44} c={connections:<3} {:>9.0} req/s  p50 {:.3} ms  p99 {:.3} ms",

@@ -48,6 +48,11 @@ impl Server {
             let line = lines
                 .next()
                 .unwrap_or_else(|| panic!("{name} exited before printing its address"))?;
+            // The gateway's first line names its upstream ("serving http://…" in graph
+            // mode): its own address is on the lines after.
+            if line.contains(" serving ") {
+                continue;
+            }
             let found = line.split("http://").nth(1).and_then(|rest| {
                 rest.split('/')
                     .next()

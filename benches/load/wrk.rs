@@ -23,6 +23,8 @@ pub struct Measured {
     pub requests: u64,
     /// Answers that were not a 200, or whose body held `"errors"`.
     pub bad: u64,
+    /// The first such answer (status and the start of the body), for the failure message.
+    pub first_bad: String,
 }
 
 fn lua_string(text: &str) -> String {
@@ -60,14 +62,23 @@ fn script(shot: &Shot) -> String {
     lua.push_str(
         r#"
 bad = 0
+first_bad = ""
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then bad = bad + 1 end
+  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+    bad = bad + 1
+    if first_bad == "" then first_bad = status .. " " .. string.sub(body, 1, 300) end
+  end
 end
 function done(summary, latency, requests)
   local total_bad = 0
-  for _, thread in ipairs(threads) do total_bad = total_bad + thread:get("bad") end
+  local example = ""
+  for _, thread in ipairs(threads) do
+    total_bad = total_bad + thread:get("bad")
+    if example == "" then example = thread:get("first_bad") end
+  end
+  io.write(string.format("GPO_FIRST_BAD %s\n", string.gsub(example, "\n", " ")))
   io.write(string.format("GPO_RPS %f\n", summary.requests / (summary.duration / 1e6)))
   io.write(string.format("GPO_P50 %f\n", latency:percentile(50) / 1000))
   io.write(string.format("GPO_P99 %f\n", latency:percentile(99) / 1000))
@@ -104,5 +115,11 @@ pub fn run(address: SocketAddr, shot: &Shot, connections: u32, seconds: u32) -> 
         p99_ms: field("GPO_P99"),
         requests: field("GPO_REQUESTS") as u64,
         bad: field("GPO_BAD") as u64,
+        first_bad: text
+            .lines()
+            .find_map(|line| line.strip_prefix("GPO_FIRST_BAD"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     }
 }

@@ -1,4 +1,4 @@
-//! The per-request DataLoader for definition files: every file lookup of one GraphQL request
+//! The per-operation lookups of definition files: every file lookup of one GraphQL request
 //! (`groupPolicyUploadedDefinitionFile`, `GroupPolicyOperation.definitionFile`) goes through
 //! it, so the N lookups of a lookup batch become one backend call (Graph `$batch` in Graph
 //! mode).
@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_graphql::dataloader::{DataLoader, Loader};
-
+use super::batcher::{Batcher, Load};
 use super::loader::MAX_LOOKUPS_PER_OPERATION;
 use crate::backend::{Backend, Caller};
 use crate::domain::Guid;
@@ -27,23 +26,23 @@ pub struct FileLoader {
 
 impl FileLoader {
     /// A DataLoader for one GraphQL operation of `caller`.
-    pub fn per_operation(backend: Arc<dyn Backend>, caller: Caller) -> DataLoader<Self> {
-        DataLoader::new(
-            FileLoader {
-                backend,
-                caller,
-                looked_up: AtomicUsize::new(0),
-            },
-            tokio::spawn,
-        )
+    pub fn per_operation(backend: Arc<dyn Backend>, caller: Caller) -> FileLookups {
+        Batcher::new(FileLoader {
+            backend,
+            caller,
+            looked_up: AtomicUsize::new(0),
+        })
     }
 }
 
-impl Loader<Guid> for FileLoader {
-    type Value = Result<DefinitionFile, Error>;
-    type Error = Error;
+/// The definition-file lookups of one operation, batched per execution step.
+pub type FileLookups = Batcher<FileLoader>;
 
-    async fn load(&self, ids: &[Guid]) -> Result<HashMap<Guid, Self::Value>, Self::Error> {
+impl Load for FileLoader {
+    type Key = Guid;
+    type Value = Result<DefinitionFile, Error>;
+
+    async fn load(&self, ids: &[Guid]) -> HashMap<Guid, Self::Value> {
         let mut unique = ids.to_vec();
         unique.sort();
         unique.dedup();
@@ -66,6 +65,6 @@ impl Loader<Guid> for FileLoader {
             "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} definition files"
         ));
         found.extend(refused.into_iter().map(|id| (id, Err(too_many.clone()))));
-        Ok(found)
+        found
     }
 }

@@ -1,15 +1,12 @@
 //! The GraphQL types of uploaded definition files: the file object, its language files, its
 //! connection, the inputs of the upload and the actions, and the write-only `Base64` scalar.
 
-use std::sync::Arc;
-
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, Enum, ID, InputObject, InputValueError, InputValueResult, Object, Result, ResultExt,
     Scalar, ScalarType, SimpleObject, Value,
 };
 
-use super::file_loader::FileLoader;
+use super::file_loader::FileLookups;
 use super::resolvers::operations_page;
 use super::types::{DateTime, GroupPolicyOperationConnection, PageInfo};
 use crate::domain::files::{DefinitionFile, FileContent};
@@ -211,8 +208,8 @@ pub async fn load_file(
     ctx: &Context<'_>,
     id: Guid,
 ) -> Result<Option<GroupPolicyUploadedDefinitionFile>> {
-    let loader = ctx.data::<Arc<DataLoader<FileLoader>>>()?;
-    match loader.load_one(id).await.extend()? {
+    let loader = ctx.data::<FileLookups>()?;
+    match loader.load_one(id).await {
         Some(found) => Ok(Some(GroupPolicyUploadedDefinitionFile::new(
             found.extend()?,
         ))),

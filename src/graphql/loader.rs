@@ -1,6 +1,7 @@
 //! What each GraphQL operation carries while it runs: its caller (with the Graph request budget
-//! of its request) and its own DataLoaders (operations and definition files), so N lookups become one backend call (one `$batch`
-//! per 20 in Graph mode). [`with_operation_data`] builds both, for HTTP and WebSocket alike.
+//! of its request) and its own [`Batcher`]s of lookups (operations and definition files), so the
+//! N lookups of one execution step become one backend call (one `$batch` per 20 in Graph mode).
+//! [`with_operation_data`] builds them all, for HTTP and WebSocket alike.
 //!
 //! A loader is created for each operation with that operation's caller and never shared: a
 //! loader on the schema would mix users' tokens and serve stale data, and one kept for a whole
@@ -11,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::Request;
-use async_graphql::dataloader::{DataLoader, Loader};
+
+use super::batcher::{Batcher, Load};
 
 use super::FileLoader;
 use crate::backend::{Backend, Caller, RequestBudget};
@@ -36,22 +38,17 @@ pub fn with_operation_data(
     budget: &RequestBudget,
 ) -> Request {
     let caller = caller.with_budget(budget.clone());
-    let loader = DataLoader::new(
-        OperationLoader {
-            backend: Arc::clone(backend),
-            caller: caller.clone(),
-            looked_up: AtomicUsize::new(0),
-        },
-        // The load runs in its own task: it keeps the span of the resolver that started it,
-        // so its Graph calls stay in the request's trace.
-        |load| tokio::spawn(tracing::Instrument::in_current_span(load)),
-    );
+    let loader = Batcher::new(OperationLoader {
+        backend: Arc::clone(backend),
+        caller: caller.clone(),
+        looked_up: AtomicUsize::new(0),
+    });
     let files = FileLoader::per_operation(Arc::clone(backend), caller.clone());
-    request
-        .data(caller)
-        .data(Arc::new(loader))
-        .data(Arc::new(files))
+    request.data(caller).data(loader).data(files)
 }
+
+/// The lookups of one operation, batched per execution step.
+pub type OperationLookups = Batcher<OperationLoader>;
 
 /// Loads operations for one caller.
 pub struct OperationLoader {
@@ -60,11 +57,11 @@ pub struct OperationLoader {
     looked_up: AtomicUsize,
 }
 
-impl Loader<LoadKey> for OperationLoader {
+impl Load for OperationLoader {
+    type Key = LoadKey;
     type Value = Result<Operation, Error>;
-    type Error = Error;
 
-    async fn load(&self, keys: &[LoadKey]) -> Result<HashMap<LoadKey, Self::Value>, Self::Error> {
+    async fn load(&self, keys: &[LoadKey]) -> HashMap<LoadKey, Self::Value> {
         let mut unique: Vec<OperationKey> = keys.to_vec();
         unique.sort();
         unique.dedup();
@@ -90,10 +87,9 @@ impl Loader<LoadKey> for OperationLoader {
             "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} group policy operations"
         ));
         found.extend(refused.into_iter().map(|key| (key, Err(too_many.clone()))));
-        Ok(keys
-            .iter()
+        keys.iter()
             .filter_map(|key| Some((*key, found.get(key)?.clone())))
-            .collect())
+            .collect()
     }
 }
 

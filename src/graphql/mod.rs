@@ -1,6 +1,8 @@
 //! The GraphQL schema: types, resolvers, the per-request loader, the guard that bounds what
 //! an operation may cost, and the extension that gives every error a contract code.
 
+pub mod batcher;
+pub mod documents;
 pub mod file_loader;
 pub mod file_types;
 pub mod guard;
@@ -28,6 +30,7 @@ pub use resolvers::{Mutation, Query, Subscription};
 
 use crate::backend::Backend;
 use crate::error::Code;
+use documents::{DocumentCache, DocumentCacheSize};
 use guard::{Guard, GuardLimits};
 
 /// The gateway's schema type.
@@ -45,6 +48,8 @@ pub struct Limits {
     pub production: bool,
     /// Serve `_service` and `_entities`.
     pub federation: bool,
+    /// Bounds of the parsed-document cache.
+    pub document_cache: DocumentCacheSize,
 }
 
 impl From<&crate::Config> for Limits {
@@ -65,12 +70,17 @@ impl From<&crate::Config> for Limits {
             },
             production: config.production,
             federation: config.federation,
+            document_cache: DocumentCacheSize {
+                entries: config.document_cache_size,
+                bytes: config.document_cache_bytes,
+            },
         }
     }
 }
 
 /// Builds the schema over `backend`. Per-request data (the caller, the loader) is attached to
-/// each request by the HTTP layer, never here.
+/// each request by the HTTP layer, never here. The schema's data holds the
+/// `Arc<DocumentCache>`, whose [`DocumentCache::stats`] metrics can read.
 pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema {
     let guard = GuardLimits {
         query: limits.query,
@@ -81,6 +91,7 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
     };
     // Depth and cost are the guard's (it measures them without expanding fragments);
     // async-graphql's recursion check stays as a second line at the same figure.
+    let documents = Arc::new(DocumentCache::new(limits.document_cache));
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -88,11 +99,12 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
     )
     .data(backend)
     .data(limits.response)
+    .data(Arc::clone(&documents))
     .enable_federation()
     .limit_recursive_depth(guard::MAX_RECURSION)
     .extension(crate::telemetry::OperationTelemetry)
     .extension(ErrorCodes)
-    .extension(Guard(Arc::new(guard)));
+    .extension(Guard(Arc::new(guard), documents));
     if limits.production {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -605,11 +605,11 @@ async fn a_single_lookup_is_a_plain_get() {
 // Store mode
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn store_mode_loads_all_lookups_of_a_request_in_one_call() {
+/// A store-mode app over a [`DelegatingBackend`] that records each lookup batch.
+fn counting_app(config: gpo_gateway::Config) -> (TestApp, Arc<DelegatingBackend>) {
     let store = Arc::new(DelegatingBackend::over_store());
     let backend: Arc<dyn Backend> = store.clone();
-    let built = gpo_gateway::app_with_backend(&config(), backend);
+    let built = gpo_gateway::app_with_backend(&config, backend);
     let app = TestApp {
         router: built.router,
         mode: Mode::Store,
@@ -617,6 +617,66 @@ async fn store_mode_loads_all_lookups_of_a_request_in_one_call() {
         store: None,
         token: None,
     };
+    (app, store)
+}
+
+#[tokio::test]
+async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
+    let mut config = config();
+    config.federation = true;
+    let (app, store) = counting_app(config);
+    let file = guid();
+    store.store.insert_file(bare_file(&file));
+    let mut ids = Vec::new();
+    for i in 0..45 {
+        ids.push(
+            app.create(&file, "UPLOAD", "SUCCESS", Some(&format!("d{i}")))
+                .await,
+        );
+    }
+    store.reset();
+    let representations = |ids: &[String]| -> Value {
+        ids.iter()
+            .map(|id| json!({ "__typename": "GroupPolicyOperation", "definitionFileId": file, "id": id }))
+            .collect()
+    };
+    // Two entity lists (one over 30 items, one under) and two aliased lookups, with a repeat.
+    let query = format!(
+        "query($f: ID!, $long: [_Any!]!, $short: [_Any!]!) {{
+           long: _entities(representations: $long) {{ ... on GroupPolicyOperation {{ id }} }}
+           short: _entities(representations: $short) {{ ... on GroupPolicyOperation {{ statusDetails }} }}
+           a: groupPolicyOperation(definitionFileId: $f, id: \"{}\") {{ id }}
+           b: groupPolicyOperation(definitionFileId: $f, id: \"{}\") {{ operationStatus }}
+         }}",
+        ids[44], ids[0]
+    );
+    let data = app
+        .data(
+            &query,
+            json!({ "f": file, "long": representations(&ids[..35]), "short": representations(&ids[35..44]) }),
+        )
+        .await;
+    for (i, id) in ids[..35].iter().enumerate() {
+        assert_eq!(data["long"][i]["id"], json!(id));
+    }
+    for (i, _) in ids[35..44].iter().enumerate() {
+        assert_eq!(
+            data["short"][i]["statusDetails"],
+            json!(format!("d{}", 35 + i))
+        );
+    }
+    assert_eq!(data["a"]["id"], json!(ids[44]));
+    assert_eq!(data["b"]["operationStatus"], "SUCCESS");
+    assert_eq!(
+        store.lookup_batches(),
+        [45],
+        "one get_many with every distinct key"
+    );
+}
+
+#[tokio::test]
+async fn store_mode_loads_all_lookups_of_a_request_in_one_call() {
+    let (app, store) = counting_app(config());
     let file = guid();
     store.store.insert_file(bare_file(&file));
     let mut ids = Vec::new();

@@ -25,8 +25,10 @@ use crate::error::{Code, Error};
 
 /// Graph's cap on sub-requests per Graph `$batch`.
 const MAX_SUB_REQUESTS: usize = 20;
-/// Most Graph `$batch` calls of one lookup batch in flight at once.
-const MAX_GRAPH_BATCHES_IN_FLIGHT: usize = 4;
+/// Most Graph `$batch` calls of one lookup batch in flight at once: five, so a query of 100
+/// lookups (five full `$batch` calls) costs one round trip; the request's Graph budget, not
+/// this, bounds how much one request can spend.
+const MAX_GRAPH_BATCHES_IN_FLIGHT: usize = 5;
 
 /// What each key's outcome is, once its lookups are done.
 type Outcomes<K, T> = HashMap<K, Result<T, Error>>;

@@ -4,7 +4,9 @@
 //! bounded amount of work. It also bounds what goes back: response bytes and error count.
 //!
 //! It is a schema [`Extension`]: `prepare_request` runs first on every path, and the document
-//! it hands on with [`Request::set_parsed_query`] is the one validation sees.
+//! it hands on with [`Request::set_parsed_query`] is the one validation sees. A document seen
+//! before comes from the [`DocumentCache`] instead of the parser; only its measure, which
+//! depends on the request's variables, is taken again.
 
 mod document;
 mod measure;
@@ -27,6 +29,7 @@ use futures_util::stream::BoxStream;
 pub use measure::{DEFAULT_PAGE, MAX_PAGE, Measure};
 pub use response::{ResponseLimits, batch_body};
 
+use super::documents::DocumentCache;
 use crate::error::Code;
 use crate::telemetry::metrics::Limit;
 use measure::{Measurer, Unmeasurable};
@@ -73,12 +76,12 @@ pub struct GuardLimits {
     pub response: ResponseLimits,
 }
 
-/// The guard as a schema extension.
-pub struct Guard(pub Arc<GuardLimits>);
+/// The guard as a schema extension, with the cache of documents it has parsed.
+pub struct Guard(pub Arc<GuardLimits>, pub Arc<DocumentCache>);
 
 impl ExtensionFactory for Guard {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Guard(Arc::clone(&self.0)))
+        Arc::new(Guard(Arc::clone(&self.0), Arc::clone(&self.1)))
     }
 }
 
@@ -111,7 +114,7 @@ impl Extension for Guard {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let document = check(&request, &self.0)?;
+        let document = check_cached(&request, &self.0, &self.1)?;
         request.set_parsed_query(document);
         next.run(ctx, request).await
     }
@@ -122,7 +125,34 @@ impl Extension for Guard {
 /// `prepare_request` can return one error only; when several limits are exceeded the first
 /// (in the order below) is reported.
 pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<ExecutableDocument> {
-    let shape = tokens::scan(&request.query);
+    let (document, _) = parse_checked(&request.query, limits)?;
+    measure_checked(&document, request, limits)?;
+    Ok(document)
+}
+
+/// [`check`], with the parsing and the checks that do not depend on variables skipped for a
+/// document found in `documents` (and a newly parsed one remembered there).
+pub fn check_cached(
+    request: &Request,
+    limits: &GuardLimits,
+    documents: &DocumentCache,
+) -> ServerResult<ExecutableDocument> {
+    let document = match documents.get(&request.query) {
+        Some(document) => document,
+        None => {
+            let (document, tokens) = parse_checked(&request.query, limits)?;
+            documents.insert(&request.query, tokens, &document);
+            document
+        }
+    };
+    measure_checked(&document, request, limits)?;
+    Ok(document)
+}
+
+/// Counts and parses `query` and checks what does not depend on variables; the document and
+/// its number of tokens.
+fn parse_checked(query: &str, limits: &GuardLimits) -> ServerResult<(ExecutableDocument, usize)> {
+    let shape = tokens::scan(query);
     if shape.tokens > limits.query.max_tokens {
         crate::telemetry::metrics::refused(Limit::MaxTokens);
         return Err(document_has_too_many(
@@ -141,13 +171,22 @@ pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<Executable
             None,
         ));
     }
-    let document = async_graphql::parser::parse_query(&request.query).map_err(|e| {
+    let document = async_graphql::parser::parse_query(query).map_err(|e| {
         let mut error = ServerError::from(e);
         super::ensure_code(&mut error, Code::GraphqlParseFailed);
         error
     })?;
     document::check(&document, limits)?;
-    let operation = executed(&document, request.operation_name.as_deref());
+    Ok((document, shape.tokens))
+}
+
+/// Measures every operation of `document` with the request's variables and judges it.
+fn measure_checked(
+    document: &ExecutableDocument,
+    request: &Request,
+    limits: &GuardLimits,
+) -> ServerResult<()> {
+    let operation = executed(document, request.operation_name.as_deref());
     let defaults = operation
         .map(|op| {
             op.node
@@ -158,7 +197,7 @@ pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<Executable
         })
         .unwrap_or_default();
     let mut measurer = Measurer::new(
-        &document,
+        document,
         &limits.paged_fields,
         &request.variables,
         defaults,
@@ -171,7 +210,7 @@ pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<Executable
             .map_err(unmeasurable)?;
         judge(&measure, &limits.query, operation.pos)?;
     }
-    Ok(document)
+    Ok(())
 }
 
 /// The operation a request runs: the named one, or the only one.

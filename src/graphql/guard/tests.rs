@@ -188,6 +188,27 @@ fn paged_fields_cost_first_times_their_selection_and_nest_multiplicatively() {
 }
 
 #[test]
+fn a_cached_document_is_measured_again_with_each_requests_variables() {
+    use crate::graphql::documents::{DocumentCache, DocumentCacheSize};
+    let documents = DocumentCache::new(DocumentCacheSize {
+        entries: 10,
+        bytes: 1 << 20,
+    });
+    let mut limits = test_limits();
+    limits.query.max_complexity = 9;
+    let text = "query($n: Int) { groupPolicyOperations(first: $n) { id } }";
+    let with =
+        |n: u64| Request::new(text).variables(Variables::from_json(serde_json::json!({ "n": n })));
+    // Cost 1 + n: 8 is just within 9, 9 is just over.
+    assert!(check_cached(&with(8), &limits, &documents).is_ok());
+    let error = check_cached(&with(9), &limits, &documents).expect_err("cost 10 > 9");
+    assert!(error.message.contains("cost 10"), "{}", error.message);
+    assert!(check_cached(&with(8), &limits, &documents).is_ok());
+    let stats = documents.stats();
+    assert_eq!((stats.misses, stats.hits, stats.entries), (1, 2, 1));
+}
+
+#[test]
 fn a_variables_default_prices_first_when_the_variable_is_not_sent() {
     let text = "query($n: Int = 4) { groupPolicyOperations(first: $n) { id } }";
     let limits = test_limits();

@@ -9,7 +9,6 @@ mod files;
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, ErrorExtensions, ID, MergedObject, MergedSubscription, Object, Result, ResultExt,
     Subscription,
@@ -17,7 +16,7 @@ use async_graphql::{
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, stream};
 
-use super::loader::OperationLoader;
+use super::loader::OperationLookups;
 use super::types::{
     CreateGroupPolicyOperationInput, GroupPolicyOperation, GroupPolicyOperationConnection,
     UpdateGroupPolicyOperationInput,
@@ -86,8 +85,8 @@ fn check_details(details: Option<&str>) -> Result<()> {
 
 /// Looks one operation up through the request's loader.
 async fn load(ctx: &Context<'_>, key: OperationKey) -> Result<Option<GroupPolicyOperation>> {
-    let loader = ctx.data::<Arc<DataLoader<OperationLoader>>>()?;
-    match loader.load_one(key).await.extend()? {
+    let loader = ctx.data::<OperationLookups>()?;
+    match loader.load_one(key).await {
         Some(found) => Ok(Some(GroupPolicyOperation(found.extend()?))),
         None => Ok(None),
     }

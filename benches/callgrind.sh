@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Instructions per request, counted by valgrind's callgrind: repeatable on a busy machine where
+# req/s are not. Runs the release gateway under callgrind twice, with FEW and MANY requests of
+# one scenario over one keep-alive connection, and prints (MANY run - FEW run) / (MANY - FEW),
+# so start-up and shutdown cancel out. Needs valgrind and python3.
+#
+#   bash benches/callgrind.sh [by-id|apq|list] [extra gateway flags...]
+#
+# e.g. `bash benches/callgrind.sh by-id --document-cache-size 0` prices the parsed-document
+# cache. Profiles stay in target/callgrind/ for `callgrind_annotate`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scenario="${1:-by-id}"
+shift || true
+FEW="${FEW:-50}"
+MANY="${MANY:-250}"
+cargo build --locked --release --bin gpo-gateway
+out=target/callgrind
+mkdir -p "$out"
+
+run() {
+  local count="$1" file="$out/$scenario-$1.out" log="$out/$scenario-$1.log"
+  shift
+  valgrind --tool=callgrind --callgrind-out-file="$file" \
+    target/release/gpo-gateway --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+  local pid=$!
+  local url=""
+  for _ in $(seq 1 600); do
+    url=$(grep -o 'http://[0-9.:]*' "$log" | head -n1 || true)
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "the gateway did not start: $(cat "$log")" >&2; kill "$pid"; exit 1; }
+  python3 - "$url" "$scenario" "$count" <<'PY'
+import hashlib, http.client, json, sys, urllib.parse
+url, scenario, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host = url.split("//")[1]
+f, op = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01", "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01"
+by_id = "query Op($f: ID!, $id: ID!) { groupPolicyOperation(definitionFileId: $f, id: $id) { id operationType operationStatus statusDetails lastModifiedDateTime } }"
+listing = "query List($f: ID!) { groupPolicyOperations(definitionFileId: $f, first: 100) { nodes { id operationType operationStatus statusDetails lastModifiedDateTime } pageInfo { hasNextPage endCursor } } }"
+conn = http.client.HTTPConnection(host)
+headers = {"Content-Type": "application/json", "Authorization": "Bearer benchmark-token"}
+def post(query, variables, extensions=None):
+    body = {"query": query, "variables": variables}
+    if extensions:
+        body["extensions"] = extensions
+    conn.request("POST", "/graphql", json.dumps(body), headers)
+    return conn.getresponse()
+sha = hashlib.sha256(by_id.encode()).hexdigest()
+pq = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
+post(by_id, {"f": f, "id": op}, pq).read()
+get = "/graphql?" + urllib.parse.urlencode({"extensions": json.dumps(pq), "variables": json.dumps({"f": f, "id": op})})
+for _ in range(count):
+    if scenario == "by-id":
+        response = post(by_id, {"f": f, "id": op})
+    elif scenario == "list":
+        response = post(listing, {"f": f})
+    elif scenario == "apq":
+        conn.request("GET", get)
+        response = conn.getresponse()
+    else:
+        sys.exit(f"unknown scenario {scenario}")
+    body = response.read()
+    if response.status != 200 or b'"errors"' in body:
+        sys.exit(f"bad answer {response.status}: {body[:300]!r}")
+PY
+  kill -TERM "$pid"
+  wait "$pid" || true
+  callgrind_annotate "$file" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 } END { print total }'
+}
+
+few=$(run "$FEW" "$@")
+many=$(run "$MANY" "$@")
+echo "$scenario $*: $(( (many - few) / (MANY - FEW) )) instructions per request (callgrind, $FEW vs $MANY requests)"
