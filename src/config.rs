@@ -65,6 +65,11 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_MAX_VARIABLES_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_variables_bytes: usize,
 
+    /// Store mode: keep the store in this SQLite file (created if missing) so it survives
+    /// restarts and crashes; every write is on disk before it is answered. Unset: in memory.
+    #[arg(long, env = "GPO_GATEWAY_STORE_PATH", value_name = "FILE")]
+    pub store_path: Option<std::path::PathBuf>,
+
     /// Graph mode: Graph's version root (national clouds use other hosts).
     #[arg(
         long,

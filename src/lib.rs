@@ -42,9 +42,12 @@ fn cursors(config: &Config) -> CursorCodec {
 
 /// Builds the in-process store `config` describes, seeded unless told otherwise.
 pub fn store(config: &Config) -> Result<Store, String> {
-    let store = Store::new(config.store_capacity, cursors(config));
+    let (store, empty) = match &config.store_path {
+        Some(path) => Store::open(path, config.store_capacity, cursors(config))?,
+        None => (Store::new(config.store_capacity, cursors(config)), true),
+    };
     store.set_processing_delay(config.store_processing_delay);
-    let seed = match (&config.seed, config.no_seed) {
+    let seed = match (&config.seed, config.no_seed || !empty) {
         (_, true) => None,
         (Some(path), false) => Some(
             std::fs::read_to_string(path)

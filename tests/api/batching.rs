@@ -746,7 +746,10 @@ async fn store_mode_loads_all_lookups_of_a_request_in_one_call() {
         token: None,
     };
     let file = guid();
-    store.inner.insert_file(bare_file(&file));
+    store
+        .inner
+        .insert_file(bare_file(&file))
+        .expect("the file is stored");
     let mut ids = Vec::new();
     for i in 0..30 {
         ids.push(

@@ -8,6 +8,7 @@ use super::Store;
 use super::simulate::{self, LanguageSource, Sources};
 use crate::domain::files::{DefinitionFile, FileContent, FileStatus, PolicyType};
 use crate::domain::{Guid, Operation, OperationStatus, OperationType, Timestamp};
+use crate::error::Error;
 
 /// A sample set: an ADMX file and its ADML files (language, file name, bytes).
 struct Sample {
@@ -218,25 +219,29 @@ impl Store {
             count += ops.len();
             files.push((record, sources, ops));
         }
-        let mut data = self.shared.data();
-        if data.len + count > self.shared.capacity {
-            return Err(format!(
-                "seed has {count} operations; the store holds at most {}",
-                self.shared.capacity
-            ));
-        }
-        for (record, sources, ops) in files {
-            if data.files.contains_key(&record.id) {
-                return Err(format!(
-                    "definition file {} is in the seed twice",
-                    record.id
-                ));
-            }
-            data.insert_file(record, sources);
-            for op in ops {
-                data.insert(op);
-            }
-        }
+        let capacity = self.shared.capacity;
+        self.shared
+            .write(|data| {
+                if data.len + count > capacity {
+                    return Err(Error::LimitExceeded(format!(
+                        "seed has {count} operations; the store holds at most {capacity}"
+                    )));
+                }
+                for (record, sources, ops) in files {
+                    if data.files.contains_key(&record.id) {
+                        return Err(Error::BadUserInput {
+                            message: format!("definition file {} is in the seed twice", record.id),
+                            argument: None,
+                        });
+                    }
+                    data.insert_file(record, sources);
+                    for op in ops {
+                        data.insert(op);
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
         Ok(count)
     }
 }
