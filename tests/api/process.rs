@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 use crate::ws_support;
 
 /// Starts the binary with `args`; returns it and the address it serves on.
-fn start(args: &[&str]) -> (Child, String) {
+pub(crate) fn start(args: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gpo-gateway"))
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
