@@ -7,6 +7,7 @@
 mod admission;
 pub mod apq;
 mod body_limits;
+pub mod idempotency;
 pub mod playground;
 pub mod serve;
 mod ws;

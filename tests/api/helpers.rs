@@ -137,7 +137,7 @@ impl TestApp {
         let store =
             (mode == Mode::Store).then(|| gpo_gateway::store(&config).expect("the store builds"));
         let app = match &store {
-            Some(store) => gpo_gateway::app_with_backend(&config, Arc::new(store.clone())),
+            Some(store) => gpo_gateway::app_with_store(&config, store.clone()),
             None => gpo_gateway::app(&config).expect("the gateway builds"),
         };
         TestApp {

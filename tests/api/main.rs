@@ -20,6 +20,7 @@ mod graph_files;
 mod guard;
 mod helpers;
 mod http;
+mod idempotency;
 mod process;
 mod schema;
 mod simulation;

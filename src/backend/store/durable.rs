@@ -17,6 +17,7 @@ use super::{Change, Data, File};
 use crate::domain::files::{DefinitionFile, FileContent, FileStatus, LanguageFile, PolicyType};
 use crate::domain::{Guid, Operation, OperationStatus, OperationType, Timestamp};
 
+mod keys;
 mod schema;
 
 /// An open store database.

@@ -9,6 +9,7 @@
 mod admx;
 mod durable;
 mod files;
+mod keys;
 mod open;
 mod seed;
 mod simulate;
@@ -34,6 +35,7 @@ use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, Operati
 use crate::error::Error;
 
 pub use files::{MAX_FILE_BYTES, MAX_FILES};
+pub use keys::DurableKeys;
 
 /// The demo data the gateway starts with unless told otherwise.
 pub const DEMO_SEED: &str = include_str!("../demo_seed.json");

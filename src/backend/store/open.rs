@@ -24,6 +24,7 @@ impl Store {
     ) -> Result<(Store, bool), String> {
         let db = Db::open(path)?;
         let empty = db.is_empty()?;
+        db.interrupt_running_keys()?;
         let data = db.load()?;
         let store = Store::with_data(capacity, cursors, data, Some(db));
         store

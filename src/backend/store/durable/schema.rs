@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema this gateway writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -42,6 +42,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX operations_by_file ON operations(file_id, seq);",
     // 1 -> 2: the status a file returns to when an interrupted action is failed at start-up.
     "ALTER TABLE files ADD COLUMN status_before_work TEXT;",
+    // 2 -> 3: idempotency keys (see `http::idempotency`); `status` NULL while running.
+    "CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        status INTEGER,
+        content_type TEXT,
+        body BLOB,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created);",
 ];
 
 fn sql(e: rusqlite::Error) -> String {
