@@ -70,6 +70,12 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_STORE_PATH", value_name = "FILE")]
     pub store_path: Option<std::path::PathBuf>,
 
+    /// Store mode: most bytes the store holds (files' ADMX and ADML contents, work being
+    /// processed, and 128 bytes plus the statusDetails of each operation); a write that would
+    /// go over fails with LIMIT_EXCEEDED.
+    #[arg(long, env = "GPO_GATEWAY_STORE_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub store_max_bytes: usize,
+
     /// Most idempotency keys remembered (per process in Graph mode and for the in-memory
     /// store, in the database with --store-path); the least recently used go first.
     #[arg(

@@ -49,6 +49,7 @@ pub fn store(config: &Config) -> Result<Store, String> {
         None => (Store::new(config.store_capacity, cursors(config)), true),
     };
     store.set_processing_delay(config.store_processing_delay);
+    store.set_max_bytes(config.store_max_bytes);
     let seed = match (&config.seed, config.no_seed || !empty) {
         (_, true) => None,
         (Some(path), false) => Some(

@@ -25,6 +25,7 @@ mod process;
 mod schema;
 mod simulation;
 mod store;
+mod store_bytes;
 mod upload_limits;
 mod ws;
 mod ws_limits;

@@ -232,6 +232,7 @@ impl Db {
             );
         }
         self.load_operations(&mut data)?;
+        data.bytes = data.count_bytes();
         Ok(data)
     }
 

@@ -7,6 +7,7 @@ use std::ops::Bound;
 use futures_util::{StreamExt, stream};
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::bytes::OPERATION_BYTES;
 use super::simulate::{Job, LanguageSource, Sources, remove_file};
 use super::{Data, Seq, Store};
 use crate::backend::FileWatch;
@@ -126,6 +127,9 @@ impl Store {
                 )));
             }
             self.check_capacity(data)?;
+            self.check_bytes(data, sources.bytes() + OPERATION_BYTES)?;
+            // Held by the job until it ends (see `simulate::finish_now`).
+            data.bytes += sources.bytes();
             data.insert_file(record.clone(), Sources::default());
             let operation = self.start(data, record.id, OperationType::Upload)?;
             self.schedule(Job {
@@ -186,7 +190,10 @@ impl Store {
             }
             let proposed = propose(&file.sources, &file.record, action)?;
             self.check_capacity(data)?;
+            self.check_bytes(data, proposed.bytes() + OPERATION_BYTES)?;
             let operation = self.start(data, id, kind)?;
+            // Held by the job until it ends (see `simulate::finish_now`).
+            data.bytes += proposed.bytes();
             let file = data.files.get_mut(&id).ok_or_else(|| file_not_found(id))?;
             file.record.status = if kind == OperationType::Remove {
                 FileStatus::RemovalInProgress

@@ -7,6 +7,7 @@
 //! only for plain memory work, never across an `.await`.
 
 mod admx;
+mod bytes;
 mod durable;
 mod files;
 mod keys;
@@ -17,7 +18,7 @@ mod writes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -56,6 +57,8 @@ struct Shared {
     /// The database each change is written to before it is visible (`--store-path`).
     /// Locked only while the data lock is held, so the two are always taken in that order.
     db: Option<Mutex<durable::Db>>,
+    /// Most bytes held (see [`bytes`]).
+    max_bytes: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -70,6 +73,8 @@ struct Data {
     pending: Vec<Change>,
     /// Files whose bytes changed under the current lock.
     new_sources: Vec<Guid>,
+    /// Bytes held (see [`bytes`]), work in progress included.
+    bytes: usize,
 }
 
 /// One definition file: its record, the bytes it was built from, and its operations.
@@ -175,6 +180,7 @@ impl Data {
             key: op.key(),
             state: Some(op.clone()),
         });
+        self.bytes += bytes::of_operation(&op);
         file.by_seq.insert(seq, op);
         self.len += 1;
         true
@@ -184,6 +190,7 @@ impl Data {
     fn insert_file(&mut self, record: DefinitionFile, sources: simulate::Sources) {
         let seq = self.take_seq();
         let record_id = record.id;
+        self.bytes += sources.bytes();
         self.order.insert(seq, record.id);
         self.files.insert(
             record.id,
@@ -221,6 +228,7 @@ impl Store {
                 capacity,
                 processing_delay_ms: AtomicU64::new(0),
                 db: db.map(Mutex::new),
+                max_bytes: AtomicUsize::new(usize::MAX),
             }),
         }
     }

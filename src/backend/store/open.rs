@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::bytes::of_operation;
 use super::durable::Db;
 use super::simulate::remove_file;
 use super::{Change, Data, Store};
@@ -70,9 +71,11 @@ fn settle_interrupted(data: &mut Data) {
         let mut upload = true;
         if let Some(op) = op {
             upload = op.operation_type == OperationType::Upload;
+            data.bytes -= of_operation(op);
             op.operation_status = OperationStatus::Failed;
             op.status_details = Some(INTERRUPTED.to_owned());
             op.last_modified = now.clone();
+            data.bytes += of_operation(op);
             let op = op.clone();
             data.pending.push(Change::Operation {
                 key: op.key(),

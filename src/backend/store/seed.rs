@@ -220,8 +220,15 @@ impl Store {
             files.push((record, sources, ops));
         }
         let capacity = self.shared.capacity;
+        let bytes: usize = files
+            .iter()
+            .map(|(_, sources, ops)| {
+                sources.bytes() + ops.iter().map(super::bytes::of_operation).sum::<usize>()
+            })
+            .sum();
         self.shared
             .write(|data| {
+                self.check_bytes(data, bytes)?;
                 if data.len + count > capacity {
                     return Err(Error::LimitExceeded(format!(
                         "seed has {count} operations; the store holds at most {capacity}"

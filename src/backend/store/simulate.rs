@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::admx::{self, Adml, Admx};
+use super::bytes::of_operation;
 use super::{Change, Data, Store};
 use crate::domain::files::{DefinitionFile, FileContent, FileStatus, LanguageFile, PolicyType};
 use crate::domain::{Guid, OperationKey, OperationStatus, OperationType, Timestamp};
@@ -177,6 +178,8 @@ impl Store {
 }
 
 fn finish_now(data: &mut Data, job: Job) {
+    // The job's bytes were counted while it waited; they now go or become the file's.
+    data.bytes -= job.proposed.bytes();
     if !data.files.contains_key(&job.file) {
         // Deleted while in progress: nothing is left to report on.
         return;
@@ -199,6 +202,7 @@ fn finish_now(data: &mut Data, job: Job) {
     let (status, details) = match outcome {
         Ok(reading) => {
             describe(&mut file.record, &job.proposed, &reading);
+            data.bytes = data.bytes - file.sources.bytes() + job.proposed.bytes();
             file.sources = job.proposed;
             data.new_sources.push(job.file);
             let details = success_details(&file.record, &reading);
@@ -223,8 +227,10 @@ fn finish_now(data: &mut Data, job: Job) {
         .copied()
         .and_then(|seq| file.by_seq.get_mut(&seq))
     {
+        data.bytes -= of_operation(op);
         op.operation_status = status;
         op.status_details = Some(details);
+        data.bytes += of_operation(op);
         op.last_modified = now;
         let op = op.clone();
         data.publish(Change::Operation {
@@ -264,6 +270,7 @@ fn available_namespaces(data: &Data, except: Guid) -> Vec<String> {
 /// Removes a file and its operations, publishing each removal (called with the lock held).
 pub(super) fn remove_file(data: &mut Data, id: Guid) -> Option<DefinitionFile> {
     let file = data.files.remove(&id)?;
+    data.bytes -= file.sources.bytes() + file.by_seq.values().map(of_operation).sum::<usize>();
     data.order.remove(&file.seq);
     data.len -= file.by_seq.len();
     for op in file.by_seq.values() {

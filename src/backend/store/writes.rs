@@ -2,6 +2,7 @@
 //! applied, made durable and published as one step. With `--store-path` they run on
 //! Tokio's blocking pool, since a commit waits for the disk.
 
+use super::bytes::of_operation;
 use super::{Change, Data, Store};
 use crate::domain::files::file_not_found;
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Timestamp};
@@ -35,6 +36,7 @@ impl Store {
         };
         self.shared.write(|data| {
             self.check_capacity(data)?;
+            self.check_bytes(data, of_operation(&op))?;
             if !data.insert(op.clone()) {
                 return Err(file_not_found(file));
             }
@@ -48,6 +50,12 @@ impl Store {
         patch: OperationPatch,
     ) -> Result<Operation, Error> {
         self.shared.write(|data| {
+            let current = data.get(key).ok_or_else(|| key.not_found())?;
+            let mut updated = current.clone();
+            patch.apply(&mut updated);
+            updated.last_modified = Timestamp::now();
+            let (before, after) = (of_operation(&current), of_operation(&updated));
+            self.check_bytes(data, after.saturating_sub(before))?;
             let op = data
                 .files
                 .get_mut(&key.definition_file_id)
@@ -58,9 +66,8 @@ impl Store {
             let Some(op) = op else {
                 return Err(key.not_found());
             };
-            patch.apply(op);
-            op.last_modified = Timestamp::now();
-            let updated = op.clone();
+            *op = updated.clone();
+            data.bytes = data.bytes - before + after;
             data.publish(Change::Operation {
                 key,
                 state: Some(updated.clone()),
@@ -78,9 +85,10 @@ impl Store {
                     let seq = file.seq_of.remove(&key.id)?;
                     file.by_seq.remove(&seq)
                 });
-            if removed.is_none() {
+            let Some(removed) = removed else {
                 return Err(key.not_found());
-            }
+            };
+            data.bytes -= of_operation(&removed);
             data.len -= 1;
             data.publish(Change::Operation { key, state: None });
             Ok(())
