@@ -76,6 +76,11 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_STORE_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
     pub store_max_bytes: usize,
 
+    /// Store mode: write the store (the --store-path database, or the seed) to FILE as seed
+    /// JSON, each file with its own bytes, and exit. Load it with --seed FILE.
+    #[arg(long, env = "GPO_GATEWAY_EXPORT_STORE", value_name = "FILE")]
+    pub export_store: Option<std::path::PathBuf>,
+
     /// Most idempotency keys remembered (per process in Graph mode and for the in-memory
     /// store, in the database with --store-path); the least recently used go first.
     #[arg(

@@ -21,6 +21,15 @@ async fn main() -> ExitCode {
         )
         .init();
     let config = Config::parse();
+    if let Some(path) = &config.export_store {
+        return match gpo_gateway::backend::store::export_store(&config, path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gpo-gateway: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let app = match gpo_gateway::app(&config) {
         Ok(app) => app,
         Err(e) => {

@@ -102,3 +102,31 @@ async fn the_seed_applies_only_to_a_new_database() {
     assert_eq!(read["groupPolicyUploadedDefinitionFile"], Value::Null);
     let _ = std::fs::remove_file(&path);
 }
+
+#[tokio::test]
+async fn an_exported_store_loads_back_as_a_seed_with_its_files_bytes_and_operations() {
+    let app = TestApp::store().await;
+    let uploaded = app
+        .data(&upload(), json!({ "input": contoso_input() }))
+        .await;
+    let file = uploaded["uploadGroupPolicyDefinitionFile"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let before = wait_for_status(&app, &file, "AVAILABLE").await;
+    let exported = app
+        .store
+        .as_ref()
+        .expect("a store")
+        .export_seed()
+        .expect("exported");
+    let seed_path = temp_store_path().with_extension("json");
+    std::fs::write(&seed_path, &exported).expect("written");
+    let mut config = config();
+    config.no_seed = false;
+    config.seed = Some(seed_path.clone());
+    let copy = TestApp::with_config(Mode::Store, config).await;
+    let after = copy.data(&get_file(), json!({ "id": file })).await;
+    assert_eq!(after["groupPolicyUploadedDefinitionFile"], before);
+    let _ = std::fs::remove_file(&seed_path);
+}

@@ -9,6 +9,7 @@
 mod admx;
 mod bytes;
 mod durable;
+mod export;
 mod files;
 mod keys;
 mod open;
@@ -35,6 +36,7 @@ use crate::domain::files::{
 use crate::domain::{Fields, Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
 
+pub use export::export_store;
 pub use files::{MAX_FILE_BYTES, MAX_FILES};
 pub use keys::DurableKeys;
 
