@@ -68,6 +68,42 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_MAX_VARIABLES_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_variables_bytes: usize,
 
+    /// Store mode: keep the store in this SQLite file (created if missing) so it survives
+    /// restarts and crashes; every write is on disk before it is answered. Unset: in memory.
+    #[arg(long, env = "GPO_GATEWAY_STORE_PATH", value_name = "FILE")]
+    pub store_path: Option<std::path::PathBuf>,
+
+    /// Store mode: most bytes the store holds (files' ADMX and ADML contents, work being
+    /// processed, and 128 bytes plus the statusDetails of each operation); a write that would
+    /// go over fails with LIMIT_EXCEEDED.
+    #[arg(long, env = "GPO_GATEWAY_STORE_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub store_max_bytes: usize,
+
+    /// Store mode: write the store (the --store-path database, or the seed) to FILE as seed
+    /// JSON, each file with its own bytes, and exit. Load it with --seed FILE.
+    #[arg(long, env = "GPO_GATEWAY_EXPORT_STORE", value_name = "FILE")]
+    pub export_store: Option<std::path::PathBuf>,
+
+    /// Most idempotency keys remembered (per process in Graph mode and for the in-memory
+    /// store, in the database with --store-path); the least recently used go first.
+    #[arg(
+        long,
+        env = "GPO_GATEWAY_IDEMPOTENCY_MAX_KEYS",
+        default_value_t = 10_000
+    )]
+    pub idempotency_max_keys: usize,
+
+    /// Largest answer kept for replaying an Idempotency-Key, in bytes; a repeat of a request
+    /// whose answer was larger is refused with CONFLICT instead of being run again.
+    #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_MAX_ANSWER_BYTES", default_value_t = 256 * 1024)]
+    pub idempotency_max_answer_bytes: usize,
+
+    /// How long a repeat of a still running request with the same Idempotency-Key waits for
+    /// its answer before it is refused with CONFLICT (0 to 10m).
+    #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_WAIT", default_value = "10s",
+          value_name = "DURATION", value_parser = between(Duration::ZERO, secs(600)))]
+    pub idempotency_wait: Duration,
+
     /// Graph mode: Graph's version root (national clouds use other hosts).
     #[arg(
         long,

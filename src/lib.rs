@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod http;
 pub mod telemetry;
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 pub use config::{BackendKind, Config};
@@ -19,6 +20,7 @@ pub use config::{BackendKind, Config};
 use backend::Backend;
 use backend::cursor::CursorCodec;
 use backend::store::{DEMO_SEED, Store};
+use http::idempotency::KeyStore;
 
 /// A ready-to-serve gateway: its router and the state to mark it draining on shutdown.
 pub struct App {
@@ -45,9 +47,13 @@ fn cursors(config: &Config) -> CursorCodec {
 
 /// Builds the in-process store `config` describes, seeded unless told otherwise.
 pub fn store(config: &Config) -> Result<Store, String> {
-    let store = Store::new(config.store_capacity, cursors(config));
+    let (store, empty) = match &config.store_path {
+        Some(path) => Store::open(path, config.store_capacity, cursors(config))?,
+        None => (Store::new(config.store_capacity, cursors(config)), true),
+    };
     store.set_processing_delay(config.store_processing_delay);
-    let seed = match (&config.seed, config.no_seed) {
+    store.set_max_bytes(config.store_max_bytes);
+    let seed = match (&config.seed, config.no_seed || !empty) {
         (_, true) => None,
         (Some(path), false) => Some(
             std::fs::read_to_string(path)
@@ -64,16 +70,42 @@ pub fn store(config: &Config) -> Result<Store, String> {
 
 /// Builds the whole gateway from `config`.
 pub fn app(config: &Config) -> Result<App, String> {
+    if config.backend == BackendKind::Store {
+        return Ok(app_with_store(config, store(config)?));
+    }
     let backend = backend(config)?;
     Ok(app_with_backend(config, backend))
 }
 
+/// Builds the gateway over a given store; a durable store also keeps the idempotency keys.
+pub fn app_with_store(config: &Config, store: Store) -> App {
+    let keys = store
+        .durable_keys(config.idempotency_max_keys)
+        .map(|keys| Arc::new(keys) as Arc<dyn KeyStore>);
+    build_app(config, Arc::new(store), keys)
+}
+
 /// Builds the gateway over a given backend (tests use this to share one store).
 pub fn app_with_backend(config: &Config, backend: Arc<dyn Backend>) -> App {
+    build_app(config, backend, None)
+}
+
+/// Idempotency keys live in `keys`, or in a table in this process.
+fn build_app(config: &Config, backend: Arc<dyn Backend>, keys: Option<Arc<dyn KeyStore>>) -> App {
     let schema = graphql::build_schema(Arc::clone(&backend), config.into());
-    let state = http::AppState::new(schema, backend, http::HttpConfig::from_config(config));
+    let http_config = http::HttpConfig::from_config(config);
+    let limits = http::idempotency::Limits {
+        max_body_bytes: http_config.body_limit(),
+        max_answer_bytes: config.idempotency_max_answer_bytes,
+        wait: config.idempotency_wait,
+    };
+    let keys = keys.unwrap_or_else(|| {
+        let capacity = NonZeroUsize::new(config.idempotency_max_keys).unwrap_or(NonZeroUsize::MIN);
+        Arc::new(http::idempotency::MemoryKeys::new(capacity))
+    });
+    let state = http::AppState::new(schema, backend, http_config);
     App {
-        router: http::router(state.clone()),
+        router: http::idempotency::wrap(http::router(state.clone()), keys, limits),
         metrics: http::metrics_router(state.clone()),
         state,
     }

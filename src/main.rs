@@ -22,6 +22,15 @@ fn main() -> ExitCode {
     if let Some(command) = &config.command {
         return run_command(command, &config);
     }
+    if let Some(path) = &config.export_store {
+        return match gpo_gateway::backend::store::export_store(&config, path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gpo-gateway: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // Before the runtime: the trace exporter runs its own blocking HTTP client on a thread.
     let tracing = match gpo_gateway::telemetry::logs::init(config.log_format) {
         Ok(tracing) => tracing,

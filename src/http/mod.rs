@@ -11,6 +11,7 @@ mod admission;
 pub mod apq;
 mod body_limits;
 mod handlers;
+pub mod idempotency;
 mod negotiation;
 pub mod playground;
 mod response;

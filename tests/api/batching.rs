@@ -626,7 +626,10 @@ async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
     config.federation = true;
     let (app, store) = counting_app(config);
     let file = guid();
-    store.store.insert_file(bare_file(&file));
+    store
+        .store
+        .insert_file(bare_file(&file))
+        .expect("the file is stored");
     let mut ids = Vec::new();
     for i in 0..45 {
         ids.push(
@@ -678,7 +681,10 @@ async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
 async fn store_mode_loads_all_lookups_of_a_request_in_one_call() {
     let (app, store) = counting_app(config());
     let file = guid();
-    store.store.insert_file(bare_file(&file));
+    store
+        .store
+        .insert_file(bare_file(&file))
+        .expect("the file is stored");
     let mut ids = Vec::new();
     for i in 0..30 {
         ids.push(

@@ -2,7 +2,6 @@
 //! no socket) or over TCP, and read the answers.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -28,11 +27,18 @@ pub const DEMO_OP: &str = "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01";
 pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6InRlc3QtdG9rZW4tc2VjcmV0In0";
 
 /// Instantiates each `async fn name(mode: Mode)` of the calling module once per backend:
-/// `store_mode::name` and `graph_mode::name`.
+/// `store_mode::name`, `durable_store_mode::name` (the store kept in SQLite) and
+/// `graph_mode::name`.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod store_mode {
             $(#[tokio::test] async fn $name() { super::$name(super::Mode::Store).await })*
+        }
+        mod durable_store_mode {
+            $(#[tokio::test] async fn $name() {
+                crate::helpers::use_durable_store();
+                super::$name(super::Mode::Store).await
+            })*
         }
         mod graph_mode {
             $(#[tokio::test] async fn $name() { super::$name(super::Mode::Graph).await })*
@@ -40,6 +46,22 @@ macro_rules! on_both_backends {
     };
 }
 pub(crate) use on_both_backends;
+
+thread_local! {
+    /// Set by `durable_store_mode` tests: store-mode apps of this test keep their store in a
+    /// fresh SQLite file (`--store-path`).
+    static DURABLE_STORE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes this test's store-mode apps durable (see `on_both_backends!`).
+pub fn use_durable_store() {
+    DURABLE_STORE.with(|d| d.set(true));
+}
+
+/// A fresh database path under the system's temporary directory.
+pub fn temp_store_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("gpo-gateway-test-{}.db", uuid::Uuid::new_v4()))
+}
 
 /// Which backend a test app runs on.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -105,10 +127,13 @@ impl TestApp {
                 Some(graph)
             }
         };
+        if mode == Mode::Store && DURABLE_STORE.with(|d| d.get()) {
+            config.store_path = Some(temp_store_path());
+        }
         let store =
             (mode == Mode::Store).then(|| gpo_gateway::store(&config).expect("the store builds"));
         let app = match &store {
-            Some(store) => gpo_gateway::app_with_backend(&config, Arc::new(store.clone())),
+            Some(store) => gpo_gateway::app_with_store(&config, store.clone()),
             None => gpo_gateway::app(&config).expect("the gateway builds"),
         };
         TestApp {
@@ -207,7 +232,8 @@ impl TestApp {
                 .store
                 .as_ref()
                 .expect("a store-mode app")
-                .insert_file(bare_file(&id)),
+                .insert_file(bare_file(&id))
+                .expect("the file is stored"),
             Mode::Graph => self.graph().insert_file(&id),
         }
         id

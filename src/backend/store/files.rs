@@ -7,6 +7,7 @@ use std::ops::Bound;
 use futures_util::{StreamExt, stream};
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::bytes::OPERATION_BYTES;
 use super::simulate::{Job, LanguageSource, Sources, remove_file};
 use super::{Data, Seq, Store};
 use crate::backend::FileWatch;
@@ -120,24 +121,28 @@ impl Store {
             default_language_code: Some(new.default_language_code),
             language_files: sources.language_files(),
         };
-        let mut data = self.shared.data();
-        if data.files.len() >= MAX_FILES {
-            return Err(Error::LimitExceeded(format!(
-                "The tenant already has {MAX_FILES} uploaded definition files, Intune's limit; \
-                 remove one first"
-            )));
-        }
-        self.check_capacity(&data)?;
-        data.insert_file(record.clone(), Sources::default());
-        let operation = self.start(&mut data, record.id, OperationType::Upload)?;
-        self.schedule(Job {
-            file: record.id,
-            operation,
-            kind: OperationType::Upload,
-            proposed: sources,
-            previous: FileStatus::UploadInProgress,
-        });
-        Ok(record)
+        self.shared.write(|data| {
+            if data.files.len() >= MAX_FILES {
+                return Err(Error::LimitExceeded(format!(
+                    "The tenant already has {MAX_FILES} uploaded definition files, Intune's \
+                     limit; remove one first"
+                )));
+            }
+            self.check_capacity(data)?;
+            self.check_bytes(data, sources.bytes() + OPERATION_BYTES)?;
+            // Held by the job until it ends (see `simulate::finish_now`).
+            data.bytes += sources.bytes();
+            data.insert_file(record.clone(), Sources::default());
+            let operation = self.start(data, record.id, OperationType::Upload)?;
+            self.schedule(Job {
+                file: record.id,
+                operation,
+                kind: OperationType::Upload,
+                proposed: sources,
+                previous: FileStatus::UploadInProgress,
+            });
+            Ok(record)
+        })
     }
 
     /// Records an IN_PROGRESS operation of `kind` on file `id` (lock held).
@@ -150,15 +155,11 @@ impl Store {
             status_details: None,
             last_modified: Timestamp::now(),
         };
-        if !data.insert(op.clone()) {
+        let operation = op.id;
+        if !data.insert(op) {
             return Err(file_not_found(id));
         }
-        let operation = op.id;
-        self.shared.publish(super::Change::Operation {
-            key: op.key(),
-            state: Some(op),
-        });
-        self.shared.publish(super::Change::File(id));
+        data.publish(super::Change::File(id));
         Ok(operation)
     }
 
@@ -177,44 +178,49 @@ impl Store {
             FileAction::RemoveLanguageFiles(_) | FileAction::Remove => {}
         }
         let kind = action.operation_type();
-        let mut data = self.shared.data();
-        let file = data.files.get(&id).ok_or_else(|| file_not_found(id))?;
-        let previous = file.record.status;
-        if matches!(
-            previous,
-            FileStatus::UploadInProgress | FileStatus::RemovalInProgress
-        ) {
-            return Err(Error::Conflict(format!(
-                "Definition file {id} is busy ({}); wait until its work ends",
-                previous.graph_name().as_deref().unwrap_or("unknown")
-            )));
-        }
-        let proposed = propose(&file.sources, &file.record, action)?;
-        self.check_capacity(&data)?;
-        let operation = self.start(&mut data, id, kind)?;
-        let file = data.files.get_mut(&id).ok_or_else(|| file_not_found(id))?;
-        file.record.status = if kind == OperationType::Remove {
-            FileStatus::RemovalInProgress
-        } else {
-            FileStatus::UploadInProgress
-        };
-        file.record.last_modified = Timestamp::now();
-        let record = file.record.clone();
-        self.shared.publish(super::Change::File(id));
-        self.schedule(Job {
-            file: id,
-            operation,
-            kind,
-            proposed,
-            previous,
-        });
-        Ok(record)
+        self.shared.write(|data| {
+            let file = data.files.get(&id).ok_or_else(|| file_not_found(id))?;
+            let previous = file.record.status;
+            if matches!(
+                previous,
+                FileStatus::UploadInProgress | FileStatus::RemovalInProgress
+            ) {
+                return Err(Error::Conflict(format!(
+                    "Definition file {id} is busy ({}); wait until its work ends",
+                    previous.graph_name().as_deref().unwrap_or("unknown")
+                )));
+            }
+            let proposed = propose(&file.sources, &file.record, action)?;
+            self.check_capacity(data)?;
+            self.check_bytes(data, proposed.bytes() + OPERATION_BYTES)?;
+            let operation = self.start(data, id, kind)?;
+            // Held by the job until it ends (see `simulate::finish_now`).
+            data.bytes += proposed.bytes();
+            let file = data.files.get_mut(&id).ok_or_else(|| file_not_found(id))?;
+            file.record.status = if kind == OperationType::Remove {
+                FileStatus::RemovalInProgress
+            } else {
+                FileStatus::UploadInProgress
+            };
+            file.record.last_modified = Timestamp::now();
+            file.status_before_work = Some(previous);
+            let record = file.record.clone();
+            data.publish(super::Change::File(id));
+            self.schedule(Job {
+                file: id,
+                operation,
+                kind,
+                proposed,
+                previous,
+            });
+            Ok(record)
+        })
     }
 
     /// Deletes a file at once (Graph's DELETE); its record as it was, `None` when missing.
-    pub(super) fn remove_file_now(&self, id: Guid) -> Option<DefinitionFile> {
-        let mut data = self.shared.data();
-        remove_file(&self.shared, &mut data, id)
+    pub(super) fn remove_file_now(&self, id: Guid) -> Result<DefinitionFile, Error> {
+        self.shared
+            .write(|data| remove_file(data, id).ok_or_else(|| file_not_found(id)))
     }
 
     pub(super) fn watch_one_file(&self, id: Guid) -> Result<FileWatch, Error> {

@@ -7,13 +7,19 @@
 //! only for plain memory work, never across an `.await`.
 
 mod admx;
+mod bytes;
+mod durable;
+mod export;
 mod files;
+mod keys;
+mod open;
 mod seed;
 mod simulate;
+mod writes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -25,12 +31,14 @@ use tokio_stream::wrappers::BroadcastStream;
 use super::cursor::CursorCodec;
 use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
 use crate::domain::files::{
-    DefinitionFile, FileAction, FilePage, NewDefinitionFile, file_not_found,
+    DefinitionFile, FileAction, FilePage, FileStatus, NewDefinitionFile, file_not_found,
 };
-use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page, Timestamp};
+use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
 
+pub use export::export_store;
 pub use files::{MAX_FILE_BYTES, MAX_FILES};
+pub use keys::DurableKeys;
 
 /// The demo data the gateway starts with unless told otherwise.
 pub const DEMO_SEED: &str = include_str!("../demo_seed.json");
@@ -48,6 +56,11 @@ struct Shared {
     capacity: usize,
     /// How long simulated processing takes, in milliseconds.
     processing_delay_ms: AtomicU64,
+    /// The database each change is written to before it is visible (`--store-path`).
+    /// Locked only while the data lock is held, so the two are always taken in that order.
+    db: Option<Mutex<durable::Db>>,
+    /// Most bytes held (see [`bytes`]).
+    max_bytes: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -58,6 +71,12 @@ struct Data {
     next_seq: u64,
     /// Operations held, across files.
     len: usize,
+    /// Changes made under the current lock, published once they are durable.
+    pending: Vec<Change>,
+    /// Files whose bytes changed under the current lock.
+    new_sources: Vec<Guid>,
+    /// Bytes held (see [`bytes`]), work in progress included.
+    bytes: usize,
 }
 
 /// One definition file: its record, the bytes it was built from, and its operations.
@@ -67,6 +86,8 @@ struct File {
     sources: simulate::Sources,
     by_seq: BTreeMap<u64, Operation>,
     seq_of: HashMap<Guid, u64>,
+    /// The status an action started from, which it returns to if it fails.
+    status_before_work: Option<FileStatus>,
 }
 
 /// What changed: one operation (its new state, `None` once deleted), or a file record.
@@ -101,10 +122,31 @@ impl Shared {
         self.data().get(key)
     }
 
-    /// Called with the data lock held, so changes go out in the order they were made.
-    fn publish(&self, change: Change) {
-        // No subscribers is the common case and not an error.
-        let _ = self.changes.send(change);
+    /// Runs one change of the store: `change` works on the data under the lock, then what it
+    /// did is made durable (with `--store-path`) and only then published, still under the
+    /// lock, so no reader or subscriber ever sees a change that a crash could take back.
+    fn write<T>(&self, change: impl FnOnce(&mut Data) -> Result<T, Error>) -> Result<T, Error> {
+        let mut data = self.data();
+        let outcome = change(&mut data);
+        let pending = std::mem::take(&mut data.pending);
+        let new_sources = std::mem::take(&mut data.new_sources);
+        if let Some(db) = &self.db {
+            let mut db = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Err(e) = db.commit(&data, &pending, &new_sources) {
+                // Memory is ahead of the database: go back to what is durable.
+                tracing::error!(error = %e, "store write failed; reloading from the database");
+                match db.load() {
+                    Ok(durable) => *data = durable,
+                    Err(e) => tracing::error!(error = %e, "store reload failed"),
+                }
+                return Err(Error::Internal(e));
+            }
+        }
+        for change in pending {
+            // No subscribers is the common case and not an error.
+            let _ = self.changes.send(change);
+        }
+        outcome
     }
 
     fn processing_delay(&self) -> Duration {
@@ -116,6 +158,11 @@ impl Data {
     fn get(&self, key: OperationKey) -> Option<Operation> {
         let file = self.files.get(&key.definition_file_id)?;
         file.by_seq.get(file.seq_of.get(&key.id)?).cloned()
+    }
+
+    /// Records a change, published when the write ends (see [`Shared::write`]).
+    fn publish(&mut self, change: Change) {
+        self.pending.push(change);
     }
 
     fn take_seq(&mut self) -> u64 {
@@ -131,6 +178,11 @@ impl Data {
             return false;
         };
         file.seq_of.insert(op.id, seq);
+        self.pending.push(Change::Operation {
+            key: op.key(),
+            state: Some(op.clone()),
+        });
+        self.bytes += bytes::of_operation(&op);
         file.by_seq.insert(seq, op);
         self.len += 1;
         crate::telemetry::metrics::store_operations(self.len);
@@ -140,6 +192,8 @@ impl Data {
     /// Adds a file record (no operations yet).
     fn insert_file(&mut self, record: DefinitionFile, sources: simulate::Sources) {
         let seq = self.take_seq();
+        let record_id = record.id;
+        self.bytes += sources.bytes();
         self.order.insert(seq, record.id);
         self.files.insert(
             record.id,
@@ -149,21 +203,35 @@ impl Data {
                 sources,
                 by_seq: BTreeMap::new(),
                 seq_of: HashMap::new(),
+                status_before_work: None,
             },
         );
+        self.publish(Change::File(record_id));
+        self.new_sources.push(record_id);
     }
 }
 
 impl Store {
     /// An empty store holding at most `capacity` operations.
     pub fn new(capacity: usize, cursors: CursorCodec) -> Self {
+        Store::with_data(capacity, cursors, Data::default(), None)
+    }
+
+    fn with_data(
+        capacity: usize,
+        cursors: CursorCodec,
+        data: Data,
+        db: Option<durable::Db>,
+    ) -> Self {
         Store {
             shared: Arc::new(Shared {
-                data: Mutex::new(Data::default()),
+                data: Mutex::new(data),
                 changes: broadcast::channel(1024).0,
                 cursors,
                 capacity,
                 processing_delay_ms: AtomicU64::new(0),
+                db: db.map(Mutex::new),
+                max_bytes: AtomicUsize::new(usize::MAX),
             }),
         }
     }
@@ -177,12 +245,12 @@ impl Store {
     /// Adds a definition file record as it is (no processing, no operation, no tenant limit):
     /// for seeds and tests that need a file to hang operations on. Its files' bytes are
     /// unknown, so work started on it later fails to read them.
-    pub fn insert_file(&self, record: DefinitionFile) {
-        let mut data = self.shared.data();
-        let id = record.id;
+    pub fn insert_file(&self, record: DefinitionFile) -> Result<(), Error> {
         let sources = simulate::Sources::unread(&record);
-        data.insert_file(record, sources);
-        self.shared.publish(Change::File(id));
+        self.shared.write(|data| {
+            data.insert_file(record, sources);
+            Ok(())
+        })
     }
 }
 
@@ -234,24 +302,8 @@ impl Backend for Store {
         definition_file_id: Guid,
         input: NewOperation,
     ) -> Result<Operation, Error> {
-        let op = Operation {
-            id: Guid::new_v4(),
-            definition_file_id,
-            operation_type: input.operation_type,
-            operation_status: input.operation_status,
-            status_details: input.status_details,
-            last_modified: Timestamp::now(),
-        };
-        let mut data = self.shared.data();
-        self.check_capacity(&data)?;
-        if !data.insert(op.clone()) {
-            return Err(file_not_found(definition_file_id));
-        }
-        self.shared.publish(Change::Operation {
-            key: op.key(),
-            state: Some(op.clone()),
-        });
-        Ok(op)
+        self.blocking(move |store| store.create_now(definition_file_id, input))
+            .await
     }
 
     async fn update(
@@ -260,41 +312,12 @@ impl Backend for Store {
         key: OperationKey,
         patch: OperationPatch,
     ) -> Result<Operation, Error> {
-        let mut data = self.shared.data();
-        let file = data.files.get_mut(&key.definition_file_id);
-        let op = file.and_then(|file| {
-            let seq = *file.seq_of.get(&key.id)?;
-            file.by_seq.get_mut(&seq)
-        });
-        let Some(op) = op else {
-            return Err(key.not_found());
-        };
-        patch.apply(op);
-        op.last_modified = Timestamp::now();
-        let updated = op.clone();
-        self.shared.publish(Change::Operation {
-            key,
-            state: Some(updated.clone()),
-        });
-        Ok(updated)
+        self.blocking(move |store| store.update_now(key, patch))
+            .await
     }
 
     async fn delete(&self, _caller: &Caller, key: OperationKey) -> Result<(), Error> {
-        let mut data = self.shared.data();
-        let removed = data
-            .files
-            .get_mut(&key.definition_file_id)
-            .and_then(|file| {
-                let seq = file.seq_of.remove(&key.id)?;
-                file.by_seq.remove(&seq)
-            });
-        if removed.is_none() {
-            return Err(key.not_found());
-        }
-        data.len -= 1;
-        crate::telemetry::metrics::store_operations(data.len);
-        self.shared.publish(Change::Operation { key, state: None });
-        Ok(())
+        self.blocking(move |store| store.delete_now(key)).await
     }
 
     async fn watch(&self, _caller: &Caller, key: OperationKey) -> Result<Watch, Error> {
@@ -344,7 +367,7 @@ impl Backend for Store {
         _caller: &Caller,
         file: NewDefinitionFile,
     ) -> Result<DefinitionFile, Error> {
-        self.upload(file)
+        self.blocking(move |store| store.upload(file)).await
     }
 
     async fn act_on_file(
@@ -353,28 +376,15 @@ impl Backend for Store {
         id: Guid,
         action: FileAction,
     ) -> Result<DefinitionFile, Error> {
-        self.act(id, action)
+        self.blocking(move |store| store.act(id, action)).await
     }
 
     async fn delete_file(&self, _caller: &Caller, id: Guid) -> Result<(), Error> {
-        self.remove_file_now(id)
-            .map(|_| ())
-            .ok_or_else(|| file_not_found(id))
+        self.blocking(move |store| store.remove_file_now(id).map(|_| ()))
+            .await
     }
 
     async fn watch_file(&self, _caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
         self.watch_one_file(id)
-    }
-}
-
-impl Store {
-    fn check_capacity(&self, data: &Data) -> Result<(), Error> {
-        if data.len >= self.shared.capacity {
-            return Err(Error::LimitExceeded(format!(
-                "the in-process store is full ({} operations); delete some first",
-                self.shared.capacity
-            )));
-        }
-        Ok(())
     }
 }

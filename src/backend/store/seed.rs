@@ -8,6 +8,7 @@ use super::Store;
 use super::simulate::{self, LanguageSource, Sources};
 use crate::domain::files::{DefinitionFile, FileContent, FileStatus, PolicyType};
 use crate::domain::{GraphMember, Guid, Operation, OperationStatus, OperationType, Timestamp};
+use crate::error::Error;
 
 /// A sample set: an ADMX file and its ADML files (language, file name, bytes).
 struct Sample {
@@ -83,7 +84,57 @@ struct SeedDefinitionFile {
     upload_date_time: Option<String>,
     #[serde(default)]
     last_modified_date_time: Option<String>,
+    /// The file's own bytes (what `--export-store` writes), instead of a `sample`.
+    #[serde(default)]
+    contents: Option<SeedContents>,
     operations: Vec<SeedOperation>,
+}
+
+/// A file's ADMX and ADML bytes, base64, as `--export-store` writes them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct SeedContents {
+    pub file_name: String,
+    pub content: String,
+    #[serde(default)]
+    pub default_language_code: Option<String>,
+    pub language_files: Vec<SeedLanguageFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct SeedLanguageFile {
+    pub file_name: String,
+    pub language_code: String,
+    pub content: String,
+    pub last_modified_date_time: String,
+}
+
+/// Sources from exported contents.
+fn sources_from(contents: &SeedContents) -> Result<Sources, String> {
+    let bytes = |what: &str, text: &str| {
+        FileContent::from_base64(text).map_err(|e| format!("{what} is not base64: {e}"))
+    };
+    let mut sources = Sources {
+        admx: Some((
+            contents.file_name.clone(),
+            bytes("content", &contents.content)?,
+        )),
+        default_language: contents.default_language_code.clone(),
+        ..Sources::default()
+    };
+    for l in &contents.language_files {
+        sources.admls.insert(
+            l.language_code.to_ascii_lowercase(),
+            LanguageSource {
+                file_name: l.file_name.clone(),
+                language_code: l.language_code.clone(),
+                content: bytes("languageFiles[].content", &l.content)?,
+                last_modified: Timestamp::parse(&l.last_modified_date_time)?,
+            },
+        );
+    }
+    Ok(sources)
 }
 
 #[derive(Deserialize)]
@@ -160,9 +211,13 @@ fn file_of(seed: &SeedDefinitionFile, id: Guid) -> Result<(DefinitionFile, Sourc
         default_language_code: None,
         language_files: Vec::new(),
     };
-    let sources = match &seed.sample {
-        None => Sources::default(),
-        Some(name) => sources_of(name, &last_modified).map_err(|e| format!("{place}: {e}"))?,
+    let sources = match (&seed.sample, &seed.contents) {
+        (None, None) => Sources::default(),
+        (Some(name), None) => {
+            sources_of(name, &last_modified).map_err(|e| format!("{place}: {e}"))?
+        }
+        (None, Some(contents)) => sources_from(contents).map_err(|e| format!("{place}: {e}"))?,
+        (Some(_), Some(_)) => return Err(format!("{place}: both a sample and contents")),
     };
     if sources.admx.is_some() {
         record.file_name = sources.admx.as_ref().map(|(n, _)| n.clone());
@@ -218,25 +273,36 @@ impl Store {
             count += ops.len();
             files.push((record, sources, ops));
         }
-        let mut data = self.shared.data();
-        if data.len + count > self.shared.capacity {
-            return Err(format!(
-                "seed has {count} operations; the store holds at most {}",
-                self.shared.capacity
-            ));
-        }
-        for (record, sources, ops) in files {
-            if data.files.contains_key(&record.id) {
-                return Err(format!(
-                    "definition file {} is in the seed twice",
-                    record.id
-                ));
-            }
-            data.insert_file(record, sources);
-            for op in ops {
-                data.insert(op);
-            }
-        }
+        let capacity = self.shared.capacity;
+        let bytes: usize = files
+            .iter()
+            .map(|(_, sources, ops)| {
+                sources.bytes() + ops.iter().map(super::bytes::of_operation).sum::<usize>()
+            })
+            .sum();
+        self.shared
+            .write(|data| {
+                self.check_bytes(data, bytes)?;
+                if data.len + count > capacity {
+                    return Err(Error::LimitExceeded(format!(
+                        "seed has {count} operations; the store holds at most {capacity}"
+                    )));
+                }
+                for (record, sources, ops) in files {
+                    if data.files.contains_key(&record.id) {
+                        return Err(Error::BadUserInput {
+                            message: format!("definition file {} is in the seed twice", record.id),
+                            argument: None,
+                        });
+                    }
+                    data.insert_file(record, sources);
+                    for op in ops {
+                        data.insert(op);
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
         Ok(count)
     }
 }

@@ -6,9 +6,11 @@
 use std::collections::BTreeMap;
 
 use super::admx::{self, Adml, Admx};
+use super::bytes::of_operation;
 use super::{Change, Data, Store};
 use crate::domain::files::{DefinitionFile, FileContent, FileStatus, LanguageFile, PolicyType};
 use crate::domain::{Guid, OperationKey, OperationStatus, OperationType, Timestamp};
+use crate::error::Error;
 
 /// One ADML file as the store keeps it.
 #[derive(Clone, Debug)]
@@ -160,68 +162,83 @@ impl Store {
         let delay = self.shared.processing_delay();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            store.finish(job);
+            let outcome = store.blocking(move |store| store.finish(job)).await;
+            if let Err(e) = outcome {
+                tracing::error!(error = %e, "simulated processing could not record its outcome");
+            }
         });
     }
 
-    fn finish(&self, job: Job) {
-        let mut data = self.shared.data();
-        if !data.files.contains_key(&job.file) {
-            // Deleted while in progress: nothing is left to report on.
-            return;
-        }
-        if job.kind == OperationType::Remove {
-            remove_file(&self.shared, &mut data, job.file);
-            return;
-        }
-        let known = available_namespaces(&data, job.file);
-        let namespace = data
-            .files
-            .get(&job.file)
-            .and_then(|f| f.record.target_namespace.clone())
-            .filter(|_| job.kind == OperationType::UploadNewVersion);
-        let outcome = read(&job.proposed, &known, namespace.as_deref());
-        let Some(file) = data.files.get_mut(&job.file) else {
-            return;
-        };
-        let now = Timestamp::now();
-        let (status, details) = match outcome {
-            Ok(reading) => {
-                describe(&mut file.record, &job.proposed, &reading);
-                file.sources = job.proposed;
-                let details = success_details(&file.record, &reading);
-                (OperationStatus::Success, details)
-            }
-            Err(reason) => {
-                if job.kind == OperationType::Upload {
-                    file.record.status = FileStatus::UploadFailed;
-                } else {
-                    file.record.status = job.previous;
-                }
-                (OperationStatus::Failed, reason)
-            }
-        };
-        if status == OperationStatus::Success {
-            file.record.status = FileStatus::Available;
-        }
-        file.record.last_modified = now.clone();
-        if let Some(op) = file
-            .seq_of
-            .get(&job.operation)
-            .copied()
-            .and_then(|seq| file.by_seq.get_mut(&seq))
-        {
-            op.operation_status = status;
-            op.status_details = Some(details);
-            op.last_modified = now;
-            let op = op.clone();
-            self.shared.publish(Change::Operation {
-                key: op.key(),
-                state: Some(op),
-            });
-        }
-        self.shared.publish(Change::File(job.file));
+    fn finish(&self, job: Job) -> Result<(), Error> {
+        self.shared.write(|data| {
+            finish_now(data, job);
+            Ok(())
+        })
     }
+}
+
+fn finish_now(data: &mut Data, job: Job) {
+    // The job's bytes were counted while it waited; they now go or become the file's.
+    data.bytes -= job.proposed.bytes();
+    if !data.files.contains_key(&job.file) {
+        // Deleted while in progress: nothing is left to report on.
+        return;
+    }
+    if job.kind == OperationType::Remove {
+        remove_file(data, job.file);
+        return;
+    }
+    let known = available_namespaces(data, job.file);
+    let namespace = data
+        .files
+        .get(&job.file)
+        .and_then(|f| f.record.target_namespace.clone())
+        .filter(|_| job.kind == OperationType::UploadNewVersion);
+    let outcome = read(&job.proposed, &known, namespace.as_deref());
+    let Some(file) = data.files.get_mut(&job.file) else {
+        return;
+    };
+    let now = Timestamp::now();
+    let (status, details) = match outcome {
+        Ok(reading) => {
+            describe(&mut file.record, &job.proposed, &reading);
+            data.bytes = data.bytes - file.sources.bytes() + job.proposed.bytes();
+            file.sources = job.proposed;
+            data.new_sources.push(job.file);
+            let details = success_details(&file.record, &reading);
+            (OperationStatus::Success, details)
+        }
+        Err(reason) => {
+            if job.kind == OperationType::Upload {
+                file.record.status = FileStatus::UploadFailed;
+            } else {
+                file.record.status = job.previous;
+            }
+            (OperationStatus::Failed, reason)
+        }
+    };
+    if status == OperationStatus::Success {
+        file.record.status = FileStatus::Available;
+    }
+    file.record.last_modified = now.clone();
+    if let Some(op) = file
+        .seq_of
+        .get(&job.operation)
+        .copied()
+        .and_then(|seq| file.by_seq.get_mut(&seq))
+    {
+        data.bytes -= of_operation(op);
+        op.operation_status = status;
+        op.status_details = Some(details);
+        data.bytes += of_operation(op);
+        op.last_modified = now;
+        let op = op.clone();
+        data.publish(Change::Operation {
+            key: op.key(),
+            state: Some(op),
+        });
+    }
+    data.publish(Change::File(job.file));
 }
 
 fn success_details(record: &DefinitionFile, reading: &Reading) -> String {
@@ -251,17 +268,14 @@ fn available_namespaces(data: &Data, except: Guid) -> Vec<String> {
 }
 
 /// Removes a file and its operations, publishing each removal (called with the lock held).
-pub(super) fn remove_file(
-    shared: &super::Shared,
-    data: &mut Data,
-    id: Guid,
-) -> Option<DefinitionFile> {
+pub(super) fn remove_file(data: &mut Data, id: Guid) -> Option<DefinitionFile> {
     let file = data.files.remove(&id)?;
+    data.bytes -= file.sources.bytes() + file.by_seq.values().map(of_operation).sum::<usize>();
     data.order.remove(&file.seq);
     data.len -= file.by_seq.len();
     crate::telemetry::metrics::store_operations(data.len);
     for op in file.by_seq.values() {
-        shared.publish(Change::Operation {
+        data.pending.push(Change::Operation {
             key: OperationKey {
                 definition_file_id: id,
                 id: op.id,
@@ -269,6 +283,6 @@ pub(super) fn remove_file(
             state: None,
         });
     }
-    shared.publish(Change::File(id));
+    data.publish(Change::File(id));
     Some(file.record)
 }
