@@ -7,7 +7,6 @@ mod clients;
 mod compression;
 mod connections;
 mod contract;
-mod fake_graph;
 mod file_helpers;
 mod file_subscriptions;
 mod files;
@@ -31,3 +30,8 @@ mod ws;
 mod ws_limits;
 mod ws_protocol;
 mod ws_support;
+
+/// The fake Graph, a crate of its own (`tests/api/fake_graph`) so the benches share it.
+mod fake_graph {
+    pub use ::fake_graph::*;
+}
