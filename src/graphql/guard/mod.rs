@@ -169,7 +169,7 @@ pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<Executable
         let measure = measurer
             .operation(&set.node, set.pos)
             .map_err(unmeasurable)?;
-        judge(&measure, &limits.query, operation.pos)?;
+        check_limits(&measure, &limits.query, operation.pos)?;
     }
     Ok(document)
 }
@@ -187,7 +187,8 @@ fn executed<'a>(
     }
 }
 
-fn judge(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
+/// Refuses an operation whose measure is over one of the query limits.
+fn check_limits(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     if measure.depth > limits.max_depth {
         crate::telemetry::metrics::refused(Limit::MaxDepth);
