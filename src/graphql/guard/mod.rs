@@ -188,6 +188,8 @@ fn executed<'a>(
 }
 
 /// Refuses an operation whose measure is over one of the query limits.
+// One check per limit in a row, each with the message that explains its measure; longer than
+// most functions because the messages are, not because it does several things.
 fn check_limits(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     if measure.depth > limits.max_depth {
