@@ -45,6 +45,8 @@ const THREE: &str = "query Three($f: ID!, $a: ID!, $b: ID!, $c: ID!) {
   c: groupPolicyOperation(definitionFileId: $f, id: $c) { id }
 }";
 
+// Long on purpose: one gateway process driven through a known sequence, then its whole
+// /metrics page checked; split up, each part would need its own process and sequence.
 #[tokio::test]
 async fn metrics_count_a_known_sequence_exactly_and_no_label_holds_an_id_or_a_token() {
     let graph = FakeGraph::spawn().await;
