@@ -136,9 +136,12 @@ fn paged_fields() -> HashSet<String> {
 }
 
 /// The JSON answer to an HTTP batch, held to the schema's batch response cap.
-pub fn batch_body(schema: &GatewaySchema, responses: &[Response]) -> serde_json::Result<Vec<u8>> {
+pub fn http_batch_body(
+    schema: &GatewaySchema,
+    responses: &[Response],
+) -> serde_json::Result<Vec<u8>> {
     match schema.data::<ResponseLimits>() {
-        Some(limits) => guard::batch_body(responses, limits),
+        Some(limits) => guard::http_batch_body(responses, limits),
         None => serde_json::to_vec(responses),
     }
 }

@@ -93,7 +93,7 @@ pub(crate) async fn graphql_post(
             }
             let requests = items.into_iter().map(to_request).collect();
             let responses = state.execute(requests, &caller).await;
-            let body = crate::graphql::batch_body(&state.inner.schema, &responses);
+            let body = crate::graphql::http_batch_body(&state.inner.schema, &responses);
             respond(
                 StatusCode::OK,
                 media.response,

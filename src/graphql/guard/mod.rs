@@ -25,7 +25,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 pub use measure::{DEFAULT_PAGE, MAX_PAGE, Measure};
-pub use response::{ResponseLimits, batch_body};
+pub use response::{ResponseLimits, http_batch_body};
 
 use crate::error::Code;
 use crate::telemetry::metrics::Limit;
