@@ -143,6 +143,8 @@ async fn run_action(app: &TestApp, mutation: &str, field: &str, vars: Value) -> 
     body["data"][field].clone()
 }
 
+// Long on purpose: most of it is the table of the three actions that carry files, each
+// checked alike in one loop; the removals follow as named steps.
 async fn each_action_starts_its_own_operation_and_returns_the_file_after_it(mode: Mode) {
     let app = TestApp::with_config(mode, slow()).await;
     let adml = json!([{ "fileName": "test.adml", "languageCode": "de-DE", "content": sample("de-DE/contoso-browser.adml") }]);
