@@ -7,9 +7,6 @@
 //! same K lookups sent as K separate GraphQL requests one after another (what a client of a
 //! gateway without batching waits for), and the ratio of the two, measured in one run.
 
-#[path = "../tests/api/fake_graph.rs"]
-mod fake_graph;
-
 use std::time::{Duration, Instant};
 
 use axum::body::Body;

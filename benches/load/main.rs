@@ -21,7 +21,9 @@ const OP: &str = "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01";
 const BY_ID: &str = "query Op($f: ID!, $id: ID!) { groupPolicyOperation(definitionFileId: $f, id: $id) { id operationType operationStatus statusDetails lastModifiedDateTime } }";
 const CREATE: &str = "mutation New($f: ID!) { createGroupPolicyOperation(definitionFileId: $f, input: { operationType: UPLOAD, operationStatus: IN_PROGRESS, statusDetails: \"bench\" }) { id operationStatus } }";
 const LIST: &str = "query List($f: ID!) { groupPolicyOperations(definitionFileId: $f, first: 100) { nodes { id operationType operationStatus statusDetails lastModifiedDateTime } pageInfo { hasNextPage endCursor } } }";
-const LIST_FILE: &str = "c3f7e5d4-9d86-4a2b-9e43-5fa07b8c9d03";
+/// A demo definition file; the benchmark adds 100 operations to it to list.
+const LIST_FILE: &str = "b2e6d4c3-8c75-4f1a-8d32-4e9f6a7b8c02";
+const FILE_WITH_OPERATIONS: &str = "query File($id: ID!) { groupPolicyUploadedDefinitionFile(id: $id) { id displayName status languageCodes groupPolicyOperations(first: 10) { nodes { id operationType operationStatus } } } }";
 
 fn post(query: &str, variables: serde_json::Value) -> Shot {
     Shot {
@@ -232,6 +234,12 @@ async fn main() {
         "store: list first 100",
         store.address,
         &post(LIST, serde_json::json!({ "f": LIST_FILE })),
+        Some("floor (axum, same bytes)"),
+    );
+    bench.run(
+        "store: definition file with its operations",
+        store.address,
+        &post(FILE_WITH_OPERATIONS, serde_json::json!({ "id": FILE })),
         Some("floor (axum, same bytes)"),
     );
     let direct = Shot {

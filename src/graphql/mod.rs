@@ -148,9 +148,12 @@ fn paged_fields() -> HashSet<String> {
 }
 
 /// The JSON answer to an HTTP batch, held to the schema's batch response cap.
-pub fn batch_body(schema: &GatewaySchema, responses: &[Response]) -> serde_json::Result<Vec<u8>> {
+pub fn http_batch_body(
+    schema: &GatewaySchema,
+    responses: &[Response],
+) -> serde_json::Result<Vec<u8>> {
     match schema.data::<ResponseLimits>() {
-        Some(limits) => guard::batch_body(responses, limits),
+        Some(limits) => guard::http_batch_body(responses, limits),
         None => serde_json::to_vec(responses),
     }
 }
@@ -286,6 +289,9 @@ fn has_code(error: &ServerError) -> bool {
         .is_some_and(|ext| ext.get("code").is_some())
 }
 
+/// The message text is all there is to go by: async-graphql 7.2 builds validation errors
+/// from a crate-private `RuleError` that carries only a message and positions (no kind, no
+/// extensions), so the rule that failed is known only by its message's fixed prefix.
 fn validation_code(message: &str) -> Code {
     if message.starts_with("Invalid value for argument") {
         // Wrong values (usually from variables) are the client's input, as in Apollo Server.

@@ -76,43 +76,10 @@ pub(crate) async fn graphql_post(
     let caller = caller_from(&headers);
     let media = Negotiated::of(&headers);
     let refuse = |status, error| Rejection::new(status, error, media.response, &caller);
-    if media.csrf_refused() {
-        let error = Error::bad_input(
-            "This request has a content type a browser can send cross-site without a preflight. \
-             Send Content-Type: application/json, or add an `apollo-require-preflight: true` header.",
-        );
-        return refuse(StatusCode::BAD_REQUEST, error).into_response();
-    }
-    if media.body != BodyMedia::Json {
-        let error = Error::bad_input("POST bodies must be JSON (Content-Type: application/json)");
-        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, error).into_response();
-    }
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            metrics::refused(Limit::MaxBodyBytes);
-            let error = Error::LimitExceeded(format!(
-                "The request body is larger than {} bytes",
-                state.inner.config.body_limit()
-            ));
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, error).into_response();
-        }
-        Err(rejection) => {
-            let error = Error::bad_input(format!("Could not read the request body: {rejection}"));
-            return refuse(StatusCode::BAD_REQUEST, error).into_response();
-        }
+    let parsed = match read_post_body(&state, &media, body) {
+        Ok(parsed) => parsed,
+        Err((status, error)) => return refuse(status, error).into_response(),
     };
-    let parsed: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(value) => value,
-        Err(e) => {
-            let error = Error::bad_input(format!("The request body is not valid JSON: {e}"));
-            return refuse(StatusCode::BAD_REQUEST, error).into_response();
-        }
-    };
-    if let Err(error) = state.inner.config.check_outside_variables(&parsed) {
-        metrics::refused(Limit::MaxBodyBytes);
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, error).into_response();
-    }
     match parsed {
         serde_json::Value::Array(items) => {
             let cap = state.inner.config.max_batch;
@@ -126,7 +93,7 @@ pub(crate) async fn graphql_post(
             }
             let requests = items.into_iter().map(to_request).collect();
             let responses = state.execute(requests, &caller).await;
-            let body = crate::graphql::batch_body(&state.inner.schema, &responses);
+            let body = crate::graphql::http_batch_body(&state.inner.schema, &responses);
             respond(
                 StatusCode::OK,
                 media.response,
@@ -142,6 +109,50 @@ pub(crate) async fn graphql_post(
             Err(error) => refuse(StatusCode::BAD_REQUEST, error).into_response(),
         },
     }
+}
+
+/// The POST body as JSON, once the media type, CSRF rule and size limits allow it; else the
+/// status and error to refuse it with.
+fn read_post_body(
+    state: &AppState,
+    media: &Negotiated,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<serde_json::Value, (StatusCode, Error)> {
+    if media.csrf_refused() {
+        let error = Error::bad_input(
+            "This request has a content type a browser can send cross-site without a preflight. \
+             Send Content-Type: application/json, or add an `apollo-require-preflight: true` header.",
+        );
+        return Err((StatusCode::BAD_REQUEST, error));
+    }
+    if media.body != BodyMedia::Json {
+        let error = Error::bad_input("POST bodies must be JSON (Content-Type: application/json)");
+        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, error));
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            metrics::refused(Limit::MaxBodyBytes);
+            let error = Error::LimitExceeded(format!(
+                "The request body is larger than {} bytes",
+                state.inner.config.body_limit()
+            ));
+            return Err((StatusCode::PAYLOAD_TOO_LARGE, error));
+        }
+        Err(rejection) => {
+            let error = Error::bad_input(format!("Could not read the request body: {rejection}"));
+            return Err((StatusCode::BAD_REQUEST, error));
+        }
+    };
+    let parsed: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        let error = Error::bad_input(format!("The request body is not valid JSON: {e}"));
+        (StatusCode::BAD_REQUEST, error)
+    })?;
+    if let Err(error) = state.inner.config.check_outside_variables(&parsed) {
+        metrics::refused(Limit::MaxBodyBytes);
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, error));
+    }
+    Ok(parsed)
 }
 
 fn to_request(value: serde_json::Value) -> Result<async_graphql::Request, Error> {

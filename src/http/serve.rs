@@ -110,11 +110,7 @@ where
                     Arc::clone(&limits),
                     stop_rx.clone(),
                 );
-                let close_rx = close_rx.clone();
-                tokio::spawn(async move {
-                    connection.await;
-                    drop(close_rx);
-                });
+                tokio::spawn(hold_until_done(connection, close_rx.clone()));
             }
             Admitted::Refuse(slot) => {
                 tracing::warn!(%peer, "connection refused: too many open connections");
@@ -137,6 +133,12 @@ where
             connections: close.receiver_count(),
         },
     }
+}
+
+/// Runs `connection`, holding `close` (a drain token) until it ends.
+async fn hold_until_done(connection: impl Future<Output = ()>, close: watch::Receiver<()>) {
+    connection.await;
+    drop(close);
 }
 
 /// Serves one admitted connection; it finishes gracefully once `stop` changes or closes.

@@ -104,6 +104,8 @@ fn metrics() -> &'static Metrics {
 }
 
 impl Metrics {
+    // Long on purpose: one registration per metric, name and help text side by side, read
+    // as the list of what the process exports; split up, the list would only be scattered.
     fn new() -> Self {
         let mut m = Metrics {
             registry: Registry::with_prefix("gpo_gateway"),

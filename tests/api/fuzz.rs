@@ -155,6 +155,8 @@ fn header_value(choices: &'static [&'static str]) -> impl Strategy<Value = Optio
     ])
 }
 
+// Long on purpose: the strategy is one table of what a hostile client may send (method,
+// path, headers, body); split, its parts would be read apart from each other.
 fn sent() -> impl Strategy<Value = Sent> {
     let method = proptest::sample::select(
         &[

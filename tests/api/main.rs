@@ -10,7 +10,6 @@ mod contract;
 mod durable;
 mod durable_crash;
 mod durable_schema;
-mod fake_graph;
 mod file_helpers;
 mod file_subscriptions;
 mod files;
@@ -36,3 +35,8 @@ mod ws;
 mod ws_limits;
 mod ws_protocol;
 mod ws_support;
+
+/// The fake Graph, a crate of its own (`tests/api/fake_graph`) so the benches share it.
+mod fake_graph {
+    pub use ::fake_graph::*;
+}

@@ -176,6 +176,8 @@ fn last_op(file: &Value) -> (String, String, String) {
     )
 }
 
+// Long on purpose: the actions run in sequence on one file, as Intune allows them, each
+// checked where it leaves the file before the next one starts.
 #[tokio::test]
 async fn every_action_records_its_operation_type_and_outcome() {
     let app = TestApp::store().await;

@@ -66,6 +66,8 @@ fn parent_of<'a>(spans: &'a [Value], child: &Value) -> &'a Value {
         .unwrap_or_else(|| panic!("no parent for {child}"))
 }
 
+// Long on purpose: one traced request through a real process and the spans it exported,
+// followed link by link from the caller's trace to each Graph call.
 #[tokio::test]
 async fn spans_link_the_callers_trace_to_each_graph_call_and_graph_gets_the_trace_context() {
     let (endpoint, spans) = receiver().await;

@@ -186,6 +186,7 @@ async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
     assert_eq!(gets_of(&app, &id), 0);
 }
 
+// Long on purpose: the poller's whole life, from the first subscriber to the last leaving.
 #[tokio::test]
 async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_when_they_leave() {
     let (app, addr) = graph_app(0.5).await;

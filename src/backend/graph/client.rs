@@ -224,15 +224,7 @@ impl GraphClient {
     ) -> Result<Reply, Error> {
         let route = metrics::graph_route(&self.relative(&graph_request.url));
         let method_label = metrics::method_label(&graph_request.method);
-        let span = tracing::info_span!(
-            "graph.request",
-            otel.name = %format_args!("{method_label} {route}"),
-            otel.kind = "client",
-            http.request.method = method_label,
-            url.template = route,
-            http.response.status_code = tracing::field::Empty,
-            graph.request_id = tracing::field::Empty,
-        );
+        let span = request_span(method_label, route);
         let mut headers = headers;
         crate::telemetry::traces::propagate(&span, &mut headers);
         let mut request = self
@@ -273,14 +265,7 @@ impl GraphClient {
             .bytes()
             .await
             .map_err(|e| transport_error(&e, detail()))?;
-        let (body, unreadable) = if bytes.is_empty() {
-            (None, false)
-        } else {
-            match serde_json::from_slice(&bytes) {
-                Ok(value) => (Some(value), false),
-                Err(_) => (None, true),
-            }
-        };
+        let (body, unreadable) = read_json(&bytes);
         Ok(Reply {
             status,
             request_id,
@@ -288,6 +273,30 @@ impl GraphClient {
             body,
             unreadable,
         })
+    }
+}
+
+/// The span of one Graph call; the status and Graph's request id are recorded on it later.
+fn request_span(method_label: &'static str, route: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "graph.request",
+        otel.name = %format_args!("{method_label} {route}"),
+        otel.kind = "client",
+        http.request.method = method_label,
+        url.template = route,
+        http.response.status_code = tracing::field::Empty,
+        graph.request_id = tracing::field::Empty,
+    )
+}
+
+/// A body as JSON: `None` when empty, and flagged unreadable when it is not JSON.
+fn read_json(bytes: &[u8]) -> (Option<serde_json::Value>, bool) {
+    if bytes.is_empty() {
+        return (None, false);
+    }
+    match serde_json::from_slice(bytes) {
+        Ok(value) => (Some(value), false),
+        Err(_) => (None, true),
     }
 }
 

@@ -195,6 +195,21 @@ impl PollTask {
     }
 }
 
+impl PollTask {
+    /// One read of the target: `None` when Graph says it is gone.
+    async fn fetch(&self, started_by: &str) -> Result<Option<Snapshot>, Error> {
+        // A fresh id per poll, as Graph's SDKs send; the log ties it to the request that
+        // started the poller.
+        let caller = Caller {
+            client_request_id: Guid::new_v4().to_string(),
+            ..self.caller.clone()
+        };
+        tracing::debug!(client_request_id = %caller.client_request_id, %started_by, "poll");
+        let body = self.api.client().call(&caller, &self.request).await?;
+        body.map(|b| self.target.read(&b)).transpose()
+    }
+}
+
 /// Polls one target until it is settled, gone, failing for good, or nobody watches.
 async fn poll(poller: PollTask, sender: Arc<watch::Sender<State>>) {
     let target = poller.target;
@@ -205,20 +220,7 @@ async fn poll(poller: PollTask, sender: Arc<watch::Sender<State>>) {
     tracing::debug!(?target, %started_by, "poller started");
     let _running = crate::telemetry::metrics::poller_running();
     loop {
-        // A fresh id per poll, as Graph's SDKs send; the log ties it to the request that
-        // started the poller.
-        let caller = Caller {
-            client_request_id: Guid::new_v4().to_string(),
-            ..poller.caller.clone()
-        };
-        tracing::debug!(client_request_id = %caller.client_request_id, %started_by, "poll");
-        let fetched = poller
-            .api
-            .client()
-            .call(&caller, &poller.request)
-            .await
-            .and_then(|body| body.map(|b| target.read(&b)).transpose());
-        let (state, stop) = match fetched {
+        let (state, stop) = match poller.fetch(&started_by).await {
             Ok(Some(snapshot)) => {
                 seen = true;
                 let stop = snapshot.is_settled();

@@ -27,7 +27,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 pub use measure::{DEFAULT_PAGE, MAX_PAGE, Measure};
-pub use response::{ResponseLimits, batch_body};
+pub use response::{ResponseLimits, http_batch_body};
 
 use super::documents::DocumentCache;
 use crate::error::Code;
@@ -208,7 +208,7 @@ fn measure_checked(
         let measure = measurer
             .operation(&set.node, set.pos)
             .map_err(unmeasurable)?;
-        judge(&measure, &limits.query, operation.pos)?;
+        check_limits(&measure, &limits.query, operation.pos)?;
     }
     Ok(())
 }
@@ -226,7 +226,10 @@ fn executed<'a>(
     }
 }
 
-fn judge(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
+/// Refuses an operation whose measure is over one of the query limits.
+// One check per limit in a row, each with the message that explains its measure; longer than
+// most functions because the messages are, not because it does several things.
+fn check_limits(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     if measure.depth > limits.max_depth {
         crate::telemetry::metrics::refused(Limit::MaxDepth);

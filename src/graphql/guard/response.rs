@@ -54,7 +54,10 @@ impl ResponseLimits {
 /// The JSON array answering an HTTP batch. Responses are kept in order while the total stays
 /// within `max_batch_response_bytes`; each one that would go over is replaced by a
 /// `LIMIT_EXCEEDED` error, so the client still gets one answer per operation.
-pub fn batch_body(responses: &[Response], limits: &ResponseLimits) -> serde_json::Result<Vec<u8>> {
+pub fn http_batch_body(
+    responses: &[Response],
+    limits: &ResponseLimits,
+) -> serde_json::Result<Vec<u8>> {
     let mut body = vec![b'['];
     for (i, response) in responses.iter().enumerate() {
         if i > 0 {
@@ -65,7 +68,7 @@ pub fn batch_body(responses: &[Response], limits: &ResponseLimits) -> serde_json
         if body.len() + item.len() < limits.max_batch_response_bytes {
             body.extend_from_slice(&item);
         } else {
-            let refusal = Response::from_errors(vec![batch_refusal(limits)]);
+            let refusal = Response::from_errors(vec![http_batch_refusal(limits)]);
             serde_json::to_writer(&mut body, &refusal)?;
         }
     }
@@ -73,7 +76,7 @@ pub fn batch_body(responses: &[Response], limits: &ResponseLimits) -> serde_json
     Ok(body)
 }
 
-fn batch_refusal(limits: &ResponseLimits) -> ServerError {
+fn http_batch_refusal(limits: &ResponseLimits) -> ServerError {
     metrics::refused(Limit::MaxBatchResponseBytes);
     limit_error(
         format!(

@@ -315,7 +315,7 @@ fn the_response_bounds_trim_errors_and_replace_oversized_responses() {
     assert_eq!(big.data, async_graphql::Value::Null);
     assert!(big.errors[0].message.contains("larger than 1000 bytes"));
     let small = || async_graphql::Response::new(async_graphql::Value::String("x".repeat(700)));
-    let body = batch_body(&[small(), small(), small()], &limits).expect("json");
+    let body = http_batch_body(&[small(), small(), small()], &limits).expect("json");
     let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(body[1]["data"], serde_json::json!("x".repeat(700)));
     assert_eq!(body[2]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");

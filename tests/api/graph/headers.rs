@@ -105,6 +105,8 @@ async fn an_upper_case_guid_client_request_id_is_kept() {
     assert_eq!(sent[0].header("client-request-id"), Some(mine.as_str()));
 }
 
+// Long on purpose: a log capture set up, failing and unauthenticated calls driven, then the
+// whole capture searched for the token.
 #[tokio::test(flavor = "current_thread")]
 async fn the_token_never_appears_in_logs_or_errors() {
     let logs = LogBuffer::default();

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::*;
 
+// Long on purpose: one table of hostile ids, each tried on every id argument.
 #[tokio::test]
 async fn hostile_ids_never_reach_graph() {
     let app = graph_app().await;

@@ -49,6 +49,7 @@ async fn create_posts_exactly_the_body_graph_expects() {
     assert_eq!(stored["statusDetails"], details);
 }
 
+// Long on purpose: successive updates of one operation, each PATCH body checked in turn.
 #[tokio::test]
 async fn update_patches_only_changed_fields_and_sends_null_to_clear_details() {
     let app = graph_app().await;

@@ -1,22 +1,25 @@
-//! The HTTP layer: GET and POST, error codes before execution, limits, content negotiation,
-//! CSRF, CORS, batching, persisted queries, federation, health.
+//! The HTTP layer: GET and POST, error codes before execution, limits, request ids, health,
+//! federation, and what a failure may show; cross-site rules (`cross_site.rs`) and HTTP
+//! batches with persisted queries (`batches.rs`) have their own files.
+
+mod batches;
+mod cross_site;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::helpers::*;
 use crate::test_backend::DelegatingBackend;
 
-fn get(uri: &str) -> Request<Body> {
+pub(super) fn get(uri: &str) -> Request<Body> {
     Request::builder()
         .uri(uri)
         .body(Body::empty())
         .expect("request")
 }
 
-fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
@@ -151,207 +154,6 @@ async fn an_oversized_body_is_refused_with_413() {
     let (status, _, body) = app.post(huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(code(&body), "LIMIT_EXCEEDED");
-}
-
-#[tokio::test]
-async fn simple_content_types_without_a_preflight_header_are_refused() {
-    let app = TestApp::demo().await;
-    let mutation = format!(
-        r#"{{"query":"mutation {{ deleteGroupPolicyOperation(definitionFileId: \"{DEMO_FILE}\", id: \"{DEMO_OP}\") }}"}}"#
-    );
-    for content_type in [
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-        Some("multipart/form-data; boundary=x"),
-        None,
-    ] {
-        let mut builder = Request::builder().method(Method::POST).uri("/graphql");
-        if let Some(ct) = content_type {
-            builder = builder.header(header::CONTENT_TYPE, ct);
-        }
-        let (status, _, body) = app
-            .send(builder.body(Body::from(mutation.clone())).expect("request"))
-            .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{content_type:?}");
-        assert_eq!(code(&body), "BAD_USER_INPUT");
-        assert!(
-            body["errors"][0]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("apollo-require-preflight")
-        );
-    }
-    let still = app
-        .data(GET, json!({ "f": DEMO_FILE, "id": DEMO_OP }))
-        .await;
-    assert_eq!(
-        still["groupPolicyOperation"]["id"], DEMO_OP,
-        "nothing was deleted"
-    );
-    // A preflight-forcing header lets a simple type through the CSRF check (then it must be JSON).
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/graphql")
-        .header(header::CONTENT_TYPE, "text/plain")
-        .header("apollo-require-preflight", "true")
-        .body(Body::from(mutation))
-        .expect("request");
-    let (status, _, _) = app.send(request).await;
-    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-}
-
-#[tokio::test]
-async fn cors_preflight_allows_configured_origins_only() {
-    let mut config = config();
-    config.cors_origins = vec!["https://admin.contoso.example".to_owned()];
-    let app = TestApp::with_config(Mode::Store, config).await;
-    let preflight = |origin: &str| {
-        Request::builder()
-            .method(Method::OPTIONS)
-            .uri("/graphql")
-            .header(header::ORIGIN, origin)
-            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-            .header(
-                header::ACCESS_CONTROL_REQUEST_HEADERS,
-                "content-type,authorization",
-            )
-            .body(Body::empty())
-            .expect("request")
-    };
-    let (status, headers, _) = app.send(preflight("https://admin.contoso.example")).await;
-    assert!(status.is_success());
-    assert_eq!(
-        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
-        "https://admin.contoso.example"
-    );
-    let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
-        .to_str()
-        .unwrap_or("")
-        .to_lowercase();
-    assert!(
-        allowed.contains("authorization") && allowed.contains("content-type"),
-        "{allowed}"
-    );
-    let (_, headers, _) = app.send(preflight("https://evil.example")).await;
-    assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
-}
-
-#[tokio::test]
-async fn a_batch_runs_every_operation_and_is_capped() {
-    let mut config = config();
-    config.no_seed = false;
-    config.max_batch = 3;
-    let app = TestApp::with_config(Mode::Store, config).await;
-    let (status, _, body) = app
-        .post(json!([
-            { "query": GET, "variables": { "f": DEMO_FILE, "id": DEMO_OP } },
-            { "query": "{ nope }" },
-            { "query": LIST, "variables": { "f": DEMO_FILE, "first": 1 } },
-        ]))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let results = body.as_array().expect("an array of results");
-    assert_eq!(results.len(), 3);
-    assert_eq!(results[0]["data"]["groupPolicyOperation"]["id"], DEMO_OP);
-    assert_eq!(code(&results[1]), "GRAPHQL_VALIDATION_FAILED");
-    assert_eq!(
-        results[2]["data"]["groupPolicyOperations"]["nodes"]
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
-    let four = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }, { "query": "{ __typename }" }, { "query": "{ __typename }" }]);
-    let (status, _, body) = app.post(four).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(code(&body), "LIMIT_EXCEEDED");
-    let (status, _, body) = app.post(json!([])).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-}
-
-#[tokio::test]
-async fn each_operation_of_a_batch_is_held_to_the_limits() {
-    let mut config = config();
-    config.max_complexity = 5;
-    let app = TestApp::with_config(Mode::Store, config).await;
-    let (_, _, body) = app
-        .post(
-            json!([{ "query": "{ __typename }" }, { "query": LIST, "variables": { "f": guid() } }]),
-        )
-        .await;
-    assert_eq!(body[0]["data"]["__typename"], "Query");
-    assert_eq!(code(&body[1]), "LIMIT_EXCEEDED");
-}
-
-#[tokio::test]
-async fn persisted_queries_miss_then_register_then_hit_over_post_and_get() {
-    let app = TestApp::demo().await;
-    let query = format!(
-        "query Pq {{ groupPolicyOperation(definitionFileId: \"{DEMO_FILE}\", id: \"{DEMO_OP}\") {{ id }} }}"
-    );
-    let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
-    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
-    let (status, _, body) = app.post(json!({ "extensions": ext })).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(code(&body), "PERSISTED_QUERY_NOT_FOUND");
-    let (_, _, body) = app.post(json!({ "query": query, "extensions": ext })).await;
-    assert_eq!(body["data"]["groupPolicyOperation"]["id"], DEMO_OP);
-    let (_, _, body) = app.post(json!({ "extensions": ext })).await;
-    assert_eq!(
-        body["data"]["groupPolicyOperation"]["id"], DEMO_OP,
-        "hit over POST"
-    );
-    let uri = format!("/graphql?extensions={}", encode(&ext.to_string()));
-    let (status, _, body) = app.send(get(&uri)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body["data"]["groupPolicyOperation"]["id"], DEMO_OP,
-        "hit over GET"
-    );
-    let unknown = json!({ "persistedQuery": { "version": 1, "sha256Hash": "ab".repeat(32) } });
-    let (status, headers, body) = app
-        .send(get(&format!(
-            "/graphql?extensions={}",
-            encode(&unknown.to_string())
-        )))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(code(&body), "PERSISTED_QUERY_NOT_FOUND");
-    assert_eq!(
-        headers[header::CACHE_CONTROL],
-        "private, no-cache, must-revalidate"
-    );
-    let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
-    let (_, _, body) = app
-        .post(json!({ "query": query, "extensions": wrong }))
-        .await;
-    assert_eq!(code(&body), "BAD_USER_INPUT");
-    assert!(body["data"].is_null());
-}
-
-#[tokio::test]
-async fn a_persisted_mutation_over_get_is_refused() {
-    let app = TestApp::demo().await;
-    let mutation = format!(
-        "mutation {{ deleteGroupPolicyOperation(definitionFileId: \"{DEMO_FILE}\", id: \"{DEMO_OP}\") }}"
-    );
-    let hash = format!("{:x}", Sha256::digest(mutation.as_bytes()));
-    // Register it without running it: a wrong operation name makes execution fail early.
-    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
-    let (_, _, body) = app
-        .post(json!({ "query": mutation, "extensions": ext, "operationName": "Nope" }))
-        .await;
-    assert!(body["errors"].is_array());
-    let (status, _, _) = app
-        .send(get(&format!(
-            "/graphql?extensions={}",
-            encode(&ext.to_string())
-        )))
-        .await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    let still = app
-        .data(GET, json!({ "f": DEMO_FILE, "id": DEMO_OP }))
-        .await;
-    assert_eq!(still["groupPolicyOperation"]["id"], DEMO_OP);
 }
 
 #[tokio::test]

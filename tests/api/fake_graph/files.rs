@@ -11,12 +11,15 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, FakeGraph, Reply, Req, is_guid, new_skiptoken, parse_query, percent_encode};
+use crate::FakeGraph;
+use crate::odata::{is_guid, parse_query};
+use crate::serve::{IncomingRequest, Reply, RequestIds, json_object_body, method_not_allowed};
+use crate::state::FILE_LIST;
 
 /// The `@odata.type` of an upload body.
-pub const FILE_TYPE: &str = "#microsoft.graph.groupPolicyUploadedDefinitionFile";
+const FILE_TYPE: &str = "#microsoft.graph.groupPolicyUploadedDefinitionFile";
 /// The `@odata.type` of a language file in a body.
-pub const LANGUAGE_FILE_TYPE: &str = "microsoft.graph.groupPolicyUploadedLanguageFile";
+const LANGUAGE_FILE_TYPE: &str = "microsoft.graph.groupPolicyUploadedLanguageFile";
 /// The actions a file has.
 const ACTIONS: [&str; 5] = [
     "addLanguageFiles",
@@ -46,11 +49,11 @@ impl FakeGraph {
             .as_str()
             .expect("a file id")
             .to_ascii_lowercase();
-        let mut st = self.lock();
-        st.files.entry(id.clone()).or_default();
-        match st.defs.iter_mut().find(|e| e["id"] == id.as_str()) {
+        let mut state = self.lock();
+        state.operations.entry(id.clone()).or_default();
+        match state.files.iter_mut().find(|e| e["id"] == id.as_str()) {
             Some(existing) => *existing = entity,
-            None => st.defs.push(entity),
+            None => state.files.push(entity),
         }
     }
 
@@ -58,7 +61,7 @@ impl FakeGraph {
     pub fn file(&self, id: &str) -> Option<Value> {
         let id = id.to_ascii_lowercase();
         self.lock()
-            .defs
+            .files
             .iter()
             .find(|e| e["id"] == id.as_str())
             .cloned()
@@ -67,8 +70,8 @@ impl FakeGraph {
     /// Merges `changes` into a stored file, as the service does when work progresses.
     pub fn update_file(&self, id: &str, changes: Value) -> bool {
         let id = id.to_ascii_lowercase();
-        let mut st = self.lock();
-        let Some(file) = st.defs.iter_mut().find(|e| e["id"] == id.as_str()) else {
+        let mut state = self.lock();
+        let Some(file) = state.files.iter_mut().find(|e| e["id"] == id.as_str()) else {
             return false;
         };
         if let (Some(obj), Some(changes)) = (file.as_object_mut(), changes.as_object()) {
@@ -84,17 +87,17 @@ impl FakeGraph {
     }
 
     /// Whether a definition file with this id exists.
-    pub(super) fn file_exists(&self, id: &str) -> bool {
+    pub(crate) fn file_exists(&self, id: &str) -> bool {
         let id = id.to_ascii_lowercase();
-        self.lock().defs.iter().any(|e| e["id"] == id.as_str())
+        self.lock().files.iter().any(|e| e["id"] == id.as_str())
     }
 
     /// Routes `deviceManagement/groupPolicyUploadedDefinitionFiles[/{id}[/{action}]]`;
     /// `None` for paths that are not a file's own (its operations are routed elsewhere).
-    pub(super) fn route_files(
+    pub(crate) fn route_files(
         &self,
-        ctx: &Ctx,
-        req: &Req,
+        ids: &RequestIds,
+        req: &IncomingRequest,
         segs: &[String],
         token: &str,
     ) -> Option<Result<Reply, Reply>> {
@@ -106,82 +109,93 @@ impl FakeGraph {
         if !ours {
             return None;
         }
-        Some(self.serve_file_route(ctx, req, segs, token))
+        Some(self.serve_file_route(ids, req, segs, token))
     }
 
     fn serve_file_route(
         &self,
-        ctx: &Ctx,
-        req: &Req,
+        ids: &RequestIds,
+        req: &IncomingRequest,
         segs: &[String],
         token: &str,
     ) -> Result<Reply, Reply> {
         if let Some(id) = segs.get(2)
             && !is_guid(id)
         {
-            return Err(ctx.bad_request(&format!(
+            return Err(ids.bad_request(&format!(
                 "Invalid key '{id}': groupPolicyUploadedDefinitionFile id must be a GUID."
             )));
         }
         if req.method != "GET" && token == "read-only" {
-            return Err(ctx.error(
+            return Err(ids.error(
                 403,
                 "Forbidden",
                 "Application is not authorized to perform this operation.",
             ));
         }
-        let missing = || ctx.error(404, "ResourceNotFound", "Resource not found.");
         match (req.method.as_str(), segs.get(2), segs.get(3)) {
-            ("GET", None, None) => self.list_files(ctx, req),
-            ("POST", None, None) => self.upload(ctx, req),
-            ("GET", Some(id), None) => {
-                let q = parse_query(ctx, req.query.as_deref(), &["$expand"])?;
-                let mut file = self.file(id).ok_or_else(missing)?;
-                if q.expand {
-                    file["groupPolicyOperations"] = Value::Array(self.entities(id));
-                }
-                Ok(Reply::json(200, file))
-            }
-            ("DELETE", Some(id), None) => {
-                parse_query(ctx, req.query.as_deref(), &[])?;
-                let id = id.to_ascii_lowercase();
-                let mut st = self.lock();
-                let before = st.defs.len();
-                st.defs.retain(|e| e["id"] != id.as_str());
-                if st.defs.len() == before {
-                    return Err(missing());
-                }
-                st.files.remove(&id);
-                Ok(Reply::empty(204))
-            }
+            ("GET", None, None) => self.list_files(ids, req),
+            ("POST", None, None) => self.upload(ids, req),
+            ("GET", Some(id), None) => self.read_file(ids, req, id),
+            ("DELETE", Some(id), None) => self.delete_file(ids, req, id),
             ("POST", Some(id), Some(action)) if ACTIONS.contains(&action.as_str()) => {
-                parse_query(ctx, req.query.as_deref(), &[])?;
-                if !self.file_exists(id) {
-                    return Err(missing());
-                }
-                check_action_body(ctx, req, action)?;
-                self.start_work(id, action);
-                Ok(Reply::empty(204))
+                self.run_action(ids, req, id, action)
             }
-            _ => Err(ctx.error(
-                405,
-                "BadRequest",
+            _ => Err(method_not_allowed(
+                ids,
                 "The HTTP method is not supported on this resource.",
             )),
         }
     }
 
-    fn list_files(&self, ctx: &Ctx, req: &Req) -> Result<Reply, Reply> {
-        let q = parse_query(ctx, req.query.as_deref(), &["$skiptoken"])?;
-        let mut st = self.lock();
-        let start = match &q.skiptoken {
-            None => 0,
-            Some(token) => match st.skiptokens.get(token) {
-                Some((list, offset)) if list == "files" => *offset,
-                _ => return Err(ctx.bad_request("The $skiptoken value is invalid or has expired.")),
-            },
-        };
-        let end = (start + st.page_size).min(st.defs.len());
+    fn read_file(&self, ids: &RequestIds, req: &IncomingRequest, id: &str) -> Result<Reply, Reply> {
+        let q = parse_query(ids, req, &["$expand"])?;
+        let mut file = self.file(id).ok_or_else(|| file_missing(ids))?;
+        if q.expand {
+            file["groupPolicyOperations"] = Value::Array(self.entities(id));
+        }
+        Ok(Reply::json(200, file))
+    }
+
+    fn delete_file(
+        &self,
+        ids: &RequestIds,
+        req: &IncomingRequest,
+        id: &str,
+    ) -> Result<Reply, Reply> {
+        parse_query(ids, req, &[])?;
+        let id = id.to_ascii_lowercase();
+        let mut state = self.lock();
+        let before = state.files.len();
+        state.files.retain(|e| e["id"] != id.as_str());
+        if state.files.len() == before {
+            return Err(file_missing(ids));
+        }
+        state.operations.remove(&id);
+        Ok(Reply::empty(204))
+    }
+
+    fn run_action(
+        &self,
+        ids: &RequestIds,
+        req: &IncomingRequest,
+        id: &str,
+        action: &str,
+    ) -> Result<Reply, Reply> {
+        parse_query(ids, req, &[])?;
+        if !self.file_exists(id) {
+            return Err(file_missing(ids));
+        }
+        check_action_body(ids, req, action)?;
+        self.start_work(id, action);
+        Ok(Reply::empty(204))
+    }
+
+    fn list_files(&self, ids: &RequestIds, req: &IncomingRequest) -> Result<Reply, Reply> {
+        let q = parse_query(ids, req, &["$skiptoken"])?;
+        let mut state = self.lock();
+        let start = state.resume_offset(ids, q.skiptoken.as_deref(), FILE_LIST)?;
+        let end = (start + state.page_size).min(state.files.len());
         let mut body = Map::new();
         body.insert(
             "@odata.context".into(),
@@ -192,30 +206,20 @@ impl FakeGraph {
         );
         body.insert(
             "value".into(),
-            Value::Array(st.defs[start.min(end)..end].to_vec()),
+            Value::Array(state.files[start.min(end)..end].to_vec()),
         );
-        if end < st.defs.len() {
-            let token = new_skiptoken();
-            st.skiptokens
-                .insert(token.clone(), ("files".to_owned(), end));
-            body.insert(
-                "@odata.nextLink".into(),
-                json!(format!(
-                    "{}{}?$skiptoken={}",
-                    self.origin(),
-                    req.raw_path,
-                    percent_encode(&token)
-                )),
-            );
+        if end < state.files.len() {
+            let link = state.next_link(&self.inner.origin, req, FILE_LIST, end);
+            body.insert("@odata.nextLink".into(), json!(link));
         }
         Ok(Reply::json(200, Value::Object(body)))
     }
 
-    fn upload(&self, ctx: &Ctx, req: &Req) -> Result<Reply, Reply> {
-        parse_query(ctx, req.query.as_deref(), &[])?;
-        let body = json_body(ctx, req)?;
+    fn upload(&self, ids: &RequestIds, req: &IncomingRequest) -> Result<Reply, Reply> {
+        parse_query(ids, req, &[])?;
+        let body = json_body(ids, req)?;
         check_members(
-            ctx,
+            ids,
             &body,
             &[
                 "@odata.type",
@@ -226,12 +230,12 @@ impl FakeGraph {
             ],
         )?;
         if body["@odata.type"] != FILE_TYPE {
-            return Err(ctx.bad_request(
+            return Err(ids.bad_request(
                 "@odata.type must be #microsoft.graph.groupPolicyUploadedDefinitionFile.",
             ));
         }
-        check_base64(ctx, &body["content"])?;
-        let languages = check_language_files(ctx, &body["groupPolicyUploadedLanguageFiles"], true)?;
+        check_base64(ids, &body["content"])?;
+        let languages = check_language_files(ids, &body["groupPolicyUploadedLanguageFiles"], true)?;
         let id = FakeGraph::new_id();
         let ts = self.lock().next_timestamp();
         let entity = json!({
@@ -273,49 +277,47 @@ impl FakeGraph {
     }
 }
 
-fn json_body(ctx: &Ctx, req: &Req) -> Result<Value, Reply> {
-    super::check_json_content_type(ctx, &req.headers)?;
-    let body: Value = serde_json::from_slice(&req.body)
-        .map_err(|e| ctx.bad_request(&format!("Unable to read JSON request payload: {e}")))?;
-    if !body.is_object() {
-        return Err(ctx.bad_request("The request payload must be a JSON object."));
-    }
-    Ok(body)
+fn file_missing(ids: &RequestIds) -> Reply {
+    ids.error(404, "ResourceNotFound", "Resource not found.")
 }
 
-fn check_members(ctx: &Ctx, body: &Value, known: &[&str]) -> Result<(), Reply> {
+fn json_body(ids: &RequestIds, req: &IncomingRequest) -> Result<Value, Reply> {
+    json_object_body(ids, req).map(Value::Object)
+}
+
+fn check_members(ids: &RequestIds, body: &Value, known: &[&str]) -> Result<(), Reply> {
     let obj = body
         .as_object()
         .map(|o| o.keys().cloned().collect::<Vec<_>>())
         .unwrap_or_default();
     if let Some(unknown) = obj.iter().find(|k| !known.contains(&k.as_str())) {
-        return Err(ctx.bad_request(&format!(
+        return Err(ids.bad_request(&format!(
             "The property '{unknown}' does not exist on this type."
         )));
     }
     if let Some(missing) = known.iter().find(|k| body.get(**k).is_none()) {
-        return Err(ctx.bad_request(&format!("The property '{missing}' is required.")));
+        return Err(ids.bad_request(&format!("The property '{missing}' is required.")));
     }
     Ok(())
 }
 
-fn check_base64(ctx: &Ctx, value: &Value) -> Result<(), Reply> {
+fn check_base64(ids: &RequestIds, value: &Value) -> Result<(), Reply> {
     let ok = value
         .as_str()
         .is_some_and(|s| base64::engine::general_purpose::STANDARD.decode(s).is_ok());
     ok.then_some(())
-        .ok_or_else(|| ctx.bad_request("Cannot convert the literal to Edm.Binary."))
+        .ok_or_else(|| ids.bad_request("Cannot convert the literal to Edm.Binary."))
 }
 
 /// Checks each language file; returns their (fileName, languageCode).
 fn check_language_files(
-    ctx: &Ctx,
+    ids: &RequestIds,
     files: &Value,
     with_content: bool,
 ) -> Result<Vec<(String, String)>, Reply> {
     let files = files
         .as_array()
-        .ok_or_else(|| ctx.bad_request("groupPolicyUploadedLanguageFiles must be a collection."))?;
+        .ok_or_else(|| ids.bad_request("groupPolicyUploadedLanguageFiles must be a collection."))?;
     let members: &[&str] = if with_content {
         &["@odata.type", "fileName", "languageCode", "content"]
     } else {
@@ -324,12 +326,12 @@ fn check_language_files(
     files
         .iter()
         .map(|file| {
-            check_members(ctx, file, members)?;
+            check_members(ids, file, members)?;
             if file["@odata.type"] != LANGUAGE_FILE_TYPE {
-                return Err(ctx.bad_request("A language file's @odata.type must be microsoft.graph.groupPolicyUploadedLanguageFile."));
+                return Err(ids.bad_request("A language file's @odata.type must be microsoft.graph.groupPolicyUploadedLanguageFile."));
             }
             if with_content {
-                check_base64(ctx, &file["content"])?;
+                check_base64(ids, &file["content"])?;
             }
             Ok((
                 file["fileName"].as_str().unwrap_or_default().to_owned(),
@@ -339,23 +341,23 @@ fn check_language_files(
         .collect()
 }
 
-fn check_action_body(ctx: &Ctx, req: &Req, action: &str) -> Result<(), Reply> {
+fn check_action_body(ids: &RequestIds, req: &IncomingRequest, action: &str) -> Result<(), Reply> {
     if action == "remove" {
         return if req.body.is_empty() {
             Ok(())
         } else {
-            Err(ctx.bad_request("The remove action takes no body."))
+            Err(ids.bad_request("The remove action takes no body."))
         };
     }
-    let body = json_body(ctx, req)?;
+    let body = json_body(ids, req)?;
     if action == "uploadNewVersion" {
-        check_members(ctx, &body, &["content", "groupPolicyUploadedLanguageFiles"])?;
-        check_base64(ctx, &body["content"])?;
+        check_members(ids, &body, &["content", "groupPolicyUploadedLanguageFiles"])?;
+        check_base64(ids, &body["content"])?;
     } else {
-        check_members(ctx, &body, &["groupPolicyUploadedLanguageFiles"])?;
+        check_members(ids, &body, &["groupPolicyUploadedLanguageFiles"])?;
     }
     check_language_files(
-        ctx,
+        ids,
         &body["groupPolicyUploadedLanguageFiles"],
         action != "removeLanguageFiles",
     )?;
