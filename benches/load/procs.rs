@@ -18,7 +18,12 @@ impl Server {
     /// The gateway binary that `cargo bench` built, on a free loopback port.
     pub fn gateway(name: &'static str, args: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gpo-gateway"));
-        command.args(["--listen", "127.0.0.1:0"]).args(args);
+        // Every load comes from one address, and a run's 32 connections may still be closing
+        // when the next run opens its own: the per-address cap is raised as behind a proxy.
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .args(["--max-connections-per-address", "512"])
+            .args(args);
         Server::start(name, command).expect("the gateway starts")
     }
 

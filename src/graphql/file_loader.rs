@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
 use super::batcher::{Batcher, Load};
-use super::loader::MAX_LOOKUPS_PER_OPERATION;
+use super::loader::within_cap;
 use crate::backend::{Backend, Caller};
 use crate::domain::Guid;
 use crate::domain::files::DefinitionFile;
@@ -25,7 +25,7 @@ pub struct FileLoader {
 }
 
 impl FileLoader {
-    /// A DataLoader for one GraphQL operation of `caller`.
+    /// The batched file lookups of one GraphQL operation of `caller`.
     pub fn per_operation(backend: Arc<dyn Backend>, caller: Caller) -> FileLookups {
         Batcher::new(FileLoader {
             backend,
@@ -43,28 +43,12 @@ impl Load for FileLoader {
     type Value = Result<DefinitionFile, Error>;
 
     async fn load(&self, ids: &[Guid]) -> HashMap<Guid, Self::Value> {
-        let mut unique = ids.to_vec();
-        unique.sort();
-        unique.dedup();
-        let before = self.looked_up.fetch_add(unique.len(), Ordering::SeqCst);
-        let allowed = MAX_LOOKUPS_PER_OPERATION
-            .saturating_sub(before)
-            .min(unique.len());
-        let refused = unique.split_off(allowed);
-        tracing::debug!(
-            lookups = ids.len(),
-            unique = unique.len(),
-            "loading definition files"
-        );
-        let mut found = if unique.is_empty() {
-            HashMap::new()
-        } else {
-            self.backend.get_files(&self.caller, &unique).await
-        };
-        let too_many = Error::LimitExceeded(format!(
-            "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} definition files"
-        ));
-        found.extend(refused.into_iter().map(|id| (id, Err(too_many.clone()))));
-        found
+        within_cap(
+            &self.looked_up,
+            ids,
+            "definition files",
+            |allowed| async move { self.backend.get_files(&self.caller, &allowed).await },
+        )
+        .await
     }
 }

@@ -62,35 +62,57 @@ impl Load for OperationLoader {
     type Value = Result<Operation, Error>;
 
     async fn load(&self, keys: &[LoadKey]) -> HashMap<LoadKey, Self::Value> {
-        let mut unique: Vec<OperationKey> = keys.to_vec();
-        unique.sort();
-        unique.dedup();
-        let before = self.looked_up.fetch_add(unique.len(), Ordering::SeqCst);
-        let allowed = MAX_LOOKUPS_PER_OPERATION
-            .saturating_sub(before)
-            .min(unique.len());
-        let refused = unique.split_off(allowed);
-        if !refused.is_empty() {
-            crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxLookups);
-        }
-        tracing::debug!(
-            lookups = keys.len(),
-            unique = unique.len(),
-            "loading operations"
-        );
-        let mut found = if unique.is_empty() {
-            Default::default()
-        } else {
-            self.backend.get_many(&self.caller, &unique).await
-        };
-        let too_many = Error::LimitExceeded(format!(
-            "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} group policy operations"
-        ));
-        found.extend(refused.into_iter().map(|key| (key, Err(too_many.clone()))));
-        keys.iter()
-            .filter_map(|key| Some((*key, found.get(key)?.clone())))
-            .collect()
+        within_cap(
+            &self.looked_up,
+            keys,
+            "group policy operations",
+            |allowed| async move { self.backend.get_many(&self.caller, &allowed).await },
+        )
+        .await
     }
+}
+
+/// Loads `keys` (distinct) with `load`, holding the operation to [`MAX_LOOKUPS_PER_OPERATION`]
+/// distinct lookups of one kind (`what`) counted in `looked_up`: the keys past the cap are not
+/// loaded and get `LIMIT_EXCEEDED`.
+pub(super) async fn within_cap<K, V, F, Fut>(
+    looked_up: &AtomicUsize,
+    keys: &[K],
+    what: &str,
+    load: F,
+) -> HashMap<K, Result<V, Error>>
+where
+    K: Copy + Ord + std::hash::Hash,
+    F: FnOnce(Vec<K>) -> Fut,
+    Fut: std::future::Future<Output = HashMap<K, Result<V, Error>>>,
+{
+    let mut unique = keys.to_vec();
+    unique.sort();
+    unique.dedup();
+    let before = looked_up.fetch_add(unique.len(), Ordering::SeqCst);
+    let allowed = MAX_LOOKUPS_PER_OPERATION
+        .saturating_sub(before)
+        .min(unique.len());
+    let refused = unique.split_off(allowed);
+    if !refused.is_empty() {
+        crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxLookups);
+    }
+    tracing::debug!(
+        lookups = keys.len(),
+        unique = unique.len(),
+        what,
+        "loading a lookup batch"
+    );
+    let mut found = if unique.is_empty() {
+        HashMap::new()
+    } else {
+        load(unique).await
+    };
+    let too_many = Error::LimitExceeded(format!(
+        "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} {what}"
+    ));
+    found.extend(refused.into_iter().map(|key| (key, Err(too_many.clone()))));
+    found
 }
 
 impl Drop for OperationLoader {
