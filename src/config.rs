@@ -68,6 +68,12 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_MAX_VARIABLES_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_variables_bytes: usize,
 
+    /// Most requests at once whose body is over --max-body-bytes (uploads); more get 503 with
+    /// Retry-After. Such a body must declare its length: without one, --max-body-bytes applies.
+    #[arg(long, env = "GPO_GATEWAY_MAX_LARGE_BODIES", default_value_t = 4,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_large_bodies: usize,
+
     /// Store mode: keep the store in this SQLite file (created if missing) so it survives
     /// restarts and crashes; every write is on disk before it is answered. Unset: in memory.
     #[arg(long, env = "GPO_GATEWAY_STORE_PATH", value_name = "FILE")]

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::HttpBody as _;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -38,10 +39,34 @@ pub(crate) fn refuse(
     rejection.into_response()
 }
 
-/// Refuses with 413 `LIMIT_EXCEEDED` a request whose declared `Content-Length` is over the body
-/// limit, at once: waiting for a gigabyte that will be refused anyway only holds a connection.
-pub(crate) async fn refuse_oversized_body(
-    State(max_body_bytes): State<usize>,
+/// How request bodies are admitted: any body up to `plain` bytes; a larger one (an upload, up
+/// to `limit`) only with a declared length and one of a few slots, so that the memory large
+/// bodies take at once stays bounded whatever the number of requests in flight.
+#[derive(Clone)]
+pub(crate) struct BodyAdmission {
+    plain: usize,
+    limit: usize,
+    large: Arc<Semaphore>,
+    large_cap: usize,
+}
+
+impl BodyAdmission {
+    pub(crate) fn new(config: &HttpConfig) -> Self {
+        BodyAdmission {
+            plain: config.max_body_bytes,
+            limit: config.body_limit(),
+            large: Arc::new(Semaphore::new(config.max_large_bodies)),
+            large_cap: config.max_large_bodies,
+        }
+    }
+}
+
+/// Admits a request's body: a declared length over the limit is refused with 413 at once
+/// (waiting for a gigabyte that will be refused anyway only holds a connection); a declared
+/// length over `--max-body-bytes` takes a large-body slot for the request's lifetime, or gets
+/// 503 when none is free; a body of unknown length is held to `--max-body-bytes`.
+pub(crate) async fn admit_body(
+    State(bodies): State<BodyAdmission>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -49,27 +74,62 @@ pub(crate) async fn refuse_oversized_body(
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .or_else(|| request.body().size_hint().exact());
     match declared {
-        Some(length) if length > max_body_bytes as u64 => {
+        Some(length) if length > bodies.limit as u64 => {
             metrics::refused(Limit::MaxBodyBytes);
             let error = Error::LimitExceeded(format!(
-                "The request body is larger than {max_body_bytes} bytes"
+                "The request body is larger than {} bytes",
+                bodies.limit
             ));
-            let mut response = refuse(
+            unread_body_refusal(
                 request.headers(),
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &error,
                 None,
-            );
-            // The unread body would otherwise be taken for the next request.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
+            )
         }
-        _ => next.run(request).await,
+        Some(length) if length > bodies.plain as u64 => {
+            let Ok(_slot) = Arc::clone(&bodies.large).try_acquire_owned() else {
+                metrics::refused(Limit::MaxLargeBodies);
+                let error = Error::LimitExceeded(format!(
+                    "{} requests with a body over {} bytes are already being served; retry in \
+                     {RETRY_AFTER_SECONDS} s",
+                    bodies.large_cap, bodies.plain
+                ));
+                return unread_body_refusal(
+                    request.headers(),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &error,
+                    Some(RETRY_AFTER_SECONDS),
+                );
+            };
+            next.run(request).await
+        }
+        Some(_) => next.run(request).await,
+        None => {
+            // No declared length (chunked): only a body a slot is not needed for.
+            let (parts, body) = request.into_parts();
+            let body = axum::body::Body::new(http_body_util::Limited::new(body, bodies.plain));
+            next.run(Request::from_parts(parts, body)).await
+        }
     }
+}
+
+/// A refusal sent before the body was read, which closes the connection: the unread body
+/// would otherwise be taken for the next request.
+fn unread_body_refusal(
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: &Error,
+    retry_after: Option<u64>,
+) -> Response {
+    let mut response = refuse(headers, status, error, retry_after);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// The in-flight cap and deadline of GraphQL requests over HTTP.

@@ -133,9 +133,12 @@ fn read_post_body(
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             metrics::refused(Limit::MaxBodyBytes);
+            let config = &state.inner.config;
             let error = Error::LimitExceeded(format!(
-                "The request body is larger than {} bytes",
-                state.inner.config.body_limit()
+                "The request body is larger than {} bytes (up to {} bytes when it declares its \
+                 Content-Length and the excess is in `variables`)",
+                config.max_body_bytes,
+                config.body_limit()
             ));
             return Err((StatusCode::PAYLOAD_TOO_LARGE, error));
         }

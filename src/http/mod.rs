@@ -41,6 +41,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Largest body when the excess over `max_body_bytes` is all in `variables` (uploads).
     pub max_variables_bytes: usize,
+    /// Most requests at once with a body over `max_body_bytes`.
+    pub max_large_bodies: usize,
     pub max_batch: usize,
     pub apq_cache_size: usize,
     pub cors_origins: Vec<String>,
@@ -61,6 +63,7 @@ impl HttpConfig {
         HttpConfig {
             max_body_bytes: config.max_body_bytes,
             max_variables_bytes: config.max_variables_bytes,
+            max_large_bodies: config.max_large_bodies,
             max_batch: config.max_batch,
             apq_cache_size: config.apq_cache_size,
             cors_origins: config.cors_origins.clone(),

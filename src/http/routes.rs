@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.inner.config.cors_origins);
     let body_limit = state.inner.config.body_limit();
     let shedder = admission::LoadShedder::new(&state.inner.config);
+    let bodies = admission::BodyAdmission::new(&state.inner.config);
     let compression = compression_layer(state.inner.config.compress_min_bytes);
     let mut routes = Router::new()
         .route(
@@ -45,10 +46,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .merge(playground::router())
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(from_fn_with_state(
-            body_limit,
-            admission::refuse_oversized_body,
-        ))
+        .layer(from_fn_with_state(bodies, admission::admit_body))
         .layer(cors)
         // The span records method, path and ids only: never headers or the query string, so
         // a bearer token cannot reach the logs.

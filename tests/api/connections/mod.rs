@@ -2,9 +2,11 @@
 //! headers and bodies are closed, an oversized declared body is refused at once, open
 //! connections and in-flight requests are capped (503 + Retry-After), requests have a deadline,
 //! and the health probes are answered while the gateway sheds load. This file holds what is
-//! seen on raw sockets; `in_flight.rs` holds the in-flight cap and the request deadline.
+//! seen on raw sockets; `in_flight.rs` holds the in-flight cap and the request deadline,
+//! `large_bodies.rs` the slots for bodies over `--max-body-bytes`.
 
 mod in_flight;
+mod large_bodies;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
