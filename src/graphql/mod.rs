@@ -82,13 +82,13 @@ impl From<&crate::Config> for Limits {
 /// each request by the HTTP layer, never here. The schema's data holds the
 /// `Arc<DocumentCache>`, whose [`DocumentCache::stats`] metrics can read.
 pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema {
-    let guard = GuardLimits {
+    let guard = Arc::new(GuardLimits {
         query: limits.query,
         federation: limits.federation,
         introspection: !limits.production,
         paged_fields: paged_fields(),
         response: limits.response,
-    };
+    });
     // Depth and cost are the guard's (it measures them without expanding fragments);
     // async-graphql's recursion check stays as a second line at the same figure.
     let documents = Arc::new(DocumentCache::new(limits.document_cache));
@@ -104,11 +104,21 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
     .limit_recursive_depth(guard::MAX_RECURSION)
     .extension(crate::telemetry::OperationTelemetry)
     .extension(ErrorCodes)
-    .extension(Guard(Arc::new(guard), documents));
+    .data(Arc::clone(&guard))
+    .extension(Guard(guard, documents));
     if limits.production {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
+}
+
+/// The parsed document of `query` as the guard sees it: from the document cache, or counted,
+/// parsed and checked now and remembered (so executing it parses nothing again). `None` when the
+/// guard refuses it; executing the request then says why.
+pub fn checked_document(schema: &GatewaySchema, query: &str) -> Option<ExecutableDocument> {
+    let limits = schema.data::<Arc<GuardLimits>>()?;
+    let documents = schema.data::<Arc<DocumentCache>>()?;
+    guard::parsed_cached(query, limits, documents).ok()
 }
 
 /// Names of the schema's fields that take a `first` argument: their selection costs `first`

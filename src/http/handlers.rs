@@ -200,7 +200,7 @@ pub(crate) async fn graphql_get(State(state): State<AppState>, request: Request)
         return refuse(StatusCode::BAD_REQUEST, error).into_response();
     }
     // GET must never change anything (GraphQL over HTTP): refuse mutations before executing.
-    if selects_mutation(&gql_request) {
+    if selects_mutation(&state.inner.schema, &gql_request) {
         let error = Error::bad_input("Mutations must be sent with POST");
         return refuse(StatusCode::METHOD_NOT_ALLOWED, error)
             .with_header(header::ALLOW, HeaderValue::from_static("POST"))
@@ -210,10 +210,14 @@ pub(crate) async fn graphql_get(State(state): State<AppState>, request: Request)
     single_response(responses, media, &caller)
 }
 
-/// Whether the operation a request would run is a mutation. A document that does not parse
-/// is left to the schema, which reports it as `GRAPHQL_PARSE_FAILED`.
-fn selects_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+/// Whether the operation a request would run is a mutation. The document is read through the
+/// guard and its cache (counted before it is parsed, parsed once for this check and the
+/// execution); one the guard refuses is left to the schema, which says why.
+fn selects_mutation(
+    schema: &crate::graphql::GatewaySchema,
+    request: &async_graphql::Request,
+) -> bool {
+    let Some(document) = crate::graphql::checked_document(schema, &request.query) else {
         return false;
     };
     let is_mutation = |ty: OperationType| ty == OperationType::Mutation;

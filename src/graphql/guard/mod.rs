@@ -137,15 +137,23 @@ pub fn check_cached(
     limits: &GuardLimits,
     documents: &DocumentCache,
 ) -> ServerResult<ExecutableDocument> {
-    let document = match documents.get(&request.query) {
-        Some(document) => document,
-        None => {
-            let (document, tokens) = parse_checked(&request.query, limits)?;
-            documents.insert(&request.query, tokens, &document);
-            document
-        }
-    };
+    let document = parsed_cached(&request.query, limits, documents)?;
     measure_checked(&document, request, limits)?;
+    Ok(document)
+}
+
+/// The document of `query` from `documents`, or counted, parsed and given the checks that do
+/// not depend on variables now, and remembered there.
+pub fn parsed_cached(
+    query: &str,
+    limits: &GuardLimits,
+    documents: &DocumentCache,
+) -> ServerResult<ExecutableDocument> {
+    if let Some(document) = documents.get(query) {
+        return Ok(document);
+    }
+    let (document, tokens) = parse_checked(query, limits)?;
+    documents.insert(query, tokens, &document);
     Ok(document)
 }
 
