@@ -1,6 +1,6 @@
 //! Definition files in the store: listing, uploads and actions with Intune's synchronous
-//! refusals (tenant and size limits, one ADML per language, work already in progress), and
-//! watching a file with its operations.
+//! refusals (tenant limit, work already in progress; the per-file checks are in `proposals.rs`),
+//! and watching a file with its operations.
 
 use std::ops::Bound;
 
@@ -8,13 +8,13 @@ use futures_util::{StreamExt, stream};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::bytes::OPERATION_BYTES;
-use super::simulate::{Job, LanguageSource, Sources, remove_file};
+use super::proposals::{add_languages, check_size, check_sizes, propose};
+use super::simulate::{Job, Sources, remove_file};
 use super::{Data, Seq, Store};
 use crate::backend::FileWatch;
 use crate::domain::files::{
-    DefinitionFile, FILES_LIST, FileAction, FileContent, FilePage, FileStatus, LanguageFileRef,
-    LanguageFileUpload, MAX_LANGUAGE_FILES, NewDefinitionFile, PolicyType, WatchedFile,
-    file_not_found,
+    DefinitionFile, FILES_LIST, FileAction, FilePage, FileStatus, NewDefinitionFile, PolicyType,
+    WatchedFile, file_not_found,
 };
 use crate::domain::{
     GraphMember, Guid, Operation, OperationStatus, OperationType, Page, Timestamp,
@@ -27,41 +27,6 @@ pub const MAX_FILES: usize = 10;
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 /// Most operations a watched file's snapshot carries.
 const WATCH_PAGE: usize = 100;
-
-fn check_size(argument: &str, name: &str, content: &FileContent) -> Result<(), Error> {
-    if content.len() > MAX_FILE_BYTES {
-        return Err(Error::LimitExceeded(format!(
-            "`{argument}` ({name}) has {} bytes; Intune accepts files of at most \
-             {MAX_FILE_BYTES} bytes (1 MB)",
-            content.len()
-        )));
-    }
-    Ok(())
-}
-
-fn check_sizes(argument: &str, files: &[LanguageFileUpload]) -> Result<(), Error> {
-    files.iter().enumerate().try_for_each(|(i, f)| {
-        check_size(
-            &format!("{argument}[{i}].content"),
-            &f.file_name,
-            &f.content,
-        )
-    })
-}
-
-fn add_languages(sources: &mut Sources, files: Vec<LanguageFileUpload>, now: &Timestamp) {
-    for f in files {
-        sources.admls.insert(
-            f.language_code.to_ascii_lowercase(),
-            LanguageSource {
-                file_name: f.file_name,
-                language_code: f.language_code,
-                content: f.content,
-                last_modified: now.clone(),
-            },
-        );
-    }
-}
 
 impl Store {
     pub(super) fn list_files_page(
@@ -278,129 +243,4 @@ impl Store {
             },
         })
     }
-}
-
-/// The sources a file would have after `action`, or the synchronous refusal.
-fn propose(
-    current: &Sources,
-    record: &DefinitionFile,
-    action: FileAction,
-) -> Result<Sources, Error> {
-    let now = Timestamp::now();
-    let mut proposed = current.clone();
-    match action {
-        FileAction::AddLanguageFiles(files) => {
-            check_new_languages(current, record, &files)?;
-            add_languages(&mut proposed, files, &now);
-        }
-        FileAction::UpdateLanguageFiles(files) => {
-            check_known_languages(current, record, &files)?;
-            add_languages(&mut proposed, files, &now);
-        }
-        FileAction::RemoveLanguageFiles(refs) => {
-            check_removable(current, record, &refs)?;
-            for r in &refs {
-                proposed.admls.remove(&r.language_code.to_ascii_lowercase());
-            }
-        }
-        FileAction::UploadNewVersion {
-            content,
-            language_files,
-        } => {
-            let name = current
-                .admx
-                .as_ref()
-                .map(|(name, _)| name.clone())
-                .or_else(|| record.file_name.clone())
-                .unwrap_or_else(|| "definition.admx".to_owned());
-            proposed.admx = Some((name, content));
-            add_languages(&mut proposed, language_files, &now);
-        }
-        FileAction::Remove => {}
-    }
-    // Bounds what one file can hold in memory (at most 1 MB per ADML).
-    if proposed.admls.len() > MAX_LANGUAGE_FILES {
-        return Err(Error::LimitExceeded(format!(
-            "A definition file holds at most {MAX_LANGUAGE_FILES} language files"
-        )));
-    }
-    Ok(proposed)
-}
-
-fn has_language(sources: &Sources, language: &str) -> bool {
-    sources.admls.contains_key(&language.to_ascii_lowercase())
-}
-
-/// One ADML per language: adding a language the file has is a conflict.
-fn check_new_languages(
-    current: &Sources,
-    record: &DefinitionFile,
-    files: &[LanguageFileUpload],
-) -> Result<(), Error> {
-    match files
-        .iter()
-        .find(|f| has_language(current, &f.language_code))
-    {
-        Some(f) => Err(Error::Conflict(format!(
-            "Definition file {} already has an ADML file for {}: one ADML per language; use \
-             updateGroupPolicyLanguageFiles to replace it",
-            record.id, f.language_code
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Only languages the file has can be updated.
-fn check_known_languages(
-    current: &Sources,
-    record: &DefinitionFile,
-    files: &[LanguageFileUpload],
-) -> Result<(), Error> {
-    let unknown = files
-        .iter()
-        .enumerate()
-        .find(|(_, f)| !has_language(current, &f.language_code));
-    match unknown {
-        Some((i, f)) => Err(Error::bad_argument(
-            &format!("languageFiles[{i}].languageCode"),
-            format!(
-                "Definition file {} has no ADML file for {}; use addGroupPolicyLanguageFiles \
-                 to add one",
-                record.id, f.language_code
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Each removed ADML must exist, and the default language's stays.
-fn check_removable(
-    current: &Sources,
-    record: &DefinitionFile,
-    refs: &[LanguageFileRef],
-) -> Result<(), Error> {
-    for (i, r) in refs.iter().enumerate() {
-        let exists = current
-            .admls
-            .get(&r.language_code.to_ascii_lowercase())
-            .is_some_and(|l| l.file_name.eq_ignore_ascii_case(&r.file_name));
-        if !exists {
-            return Err(Error::bad_argument(
-                &format!("languageFiles[{i}]"),
-                format!(
-                    "Definition file {} has no ADML file {} for {}",
-                    record.id, r.file_name, r.language_code
-                ),
-            ));
-        }
-        let default = current.default_language.as_deref();
-        if default.is_some_and(|d| d.eq_ignore_ascii_case(&r.language_code)) {
-            return Err(Error::Conflict(format!(
-                "{} is the default language of definition file {}; its ADML file cannot be \
-                 removed",
-                r.language_code, record.id
-            )));
-        }
-    }
-    Ok(())
 }

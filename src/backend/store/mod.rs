@@ -13,6 +13,7 @@ mod export;
 mod files;
 mod keys;
 mod open;
+mod proposals;
 mod seed;
 mod simulate;
 mod writes;
