@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod cursor;
 pub mod graph;
+pub mod identity;
 pub mod store;
 
 use std::collections::HashMap;
@@ -155,5 +156,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether the backend can serve requests now.
     async fn ready(&self) -> bool {
         true
+    }
+
+    /// The claims of `token` once the upstream has accepted it (see [`identity`]); `None`
+    /// when it has not, or when the backend has no upstream that checks tokens (the store).
+    fn vouched_claims(&self, _token: &BearerToken) -> Option<std::sync::Arc<identity::Claims>> {
+        None
     }
 }

@@ -6,6 +6,7 @@
 //! call's deadline. A POST is retried only on 429: after a 503, a 504 or a timeout Graph may
 //! have created the operation already, and a retry could create it twice.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
@@ -15,6 +16,7 @@ use url::Url;
 
 use super::reply::{Reply, ReplyOutcome};
 use crate::backend::Caller;
+use crate::backend::identity::Vouched;
 use crate::error::{Code, Error, UpstreamDetail};
 use crate::telemetry::metrics;
 use tracing::Instrument;
@@ -75,6 +77,8 @@ pub struct GraphClient {
     http: reqwest::Client,
     base: Url,
     timeout: Duration,
+    /// Tokens Graph has answered with a 2xx (see [`identity`](crate::backend::identity)).
+    vouched: Arc<Vouched>,
 }
 
 impl GraphClient {
@@ -97,7 +101,13 @@ impl GraphClient {
             http,
             base,
             timeout,
+            vouched: Arc::new(Vouched::default()),
         })
+    }
+
+    /// The tokens Graph has accepted so far.
+    pub fn vouched(&self) -> &Arc<Vouched> {
+        &self.vouched
     }
 
     /// The per-call budget, retries and waits included.
@@ -248,6 +258,11 @@ impl GraphClient {
         })?;
         let status = response.status().as_u16();
         metrics::graph_request(method_label, route, status, started.elapsed());
+        if response.status().is_success()
+            && let Some(token) = &caller.token
+        {
+            self.vouched.record(token);
+        }
         let request_id = header(response.headers(), "request-id");
         span.record("http.response.status_code", status);
         if let Some(id) = &request_id {

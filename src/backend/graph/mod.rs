@@ -31,7 +31,8 @@ use futures_util::StreamExt;
 
 use super::budget::ListCall;
 use super::cursor::CursorCodec;
-use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
+use super::identity::Claims;
+use super::{Backend, BearerToken, Caller, FileLookups, FileWatch, Lookups, Watch};
 use crate::config::Config;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
@@ -98,6 +99,10 @@ fn upstream_shape(what: &str) -> Error {
 
 #[async_trait]
 impl Backend for GraphBackend {
+    fn vouched_claims(&self, token: &BearerToken) -> Option<Arc<Claims>> {
+        self.api.client().vouched().claims(token)
+    }
+
     async fn get_many(&self, caller: &Caller, keys: &[OperationKey]) -> Lookups {
         if let [key] = keys {
             let outcome = self.read_operation(caller, *key).await;
