@@ -22,6 +22,9 @@ mod schema;
 
 use record::{StoredRecord, stamp, wire};
 
+/// How long a write waits for the database's lock (held by another process) before failing.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// An open store database.
 pub struct Db {
     conn: Connection,
@@ -52,19 +55,26 @@ impl Db {
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
+        // How long a write waits for another process holding the database's lock before it
+        // fails; the store's reads do not wait for it (see `reads`).
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         schema::migrate(&mut conn)?;
         Ok(Db { conn })
     }
 
-    /// Whether the database holds no definition file yet (a seed applies only then).
-    pub fn is_empty(&self) -> Result<bool, String> {
-        let count: i64 = self
+    /// Whether the seed decision was never made for this database (a seed applies only
+    /// then): a marker row written with the seed, never inferred from what the tables hold.
+    pub fn never_seeded(&self) -> Result<bool, String> {
+        let seeded: Option<String> = self
             .conn
-            .query_row("SELECT COUNT(*) FROM files", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM store_meta WHERE name = 'seeded'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
             .map_err(sql)?;
-        Ok(count == 0)
+        Ok(seeded.is_none())
     }
 
     /// Writes what `changes` did to `data` in one transaction; returns once it is durable.
@@ -107,6 +117,13 @@ impl Db {
             if let Some(file) = data.files.get(id) {
                 put_sources(&tx, *id, &file.sources)?;
             }
+        }
+        if data.mark_seeded {
+            tx.execute(
+                "INSERT OR REPLACE INTO store_meta (name, value) VALUES ('seeded', ?1)",
+                [crate::domain::Timestamp::now().as_str()],
+            )
+            .map_err(sql)?;
         }
         tx.commit().map_err(sql)
     }
@@ -220,7 +237,7 @@ impl Db {
                 .zip(admx)
                 .map(|(n, b)| (n, FileContent::from_bytes(b))),
             default_language,
-            admls: BTreeMap::new(),
+            ..Sources::default()
         };
         let mut admls = self
             .conn
@@ -248,6 +265,7 @@ impl Db {
                     language_code,
                     content: FileContent::from_bytes(content),
                     last_modified: stamp(&modified)?,
+                    summary: None,
                 },
             );
         }
