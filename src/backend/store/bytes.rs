@@ -49,6 +49,12 @@ impl Store {
         self.shared.max_bytes.store(max, Ordering::Relaxed);
     }
 
+    /// What the store holds now, in bytes, as `--store-max-bytes` counts it (work waiting for
+    /// its processing included).
+    pub fn bytes_held(&self) -> usize {
+        self.shared.data().total_bytes()
+    }
+
     /// Refuses a change that would add `adding` bytes over the cap.
     pub(super) fn check_bytes(&self, data: &Data, adding: usize) -> Result<(), Error> {
         let max = self.shared.max_bytes.load(Ordering::Relaxed);

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::simulate::{LanguageSource, Sources};
 use super::{Change, Data, File};
@@ -77,14 +77,23 @@ impl Db {
         Ok(seeded.is_none())
     }
 
-    /// Writes what `changes` did to `data` in one transaction; returns once it is durable.
+    /// Starts a write: takes the database's write lock, waiting up to [`BUSY_TIMEOUT`] for
+    /// another process holding it. Called before the store's data lock is taken, so readers
+    /// never wait while SQLite does.
+    pub fn begin(&mut self) -> Result<Transaction<'_>, String> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)
+    }
+
+    /// Writes what `changes` did to `data` in `tx` and commits; returns once it is durable
+    /// (on an error the transaction is rolled back).
     pub fn commit(
-        &mut self,
+        tx: Transaction<'_>,
         data: &Data,
         changes: &[Change],
         sources: &[Guid],
     ) -> Result<(), String> {
-        let tx = self.conn.transaction().map_err(sql)?;
         for change in changes {
             match change {
                 Change::Operation { key, state } => {

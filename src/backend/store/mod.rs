@@ -57,8 +57,8 @@ struct Shared {
     capacity: usize,
     /// How long simulated processing takes, in milliseconds.
     processing_delay_ms: AtomicU64,
-    /// The database each change is written to before it is visible (`--store-path`).
-    /// Locked only while the data lock is held, so the two are always taken in that order.
+    /// The database each change is written to before it is visible (`--store-path`). A
+    /// write takes it before the data lock, so the two are always taken in that order.
     db: Option<Mutex<durable::Db>>,
     /// Most bytes held (see [`bytes`]).
     max_bytes: AtomicUsize,
@@ -137,29 +137,43 @@ impl Shared {
         self: &Arc<Self>,
         change: impl FnOnce(&mut Data) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        // The database's lock first, without the data lock: while another process holds it,
+        // reads go on and this write alone waits (then fails with nothing changed).
+        let mut db = self
+            .db
+            .as_ref()
+            .map(|db| db.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let tx = match db.as_mut().map(|db| db.begin()).transpose() {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, "store write refused by the database");
+                return Err(Error::Internal(e));
+            }
+        };
         let mut data = self.data();
         let outcome = change(&mut data);
         let pending = std::mem::take(&mut data.pending);
         let new_sources = std::mem::take(&mut data.new_sources);
         let new_jobs = std::mem::take(&mut data.new_jobs);
         let ended_jobs = std::mem::take(&mut data.ended_jobs);
-        if let Some(db) = &self.db {
-            let mut db = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Err(e) = db.commit(&data, &pending, &new_sources) {
-                // Memory is ahead of the database: go back to what is durable. Work started by
-                // this change is dropped with it; work still waiting stays held.
-                tracing::error!(error = %e, "store write failed; reloading from the database");
-                let held = std::mem::take(&mut data.held);
-                match db.load() {
-                    Ok(durable) => *data = durable,
-                    Err(e) => {
-                        tracing::error!(error = %e, "store reload failed");
-                        data.bytes = data.count_bytes();
-                    }
+        let committed = tx.map_or(Ok(()), |tx| {
+            durable::Db::commit(tx, &data, &pending, &new_sources)
+        });
+        if let Err(e) = committed {
+            // Memory is ahead of the database: go back to what is durable. Work started by
+            // this change is dropped with it; work still waiting stays held.
+            tracing::error!(error = %e, "store write failed; reloading from the database");
+            let held = std::mem::take(&mut data.held);
+            match db.as_ref().map(|db| db.load()) {
+                Some(Ok(durable)) => *data = durable,
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "store reload failed");
+                    data.bytes = data.count_bytes();
                 }
-                data.held = held;
-                return Err(Error::Internal(e));
+                None => {}
             }
+            data.held = held;
+            return Err(Error::Internal(e));
         }
         data.mark_seeded = false;
         for id in ended_jobs {
