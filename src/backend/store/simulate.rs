@@ -205,3 +205,65 @@ pub(super) fn remove_file(data: &mut Data, id: Guid) -> Option<DefinitionFile> {
     data.publish(Change::File(id));
     Some(file.record)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(path: &str) -> FileContent {
+        let full = format!("{}/playground/samples/{path}", env!("CARGO_MANIFEST_DIR"));
+        FileContent::from_bytes(std::fs::read(full).expect("a sample"))
+    }
+
+    fn language(code: &str, path: &str) -> LanguageSource {
+        LanguageSource {
+            file_name: "contoso-browser.adml".to_owned(),
+            language_code: code.to_owned(),
+            content: sample(path),
+            last_modified: Timestamp::now(),
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn files_read_once_are_not_parsed_again_until_their_bytes_change() {
+        let mut sources = Sources {
+            default_language: Some("en-US".to_owned()),
+            ..Sources::default()
+        };
+        sources.set_admx(
+            "contoso-browser.admx".to_owned(),
+            sample("contoso-browser.admx"),
+        );
+        sources.admls.insert(
+            "en-us".to_owned(),
+            language("en-US", "en-US/contoso-browser.adml"),
+        );
+        assert!(read(&mut sources, &[], None).is_ok());
+        assert!(sources.admx_summary.is_some());
+        assert!(sources.admls["en-us"].summary.is_some());
+
+        // What was read is used as it was: bytes that no longer parse are not parsed again
+        // (in the store, bytes never change under a kept summary; this proves no re-read).
+        let garbage = FileContent::from_bytes(b"<not xml".to_vec());
+        if let Some((_, content)) = sources.admx.as_mut() {
+            *content = garbage.clone();
+        }
+        if let Some(l) = sources.admls.get_mut("en-us") {
+            l.content = garbage.clone();
+        }
+        // A language added since is read (and the copy of the set keeps the summaries).
+        let mut proposed = sources.clone();
+        proposed.admls.insert(
+            "de-de".to_owned(),
+            language("de-DE", "de-DE/contoso-browser.adml"),
+        );
+        assert!(read(&mut proposed, &[], None).is_ok());
+        assert!(proposed.admls["de-de"].summary.is_some());
+
+        // A replaced ADMX is read again.
+        proposed.set_admx("contoso-browser.admx".to_owned(), garbage);
+        let err = read(&mut proposed, &[], None).err().expect("read again");
+        assert!(err.contains("not well-formed"), "{err}");
+    }
+}
