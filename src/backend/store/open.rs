@@ -25,7 +25,7 @@ impl Store {
         cursors: CursorCodec,
     ) -> Result<(Store, bool), String> {
         let db = Db::open(path)?;
-        let empty = db.never_seeded()?;
+        let never_seeded = db.never_seeded()?;
         db.interrupt_running_keys()?;
         let data = db.load()?;
         let store = Store::with_data(capacity, cursors, data, Some(db));
@@ -36,7 +36,7 @@ impl Store {
                 Ok(())
             })
             .map_err(|e| e.to_string())?;
-        Ok((store, empty))
+        Ok((store, never_seeded))
     }
 }
 
