@@ -126,11 +126,19 @@ async fn a_write_lock_held_elsewhere_fails_a_create_cleanly_and_nothing_stalls_o
         "the create did not wait: {took:?}"
     );
     assert!(probes.len() >= 10, "{probes:?}");
+    // None waited for the lock (2 s); all but a few (a loaded machine) took under 100 ms.
+    assert!(
+        probes.iter().all(|p| *p < Duration::from_secs(1)),
+        "{probes:?}"
+    );
     let slow = probes
         .iter()
         .filter(|p| **p > Duration::from_millis(100))
         .count();
-    assert!(slow <= 2, "probes and reads over 100 ms: {probes:?}");
+    assert!(
+        slow <= probes.len() / 4,
+        "probes and reads over 100 ms: {probes:?}"
+    );
 
     released
         .recv_timeout(Duration::from_secs(20))
