@@ -349,9 +349,13 @@ impl std::fmt::Debug for Secret {
 }
 
 impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
+    type Err = String;
 
+    /// An empty key would sign cursors anyone can forge: refused, like a missing value.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            return Err("must not be empty (unset it to get a random key per process)".to_owned());
+        }
         Ok(Secret(s.to_owned()))
     }
 }

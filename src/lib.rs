@@ -47,23 +47,25 @@ fn cursors(config: &Config) -> CursorCodec {
 
 /// Builds the in-process store `config` describes, seeded unless told otherwise.
 pub fn store(config: &Config) -> Result<Store, String> {
-    let (store, empty) = match &config.store_path {
+    let (store, never_seeded) = match &config.store_path {
         Some(path) => Store::open(path, config.store_capacity, cursors(config))?,
         None => (Store::new(config.store_capacity, cursors(config)), true),
     };
     store.set_processing_delay(config.store_processing_delay);
     store.set_max_bytes(config.store_max_bytes);
-    let seed = match (&config.seed, config.no_seed || !empty) {
+    let seed = match (&config.seed, config.no_seed || !never_seeded) {
         (_, true) => None,
-        (Some(path), false) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read seed {}: {e}", path.display()))?,
-        ),
+        (Some(path), false) => Some(backend::store::read_seed_file(path)?),
         (None, false) => Some(DEMO_SEED.to_owned()),
     };
-    if let Some(seed) = seed {
-        let count = store.load_seed(&seed)?;
-        tracing::info!(operations = count, "store seeded");
+    match seed {
+        Some(seed) => {
+            let count = store.load_seed(&seed)?;
+            tracing::info!(operations = count, "store seeded");
+        }
+        // A database started empty stays unseeded for good.
+        None if never_seeded && config.store_path.is_some() => store.mark_seeded()?,
+        None => {}
     }
     Ok(store)
 }

@@ -14,6 +14,9 @@ use gpo_gateway::backend::store::Store;
 use gpo_gateway::config::Command;
 use gpo_gateway::http::serve::{ConnectionLimits, Drained, serve};
 
+/// Time given to blocking work (a parse, a database write) once serving has ended.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Exit status when the drain time ran out with requests still being served.
 const EXIT_DRAIN_CUT_OFF: u8 = 3;
 
@@ -50,7 +53,10 @@ fn main() -> ExitCode {
         }
     };
     let status = runtime.block_on(serve_until_signal(config));
-    drop(runtime);
+    // Not a plain drop, which waits for every blocking task: a definition file still being
+    // parsed, or a write waiting for another process's database lock, must not hold the exit
+    // (an unfinished SQLite transaction is rolled back on the next open).
+    runtime.shutdown_timeout(EXIT_GRACE);
     if let Some(tracing) = tracing {
         tracing.shutdown();
     }

@@ -1,6 +1,59 @@
 //! The fixed label values of the metrics: the limits that refuse, the caches, Graph's route
 //! templates and methods. Nothing here is taken from a request as it was sent.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+/// Longest operation name kept as it is in a label or a span, in bytes; a longer one is cut
+/// to [`KEPT_NAME_BYTES`] and marked with [`TRUNCATED`].
+pub const MAX_OPERATION_NAME_BYTES: usize = 64;
+/// What is kept of a name that is too long.
+pub const KEPT_NAME_BYTES: usize = 48;
+/// The mark of a cut name.
+pub const TRUNCATED: &str = "__truncated";
+/// Most bytes all operation-name labels may take together; names beyond go to the overflow
+/// label, so many long names cannot grow the metrics either.
+pub const OPERATION_NAME_LABEL_BYTES: usize = 4096;
+
+/// `name` as a label or span field: as it is up to [`MAX_OPERATION_NAME_BYTES`], else its first
+/// [`KEPT_NAME_BYTES`] and [`TRUNCATED`] (GraphQL names are ASCII; a cut never splits a char).
+pub fn operation_name(name: &str) -> Cow<'_, str> {
+    if name.len() <= MAX_OPERATION_NAME_BYTES {
+        return Cow::Borrowed(name);
+    }
+    let mut cut = KEPT_NAME_BYTES;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Cow::Owned(format!("{}{TRUNCATED}", &name[..cut]))
+}
+
+/// The operation names that have become labels: at most `count` of them and
+/// [`OPERATION_NAME_LABEL_BYTES`] in all.
+#[derive(Default)]
+pub struct OperationNames {
+    names: HashSet<String>,
+    bytes: usize,
+}
+
+impl OperationNames {
+    /// The label of `name`: itself (shortened as [`operation_name`] says) while the bounds
+    /// allow, else `overflow`.
+    pub fn label(&mut self, name: &str, count: usize, overflow: &str) -> String {
+        let name = operation_name(name);
+        if self.names.contains(name.as_ref()) {
+            return name.into_owned();
+        }
+        let bytes = self.bytes + name.len();
+        if self.names.len() < count && bytes <= OPERATION_NAME_LABEL_BYTES {
+            self.bytes = bytes;
+            self.names.insert(name.clone().into_owned());
+            return name.into_owned();
+        }
+        overflow.to_owned()
+    }
+}
+
 /// A limit that refused a request, named as its flag is (underscores for dashes).
 /// `max_connections` counts refusals by either connection cap (in total or per address);
 /// `max_lookups` is the fixed cap on lookups per operation.
@@ -118,6 +171,35 @@ pub fn method_label(method: &axum::http::Method) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_names_are_cut_and_marked() {
+        assert_eq!(operation_name("GetFiles"), "GetFiles");
+        let exact = "a".repeat(MAX_OPERATION_NAME_BYTES);
+        assert_eq!(operation_name(&exact), exact);
+        let long = "b".repeat(1_000_000);
+        let label = operation_name(&long);
+        assert_eq!(label, format!("{}{TRUNCATED}", "b".repeat(KEPT_NAME_BYTES)));
+    }
+
+    #[test]
+    fn name_labels_are_bounded_in_count_and_in_bytes() {
+        let mut names = OperationNames::default();
+        assert_eq!(names.label("Op", 3, "__other"), "Op");
+        assert_eq!(names.label("Op", 3, "__other"), "Op");
+        assert_eq!(names.label("Other", 1, "__other"), "__other");
+        // Long names fill the byte budget before the count.
+        let mut labelled = 0;
+        for i in 0..1000 {
+            let name = format!("{i:0>4}{}", "x".repeat(70));
+            if names.label(&name, 1000, "__other") != "__other" {
+                labelled += 1;
+            }
+        }
+        let each = KEPT_NAME_BYTES + TRUNCATED.len();
+        assert_eq!(labelled, (OPERATION_NAME_LABEL_BYTES - 2) / each);
+        assert!(names.bytes <= OPERATION_NAME_LABEL_BYTES);
+    }
 
     #[test]
     fn routes_never_carry_an_id() {

@@ -54,9 +54,12 @@ pub fn init(format: LogFormat) -> Result<Option<Tracing>, String> {
 /// `traceparent` when it sent a valid one, else a new one). The `client-request-id` is
 /// recorded when the answer is known, as the gateway echoes it.
 pub fn request_span(request: &Request) -> Span {
+    // A string field, not a formatted one: text logs print it quoted with quotes, control
+    // characters and escapes escaped, so a path cannot forge a log line or a field.
+    let otel_name = format!("{} {}", request.method(), request.uri().path());
     let span = tracing::info_span!(
         "request",
-        otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
+        otel.name = otel_name.as_str(),
         method = %request.method(),
         path = request.uri().path(),
         trace_id = tracing::field::Empty,

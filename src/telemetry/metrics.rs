@@ -6,7 +6,6 @@
 //! The registry is process-wide, as Prometheus scrapes a process: several routers in one
 //! process (as in tests) count into the same figures.
 
-use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -17,10 +16,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::labels::OperationNames;
 pub use super::labels::{Cache, Limit, graph_route, method_label};
 
-/// Distinct operation names kept as labels; operations named otherwise are counted under
-/// [`OTHER_OPERATIONS`], so a client sending random names cannot grow the metrics.
+/// Distinct operation names kept as labels; operations named otherwise (or once the names take
+/// `labels::OPERATION_NAME_LABEL_BYTES`) are counted under [`OTHER_OPERATIONS`], so a client
+/// sending random or long names cannot grow the metrics. A name over 64 bytes is cut.
 pub const OPERATION_NAMES: usize = 100;
 /// The label of operations whose name is not among the first [`OPERATION_NAMES`].
 pub const OTHER_OPERATIONS: &str = "__other";
@@ -95,7 +96,7 @@ struct Metrics {
     websockets: Gauge,
     cache: Family<CacheLabels, Counter>,
     store_operations: Gauge,
-    names: Mutex<HashSet<String>>,
+    names: Mutex<OperationNames>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -125,7 +126,7 @@ impl Metrics {
             websockets: Gauge::default(),
             cache: Family::default(),
             store_operations: Gauge::default(),
-            names: Mutex::new(HashSet::new()),
+            names: Mutex::new(OperationNames::default()),
         };
         let r = &mut m.registry;
         r.register(
@@ -249,16 +250,9 @@ pub fn graphql_operation(
         .observe(took.as_secs_f64());
 }
 
-fn bounded_name(names: &Mutex<HashSet<String>>, name: &str) -> String {
+fn bounded_name(names: &Mutex<OperationNames>, name: &str) -> String {
     let mut names = names.lock().unwrap_or_else(|p| p.into_inner());
-    if names.contains(name) {
-        return name.to_owned();
-    }
-    if names.len() < OPERATION_NAMES {
-        names.insert(name.to_owned());
-        return name.to_owned();
-    }
-    OTHER_OPERATIONS.to_owned()
+    names.label(name, OPERATION_NAMES, OTHER_OPERATIONS)
 }
 
 /// One more GraphQL request over HTTP is being served until the guard is dropped.
@@ -371,7 +365,7 @@ mod tests {
 
     #[test]
     fn names_past_the_bound_fold_into_one_label() {
-        let names = Mutex::new(HashSet::new());
+        let names = Mutex::new(OperationNames::default());
         for i in 0..OPERATION_NAMES {
             assert_eq!(bounded_name(&names, &format!("Op{i}")), format!("Op{i}"));
         }

@@ -136,10 +136,14 @@ impl Extension for Recorder {
             Some((name, ty)) => (name, type_label(ty)),
             None => (None, metrics::UNKNOWN),
         };
+        // A long name is cut (as in the metrics); recorded as strings, so text logs print
+        // them quoted and escaped.
+        let shown = super::labels::operation_name(name.as_deref().unwrap_or(metrics::ANONYMOUS));
+        let otel_name = format!("{kind} {shown}");
         let span = tracing::info_span!(
             "graphql",
-            otel.name = %format_args!("{kind} {}", name.as_deref().unwrap_or(metrics::ANONYMOUS)),
-            graphql.operation.name = name.as_deref().unwrap_or(metrics::ANONYMOUS),
+            otel.name = otel_name.as_str(),
+            graphql.operation.name = shown.as_ref(),
             graphql.operation.type = kind,
         );
         if kind != metrics::UNKNOWN {
@@ -159,9 +163,10 @@ impl Extension for Recorder {
         if !root || info.name.starts_with("__") {
             return next.run(ctx, info).await;
         }
+        let otel_name = format!("resolve {}", info.name);
         let span = tracing::info_span!(
             "resolve",
-            otel.name = %format_args!("resolve {}", info.name),
+            otel.name = otel_name.as_str(),
             graphql.field.name = info.name,
         );
         next.run(ctx, info).instrument(span).await

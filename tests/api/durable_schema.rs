@@ -62,7 +62,7 @@ async fn a_version_1_database_opens_and_keeps_its_data() {
     let version: i64 = conn
         .query_row("SELECT version FROM schema_version", [], |row| row.get(0))
         .expect("a version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let _ = std::fs::remove_file(&path);
 }
 

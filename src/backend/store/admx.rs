@@ -33,8 +33,15 @@ pub struct Adml {
 }
 
 fn parse<'a>(name: &str, text: &'a str) -> Result<Document<'a>, String> {
-    // DTDs are refused (the default): no entity expansion from uploaded bytes.
-    Document::parse_with_options(text, ParsingOptions::default())
+    // Linear checks first: the parser's own are quadratic in attributes per element.
+    super::xml_limits::check(name, text)?;
+    // DTDs are refused (the default): no entity expansion from uploaded bytes. Elements are
+    // bounded by the check above; text and comment nodes by this.
+    let options = ParsingOptions {
+        nodes_limit: u32::try_from(4 * super::xml_limits::MAX_ELEMENTS).unwrap_or(u32::MAX),
+        ..ParsingOptions::default()
+    };
+    Document::parse_with_options(text, options)
         .map_err(|e| format!("{name} is not well-formed XML: {e} (ContentParsingException)"))
 }
 

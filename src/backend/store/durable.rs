@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::simulate::{LanguageSource, Sources};
 use super::{Change, Data, File};
@@ -21,6 +21,9 @@ pub(super) mod record;
 mod schema;
 
 use record::{StoredRecord, stamp, wire};
+
+/// How long a write waits for the database's lock (held by another process) before failing.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An open store database.
 pub struct Db {
@@ -52,29 +55,45 @@ impl Db {
             .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
+        // How long a write waits for another process holding the database's lock before it
+        // fails; the store's reads do not wait for it (see `reads`).
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         schema::migrate(&mut conn)?;
         Ok(Db { conn })
     }
 
-    /// Whether the database holds no definition file yet (a seed applies only then).
-    pub fn is_empty(&self) -> Result<bool, String> {
-        let count: i64 = self
+    /// Whether the seed decision was never made for this database (a seed applies only
+    /// then): a marker row written with the seed, never inferred from what the tables hold.
+    pub fn never_seeded(&self) -> Result<bool, String> {
+        let seeded: Option<String> = self
             .conn
-            .query_row("SELECT COUNT(*) FROM files", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM store_meta WHERE name = 'seeded'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
             .map_err(sql)?;
-        Ok(count == 0)
+        Ok(seeded.is_none())
     }
 
-    /// Writes what `changes` did to `data` in one transaction; returns once it is durable.
+    /// Starts a write: takes the database's write lock, waiting up to [`BUSY_TIMEOUT`] for
+    /// another process holding it. Called before the store's data lock is taken, so readers
+    /// never wait while SQLite does.
+    pub fn begin(&mut self) -> Result<Transaction<'_>, String> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)
+    }
+
+    /// Writes what `changes` did to `data` in `tx` and commits; returns once it is durable
+    /// (on an error the transaction is rolled back).
     pub fn commit(
-        &mut self,
+        tx: Transaction<'_>,
         data: &Data,
         changes: &[Change],
         sources: &[Guid],
     ) -> Result<(), String> {
-        let tx = self.conn.transaction().map_err(sql)?;
         for change in changes {
             match change {
                 Change::Operation { key, state } => {
@@ -107,6 +126,13 @@ impl Db {
             if let Some(file) = data.files.get(id) {
                 put_sources(&tx, *id, &file.sources)?;
             }
+        }
+        if data.mark_seeded {
+            tx.execute(
+                "INSERT OR REPLACE INTO store_meta (name, value) VALUES ('seeded', ?1)",
+                [crate::domain::Timestamp::now().as_str()],
+            )
+            .map_err(sql)?;
         }
         tx.commit().map_err(sql)
     }
@@ -220,7 +246,7 @@ impl Db {
                 .zip(admx)
                 .map(|(n, b)| (n, FileContent::from_bytes(b))),
             default_language,
-            admls: BTreeMap::new(),
+            ..Sources::default()
         };
         let mut admls = self
             .conn
@@ -248,6 +274,7 @@ impl Db {
                     language_code,
                     content: FileContent::from_bytes(content),
                     last_modified: stamp(&modified)?,
+                    summary: None,
                 },
             );
         }

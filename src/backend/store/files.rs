@@ -8,8 +8,9 @@ use futures_util::{StreamExt, stream};
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::bytes::OPERATION_BYTES;
+use super::jobs::Job;
 use super::proposals::{add_languages, check_size, check_sizes, propose};
-use super::simulate::{Job, Sources, remove_file};
+use super::simulate::{Sources, remove_file};
 use super::{Data, Seq, Store};
 use crate::backend::FileWatch;
 use crate::domain::files::{
@@ -29,32 +30,34 @@ pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 const WATCH_PAGE: usize = 100;
 
 impl Store {
-    pub(super) fn list_files_page(
+    pub(super) async fn list_files_page(
         &self,
         first: usize,
         after: Option<&str>,
     ) -> Result<FilePage, Error> {
-        let cursors = &self.shared.cursors;
         let start = match after {
-            Some(cursor) => Bound::Excluded(cursors.decode::<Seq>(FILES_LIST, cursor)?),
+            Some(cursor) => Bound::Excluded(self.shared.cursors.decode::<Seq>(FILES_LIST, cursor)?),
             None => Bound::Unbounded,
         };
-        let data = self.shared.data();
-        let mut items: Vec<(String, DefinitionFile)> = data
-            .order
-            .range((start, Bound::Unbounded))
-            .take(first + 1)
-            .filter_map(|(seq, id)| {
-                let file = data.files.get(id)?;
-                Some((cursors.encode(FILES_LIST, seq), file.record.clone()))
-            })
-            .collect();
-        let has_next_page = items.len() > first;
-        items.truncate(first);
-        Ok(FilePage {
-            items,
-            has_next_page,
+        self.read(move |store, data| {
+            let cursors = &store.shared.cursors;
+            let mut items: Vec<(String, DefinitionFile)> = data
+                .order
+                .range((start, Bound::Unbounded))
+                .take(first + 1)
+                .filter_map(|(seq, id)| {
+                    let file = data.files.get(id)?;
+                    Some((cursors.encode(FILES_LIST, seq), file.record.clone()))
+                })
+                .collect();
+            let has_next_page = items.len() > first;
+            items.truncate(first);
+            FilePage {
+                items,
+                has_next_page,
+            }
         })
+        .await
     }
 
     pub(super) fn upload(&self, new: NewDefinitionFile) -> Result<DefinitionFile, Error> {
@@ -95,11 +98,10 @@ impl Store {
             }
             self.check_capacity(data)?;
             self.check_bytes(data, sources.bytes() + OPERATION_BYTES)?;
-            // Held by the job until it ends (see `simulate::finish_now`).
-            data.bytes += sources.bytes();
             data.insert_file(record.clone(), Sources::default());
             let operation = self.start(data, record.id, OperationType::Upload)?;
-            self.schedule(Job {
+            // Held by the job until it ends (see `jobs`).
+            data.new_jobs.push(Job {
                 file: record.id,
                 operation,
                 kind: OperationType::Upload,
@@ -159,8 +161,6 @@ impl Store {
             self.check_capacity(data)?;
             self.check_bytes(data, proposed.bytes() + OPERATION_BYTES)?;
             let operation = self.start(data, id, kind)?;
-            // Held by the job until it ends (see `simulate::finish_now`).
-            data.bytes += proposed.bytes();
             let file = data.files.get_mut(&id).ok_or_else(|| file_not_found(id))?;
             file.record.status = if kind == OperationType::Remove {
                 FileStatus::RemovalInProgress
@@ -171,7 +171,8 @@ impl Store {
             file.status_before_work = Some(previous);
             let record = file.record.clone();
             data.publish(super::Change::File(id));
-            self.schedule(Job {
+            // Held by the job until it ends (see `jobs`).
+            data.new_jobs.push(Job {
                 file: id,
                 operation,
                 kind,
@@ -188,25 +189,33 @@ impl Store {
             .write(|data| remove_file(data, id).ok_or_else(|| file_not_found(id)))
     }
 
-    pub(super) fn watch_one_file(&self, id: Guid) -> Result<FileWatch, Error> {
+    pub(super) async fn watch_one_file(&self, id: Guid) -> Result<FileWatch, Error> {
         // As for operations: subscribe and read under the lock, so no change is missed.
-        let (changes, current) = {
-            let data = self.shared.data();
-            let changes = BroadcastStream::new(self.shared.changes.subscribe());
-            (
-                changes,
-                self.snapshot(&data, id).ok_or_else(|| file_not_found(id))?,
-            )
-        };
+        let (changes, current) = self
+            .read(move |store, data| {
+                let changes = BroadcastStream::new(store.shared.changes.subscribe());
+                store.snapshot(data, id).map(|current| (changes, current))
+            })
+            .await?
+            .ok_or_else(|| file_not_found(id))?;
         let store = self.clone();
         let later = changes.filter_map(move |change| {
-            let relevant = match &change {
-                Ok(change) => change.file_id() == id,
-                // Fell behind: read the latest state.
-                Err(_) => true,
-            };
-            let state = relevant.then(|| store.snapshot(&store.shared.data(), id));
-            std::future::ready(state.map(Ok))
+            let store = store.clone();
+            async move {
+                let relevant = match &change {
+                    Ok(change) => change.file_id() == id,
+                    // Fell behind: read the latest state.
+                    Err(_) => true,
+                };
+                if !relevant {
+                    return None;
+                }
+                Some(
+                    store
+                        .read(move |store, data| store.snapshot(data, id))
+                        .await,
+                )
+            }
         });
         let mut last: Option<WatchedFile> = None;
         let deduplicated = stream::once(std::future::ready(Ok(Some(current))))

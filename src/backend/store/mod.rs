@@ -11,35 +11,35 @@ mod bytes;
 mod durable;
 mod export;
 mod files;
+mod jobs;
 mod keys;
 mod open;
+mod parsing;
 mod proposals;
+mod reads;
 mod seed;
 mod simulate;
 mod writes;
+mod xml_limits;
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::{StreamExt, stream};
 use tokio::sync::broadcast;
-use tokio_stream::wrappers::BroadcastStream;
 
 use super::cursor::CursorCodec;
 use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
-use crate::domain::files::{
-    DefinitionFile, FileAction, FilePage, FileStatus, NewDefinitionFile, file_not_found,
-};
+use crate::domain::files::{DefinitionFile, FileAction, FilePage, FileStatus, NewDefinitionFile};
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
 
 pub use export::export_store;
 pub use files::{MAX_FILE_BYTES, MAX_FILES};
 pub use keys::DurableKeys;
+pub use seed::{MAX_SEED_BYTES, read_seed_file};
 
 /// The demo data the gateway starts with unless told otherwise.
 pub const DEMO_SEED: &str = include_str!("../demo_seed.json");
@@ -57,8 +57,8 @@ struct Shared {
     capacity: usize,
     /// How long simulated processing takes, in milliseconds.
     processing_delay_ms: AtomicU64,
-    /// The database each change is written to before it is visible (`--store-path`).
-    /// Locked only while the data lock is held, so the two are always taken in that order.
+    /// The database each change is written to before it is visible (`--store-path`). A
+    /// write takes it before the data lock, so the two are always taken in that order.
     db: Option<Mutex<durable::Db>>,
     /// Most bytes held (see [`bytes`]).
     max_bytes: AtomicUsize,
@@ -76,8 +76,17 @@ struct Data {
     pending: Vec<Change>,
     /// Files whose bytes changed under the current lock.
     new_sources: Vec<Guid>,
-    /// Bytes held (see [`bytes`]), work in progress included.
+    /// Bytes of the files and operations held (see [`bytes`]); work in progress is in `held`.
     bytes: usize,
+    /// Bytes of the work waiting for its processing, by operation id: counted apart, so a
+    /// reload from the database after a failed commit keeps them right.
+    held: HashMap<Guid, usize>,
+    /// Work started under the current lock, scheduled once it is durable.
+    new_jobs: Vec<jobs::Job>,
+    /// Work ended under the current lock, no longer held once that is durable.
+    ended_jobs: Vec<Guid>,
+    /// Set when the seed decision for a new database is made (see `durable`).
+    mark_seeded: bool,
 }
 
 /// One definition file: its record, the bytes it was built from, and its operations.
@@ -119,29 +128,63 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn get(&self, key: OperationKey) -> Option<Operation> {
-        self.data().get(key)
-    }
-
     /// Runs one change of the store: `change` works on the data under the lock, then what it
     /// did is made durable (with `--store-path`) and only then published, still under the
     /// lock, so no reader or subscriber ever sees a change that a crash could take back.
-    fn write<T>(&self, change: impl FnOnce(&mut Data) -> Result<T, Error>) -> Result<T, Error> {
+    /// Work the change started is scheduled only then too. With a database this waits for the
+    /// disk: call it on the blocking pool (see [`Store::blocking`]), never on an async worker.
+    fn write<T>(
+        self: &Arc<Self>,
+        change: impl FnOnce(&mut Data) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        // The database's lock first, without the data lock: while another process holds it,
+        // reads go on and this write alone waits (then fails with nothing changed).
+        let mut db = self
+            .db
+            .as_ref()
+            .map(|db| db.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let tx = match db.as_mut().map(|db| db.begin()).transpose() {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, "store write refused by the database");
+                return Err(Error::Internal(e));
+            }
+        };
         let mut data = self.data();
         let outcome = change(&mut data);
         let pending = std::mem::take(&mut data.pending);
         let new_sources = std::mem::take(&mut data.new_sources);
-        if let Some(db) = &self.db {
-            let mut db = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Err(e) = db.commit(&data, &pending, &new_sources) {
-                // Memory is ahead of the database: go back to what is durable.
-                tracing::error!(error = %e, "store write failed; reloading from the database");
-                match db.load() {
-                    Ok(durable) => *data = durable,
-                    Err(e) => tracing::error!(error = %e, "store reload failed"),
+        let new_jobs = std::mem::take(&mut data.new_jobs);
+        let ended_jobs = std::mem::take(&mut data.ended_jobs);
+        let committed = tx.map_or(Ok(()), |tx| {
+            durable::Db::commit(tx, &data, &pending, &new_sources)
+        });
+        if let Err(e) = committed {
+            // Memory is ahead of the database: go back to what is durable. Work started by
+            // this change is dropped with it; work still waiting stays held.
+            tracing::error!(error = %e, "store write failed; reloading from the database");
+            let held = std::mem::take(&mut data.held);
+            match db.as_ref().map(|db| db.load()) {
+                Some(Ok(durable)) => *data = durable,
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "store reload failed");
+                    data.bytes = data.count_bytes();
                 }
-                return Err(Error::Internal(e));
+                None => {}
             }
+            data.held = held;
+            return Err(Error::Internal(e));
+        }
+        data.mark_seeded = false;
+        for id in ended_jobs {
+            data.held.remove(&id);
+        }
+        for job in new_jobs {
+            data.held.insert(job.operation, job.proposed.bytes());
+            Store {
+                shared: Arc::clone(self),
+            }
+            .schedule(job);
         }
         for change in pending {
             // No subscribers is the common case and not an error.
@@ -261,10 +304,7 @@ type Seq = u64;
 #[async_trait]
 impl Backend for Store {
     async fn get_many(&self, _caller: &Caller, keys: &[OperationKey]) -> Lookups {
-        let data = self.shared.data();
-        keys.iter()
-            .filter_map(|key| Some((*key, Ok(data.get(*key)?))))
-            .collect()
+        self.lookups(keys).await
     }
 
     async fn list(
@@ -274,27 +314,7 @@ impl Backend for Store {
         first: usize,
         after: Option<&str>,
     ) -> Result<Page, Error> {
-        let cursors = &self.shared.cursors;
-        let start = match after {
-            Some(cursor) => Bound::Excluded(cursors.decode::<Seq>(definition_file_id, cursor)?),
-            None => Bound::Unbounded,
-        };
-        let data = self.shared.data();
-        let Some(file) = data.files.get(&definition_file_id) else {
-            return Err(file_not_found(definition_file_id));
-        };
-        let mut items: Vec<(String, Operation)> = file
-            .by_seq
-            .range((start, Bound::Unbounded))
-            .take(first + 1)
-            .map(|(seq, op)| (cursors.encode(definition_file_id, seq), op.clone()))
-            .collect();
-        let has_next_page = items.len() > first;
-        items.truncate(first);
-        Ok(Page {
-            items,
-            has_next_page,
-        })
+        self.operations_page(definition_file_id, first, after).await
     }
 
     async fn create(
@@ -322,36 +342,11 @@ impl Backend for Store {
     }
 
     async fn watch(&self, _caller: &Caller, key: OperationKey) -> Result<Watch, Error> {
-        // Writers publish while holding the lock, so subscribing and reading under it sees
-        // every later change exactly once, in order.
-        let (changes, current) = {
-            let data = self.shared.data();
-            let changes = BroadcastStream::new(self.shared.changes.subscribe());
-            (changes, data.get(key).ok_or_else(|| key.not_found())?)
-        };
-        let shared = Arc::clone(&self.shared);
-        let later = changes.filter_map(move |change| {
-            let state = match change {
-                Ok(Change::Operation {
-                    key: changed,
-                    state,
-                }) if changed == key => Some(state),
-                Ok(_) => None,
-                // Fell behind a burst of writes: the latest state is what matters.
-                Err(_) => Some(shared.get(key)),
-            };
-            std::future::ready(state.map(Ok))
-        });
-        Ok(stream::once(std::future::ready(Ok(Some(current))))
-            .chain(later)
-            .boxed())
+        self.watch_operation(key).await
     }
 
     async fn get_files(&self, _caller: &Caller, ids: &[Guid]) -> FileLookups {
-        let data = self.shared.data();
-        ids.iter()
-            .filter_map(|id| Some((*id, Ok(data.files.get(id)?.record.clone()))))
-            .collect()
+        self.file_lookups(ids).await
     }
 
     async fn list_files(
@@ -360,7 +355,7 @@ impl Backend for Store {
         first: usize,
         after: Option<&str>,
     ) -> Result<FilePage, Error> {
-        self.list_files_page(first, after)
+        self.list_files_page(first, after).await
     }
 
     async fn upload_file(
@@ -386,6 +381,6 @@ impl Backend for Store {
     }
 
     async fn watch_file(&self, _caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
-        self.watch_one_file(id)
+        self.watch_one_file(id).await
     }
 }

@@ -17,14 +17,15 @@ pub const INTERRUPTED: &str = "The gateway stopped before processing of this wor
 
 impl Store {
     /// Opens (or creates) the store kept in the SQLite database at `path`. Returns the store
-    /// and whether the database was new and empty (only then does a seed apply).
+    /// and whether the seed decision was never made for the database (only then does a seed
+    /// apply; see [`Store::mark_seeded`]).
     pub fn open(
         path: &Path,
         capacity: usize,
         cursors: CursorCodec,
     ) -> Result<(Store, bool), String> {
         let db = Db::open(path)?;
-        let empty = db.is_empty()?;
+        let never_seeded = db.never_seeded()?;
         db.interrupt_running_keys()?;
         let data = db.load()?;
         let store = Store::with_data(capacity, cursors, data, Some(db));
@@ -35,7 +36,20 @@ impl Store {
                 Ok(())
             })
             .map_err(|e| e.to_string())?;
-        Ok((store, empty))
+        Ok((store, never_seeded))
+    }
+}
+
+impl Store {
+    /// Records that the seed decision was made for the database (with no seed to load: a seed
+    /// records it in the same transaction as its data), so no seed ever applies to it later.
+    pub fn mark_seeded(&self) -> Result<(), String> {
+        self.shared
+            .write(|data| {
+                data.mark_seeded = true;
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -71,11 +85,11 @@ fn settle_interrupted(data: &mut Data) {
         let mut upload = true;
         if let Some(op) = op {
             upload = op.operation_type == OperationType::Upload;
-            data.bytes -= of_operation(op);
+            data.bytes = data.bytes.saturating_sub(of_operation(op));
             op.operation_status = OperationStatus::Failed;
             op.status_details = Some(INTERRUPTED.to_owned());
             op.last_modified = now.clone();
-            data.bytes += of_operation(op);
+            data.bytes = data.bytes.saturating_add(of_operation(op));
             let op = op.clone();
             data.pending.push(Change::Operation {
                 key: op.key(),

@@ -46,6 +46,7 @@ pub(super) fn add_languages(
                 language_code: f.language_code,
                 content: f.content,
                 last_modified: now.clone(),
+                summary: None,
             },
         );
     }
@@ -84,7 +85,7 @@ pub(super) fn propose(
                 .map(|(name, _)| name.clone())
                 .or_else(|| record.file_name.clone())
                 .unwrap_or_else(|| "definition.admx".to_owned());
-            proposed.admx = Some((name, content));
+            proposed.set_admx(name, content);
             add_languages(&mut proposed, language_files, &now);
         }
         FileAction::Remove => {}

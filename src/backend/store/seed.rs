@@ -131,6 +131,7 @@ fn sources_from(contents: &SeedContents) -> Result<Sources, String> {
                 language_code: l.language_code.clone(),
                 content: bytes("languageFiles[].content", &l.content)?,
                 last_modified: Timestamp::parse(&l.last_modified_date_time)?,
+                summary: None,
             },
         );
     }
@@ -169,6 +170,7 @@ fn sources_of(name: &str, when: &Timestamp) -> Result<Sources, String> {
                 language_code: (*language).to_owned(),
                 content: FileContent::from_bytes(bytes.to_vec()),
                 last_modified: when.clone(),
+                summary: None,
             },
         );
     }
@@ -211,7 +213,7 @@ fn file_of(seed: &SeedDefinitionFile, id: Guid) -> Result<(DefinitionFile, Sourc
         default_language_code: None,
         language_files: Vec::new(),
     };
-    let sources = match (&seed.sample, &seed.contents) {
+    let mut sources = match (&seed.sample, &seed.contents) {
         (None, None) => Sources::default(),
         (Some(name), None) => {
             sources_of(name, &last_modified).map_err(|e| format!("{place}: {e}"))?
@@ -225,7 +227,7 @@ fn file_of(seed: &SeedDefinitionFile, id: Guid) -> Result<(DefinitionFile, Sourc
         record.language_files = sources.language_files();
         record.default_language_code = sources.default_language.clone();
         // A sample that does not read (the failed-upload demo) keeps only these fields.
-        if let Ok(reading) = simulate::read(&sources, &[], None) {
+        if let Ok(reading) = simulate::read(&mut sources, &[], None) {
             simulate::describe(&mut record, &sources, &reading);
         }
     }
@@ -250,6 +252,37 @@ fn operation_of(op: &SeedOperation, file: Guid, file_place: &str) -> Result<Oper
         last_modified: Timestamp::parse(&op.last_modified_date_time)
             .map_err(|e| format!("{place}: {e}"))?,
     })
+}
+
+/// Largest seed file read (`--seed`), in bytes.
+pub const MAX_SEED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a seed file: a regular file of at most [`MAX_SEED_BYTES`] (so `/dev/zero` or a pipe
+/// is refused at once rather than read forever).
+pub fn read_seed_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read seed {shown}: {e}"))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| format!("cannot read seed {shown}: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!("cannot read seed {shown}: not a regular file"));
+    }
+    let too_large =
+        || format!("cannot read seed {shown}: it is larger than {MAX_SEED_BYTES} bytes (64 MiB)");
+    if metadata.len() > MAX_SEED_BYTES {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    // Bounded even if the file grows while it is read.
+    file.take(MAX_SEED_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read seed {shown}: {e}"))?;
+    if text.len() as u64 > MAX_SEED_BYTES {
+        return Err(too_large());
+    }
+    Ok(text)
 }
 
 impl Store {
@@ -288,6 +321,8 @@ impl Store {
                         "seed has {count} operations; the store holds at most {capacity}"
                     )));
                 }
+                // With a database, written in the same transaction as the seed itself.
+                data.mark_seeded = true;
                 for (record, sources, ops) in files {
                     if data.files.contains_key(&record.id) {
                         return Err(Error::BadUserInput {
@@ -323,8 +358,8 @@ mod tests {
     fn every_sample_reads_as_intended() {
         let when = Timestamp::now();
         for sample in SAMPLES {
-            let sources = sources_of(sample.name, &when).expect("sample");
-            let outcome = simulate::read(&sources, &[], None);
+            let mut sources = sources_of(sample.name, &when).expect("sample");
+            let outcome = simulate::read(&mut sources, &[], None);
             // The one broken sample is broken on purpose (the failed-upload demo).
             assert_eq!(
                 outcome.is_err(),

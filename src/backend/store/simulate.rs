@@ -1,16 +1,16 @@
-//! Store mode's stand-in for Intune's asynchronous processing: after the configured delay, a
-//! job reads the file's ADMX and ADML bytes (see [`super::admx`]) and records the outcome on
-//! the file and on the operation that started the work, exactly where a client polling Graph
-//! would find it.
+//! Store mode's stand-in for Intune's reading of a definition file: the bytes a file is built
+//! from, and the read of the whole set (see [`super::admx`]) whose outcome a job records (see
+//! [`super::jobs`]). What each file read gave is kept beside its bytes, so later work reads
+//! again only the files it changed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::admx::{self, Adml, Admx};
 use super::bytes::of_operation;
-use super::{Change, Data, Store};
+use super::{Change, Data};
 use crate::domain::files::{DefinitionFile, FileContent, FileStatus, LanguageFile, PolicyType};
-use crate::domain::{Guid, OperationKey, OperationStatus, OperationType, Timestamp};
-use crate::error::Error;
+use crate::domain::{Guid, OperationKey, Timestamp};
 
 /// One ADML file as the store keeps it.
 #[derive(Clone, Debug)]
@@ -19,6 +19,8 @@ pub struct LanguageSource {
     pub language_code: String,
     pub content: FileContent,
     pub last_modified: Timestamp,
+    /// What reading `content` gave, once it has been read.
+    pub summary: Option<Arc<Adml>>,
 }
 
 /// The bytes a file was built from, kept so later actions can check the whole set again.
@@ -29,6 +31,8 @@ pub struct Sources {
     /// ADML files by lower-cased language code.
     pub admls: BTreeMap<String, LanguageSource>,
     pub default_language: Option<String>,
+    /// What reading the ADMX bytes gave, once they have been read.
+    pub admx_summary: Option<Arc<Admx>>,
 }
 
 impl Sources {
@@ -46,6 +50,7 @@ impl Sources {
                         language_code: language,
                         content: FileContent::from_bytes(Vec::new()),
                         last_modified: l.last_modified.clone().unwrap_or_default(),
+                        summary: None,
                     },
                 ))
             })
@@ -54,7 +59,14 @@ impl Sources {
             admx: None,
             admls,
             default_language: record.default_language_code.clone(),
+            admx_summary: None,
         }
+    }
+
+    /// Replaces the ADMX file (what was read of the old one no longer applies).
+    pub fn set_admx(&mut self, name: String, content: FileContent) {
+        self.admx = Some((name, content));
+        self.admx_summary = None;
     }
 
     /// The ADML files as Graph lists them.
@@ -79,24 +91,34 @@ impl Sources {
 }
 
 /// What a successful read found.
+#[derive(Clone)]
 pub struct Reading {
-    pub admx: Admx,
-    pub default: Adml,
+    pub admx: Arc<Admx>,
+    pub default: Arc<Adml>,
 }
 
 /// Reads the whole set like Intune: the ADMX (keeping `namespace` when it is a new version),
 /// an ADML for the default language, every ADML defining every reference, and every namespace
-/// the ADMX builds on already uploaded.
+/// the ADMX builds on already uploaded. Files read before (their summary kept in `sources`) are
+/// not parsed again; those read now keep theirs. Call it off the async workers (see
+/// [`super::parsing`]): parsing a large file takes milliseconds.
 pub fn read(
-    sources: &Sources,
+    sources: &mut Sources,
     known_namespaces: &[String],
     namespace: Option<&str>,
 ) -> Result<Reading, String> {
-    let (admx_name, admx_bytes) = sources
-        .admx
-        .as_ref()
-        .ok_or("No ADMX content was uploaded: Value cannot be null. Parameter name: content")?;
-    let admx = admx::read_admx(admx_name, admx_bytes.bytes())?;
+    let Some((admx_name, admx_bytes)) = &sources.admx else {
+        return Err(
+            "No ADMX content was uploaded: Value cannot be null. Parameter name: content".into(),
+        );
+    };
+    let admx = match &sources.admx_summary {
+        Some(read) => Arc::clone(read),
+        None => Arc::new(admx::read_admx(admx_name, admx_bytes.bytes())?),
+    };
+    sources.admx_summary = Some(Arc::clone(&admx));
+    // Owned, so the ADML summaries below can be stored while it is in use.
+    let admx_name = admx_name.clone();
     if let Some(old) = namespace.filter(|old| *old != admx.target_namespace) {
         return Err(format!(
             "A new version must keep the namespace {old}; {admx_name} declares {}",
@@ -112,10 +134,14 @@ pub fn read(
         ));
     }
     let mut default = None;
-    for (key, language) in &sources.admls {
+    for (key, language) in &mut sources.admls {
         let name = format!("{}/{}", language.language_code, language.file_name);
-        let adml = admx::read_adml(&name, language.content.bytes())?;
-        admx::check_references(admx_name, &admx, &name, &adml)?;
+        let adml = match &language.summary {
+            Some(read) => Arc::clone(read),
+            None => Arc::new(admx::read_adml(&name, language.content.bytes())?),
+        };
+        language.summary = Some(Arc::clone(&adml));
+        admx::check_references(&admx_name, &admx, &name, &adml)?;
         if *key == default_key {
             default = Some(adml);
         }
@@ -144,116 +170,8 @@ pub fn describe(record: &mut DefinitionFile, sources: &Sources, reading: &Readin
     record.default_language_code = sources.default_language.clone();
 }
 
-/// Work waiting for its simulated processing to end.
-pub struct Job {
-    pub file: Guid,
-    pub operation: Guid,
-    pub kind: OperationType,
-    /// The file's bytes as they will be if the work succeeds.
-    pub proposed: Sources,
-    /// The status to return to when an action on an existing file fails.
-    pub previous: FileStatus,
-}
-
-impl Store {
-    /// Finishes `job` after the processing delay.
-    pub(super) fn schedule(&self, job: Job) {
-        let store = self.clone();
-        let delay = self.shared.processing_delay();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let outcome = store.blocking(move |store| store.finish(job)).await;
-            if let Err(e) = outcome {
-                tracing::error!(error = %e, "simulated processing could not record its outcome");
-            }
-        });
-    }
-
-    fn finish(&self, job: Job) -> Result<(), Error> {
-        self.shared.write(|data| {
-            finish_now(data, job);
-            Ok(())
-        })
-    }
-}
-
-fn finish_now(data: &mut Data, job: Job) {
-    // The job's bytes were counted while it waited; they now go or become the file's.
-    data.bytes -= job.proposed.bytes();
-    if !data.files.contains_key(&job.file) {
-        // Deleted while in progress: nothing is left to report on.
-        return;
-    }
-    if job.kind == OperationType::Remove {
-        remove_file(data, job.file);
-        return;
-    }
-    let known = available_namespaces(data, job.file);
-    let namespace = data
-        .files
-        .get(&job.file)
-        .and_then(|f| f.record.target_namespace.clone())
-        .filter(|_| job.kind == OperationType::UploadNewVersion);
-    let outcome = read(&job.proposed, &known, namespace.as_deref());
-    let Some(file) = data.files.get_mut(&job.file) else {
-        return;
-    };
-    let now = Timestamp::now();
-    let (status, details) = match outcome {
-        Ok(reading) => {
-            describe(&mut file.record, &job.proposed, &reading);
-            data.bytes = data.bytes - file.sources.bytes() + job.proposed.bytes();
-            file.sources = job.proposed;
-            data.new_sources.push(job.file);
-            let details = success_details(&file.record, &reading);
-            (OperationStatus::Success, details)
-        }
-        Err(reason) => {
-            if job.kind == OperationType::Upload {
-                file.record.status = FileStatus::UploadFailed;
-            } else {
-                file.record.status = job.previous;
-            }
-            (OperationStatus::Failed, reason)
-        }
-    };
-    if status == OperationStatus::Success {
-        file.record.status = FileStatus::Available;
-    }
-    file.record.last_modified = now.clone();
-    if let Some(op) = file
-        .seq_of
-        .get(&job.operation)
-        .copied()
-        .and_then(|seq| file.by_seq.get_mut(&seq))
-    {
-        data.bytes -= of_operation(op);
-        op.operation_status = status;
-        op.status_details = Some(details);
-        data.bytes += of_operation(op);
-        op.last_modified = now;
-        let op = op.clone();
-        data.publish(Change::Operation {
-            key: op.key(),
-            state: Some(op),
-        });
-    }
-    data.publish(Change::File(job.file));
-}
-
-fn success_details(record: &DefinitionFile, reading: &Reading) -> String {
-    format!(
-        "{} (revision {}) read: {} policies in {} categories; languages {}",
-        record.file_name.as_deref().unwrap_or("The ADMX file"),
-        reading.admx.revision,
-        reading.admx.policies,
-        reading.admx.categories,
-        record.language_codes.join(", ")
-    )
-}
-
 /// Namespaces defined by the other files Intune has available.
-fn available_namespaces(data: &Data, except: Guid) -> Vec<String> {
+pub(super) fn available_namespaces(data: &Data, except: Guid) -> Vec<String> {
     data.files
         .values()
         .filter(|f| f.record.id != except)
@@ -270,7 +188,8 @@ fn available_namespaces(data: &Data, except: Guid) -> Vec<String> {
 /// Removes a file and its operations, publishing each removal (called with the lock held).
 pub(super) fn remove_file(data: &mut Data, id: Guid) -> Option<DefinitionFile> {
     let file = data.files.remove(&id)?;
-    data.bytes -= file.sources.bytes() + file.by_seq.values().map(of_operation).sum::<usize>();
+    let held = file.sources.bytes() + file.by_seq.values().map(of_operation).sum::<usize>();
+    data.bytes = data.bytes.saturating_sub(held);
     data.order.remove(&file.seq);
     data.len -= file.by_seq.len();
     crate::telemetry::metrics::store_operations(data.len);
@@ -285,4 +204,66 @@ pub(super) fn remove_file(data: &mut Data, id: Guid) -> Option<DefinitionFile> {
     }
     data.publish(Change::File(id));
     Some(file.record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(path: &str) -> FileContent {
+        let full = format!("{}/playground/samples/{path}", env!("CARGO_MANIFEST_DIR"));
+        FileContent::from_bytes(std::fs::read(full).expect("a sample"))
+    }
+
+    fn language(code: &str, path: &str) -> LanguageSource {
+        LanguageSource {
+            file_name: "contoso-browser.adml".to_owned(),
+            language_code: code.to_owned(),
+            content: sample(path),
+            last_modified: Timestamp::now(),
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn files_read_once_are_not_parsed_again_until_their_bytes_change() {
+        let mut sources = Sources {
+            default_language: Some("en-US".to_owned()),
+            ..Sources::default()
+        };
+        sources.set_admx(
+            "contoso-browser.admx".to_owned(),
+            sample("contoso-browser.admx"),
+        );
+        sources.admls.insert(
+            "en-us".to_owned(),
+            language("en-US", "en-US/contoso-browser.adml"),
+        );
+        assert!(read(&mut sources, &[], None).is_ok());
+        assert!(sources.admx_summary.is_some());
+        assert!(sources.admls["en-us"].summary.is_some());
+
+        // What was read is used as it was: bytes that no longer parse are not parsed again
+        // (in the store, bytes never change under a kept summary; this proves no re-read).
+        let garbage = FileContent::from_bytes(b"<not xml".to_vec());
+        if let Some((_, content)) = sources.admx.as_mut() {
+            *content = garbage.clone();
+        }
+        if let Some(l) = sources.admls.get_mut("en-us") {
+            l.content = garbage.clone();
+        }
+        // A language added since is read (and the copy of the set keeps the summaries).
+        let mut proposed = sources.clone();
+        proposed.admls.insert(
+            "de-de".to_owned(),
+            language("de-DE", "de-DE/contoso-browser.adml"),
+        );
+        assert!(read(&mut proposed, &[], None).is_ok());
+        assert!(proposed.admls["de-de"].summary.is_some());
+
+        // A replaced ADMX is read again.
+        proposed.set_admx("contoso-browser.admx".to_owned(), garbage);
+        let err = read(&mut proposed, &[], None).err().expect("read again");
+        assert!(err.contains("not well-formed"), "{err}");
+    }
 }

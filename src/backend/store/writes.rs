@@ -67,7 +67,7 @@ impl Store {
                 return Err(key.not_found());
             };
             *op = updated.clone();
-            data.bytes = data.bytes - before + after;
+            data.bytes = data.bytes.saturating_sub(before).saturating_add(after);
             data.publish(Change::Operation {
                 key,
                 state: Some(updated.clone()),
@@ -88,7 +88,7 @@ impl Store {
             let Some(removed) = removed else {
                 return Err(key.not_found());
             };
-            data.bytes -= of_operation(&removed);
+            data.bytes = data.bytes.saturating_sub(of_operation(&removed));
             data.len -= 1;
             crate::telemetry::metrics::store_operations(data.len);
             data.publish(Change::Operation { key, state: None });

@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema this gateway writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -54,7 +54,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (scope, key)
     );
     CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created);",
+    // 3 -> 4: facts about the database itself; the row `seeded` says the seed decision was
+    // made (see `SEEDED_BEFORE_4` for databases this migration finds).
+    "CREATE TABLE store_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
+
+/// What migration 3 -> 4 records for a database that existed before it: whatever was or was
+/// not seeded then, no seed applies to it now.
+const SEEDED_BEFORE_4: &str =
+    "INSERT INTO store_meta (name, value) VALUES ('seeded', 'before schema version 4')";
 
 fn sql(e: rusqlite::Error) -> String {
     format!("store database: {e}")
@@ -77,6 +85,7 @@ pub fn version(conn: &Connection) -> Result<i64, String> {
 /// Brings the database to [`SCHEMA_VERSION`].
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
     let mut current = version(conn)?;
+    let existed = current > 0;
     if current > SCHEMA_VERSION {
         return Err(format!(
             "the store database has schema version {current}, written by a newer gateway; \
@@ -88,6 +97,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
         let step = usize::try_from(current).map_err(|_| "bad schema version".to_owned())?;
         let tx = conn.transaction().map_err(sql)?;
         tx.execute_batch(MIGRATIONS[step]).map_err(sql)?;
+        if step == 3 && existed {
+            tx.execute(SEEDED_BEFORE_4, []).map_err(sql)?;
+        }
         tx.execute("DELETE FROM schema_version", []).map_err(sql)?;
         tx.execute(
             "INSERT INTO schema_version (version) VALUES (?1)",
