@@ -308,3 +308,24 @@ async fn a_request_error_in_graphql_response_json_has_no_data_entry() {
     assert_eq!(code(&answer), "NOT_FOUND", "{answer}");
     assert!(answer.get("data").is_some(), "{status}: {answer}");
 }
+
+#[tokio::test]
+async fn a_request_without_a_query_is_bad_user_input_with_400() {
+    let app = TestApp::store().await;
+    for body in [
+        json!({ "qeury": "{ __typename }" }),
+        json!({ "query": null }),
+        json!({ "query": 42 }),
+    ] {
+        let (status, _, answer) = app.post(body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("no `query`"),
+            "{answer}"
+        );
+    }
+}
