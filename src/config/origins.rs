@@ -272,8 +272,9 @@ pub fn flag_value(text: &str) -> Result<String, String> {
     if text == "*" {
         return Ok(text.to_owned());
     }
+    // An empty value (`GPO_GATEWAY_CORS_ORIGINS=` in a compose file) means "not set".
     if text.is_empty() {
-        return Err("an empty origin; list origins separated by commas".to_owned());
+        return Ok(String::new());
     }
     OriginPattern::parse(text).map(|pattern| pattern.to_string())
 }
@@ -302,6 +303,7 @@ mod tests {
             Ok("http://[::1]:8080".into())
         );
         assert_eq!(flag_value("*"), Ok("*".into()));
+        assert_eq!(flag_value(""), Ok(String::new()), "empty: as if not set");
     }
 
     #[test]
@@ -329,7 +331,6 @@ mod tests {
             "http://user@host",
             "http://exa mple.com",
             "null",
-            "",
             "1http://a",
         ] {
             assert!(flag_value(bad).is_err(), "{bad} was accepted");

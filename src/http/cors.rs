@@ -63,8 +63,14 @@ pub struct AllowedOrigins {
 impl AllowedOrigins {
     /// From `--cors-origins` (already checked by its parser), or the backend's default.
     pub fn from_config(config: &Config) -> Self {
-        let (values, summary): (Vec<&str>, String) = if !config.cors_origins.is_empty() {
-            let values: Vec<&str> = config.cors_origins.iter().map(String::as_str).collect();
+        let configured: Vec<&str> = config
+            .cors_origins
+            .iter()
+            .map(String::as_str)
+            .filter(|value| !value.is_empty())
+            .collect();
+        let (values, summary): (Vec<&str>, String) = if !configured.is_empty() {
+            let values = configured;
             let summary = format!("{} (--cors-origins)", values.join(", "));
             (values, summary)
         } else if config.backend == BackendKind::Store {

@@ -172,7 +172,11 @@ fn a_cors_origin_that_could_never_match_stops_the_gateway_naming_the_flag() {
 
 /// The banner's `browsers:` line of the binary started with `args`.
 async fn browsers_line(args: &[&str]) -> String {
-    let (child, _, lines) = start_reading(args, &[]);
+    browsers_line_with_env(args, &[]).await
+}
+
+async fn browsers_line_with_env(args: &[&str], env: &[(&str, &str)]) -> String {
+    let (child, _, lines) = start_reading(args, env);
     let line = lines
         .map(|line| line.expect("text"))
         .find(|line| line.trim_start().starts_with("browsers:"))
@@ -187,6 +191,11 @@ async fn the_banner_says_which_browser_origins_may_call_and_how_to_change_it() {
     assert!(
         store.contains("http://localhost:*") && store.contains("http://127.0.0.1:*"),
         "{store}"
+    );
+    let empty = browsers_line_with_env(&[], &[("GPO_GATEWAY_CORS_ORIGINS", "")]).await;
+    assert!(
+        empty.contains("store mode default"),
+        "empty is unset: {empty}"
     );
     let graph = browsers_line(&["--backend", "graph"]).await;
     assert!(
