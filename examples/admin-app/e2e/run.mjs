@@ -154,7 +154,7 @@ async function flows(context, appUrl, apiBase, label, screenshot) {
   await page.locator('input[name="admx"]').setInputFiles(tooLarge);
   await page.locator('input[name="adml"]').setInputFiles(join(SAMPLES, 'en-US/fabrikam-vpn.adml'));
   await page.getByRole('button', { name: 'Upload' }).click();
-  await alert('LIMIT_EXCEEDED').getByText('This is more than allowed.').waitFor();
+  await alert('LIMIT_EXCEEDED').getByText('This is over a limit of the gateway or of Intune').waitFor();
   if (screenshot) {
     mkdirSync(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });

@@ -30,7 +30,7 @@ export const MESSAGES: Record<ErrorCode, string> = {
   THROTTLED: 'Intune is busy.',
   UPSTREAM_ERROR: 'Microsoft Graph reported a problem.',
   UPSTREAM_TIMEOUT: 'Microsoft Graph did not answer in time. Your change may or may not have been made: refresh before trying again.',
-  LIMIT_EXCEEDED: 'This is more than allowed.',
+  LIMIT_EXCEEDED: 'This is over a limit of the gateway or of Intune (see below).',
   INTERNAL_SERVER_ERROR: 'Something went wrong in the gateway. Try again later.',
 };
 
