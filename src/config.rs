@@ -10,6 +10,7 @@ use clap::{Parser, ValueEnum};
 
 pub mod command;
 pub mod duration;
+pub mod origins;
 
 pub use command::{Command, LogFormat};
 
@@ -243,8 +244,11 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_DOCUMENT_CACHE_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub document_cache_bytes: usize,
 
-    /// Origins allowed to call the gateway from a browser (comma-separated; `*` for any).
-    #[arg(long, env = "GPO_GATEWAY_CORS_ORIGINS", value_delimiter = ',')]
+    /// Browser origins allowed to call the gateway over HTTP and WebSocket (comma-separated
+    /// scheme://host[:port]; `:*` for any port, `*.` for subdomains, `*` for any origin).
+    /// Unset: store mode allows http://localhost:* and http://127.0.0.1:*, graph mode none.
+    #[arg(long, env = "GPO_GATEWAY_CORS_ORIGINS", value_delimiter = ',',
+          value_parser = origins::flag_value)]
     pub cors_origins: Vec<String>,
 
     /// Most live subscriptions on one WebSocket connection.

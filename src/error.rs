@@ -87,6 +87,9 @@ pub enum Error {
     /// A size, count or rate limit of the gateway was exceeded.
     #[error("{0}")]
     LimitExceeded(String),
+    /// The gateway refuses this client (e.g. a browser page from an origin it does not allow).
+    #[error("{0}")]
+    Forbidden(String),
     /// An automatic persisted query hash the gateway has not seen.
     #[error("PersistedQueryNotFound")]
     PersistedQueryNotFound,
@@ -136,6 +139,7 @@ impl Error {
             Error::Conflict(_) => Code::Conflict,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::LimitExceeded(_) => Code::LimitExceeded,
+            Error::Forbidden(_) => Code::Forbidden,
             Error::PersistedQueryNotFound => Code::PersistedQueryNotFound,
             Error::Upstream { code, .. } => *code,
             Error::Internal(_) => Code::InternalServerError,

@@ -87,8 +87,9 @@ async fn serve_until_signal(config: Config) -> ExitCode {
     // A closed stdout (a supervisor that stopped reading) must not take the server down.
     let _ = writeln!(
         std::io::stdout(),
-        "gpo-gateway {} serving {backend}\n  playground: http://{address}/\n  endpoint:   http://{address}/graphql",
+        "gpo-gateway {} serving {backend}\n  playground: http://{address}/\n  endpoint:   http://{address}/graphql\n  browsers:   {}",
         env!("CARGO_PKG_VERSION"),
+        app.state.allowed_origins(),
     );
 
     if let Some(address) = config.metrics_listen

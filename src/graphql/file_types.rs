@@ -17,7 +17,15 @@ use crate::error::Code;
 /// Input only: the gateway never returns file contents.
 pub struct Base64(pub FileContent);
 
-#[Scalar(name = "Base64")]
+/// A file's bytes as standard base64 with padding (RFC 4648 section 4, alphabet `A-Z a-z 0-9 +
+/// /`, `=` padding; not the URL-safe alphabet), as Graph's Edm.Binary. Input only: the gateway
+/// never returns file contents. A JSON string on the wire: map it to `string` in generated
+/// client types; in a browser, read a `File` with `FileReader.readAsDataURL` and keep what
+/// follows the comma.
+#[Scalar(
+    name = "Base64",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc4648#section-4"
+)]
 impl ScalarType for Base64 {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {

@@ -8,6 +8,7 @@ pub mod file_types;
 pub mod guard;
 pub mod loader;
 pub mod resolvers;
+pub mod schema_doc;
 pub mod types;
 
 use std::collections::HashSet;
@@ -183,13 +184,17 @@ pub fn federation_sdl(schema: &GatewaySchema) -> String {
 /// The client-facing SDL in a stable, sorted form: what `schema.graphql` holds.
 ///
 /// Federation plumbing (`_entities`, `_service` and their types) is left out: routers use it
-/// through `_service { sdl }`, while clients and snapshot tests read the API itself.
+/// through `_service { sdl }`, while clients and snapshot tests read the API itself. Scalars
+/// carry `@specifiedBy`, and the schema a description of every error code (see
+/// [`schema_doc`]); async-graphql's own SDL parser predates schema descriptions (graphql-js and
+/// the code generators read them).
 pub fn client_sdl(schema: &GatewaySchema) -> String {
     let sdl = schema.sdl_with_options(
         SDLExportOptions::new()
             .sorted_fields()
             .sorted_arguments()
-            .sorted_enum_items(),
+            .sorted_enum_items()
+            .include_specified_by(),
     );
     let document = match async_graphql::parser::parse_schema(&sdl) {
         Ok(document) => document,
@@ -211,7 +216,7 @@ pub fn client_sdl(schema: &GatewaySchema) -> String {
         .filter_map(|(line, keep)| keep.then_some(*line))
         .collect();
     // `schema.graphql` has always ended at the closing brace, without a final newline.
-    kept.join("\n").trim_end().to_owned()
+    schema_doc::describe_schema(kept.join("\n").trim_end())
 }
 
 /// The line ranges (0-based, end exclusive) of `document` that hold federation's types and

@@ -54,7 +54,15 @@ pub enum GroupPolicyOperationStatus {
 /// Values read from Graph come back exactly as Graph wrote them (precision and offset kept).
 pub struct DateTime(pub Timestamp);
 
-#[Scalar(name = "DateTime")]
+/// A point in time as RFC 3339 text with an offset, as Graph's Edm.DateTimeOffset: up to 7
+/// fractional digits, e.g. `2025-09-07T08:32:57.5081686Z`. The service writes UTC (`Z`); values
+/// read from Graph come back exactly as Graph wrote them (precision and offset kept). A JSON
+/// string on the wire: map it to `string` in generated client types and parse it with
+/// `new Date(...)` (which keeps milliseconds) only for display.
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
+)]
 impl ScalarType for DateTime {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {

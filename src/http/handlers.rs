@@ -164,6 +164,17 @@ fn to_request(value: serde_json::Value) -> Result<async_graphql::Request, Error>
             "Each GraphQL request must be a JSON object",
         ));
     }
+    // Without a document there is nothing to parse: say so (400 in GraphQL over HTTP) rather
+    // than report a parse failure of an empty string. A persisted query may leave it out.
+    let has_query = value.get("query").is_some_and(serde_json::Value::is_string);
+    let persisted = value
+        .pointer("/extensions/persistedQuery")
+        .is_some_and(serde_json::Value::is_object);
+    if !has_query && !persisted {
+        return Err(Error::bad_input(
+            "The request has no `query`: send the GraphQL document as a string in `query`",
+        ));
+    }
     serde_json::from_value(value)
         .map_err(|e| Error::bad_input(format!("Not a GraphQL request: {e}")))
 }

@@ -10,6 +10,7 @@
 mod admission;
 pub mod apq;
 mod body_limits;
+pub mod cors;
 mod handlers;
 pub mod idempotency;
 mod negotiation;
@@ -45,7 +46,8 @@ pub struct HttpConfig {
     pub max_large_bodies: usize,
     pub max_batch: usize,
     pub apq_cache_size: usize,
-    pub cors_origins: Vec<String>,
+    /// Browser origins allowed over HTTP (CORS) and WebSocket.
+    pub origins: cors::AllowedOrigins,
     pub max_subscriptions_per_connection: usize,
     pub max_subscriptions: usize,
     pub keepalive: Duration,
@@ -66,7 +68,7 @@ impl HttpConfig {
             max_large_bodies: config.max_large_bodies,
             max_batch: config.max_batch,
             apq_cache_size: config.apq_cache_size,
-            cors_origins: config.cors_origins.clone(),
+            origins: cors::AllowedOrigins::from_config(config),
             max_subscriptions_per_connection: config.max_subscriptions_per_connection,
             max_subscriptions: config.max_subscriptions,
             keepalive: config.keepalive,
@@ -110,6 +112,11 @@ impl AppState {
                 ready: AtomicBool::new(true),
             }),
         }
+    }
+
+    /// Which browser origins may call the gateway, in words (for the start-up banner).
+    pub fn allowed_origins(&self) -> &str {
+        self.inner.config.origins.summary()
     }
 
     /// Marks the gateway as draining: `/readyz` answers 503 from now on.

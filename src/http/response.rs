@@ -61,7 +61,7 @@ impl Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&failed(&self.error));
+        let body = body_of(&failed(&self.error), self.media);
         let mut response = respond(self.status, self.media, &self.client_request_id, body);
         response.headers_mut().extend(self.headers);
         response
@@ -102,15 +102,35 @@ pub(crate) fn single_response(
         status,
         media,
         &caller.client_request_id,
-        serde_json::to_vec(&response),
+        body_of(&response, media),
     )
+}
+
+/// Whether `response` is a request error: no data and no error inside the result (a document
+/// that does not parse or validate, a request refused before it ran).
+fn request_failed(response: &GqlResponse) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// The JSON body of a single response. In `application/graphql-response+json` a request error
+/// has no `data` entry at all, as GraphQL over HTTP says (`"data": null` would claim that
+/// execution started); legacy `application/json` keeps the shape older clients expect.
+fn body_of(response: &GqlResponse, media: ResponseMedia) -> serde_json::Result<Vec<u8>> {
+    if media == ResponseMedia::GraphqlResponse && request_failed(response) {
+        let mut value = serde_json::to_value(response)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("data");
+        }
+        return serde_json::to_vec(&value);
+    }
+    serde_json::to_vec(response)
 }
 
 /// The status of a single GraphQL response in each media type.
 fn status_of(response: &GqlResponse, media: ResponseMedia) -> StatusCode {
-    let request_failed = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let request_failed = request_failed(response);
     let only_pq_miss = response
         .errors
         .iter()

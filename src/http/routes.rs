@@ -3,28 +3,26 @@
 //! the metrics endpoint (on its own listener, or on the public port when enabled).
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Extensions, HeaderMap, Version};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{Predicate, SizeAbove};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use super::handlers::{graphql_get, graphql_post};
 use super::negotiation::GRAPHQL_RESPONSE_JSON;
-use super::{AppState, CLIENT_REQUEST_ID, admission, playground};
+use super::{AppState, admission, playground};
 use crate::telemetry;
 
 /// The router: `/graphql` (POST, GET, WebSocket), `/healthz`, `/readyz` and the playground.
 pub fn router(state: AppState) -> Router {
-    let cors = cors_layer(&state.inner.config.cors_origins);
+    let cors = state.inner.config.origins.layer();
     let body_limit = state.inner.config.body_limit();
     let shedder = admission::LoadShedder::new(&state.inner.config);
     let bodies = admission::BodyAdmission::new(&state.inner.config);
@@ -87,29 +85,6 @@ fn compression_layer(min_bytes: u16) -> CompressionLayer<impl Predicate> {
     CompressionLayer::new()
         .no_deflate()
         .compress_when(SizeAbove::new(min_bytes).and(json))
-}
-
-fn cors_layer(origins: &[String]) -> CorsLayer {
-    let allow_origin = if origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
-    };
-    CorsLayer::new()
-        .allow_origin(allow_origin)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            header::AUTHORIZATION,
-            header::ACCEPT,
-            CLIENT_REQUEST_ID,
-            HeaderName::from_static("apollo-require-preflight"),
-            HeaderName::from_static("x-apollo-operation-name"),
-            HeaderName::from_static("apollographql-client-name"),
-            HeaderName::from_static("apollographql-client-version"),
-        ])
-        .expose_headers([CLIENT_REQUEST_ID])
-        .max_age(Duration::from_secs(600))
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

@@ -168,8 +168,38 @@ fn node_test_with(file: &str, base_url: &str, env: &[(&str, &str)]) {
     eprintln!("{description}");
 }
 
+/// Runs `node SCRIPT` in `dir` (a folder with its own committed lockfile, installed first)
+/// against `base_url`, and fails with its output unless it exits 0.
+pub(crate) fn node_script(dir: &Path, script: &str, base_url: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    {
+        let _guard = NPM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut command = Command::new(root.join("scripts/npm-install"));
+        command.arg(dir).current_dir(root);
+        let result = run(command, NPM_TIMEOUT)
+            .unwrap_or_else(|e| panic!("could not run scripts/npm-install: {e}"));
+        assert!(
+            result.succeeded(),
+            "{}",
+            result.describe("`scripts/npm-install`", NPM_TIMEOUT)
+        );
+    }
+    let node = std::env::var("GPO_GATEWAY_NODE").unwrap_or_else(|_| "node".to_owned());
+    let mut command = Command::new(&node);
+    command
+        .arg(script)
+        .current_dir(dir)
+        .env("GATEWAY_URL", base_url)
+        .env_remove("NODE_OPTIONS");
+    let result = run(command, NODE_TIMEOUT)
+        .unwrap_or_else(|e| panic!("could not run `{node} {script}` (Node.js is needed): {e}"));
+    let description = result.describe(&format!("`node {script}`"), NODE_TIMEOUT);
+    assert!(result.succeeded(), "{description}");
+    eprintln!("{description}");
+}
+
 /// Runs `f` off the runtime's threads (which keep serving the gateway), re-raising its panic.
-async fn blocking(f: impl FnOnce() + Send + 'static) {
+pub(crate) async fn blocking(f: impl FnOnce() + Send + 'static) {
     if let Err(e) = tokio::task::spawn_blocking(f).await {
         match e.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
@@ -179,7 +209,7 @@ async fn blocking(f: impl FnOnce() + Send + 'static) {
 }
 
 /// A store-mode gateway with the demo data on a loopback port; returns its base URL.
-async fn demo_gateway() -> String {
+pub(crate) async fn demo_gateway() -> String {
     let app = TestApp::demo().await;
     let addr = serve_tcp(app.router.clone()).await;
     format!("http://{addr}")

@@ -5,6 +5,7 @@ mod batching;
 mod bombs;
 mod clients;
 mod compression;
+mod conformance;
 mod connections;
 mod contract;
 mod durable;

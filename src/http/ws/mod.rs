@@ -1,6 +1,7 @@
-//! GraphQL over WebSocket on `/graphql`: both `graphql-transport-ws` (graphql-ws) and the legacy
-//! `graphql-ws` (subscriptions-transport-ws) protocols, with the caller's token taken from
-//! `connection_init`.
+//! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` (spoken by the `graphql-ws` npm
+//! package) and the older `subscriptions-transport-ws` protocol (subprotocol name `graphql-ws`),
+//! with the caller's token taken from `connection_init`. A browser page may upgrade only from
+//! an origin `--cors-origins` allows (see [`super::cors`]).
 //!
 //! What one client can hold is bounded: open WebSockets in total and per client address (503
 //! with `Retry-After` at the upgrade), live subscriptions per connection and in total, the time
@@ -161,6 +162,17 @@ fn caller_from_init(payload: &serde_json::Value, fallback: &Caller) -> Caller {
 pub async fn upgrade(state: AppState, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let fallback = caller_from(&parts.headers);
+    // Browsers do not preflight WebSockets: without this, any site a developer visits could
+    // run operations here with the developer's token or the store's data.
+    if !state.inner.config.origins.allows_websocket(&parts.headers) {
+        let error = Error::Forbidden(
+            "This page's origin may not open a WebSocket to this gateway; allow it with \
+             --cors-origins"
+                .to_owned(),
+        );
+        return Rejection::new(StatusCode::FORBIDDEN, error, ResponseMedia::Json, &fallback)
+            .into_response();
+    }
     let Some(protocol) = protocol_of(&parts.headers) else {
         return (
             StatusCode::BAD_REQUEST,

@@ -1,8 +1,10 @@
 //! The HTTP layer: GET and POST, error codes before execution, limits, request ids, health,
-//! federation, and what a failure may show; cross-site rules (`cross_site.rs`) and HTTP
-//! batches with persisted queries (`batches.rs`) have their own files.
+//! federation, and what a failure may show; cross-site rules (`cross_site.rs`), browser
+//! origins over HTTP and WebSocket (`browser_origins.rs`) and HTTP batches with persisted
+//! queries (`batches.rs`) have their own files.
 
 mod batches;
+mod browser_origins;
 mod cross_site;
 
 use axum::body::Body;
@@ -266,4 +268,64 @@ async fn internal_failures_are_internal_server_error_without_their_detail() {
     let body = app.gql(LIST, json!({ "f": guid() })).await;
     assert_eq!(code(&body), "INTERNAL_SERVER_ERROR");
     assert!(!body.to_string().contains("hunter2"), "{body}");
+}
+
+#[tokio::test]
+async fn a_request_error_in_graphql_response_json_has_no_data_entry() {
+    let app = TestApp::store().await;
+    let request = |body: &str, accept: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, accept)
+            .body(Body::from(body.to_owned()))
+            .expect("request")
+    };
+    let spec = "application/graphql-response+json";
+    for body in [
+        json!({ "query": "{ groupPolicyOperations(" }).to_string(),
+        json!({ "query": "{ noSuchField }" }).to_string(),
+        "{not json".to_owned(),
+    ] {
+        let (status, _, answer) = app.send(request(&body, spec)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer.get("data").is_none(), "{body}: {answer}");
+        assert!(answer["errors"][0]["extensions"]["code"].is_string());
+    }
+    // Legacy JSON keeps `data: null`; a field error keeps its data in either media type.
+    let (_, _, answer) = app
+        .send(request(
+            &json!({ "query": "{ noSuchField }" }).to_string(),
+            "application/json",
+        ))
+        .await;
+    assert_eq!(answer.get("data"), Some(&Value::Null), "{answer}");
+    let field_error = json!({ "query": format!(
+        "{{ groupPolicyOperations(definitionFileId: \"{}\") {{ nodes {{ id }} }} }}", guid()
+    ) });
+    let (status, _, answer) = app.send(request(&field_error.to_string(), spec)).await;
+    assert_eq!(code(&answer), "NOT_FOUND", "{answer}");
+    assert!(answer.get("data").is_some(), "{status}: {answer}");
+}
+
+#[tokio::test]
+async fn a_request_without_a_query_is_bad_user_input_with_400() {
+    let app = TestApp::store().await;
+    for body in [
+        json!({ "qeury": "{ __typename }" }),
+        json!({ "query": null }),
+        json!({ "query": 42 }),
+    ] {
+        let (status, _, answer) = app.post(body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("no `query`"),
+            "{answer}"
+        );
+    }
 }
