@@ -257,6 +257,9 @@ fn sub_reply(response: SubResponse) -> Reply {
             .as_deref()
             .and_then(client::parse_retry_after),
         unreadable: response.body.as_ref().is_some_and(|b| !b.is_object()),
+        location: response.header("location"),
+        route: "GET (in $batch)".to_owned(),
+        shaped_by_user: false,
         body: response.body,
     }
 }

@@ -24,6 +24,8 @@ use tracing::Instrument;
 /// Most retries of one call (or of one key inside a Graph `$batch`).
 pub const MAX_RETRIES: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
+/// `--graph-max-body-bytes`' default.
+const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// One request to Graph: the method (which also decides how a 404 and a 503 are read, see
 /// [`reply`](super::reply)), the URL and the JSON body, if any.
@@ -32,6 +34,16 @@ pub struct GraphRequest {
     pub method: Method,
     pub url: Url,
     pub body: Option<Value>,
+    /// An `@odata.nextLink` exactly as Graph wrote it, sent byte for byte instead of `url`
+    /// (which is the same link as the `url` crate re-encodes it, for logs and metrics).
+    pub exact: Option<String>,
+}
+
+/// What a successful call gave back: its body, and the `Location` of what it created.
+#[derive(Debug, Default)]
+pub struct Answer {
+    pub body: Option<Value>,
+    pub location: Option<String>,
 }
 
 impl GraphRequest {
@@ -41,6 +53,7 @@ impl GraphRequest {
             method: Method::GET,
             url,
             body: None,
+            exact: None,
         }
     }
 
@@ -50,6 +63,7 @@ impl GraphRequest {
             method: Method::POST,
             url,
             body,
+            exact: None,
         }
     }
 
@@ -59,6 +73,16 @@ impl GraphRequest {
             method: Method::PATCH,
             url,
             body: Some(body),
+            exact: None,
+        }
+    }
+
+    /// A GET of an `@odata.nextLink`, sent exactly as Graph wrote it (`link` must already be
+    /// checked to point into Graph's version root, see [`links`](super::links)).
+    pub fn get_exact(url: Url, link: String) -> Self {
+        GraphRequest {
+            exact: Some(link),
+            ..GraphRequest::get(url)
         }
     }
 
@@ -68,6 +92,7 @@ impl GraphRequest {
             method: Method::DELETE,
             url,
             body: None,
+            exact: None,
         }
     }
 }
@@ -77,6 +102,10 @@ pub struct GraphClient {
     http: reqwest::Client,
     base: Url,
     timeout: Duration,
+    /// Largest answer body read (`--graph-max-body-bytes`).
+    max_body: usize,
+    /// Sends nextLinks byte for byte (see [`raw`](super::raw)).
+    raw: super::raw::RawSender,
     /// Tokens Graph has answered with a 2xx (see [`identity`](crate::backend::identity)).
     vouched: Arc<Vouched>,
 }
@@ -98,11 +127,24 @@ impl GraphClient {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(GraphClient {
+            raw: super::raw::RawSender::new(connect_timeout)?,
             http,
             base,
             timeout,
+            max_body: DEFAULT_MAX_BODY,
             vouched: Arc::new(Vouched::default()),
         })
+    }
+
+    /// The same client reading answer bodies of at most `bytes`.
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The version root, e.g. `https://graph.microsoft.com/beta`.
+    pub fn base(&self) -> &Url {
+        &self.base
     }
 
     /// The tokens Graph has accepted so far.
@@ -171,6 +213,17 @@ impl GraphClient {
         caller: &Caller,
         request: &GraphRequest,
     ) -> Result<Option<Value>, Error> {
+        self.call_for_answer(caller, request)
+            .await
+            .map(|answer| answer.body)
+    }
+
+    /// [`call`](Self::call), also giving back the answer's `Location` header.
+    pub async fn call_for_answer(
+        &self,
+        caller: &Caller,
+        request: &GraphRequest,
+    ) -> Result<Answer, Error> {
         // One span over the attempts, so a trace shows how many retries a call took.
         let span = tracing::info_span!(
             "graph.call",
@@ -184,11 +237,7 @@ impl GraphClient {
         self.attempts(caller, request).instrument(span).await
     }
 
-    async fn attempts(
-        &self,
-        caller: &Caller,
-        request: &GraphRequest,
-    ) -> Result<Option<Value>, Error> {
+    async fn attempts(&self, caller: &Caller, request: &GraphRequest) -> Result<Answer, Error> {
         let headers = Self::headers(caller)?;
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
@@ -201,10 +250,15 @@ impl GraphClient {
             tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
             // A retried DELETE whose first attempt went through finds nothing left to delete.
             if request.method == Method::DELETE && attempt > 0 && reply.status == 404 {
-                return Ok(None);
+                return Ok(Answer::default());
             }
             match ReplyOutcome::of(&reply, &request.method, caller) {
-                ReplyOutcome::Success(body) => return Ok(body),
+                ReplyOutcome::Success(body) => {
+                    return Ok(Answer {
+                        body,
+                        location: reply.location,
+                    });
+                }
                 ReplyOutcome::Failure(error) => return Err(error),
                 ReplyOutcome::Retry(wait, error) => {
                     let wait = wait.unwrap_or_else(|| backoff(attempt));
@@ -237,6 +291,78 @@ impl GraphClient {
         let span = request_span(method_label, route);
         let mut headers = headers;
         crate::telemetry::traces::propagate(&span, &mut headers);
+        let detail = || UpstreamDetail {
+            client_request_id: Some(caller.client_request_id.clone()),
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let sent = match &graph_request.exact {
+            Some(link) if self.raw.available() => {
+                self.raw
+                    .get(link, headers, timeout, self.max_body)
+                    .instrument(span.clone())
+                    .await
+            }
+            _ => {
+                self.send_with_reqwest(graph_request, headers, timeout)
+                    .instrument(span.clone())
+                    .await
+            }
+        };
+        let raw = sent.map_err(|failure| {
+            metrics::graph_request(method_label, route, 0, started.elapsed());
+            failure.into_error(detail())
+        })?;
+        let status = raw.status;
+        metrics::graph_request(method_label, route, status, started.elapsed());
+        if (200..300).contains(&status)
+            && let Some(token) = &caller.token
+        {
+            self.vouched.record(token);
+        }
+        let request_id = header(&raw.headers, "request-id");
+        span.record("http.response.status_code", status);
+        if let Some(id) = &request_id {
+            span.record("graph.request_id", id.as_str());
+        }
+        let retry_after = raw
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        if status == 429 {
+            metrics::graph_throttled(retry_after);
+        }
+        let bytes = match raw.body {
+            Ok(bytes) => bytes,
+            Err(failure) => {
+                return Err(failure.into_error(UpstreamDetail {
+                    status: Some(status),
+                    request_id,
+                    ..detail()
+                }));
+            }
+        };
+        let (body, unreadable) = read_json(&bytes);
+        Ok(Reply {
+            status,
+            request_id,
+            retry_after,
+            location: header(&raw.headers, "location"),
+            route: format!("{method_label} {}", route_name(&self.relative(&graph_request.url))),
+            shaped_by_user: graph_request.body.is_some(),
+            body,
+            unreadable,
+        })
+    }
+
+    /// One exchange through the shared reqwest client, the body read with a running count.
+    async fn send_with_reqwest(
+        &self,
+        graph_request: &GraphRequest,
+        headers: HeaderMap,
+        timeout: Duration,
+    ) -> Result<RawReply, SendFailure> {
         let mut request = self
             .http
             .request(graph_request.method.clone(), graph_request.url.clone())
@@ -247,46 +373,28 @@ impl GraphClient {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let detail = || UpstreamDetail {
-            client_request_id: Some(caller.client_request_id.clone()),
-            ..Default::default()
-        };
-        let started = Instant::now();
-        let response = request.send().instrument(span.clone()).await.map_err(|e| {
-            metrics::graph_request(method_label, route, 0, started.elapsed());
-            transport_error(&e, detail())
-        })?;
+        let mut response = request.send().await.map_err(SendFailure::from)?;
         let status = response.status().as_u16();
-        metrics::graph_request(method_label, route, status, started.elapsed());
-        if response.status().is_success()
-            && let Some(token) = &caller.token
-        {
-            self.vouched.record(token);
+        let headers = response.headers().clone();
+        let limit = self.max_body;
+        let body = async {
+            if response.content_length().is_some_and(|n| n > limit as u64) {
+                return Err(SendFailure::TooLarge(limit));
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(SendFailure::from)? {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(SendFailure::TooLarge(limit));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
         }
-        let request_id = header(response.headers(), "request-id");
-        span.record("http.response.status_code", status);
-        if let Some(id) = &request_id {
-            span.record("graph.request_id", id.as_str());
-        }
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        if status == 429 {
-            metrics::graph_throttled(retry_after);
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&e, detail()))?;
-        let (body, unreadable) = read_json(&bytes);
-        Ok(Reply {
+        .await;
+        Ok(RawReply {
             status,
-            request_id,
-            retry_after,
+            headers,
             body,
-            unreadable,
         })
     }
 }
@@ -315,29 +423,82 @@ fn read_json(bytes: &[u8]) -> (Option<serde_json::Value>, bool) {
     }
 }
 
+/// A route as an error names it: the metrics template when it has one, else the path.
+fn route_name(relative: &str) -> String {
+    match metrics::graph_route(relative) {
+        "other" => relative.split('?').next().unwrap_or_default().to_owned(),
+        template => template.to_owned(),
+    }
+}
+
+/// The status, headers and body (read within the size limit) of one exchange.
+pub(super) struct RawReply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Result<Vec<u8>, SendFailure>,
+}
+
+/// Why an exchange gave no usable answer.
+#[derive(Debug)]
+pub(super) enum SendFailure {
+    Timeout(String),
+    Unreachable(String),
+    /// The answer body was larger than `--graph-max-body-bytes`.
+    TooLarge(usize),
+}
+
+impl From<reqwest::Error> for SendFailure {
+    fn from(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            SendFailure::Timeout(error.to_string())
+        } else {
+            SendFailure::Unreachable(error.to_string())
+        }
+    }
+}
+
+impl SendFailure {
+    pub(super) fn into_error(self, detail: UpstreamDetail) -> Error {
+        let (code, message) = match self {
+            SendFailure::TooLarge(limit) => {
+                tracing::warn!(limit, "graph answer over --graph-max-body-bytes");
+                (
+                    Code::UpstreamError,
+                    format!(
+                        "Microsoft Graph answered with a body over {limit} bytes \
+                         (--graph-max-body-bytes); it was not read"
+                    ),
+                )
+            }
+            // The error text can include the URL; it carries no secret, but keep it in logs.
+            SendFailure::Timeout(error) => {
+                tracing::warn!(%error, "graph transport timeout");
+                (
+                    Code::UpstreamTimeout,
+                    "Microsoft Graph did not answer in time".to_owned(),
+                )
+            }
+            SendFailure::Unreachable(error) => {
+                tracing::warn!(%error, "graph transport failure");
+                (
+                    Code::UpstreamError,
+                    "Microsoft Graph could not be reached".to_owned(),
+                )
+            }
+        };
+        Error::Upstream {
+            code,
+            message,
+            detail: Box::new(detail),
+        }
+    }
+}
+
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-}
-
-fn transport_error(error: &reqwest::Error, detail: UpstreamDetail) -> Error {
-    let (code, message) = if error.is_timeout() {
-        (
-            Code::UpstreamTimeout,
-            "Microsoft Graph did not answer in time",
-        )
-    } else {
-        (Code::UpstreamError, "Microsoft Graph could not be reached")
-    };
-    // reqwest errors can include the URL; it carries no secret, but keep it in logs only.
-    tracing::warn!(error = %error, "graph transport failure");
-    Error::Upstream {
-        code,
-        message: message.to_owned(),
-        detail: Box::new(detail),
-    }
 }
 
 /// Parses `Retry-After`: whole or fractional seconds, or an HTTP date.

@@ -21,6 +21,7 @@ mod files_wire;
 mod links;
 mod paging;
 mod poller;
+mod raw;
 mod reply;
 mod wire;
 
@@ -56,7 +57,8 @@ impl GraphBackend {
             &config.graph_url,
             config.graph_connect_timeout,
             config.graph_timeout,
-        )?;
+        )?
+        .with_max_body(config.graph_max_body_bytes);
         let api = Arc::new(GraphApi::new(client));
         Ok(GraphBackend {
             pollers: poller::PollerRegistry::new(Arc::clone(&api), config.poll_interval),
