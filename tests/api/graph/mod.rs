@@ -37,6 +37,20 @@ async fn graph_app() -> TestApp {
     TestApp::new(Mode::Graph).await
 }
 
+/// A gateway reading operations through the navigation routes (`--graph-navigation-reads`),
+/// over a fake that serves them: for the tests of that mode's own mechanics.
+pub(crate) async fn navigation_app() -> TestApp {
+    navigation_app_with(config()).await
+}
+
+/// [`navigation_app`] with `config`.
+pub(crate) async fn navigation_app_with(mut config: gpo_gateway::config::Config) -> TestApp {
+    config.graph_navigation_reads = true;
+    let app = TestApp::with_config(Mode::Graph, config).await;
+    app.graph().set_navigation_reads(true);
+    app
+}
+
 async fn graph_app_with_timeout(seconds: f64) -> TestApp {
     let mut config = config();
     config.graph_timeout = Duration::from_secs_f64(seconds);
@@ -146,9 +160,14 @@ async fn answer_with(app: &TestApp, call: Call, canned: Canned) -> (Value, Strin
     let id = app
         .graph()
         .insert_op(&file, "upload", "inProgress", Some("x"));
+    // A lookup reads the operation's file with `$expand`; the writes address the operation.
+    let target = match call {
+        Call::Get => &file,
+        Call::Update | Call::Delete => &id,
+    };
     app.graph().inject(
         Match::method(call.method())
-            .path_contains(&id)
+            .path_contains(target)
             .in_batch(false),
         canned,
         1,

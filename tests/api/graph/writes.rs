@@ -190,5 +190,10 @@ async fn patch_answered_204_is_followed_by_a_get_of_the_new_state() {
     let requests = app.graph().requests();
     let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(methods, ["PATCH", "GET"], "{requests:?}");
-    assert_eq!(requests[1].path, entity_path(&file, &id));
+    // The new state comes from the file's `$expand` read, as real tools poll it.
+    assert_eq!(requests[1].path, format!("{ROOT}/{file}"));
+    assert_eq!(
+        query_param(&requests[1], "$expand").as_deref(),
+        Some("groupPolicyOperations")
+    );
 }
