@@ -425,8 +425,9 @@ fn read_json(bytes: &[u8]) -> (Option<serde_json::Value>, bool) {
 
 /// A route as an error names it: the metrics template when it has one, else the path.
 fn route_name(relative: &str) -> String {
-    match metrics::graph_route(relative) {
-        "other" => relative.split('?').next().unwrap_or_default().to_owned(),
+    let path = relative.split('?').next().unwrap_or_default();
+    match metrics::graph_route(path) {
+        "other" => path.to_owned(),
         template => template.to_owned(),
     }
 }

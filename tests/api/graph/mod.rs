@@ -4,6 +4,7 @@
 //! this one holds what they share: paths, posting with headers, and reading what Graph got.
 
 mod errors;
+mod expand;
 mod headers;
 mod paging;
 mod retries;
