@@ -9,6 +9,7 @@ mod headers;
 mod paging;
 mod retries;
 mod safety;
+mod table;
 mod values;
 mod writes;
 
