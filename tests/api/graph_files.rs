@@ -171,7 +171,10 @@ async fn next_links_with_quotes_and_escapes_are_sent_byte_for_byte() {
     );
     app.graph().clear_requests();
     let data = app
-        .data("{ groupPolicyUploadedDefinitionFiles { nodes { id } } }", json!({}))
+        .data(
+            "{ groupPolicyUploadedDefinitionFiles { nodes { id } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(
         data["groupPolicyUploadedDefinitionFiles"]["nodes"],
@@ -179,7 +182,10 @@ async fn next_links_with_quotes_and_escapes_are_sent_byte_for_byte() {
     );
     let requests = app.graph().requests();
     assert_eq!(requests.len(), 2, "{requests:?}");
-    assert_eq!(requests[1].path, raw_path, "the path exactly as Graph wrote it");
+    assert_eq!(
+        requests[1].path, raw_path,
+        "the path exactly as Graph wrote it"
+    );
     assert_eq!(
         requests[1].query.as_deref(),
         Some(raw_query),

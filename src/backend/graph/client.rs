@@ -349,7 +349,10 @@ impl GraphClient {
             request_id,
             retry_after,
             location: header(&raw.headers, "location"),
-            route: format!("{method_label} {}", route_name(&self.relative(&graph_request.url))),
+            route: format!(
+                "{method_label} {}",
+                route_name(&self.relative(&graph_request.url))
+            ),
             shaped_by_user: graph_request.body.is_some(),
             body,
             unreadable,

@@ -102,8 +102,14 @@ mod tests {
             format!("https://g/beta/x/groupPolicyOperations('{id}')"),
             format!("/x/groupPolicyOperations/{id}/?a=b"),
         ] {
-            assert_eq!(id_in_location(&location).map(|g| g.to_string()), Some(id.into()));
+            assert_eq!(
+                id_in_location(&location).map(|g| g.to_string()),
+                Some(id.into())
+            );
         }
-        assert_eq!(id_in_location("https://g/beta/x/groupPolicyOperations"), None);
+        assert_eq!(
+            id_in_location("https://g/beta/x/groupPolicyOperations"),
+            None
+        );
     }
 }

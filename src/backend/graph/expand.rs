@@ -59,7 +59,11 @@ impl ExpandReads {
         caller: &Caller,
         file: Guid,
     ) -> Result<Vec<Operation>, Error> {
-        let token = caller.token.as_ref().map(|t| t.expose()).unwrap_or_default();
+        let token = caller
+            .token
+            .as_ref()
+            .map(|t| t.expose())
+            .unwrap_or_default();
         let key: GatherKey = (
             Sha256::digest(token.as_bytes()).into(),
             caller.client_request_id.clone(),
@@ -135,7 +139,11 @@ async fn read_files(
     };
     if let [file] = files {
         let request = GraphRequest::get(expand_url(api, *file));
-        tracing::debug!(files = 1, upstream_calls = 1, "operations read with $expand");
+        tracing::debug!(
+            files = 1,
+            upstream_calls = 1,
+            "operations read with $expand"
+        );
         return match api.client().call(caller, &request).await {
             Ok(Some(body)) => [(*file, operations(&body))].into_iter().collect(),
             Ok(None) => HashMap::new(),
@@ -154,13 +162,21 @@ async fn read_files(
 
 /// `.../groupPolicyUploadedDefinitionFiles/{id}?$expand=groupPolicyOperations`.
 pub fn expand_url(api: &GraphApi, file: Guid) -> url::Url {
-    api.file(file, &[], &[("$expand", "groupPolicyOperations".to_owned())])
+    api.file(
+        file,
+        &[],
+        &[("$expand", "groupPolicyOperations".to_owned())],
+    )
 }
 
 impl GraphBackend {
     /// The operations of `file` (`NOT_FOUND` when the file does not exist), read once per
     /// request until a write of the request clears the memo.
-    pub(super) async fn expanded(&self, caller: &Caller, file: Guid) -> Result<Vec<Operation>, Error> {
+    pub(super) async fn expanded(
+        &self,
+        caller: &Caller,
+        file: Guid,
+    ) -> Result<Vec<Operation>, Error> {
         let call = ListCall {
             definition_file_id: file,
             first: MEMO_FIRST,
@@ -169,7 +185,10 @@ impl GraphBackend {
         let read = async {
             let operations = self.expand.read(&self.api, caller, file).await?;
             Ok(Page {
-                items: operations.into_iter().map(|op| (String::new(), op)).collect(),
+                items: operations
+                    .into_iter()
+                    .map(|op| (String::new(), op))
+                    .collect(),
                 has_next_page: false,
             })
         };
@@ -182,14 +201,19 @@ impl GraphBackend {
         let mut files: Vec<Guid> = keys.iter().map(|k| k.definition_file_id).collect();
         files.sort();
         files.dedup();
-        let reads: HashMap<Guid, Result<Vec<Operation>, Error>> =
-            join_all(files.iter().map(|file| async move {
-                (*file, self.expanded(caller, *file).await)
-            }))
-            .await
-            .into_iter()
-            .collect();
-        tracing::debug!(keys = keys.len(), files = files.len(), "lookups from $expand reads");
+        let reads: HashMap<Guid, Result<Vec<Operation>, Error>> = join_all(
+            files
+                .iter()
+                .map(|file| async move { (*file, self.expanded(caller, *file).await) }),
+        )
+        .await
+        .into_iter()
+        .collect();
+        tracing::debug!(
+            keys = keys.len(),
+            files = files.len(),
+            "lookups from $expand reads"
+        );
         keys.iter()
             .filter_map(|key| match &reads[&key.definition_file_id] {
                 Ok(operations) => operations
@@ -240,7 +264,12 @@ impl GraphBackend {
             .enumerate()
             .skip(start)
             .take(first)
-            .map(|(index, op)| (self.cursors.encode(file, &GraphCursor::at(index, op.id)), op))
+            .map(|(index, op)| {
+                (
+                    self.cursors.encode(file, &GraphCursor::at(index, op.id)),
+                    op,
+                )
+            })
             .collect();
         Ok(Page {
             has_next_page: start + items.len() < total,

@@ -57,7 +57,11 @@ impl GraphBackend {
         .await
     }
 
-    pub(super) async fn read_file(&self, caller: &Caller, id: Guid) -> Result<Option<DefinitionFile>, Error> {
+    pub(super) async fn read_file(
+        &self,
+        caller: &Caller,
+        id: Guid,
+    ) -> Result<Option<DefinitionFile>, Error> {
         let url = self.api.file(id, &[], &[]);
         let body = self.call(caller, GraphRequest::get(url)).await?;
         body.map(|b| files_wire::file(&b)).transpose()
@@ -202,9 +206,7 @@ fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page
         items: ops
             .into_iter()
             .enumerate()
-            .map(|(i, op)| {
-                (cursors.encode(file, &GraphCursor::at(i, op.id)), op)
-            })
+            .map(|(i, op)| (cursors.encode(file, &GraphCursor::at(i, op.id)), op))
             .collect(),
         has_next_page: false,
     }

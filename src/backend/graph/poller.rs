@@ -65,7 +65,8 @@ impl Target {
     fn read(self, body: &serde_json::Value, api: &GraphApi) -> Result<Option<Snapshot>, Error> {
         match self {
             Target::Operation(key) if api.navigation_reads() => {
-                wire::operation(key.definition_file_id, body).map(|op| Some(Snapshot::Operation(op)))
+                wire::operation(key.definition_file_id, body)
+                    .map(|op| Some(Snapshot::Operation(op)))
             }
             Target::Operation(key) => files_wire::file_with_operations(body).map(|(_, ops)| {
                 ops.into_iter()

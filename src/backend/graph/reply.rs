@@ -50,9 +50,8 @@ fn says_not_found(graph: &GraphError) -> bool {
 
 /// Whether Graph says it has no such route (in `error.code` or the message).
 fn says_no_route(graph: &GraphError) -> bool {
-    let no_route = |text: &str| {
-        text.eq_ignore_ascii_case(NO_ROUTE) || text.contains("No OData route exists")
-    };
+    let no_route =
+        |text: &str| text.eq_ignore_ascii_case(NO_ROUTE) || text.contains("No OData route exists");
     graph.code.as_deref().is_some_and(no_route) || graph.message.as_deref().is_some_and(no_route)
 }
 
@@ -243,10 +242,18 @@ mod route_tests {
         for body in [plain, nested] {
             for shaped in [false, true] {
                 let r = reply(400, body.clone(), shaped);
-                assert_eq!(code_of(&r, Method::POST), Some(Code::UpstreamError), "{body}");
+                assert_eq!(
+                    code_of(&r, Method::POST),
+                    Some(Code::UpstreamError),
+                    "{body}"
+                );
             }
         }
-        let r = reply(400, json!({"error": {"code": NO_ROUTE, "message": "m"}}), false);
+        let r = reply(
+            400,
+            json!({"error": {"code": NO_ROUTE, "message": "m"}}),
+            false,
+        );
         let caller = Caller {
             token: None,
             client_request_id: "c".into(),
@@ -255,14 +262,23 @@ mod route_tests {
         let ReplyOutcome::Failure(error) = ReplyOutcome::of(&r, &Method::GET, &caller) else {
             panic!("a failure");
         };
-        assert!(error.to_string().contains("/groupPolicyOperations"), "{error}");
+        assert!(
+            error.to_string().contains("/groupPolicyOperations"),
+            "{error}"
+        );
     }
 
     #[test]
     fn a_400_is_bad_user_input_only_for_a_body_the_user_shaped() {
         let bad = json!({"error": {"code": "BadRequest", "message": "Invalid value"}});
-        assert_eq!(code_of(&reply(400, bad.clone(), false), Method::GET), Some(Code::UpstreamError));
-        assert_eq!(code_of(&reply(400, bad, true), Method::POST), Some(Code::BadUserInput));
+        assert_eq!(
+            code_of(&reply(400, bad.clone(), false), Method::GET),
+            Some(Code::UpstreamError)
+        );
+        assert_eq!(
+            code_of(&reply(400, bad, true), Method::POST),
+            Some(Code::BadUserInput)
+        );
     }
 
     #[test]
@@ -271,7 +287,11 @@ mod route_tests {
             let r = reply(404, json!({"error": {"code": code, "message": "m"}}), false);
             assert_eq!(code_of(&r, Method::GET), None, "{code}");
         }
-        let odd = reply(404, json!({"error": {"code": "UnknownError", "message": "m"}}), false);
+        let odd = reply(
+            404,
+            json!({"error": {"code": "UnknownError", "message": "m"}}),
+            false,
+        );
         assert_eq!(code_of(&odd, Method::GET), Some(Code::UpstreamError));
         let mut empty = reply(404, json!(null), false);
         empty.body = None;

@@ -234,7 +234,9 @@ impl FakeGraph {
         }
         check_base64(ids, &body["content"])?;
         let no_files = json!([]);
-        let files = body.get("groupPolicyUploadedLanguageFiles").unwrap_or(&no_files);
+        let files = body
+            .get("groupPolicyUploadedLanguageFiles")
+            .unwrap_or(&no_files);
         check_language_files(ids, files, true)?;
         let id = FakeGraph::new_id();
         let ts = self.lock().next_timestamp();
@@ -362,7 +364,12 @@ fn check_action_body(ids: &RequestIds, req: &IncomingRequest, action: &str) -> R
     }
     let body = json_body(ids, req)?;
     if action == "uploadNewVersion" {
-        check_members(ids, &body, &["content", "groupPolicyUploadedLanguageFiles"], &[])?;
+        check_members(
+            ids,
+            &body,
+            &["content", "groupPolicyUploadedLanguageFiles"],
+            &[],
+        )?;
         check_base64(ids, &body["content"])?;
     } else {
         check_members(ids, &body, &["groupPolicyUploadedLanguageFiles"], &[])?;

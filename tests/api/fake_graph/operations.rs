@@ -6,9 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::FakeGraph;
 use crate::odata::{id_eq, intune_message, is_guid, parse_query, project};
-use crate::serve::{
-    IncomingRequest, Reply, RequestIds, json_object_body,
-};
+use crate::serve::{IncomingRequest, Reply, RequestIds, json_object_body};
 use crate::state::merge_changes;
 
 /// The `@odata.type` a request body may carry.

@@ -49,7 +49,10 @@ async fn thirty_lookups_and_the_files_list_in_one_query_cost_one_graph_call() {
             json!({ "id": id, "statusDetails": format!("op {i}") })
         );
     }
-    assert_eq!(node_ids(&json!({ "groupPolicyOperations": data["list"] })), ids);
+    assert_eq!(
+        node_ids(&json!({ "groupPolicyOperations": data["list"] })),
+        ids
+    );
     let requests = app.graph().requests();
     assert_eq!(requests.len(), 1, "one Graph call: {requests:?}");
     assert_eq!(requests[0].path, format!("{ROOT}/{file}"));
@@ -73,7 +76,9 @@ async fn ten_files_lists_in_one_query_are_one_batch() {
     let lists: String = files
         .iter()
         .enumerate()
-        .map(|(i, f)| format!("l{i}: groupPolicyOperations(definitionFileId: \"{f}\") {{ nodes {{ id }} }} "))
+        .map(|(i, f)| {
+            format!("l{i}: groupPolicyOperations(definitionFileId: \"{f}\") {{ nodes {{ id }} }} ")
+        })
         .collect();
     // A lookup in one of the files rides on the same read.
     let query = format!(
@@ -149,7 +154,10 @@ async fn two_actions_on_one_file_in_one_document_each_see_their_own_new_operatio
             .collect()
     };
     assert_eq!(types("first"), ["ADD_LANGUAGE_FILES"]);
-    assert_eq!(types("second"), ["ADD_LANGUAGE_FILES", "REMOVE_LANGUAGE_FILES"]);
+    assert_eq!(
+        types("second"),
+        ["ADD_LANGUAGE_FILES", "REMOVE_LANGUAGE_FILES"]
+    );
 }
 
 #[tokio::test]
@@ -169,7 +177,10 @@ async fn a_create_answered_without_a_body_is_read_back_and_never_posted_twice() 
             .await;
         let op = &created["createGroupPolicyOperation"];
         let id = op["id"].as_str().expect("an id");
-        let stored = app.graph().entity(&file, id).expect("the created operation");
+        let stored = app
+            .graph()
+            .entity(&file, id)
+            .expect("the created operation");
         assert_eq!(stored["statusDetails"], json!(details));
         assert_eq!(op["lastModifiedDateTime"], stored["lastModifiedDateTime"]);
         assert_eq!(app.graph().count(&Match::method("POST")), 1);
@@ -179,7 +190,8 @@ async fn a_create_answered_without_a_body_is_read_back_and_never_posted_twice() 
     // Graph says it created something the gateway cannot find: an error that says so, and
     // still one POST.
     app.graph().clear_requests();
-    app.graph().inject(Match::method("POST"), Canned::empty(204), 1);
+    app.graph()
+        .inject(Match::method("POST"), Canned::empty(204), 1);
     let body = app
         .gql(
             CREATE,
@@ -286,8 +298,12 @@ async fn a_graph_answer_over_the_body_limit_is_refused_unread() {
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = guid();
     for i in 0..40 {
-        app.graph()
-            .insert_op(&file, "upload", "success", Some(&format!("operation number {i}")));
+        app.graph().insert_op(
+            &file,
+            "upload",
+            "success",
+            Some(&format!("operation number {i}")),
+        );
     }
     let body = app.gql(LIST, json!({ "f": file })).await;
     assert_eq!(code(&body), "UPSTREAM_ERROR", "{body}");
@@ -304,7 +320,9 @@ async fn the_fake_accepts_the_portals_upload_and_answers_as_captured() {
             app.graph().base_url()
         ))
         .bearer_auth(TOKEN)
-        .json(&json!({ "fileName": "portal.admx", "content": "PHgvPg==", "defaultLanguageCode": "" }))
+        .json(
+            &json!({ "fileName": "portal.admx", "content": "PHgvPg==", "defaultLanguageCode": "" }),
+        )
         .send()
         .await
         .expect("an answer")

@@ -15,7 +15,9 @@ type Row = (String, String, String);
 fn readme_table() -> BTreeMap<String, Vec<Row>> {
     let readme = include_str!("../../../README.md");
     let header = "| field | method | route | query options | requests |";
-    let start = readme.find(header).expect("README has the Graph mode table");
+    let start = readme
+        .find(header)
+        .expect("README has the Graph mode table");
     let mut table: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for line in readme[start..].lines().skip(2) {
         if !line.starts_with('|') {
@@ -71,7 +73,9 @@ const ADML: &str = "PHBvbGljeURlZmluaXRpb25SZXNvdXJjZXMvPg==";
 fn document(field: &str, file: &str, op: &str) -> (String, Value) {
     let add = json!([{ "fileName": "x.adml", "languageCode": "de-DE", "content": ADML }]);
     let on_file = |args: &str| {
-        format!("mutation($f: ID!, $l: [GroupPolicyUploadedLanguageFileInput!]!) {{ {field}(definitionFileId: $f, {args}) {{ id }} }}")
+        format!(
+            "mutation($f: ID!, $l: [GroupPolicyUploadedLanguageFileInput!]!) {{ {field}(definitionFileId: $f, {args}) {{ id }} }}"
+        )
     };
     match field {
         "groupPolicyOperation" => (GET.to_owned(), json!({ "f": file, "id": op })),
@@ -124,10 +128,7 @@ fn document(field: &str, file: &str, op: &str) -> (String, Value) {
 /// Subscribes over WebSocket and waits for the first state: a settled target is polled once.
 async fn first_poll(app: &TestApp, field: &str, file: &str, op: &str) {
     let (query, variables) = match field {
-        "groupPolicyOperationChanged" => (
-            ws::CHANGED.to_owned(),
-            json!({ "f": file, "id": op }),
-        ),
+        "groupPolicyOperationChanged" => (ws::CHANGED.to_owned(), json!({ "f": file, "id": op })),
         _ => (
             "subscription($id: ID!) { groupPolicyUploadedDefinitionFileChanged(id: $id) { id } }"
                 .to_owned(),
