@@ -12,7 +12,7 @@
 //!   as the lookup batcher does), then the files go out as one GET (one file) or one `$batch`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use futures_util::future::{BoxFuture, FutureExt, Shared, join_all};
 use sha2::{Digest, Sha256};
@@ -44,10 +44,14 @@ struct Gathering {
     done: Shared<BoxFuture<'static, FileReads>>,
 }
 
+/// The gatherings still taking files, held weakly: a gathering lives while someone awaits it,
+/// so one whose callers all went away (a cancelled request) is dropped, never kept.
+type OpenGatherings = Arc<Mutex<HashMap<GatherKey, Weak<Gathering>>>>;
+
 /// The gatherings still taking files.
 #[derive(Default)]
 pub struct ExpandReads {
-    open: Arc<Mutex<HashMap<GatherKey, Arc<Gathering>>>>,
+    open: OpenGatherings,
 }
 
 impl ExpandReads {
@@ -68,29 +72,38 @@ impl ExpandReads {
             Sha256::digest(token.as_bytes()).into(),
             caller.client_request_id.clone(),
         );
-        let done = {
+        let gathering = {
             let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-            let gathering = open.entry(key.clone()).or_insert_with(|| {
-                let files = Arc::new(Mutex::new(Vec::new()));
-                let done = gather(
-                    Arc::clone(api),
-                    caller.clone(),
-                    Arc::clone(&files),
-                    Arc::clone(&self.open),
-                    key,
-                );
-                Arc::new(Gathering {
-                    files,
-                    done: done.boxed().shared(),
-                })
-            });
+            open.retain(|_, gathering| gathering.strong_count() > 0);
+            let gathering = match open.get(&key).and_then(Weak::upgrade) {
+                Some(gathering) => gathering,
+                None => {
+                    let files = Arc::new(Mutex::new(Vec::new()));
+                    let done = gather(
+                        Arc::clone(api),
+                        caller.clone(),
+                        Arc::clone(&files),
+                        Arc::clone(&self.open),
+                        key.clone(),
+                    );
+                    let gathering = Arc::new(Gathering {
+                        files,
+                        done: done.boxed().shared(),
+                    });
+                    open.insert(key, Arc::downgrade(&gathering));
+                    gathering
+                }
+            };
             let mut files = gathering.files.lock().unwrap_or_else(|p| p.into_inner());
             if !files.contains(&file) {
                 files.push(file);
             }
-            gathering.done.clone()
+            drop(files);
+            gathering
         };
-        match done.await.get(&file) {
+        // Held while awaiting: the gathering stays registered only while someone waits on it.
+        let reads = gathering.done.clone().await;
+        match reads.get(&file) {
             Some(outcome) => outcome.clone(),
             None => Err(file_not_found(file)),
         }
@@ -102,7 +115,7 @@ async fn gather(
     api: Arc<GraphApi>,
     caller: Caller,
     files: Arc<Mutex<Vec<Guid>>>,
-    open: Arc<Mutex<HashMap<GatherKey, Arc<Gathering>>>>,
+    open: OpenGatherings,
     key: GatherKey,
 ) -> FileReads {
     let count = || files.lock().unwrap_or_else(|p| p.into_inner()).len();
@@ -119,6 +132,7 @@ async fn gather(
         let mut open = open.lock().unwrap_or_else(|p| p.into_inner());
         let ours = open
             .get(&key)
+            .and_then(Weak::upgrade)
             .is_some_and(|g| Arc::ptr_eq(&g.files, &files));
         if ours {
             open.remove(&key);
@@ -275,5 +289,41 @@ impl GraphBackend {
             has_next_page: start + items.len() < total,
             items,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::graph::client::GraphClient;
+    use crate::backend::{BearerToken, RequestBudget};
+
+    #[tokio::test]
+    async fn a_gathering_whose_callers_all_left_is_not_kept() {
+        let client = GraphClient::new(
+            "http://127.0.0.1:9/beta",
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
+        .expect("a client");
+        let api = Arc::new(GraphApi::new(client, false));
+        let reads = ExpandReads::default();
+        let caller = Caller {
+            token: BearerToken::from_authorization("Bearer t"),
+            client_request_id: "c-1".into(),
+            budget: RequestBudget::unmetered(),
+        };
+        {
+            let read = reads.read(&api, &caller, Guid::new_v4());
+            futures_util::pin_mut!(read);
+            // Registered, still waiting for siblings: then the caller goes away.
+            assert!(futures_util::poll!(read.as_mut()).is_pending());
+            let open = reads.open.lock().expect("lock");
+            assert_eq!(open.values().filter(|g| g.strong_count() > 0).count(), 1);
+        }
+        let open = reads.open.lock().expect("lock");
+        assert_eq!(open.values().filter(|g| g.strong_count() > 0).count(), 0);
     }
 }
