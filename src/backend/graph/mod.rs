@@ -1,9 +1,13 @@
 //! The Graph REST backend: each operation of the seam becomes the Graph call Microsoft's SDKs
 //! would make, with the caller's own token, and Graph's answer becomes domain values.
 //!
-//! A lookup batch of several operations goes out as Graph `$batch` calls of at most 20
-//! sub-requests (see [`batch`]); list cursors carry only what Graph gave us for that collection, signed (see
-//! [`paging`]); subscriptions are served by shared pollers (see [`poller`]).
+//! By default a file's operations are read as real tools read them, with the file's
+//! `$expand=groupPolicyOperations`, once per file per GraphQL request, and lists and lookups are
+//! answered from that read (see [`expand`]); with `--graph-navigation-reads` a lookup batch goes
+//! out as Graph `$batch` calls of at most 20 sub-requests (see [`batch`]) and list cursors carry
+//! only what Graph gave us for that collection, signed (see [`paging`]). Writes use the routes
+//! GRAPH.md names; a create answered without a body is read back (see [`created`]).
+//! Subscriptions are served by shared pollers (see [`poller`]).
 //!
 //! Every request that reaches Graph is paid from the caller's [`RequestBudget`] first
 //! (Graph `$batch` sub-requests, list pages and retries each count, as Intune counts them), and

@@ -145,7 +145,7 @@ async fn throttling_gives_up_within_the_time_budget() {
     app.graph().clear_requests();
     app.graph().inject(
         Match::method("GET").path_contains(&file),
-        Canned::graph_error(429, "TooManyRequests", "slow down"),
+        Canned::throttled_without_retry_after(),
         100,
     );
     let started = Instant::now();
