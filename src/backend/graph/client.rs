@@ -23,7 +23,7 @@ use tracing::Instrument;
 
 mod exchange;
 
-pub(super) use exchange::{RawReply, SendFailure};
+pub(super) use exchange::{RawReply, SendFailure, route_name};
 
 /// Most retries of one call (or of one key inside a Graph `$batch`).
 pub const MAX_RETRIES: u32 = 3;

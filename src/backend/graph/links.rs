@@ -27,6 +27,8 @@ pub fn next_link(base: &Url, link: &str) -> Result<Url, Error> {
     if !rest.starts_with('/') || rest.bytes().any(|b| b <= b' ' || b == b'\\' || b >= 0x7f) {
         return Err(refuse());
     }
+    // What the byte-for-byte sender will accept as a request target.
+    link.parse::<hyper::Uri>().map_err(|_| refuse())?;
     let url = Url::parse(link).map_err(|_| refuse())?;
     let under_root = url.origin() == base.origin()
         && url
@@ -82,6 +84,7 @@ mod tests {
             "https://graph.microsoft.com@evil.example/beta/x",
             "https://graph.microsoft.com/beta/x y",
             "https://graph.microsoft.com/beta\\x",
+            "https://graph.microsoft.com/beta/x?a=\"b\"",
             "http://graph.microsoft.com/beta/x",
             "not a url",
         ] {

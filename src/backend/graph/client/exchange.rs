@@ -163,7 +163,7 @@ fn read_json(bytes: &[u8]) -> (Option<serde_json::Value>, bool) {
 }
 
 /// A route as an error names it: the metrics template when it has one, else the path.
-fn route_name(relative: &str) -> String {
+pub(in crate::backend::graph) fn route_name(relative: &str) -> String {
     let path = relative.split('?').next().unwrap_or_default();
     match metrics::graph_route(path) {
         "other" => path.to_owned(),
