@@ -174,6 +174,15 @@ async fn read_files(
     .await
 }
 
+/// Where the request's memo keeps `file`'s expanded operations.
+fn memo_key(file: Guid) -> ListCall {
+    ListCall {
+        definition_file_id: file,
+        first: MEMO_FIRST,
+        after: Some(MEMO_AFTER.to_owned()),
+    }
+}
+
 /// `.../groupPolicyUploadedDefinitionFiles/{id}?$expand=groupPolicyOperations`.
 pub fn expand_url(api: &GraphApi, file: Guid) -> url::Url {
     api.file(
@@ -191,11 +200,7 @@ impl GraphBackend {
         caller: &Caller,
         file: Guid,
     ) -> Result<Vec<Operation>, Error> {
-        let call = ListCall {
-            definition_file_id: file,
-            first: MEMO_FIRST,
-            after: Some(MEMO_AFTER.to_owned()),
-        };
+        let call = memo_key(file);
         let read = async {
             let operations = self.expand.read(&self.api, caller, file).await?;
             Ok(Page {
@@ -208,6 +213,27 @@ impl GraphBackend {
         };
         let page = caller.budget.list_once(call, read).await?;
         Ok(page.items.into_iter().map(|(_, op)| op).collect())
+    }
+
+    /// Keeps `operations`, just read with their file, as the request's read of that file's
+    /// operations (unless it already has one).
+    pub(super) async fn remember_expanded(
+        &self,
+        caller: &Caller,
+        file: Guid,
+        operations: Vec<Operation>,
+    ) {
+        let page = Page {
+            items: operations
+                .into_iter()
+                .map(|op| (String::new(), op))
+                .collect(),
+            has_next_page: false,
+        };
+        let _ = caller
+            .budget
+            .list_once(memo_key(file), async { Ok(page) })
+            .await;
     }
 
     /// Lookups by id, answered from each file's expanded read.

@@ -38,6 +38,8 @@ struct FileCursor {
 }
 
 impl GraphBackend {
+    /// Files by id. By default each is read with its operations (`$expand`), which then
+    /// answer the request's operation lists and lookups on that file without another call.
     pub(super) async fn lookup_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups {
         if let [id] = ids {
             let outcome = self.read_file(caller, *id).await;
@@ -47,14 +49,19 @@ impl GraphBackend {
                 Err(e) => [(*id, Err(e))].into_iter().collect(),
             };
         }
-        batch::get_many(
+        let read = batch::get_many(
             &self.api,
             caller,
             ids,
-            |id| self.api.file(*id, &[], &[]),
-            |_, body| files_wire::file(body),
+            |id| self.file_url(*id),
+            |_, body| files_wire::file_with_operations(body),
         )
-        .await
+        .await;
+        let mut files = FileLookups::new();
+        for (id, outcome) in read {
+            files.insert(id, self.keep_operations(caller, outcome).await);
+        }
+        files
     }
 
     pub(super) async fn read_file(
@@ -62,9 +69,39 @@ impl GraphBackend {
         caller: &Caller,
         id: Guid,
     ) -> Result<Option<DefinitionFile>, Error> {
-        let url = self.api.file(id, &[], &[]);
-        let body = self.call(caller, GraphRequest::get(url)).await?;
-        body.map(|b| files_wire::file(&b)).transpose()
+        let body = self
+            .call(caller, GraphRequest::get(self.file_url(id)))
+            .await?;
+        match body {
+            Some(body) => {
+                let read = files_wire::file_with_operations(&body);
+                self.keep_operations(caller, read).await.map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// How a file is read: with `$expand=groupPolicyOperations` by default, plain with
+    /// `--graph-navigation-reads`.
+    fn file_url(&self, id: Guid) -> url::Url {
+        if self.api.navigation_reads() {
+            self.api.file(id, &[], &[])
+        } else {
+            super::expand::expand_url(&self.api, id)
+        }
+    }
+
+    /// The file of an `$expand` read; its operations join the request's memo (see `expand`).
+    async fn keep_operations(
+        &self,
+        caller: &Caller,
+        read: Result<(DefinitionFile, Vec<Operation>), Error>,
+    ) -> Result<DefinitionFile, Error> {
+        let (file, operations) = read?;
+        if !self.api.navigation_reads() {
+            self.remember_expanded(caller, file.id, operations).await;
+        }
+        Ok(file)
     }
 
     /// Every file of the tenant, following nextLinks verbatim (same origin and collection

@@ -345,3 +345,23 @@ async fn the_fake_accepts_the_portals_upload_and_answers_as_captured() {
         json!({ "uploadDateTime": null, "languageCodes": [] })
     );
 }
+
+#[tokio::test]
+async fn a_file_with_its_operations_is_one_call() {
+    let app = graph_app().await;
+    let file = app.new_file().await;
+    let op = app.graph().insert_op(&file, "upload", "success", None);
+    let query = "query($f: ID!) {
+      groupPolicyUploadedDefinitionFile(id: $f) { id groupPolicyOperations { nodes { id } } } }";
+    let data = app.data(query, json!({ "f": file })).await;
+    assert_eq!(
+        data["groupPolicyUploadedDefinitionFile"]["groupPolicyOperations"]["nodes"],
+        json!([{ "id": op }])
+    );
+    assert_eq!(
+        app.graph().requests().len(),
+        1,
+        "{:?}",
+        app.graph().requests()
+    );
+}
