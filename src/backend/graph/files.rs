@@ -1,7 +1,10 @@
-//! Definition files over Graph: each seam call becomes the request GRAPH.md describes. Lookups
-//! of several files go through Graph `$batch`; actions answer 204, so the file is read right after;
-//! the file list follows `@odata.nextLink`s exactly as Graph wrote them; a watched file is
-//! polled with `$expand=groupPolicyOperations` through the shared pollers.
+//! Definition files over Graph: each seam call becomes the request GRAPH.md describes. A file
+//! is read with `$expand=groupPolicyOperations` (its operations then serve the request's lists
+//! and lookups on it; plain with `--graph-navigation-reads`); lookups of several files go
+//! through Graph `$batch`; actions answer 204, so the file is read right after; the file list
+//! follows `@odata.nextLink`s exactly as Graph wrote them; a watched file is polled with
+//! `$expand=groupPolicyOperations` through the shared pollers. Every write forgets what the
+//! request had read, once Graph has answered.
 
 use std::collections::HashSet;
 
