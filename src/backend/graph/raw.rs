@@ -104,3 +104,20 @@ impl RawSender {
             .map_err(|_| SendFailure::Timeout("nextLink timed out".into()))?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn url_rewrites_what_a_request_target_keeps() {
+        // Why this sender exists: `url` re-encodes a bare quote in a query; `Uri` does not.
+        let link = "https://graph.microsoft.com/beta/x('k')?$skiptoken='a%27b%3D'";
+        let parsed = url::Url::parse(link).expect("a URL");
+        assert_ne!(parsed.as_str(), link);
+        assert!(
+            parsed.as_str().contains("$skiptoken=%27a%27b%3D%27"),
+            "{parsed}"
+        );
+        let uri: hyper::Uri = link.parse().expect("a URI");
+        assert_eq!(uri.to_string(), link);
+    }
+}
