@@ -136,6 +136,18 @@ pub struct Config {
           value_name = "DURATION", value_parser = between(ms(50), secs(3600)))]
     pub poll_interval: Duration,
 
+    /// Graph mode: read operations through the `groupPolicyOperations` navigation routes
+    /// (`GET .../{fileId}/groupPolicyOperations[/{id}]`, `$top`, nextLinks) instead of the
+    /// file's `$expand=groupPolicyOperations`, for tenants where Intune serves them.
+    #[arg(long, env = "GPO_GATEWAY_GRAPH_NAVIGATION_READS")]
+    pub graph_navigation_reads: bool,
+
+    /// Graph mode: largest answer body read from Graph, in bytes; a larger one is refused as
+    /// UPSTREAM_ERROR without being held in memory.
+    #[arg(long, env = "GPO_GATEWAY_GRAPH_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1024..))]
+    pub graph_max_body_bytes: usize,
+
     /// Key that signs list cursors; set it so cursors survive restarts and work across replicas.
     #[arg(long, env = "GPO_GATEWAY_CURSOR_SECRET", hide_env_values = true)]
     pub cursor_secret: Option<Secret>,

@@ -95,11 +95,19 @@ async fn an_upload_returns_the_file_in_progress_with_an_upload_operation(mode: M
     assert_eq!(file["status"], "UPLOAD_IN_PROGRESS");
     assert_eq!(file["fileName"], "contoso-browser.admx");
     assert_eq!(file["defaultLanguageCode"], "en-US");
-    assert_eq!(file["languageCodes"], json!(["en-US"]));
-    assert_eq!(
-        file["groupPolicyUploadedLanguageFiles"][0]["fileName"],
-        "contoso-browser.adml"
-    );
+    if app.graph.is_some() {
+        // Intune does not echo the language files of an upload (the captured portal traffic
+        // answers with empty lists and `uploadDateTime` "never", which reads as null).
+        assert_eq!(file["languageCodes"], json!([]));
+        assert_eq!(file["groupPolicyUploadedLanguageFiles"], json!([]));
+        assert_eq!(file["uploadDateTime"], Value::Null);
+    } else {
+        assert_eq!(file["languageCodes"], json!(["en-US"]));
+        assert_eq!(
+            file["groupPolicyUploadedLanguageFiles"][0]["fileName"],
+            "contoso-browser.adml"
+        );
+    }
     let ops = &file["groupPolicyOperations"]["nodes"];
     assert_eq!(op_types(file), vec!["UPLOAD"]);
     assert_eq!(ops[0]["operationStatus"], "IN_PROGRESS");

@@ -2,6 +2,8 @@
 //! its throttling budget: every `$batch` sub-request, list page and retry is one request. Fields
 //! the budget cannot pay for get `LIMIT_EXCEEDED` and never reach Graph; an HTTP batch shares
 //! one budget; each WebSocket operation has its own; shared pollers are not charged.
+//! These run with `--graph-navigation-reads`, where each lookup and list page is its own
+//! request (the default `$expand` reads cost one request per file: see `graph/expand.rs`).
 
 use serde_json::{Value, json};
 
@@ -13,7 +15,7 @@ use crate::ws_support::{config_with, connect, init, next, send, status_of, subsc
 async fn with_budget(budget: usize) -> TestApp {
     let mut config = config();
     config.graph_request_budget = budget;
-    TestApp::with_config(Mode::Graph, config).await
+    crate::graph::navigation_app_with(config).await
 }
 
 /// A Graph-mode gateway with the default budget and the query guard's caps lifted, so that
@@ -21,7 +23,7 @@ async fn with_budget(budget: usize) -> TestApp {
 async fn behind_the_guard() -> TestApp {
     let mut config = config();
     lift_query_caps(&mut config);
-    TestApp::with_config(Mode::Graph, config).await
+    crate::graph::navigation_app_with(config).await
 }
 
 /// Every request that reached Graph as Intune counts them: plain calls and `$batch`
@@ -96,7 +98,7 @@ fn assert_budget_refusals(body: &Value, refused: usize, budget: usize) {
 
 #[tokio::test]
 async fn a_query_of_100_distinct_lookups_fits_the_default_budget_in_5_batches() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let file = guid();
     let ids = insert(&app, &file, 100);
     let data = app.data(&lookups_of(&file, &ids), json!({})).await;
@@ -148,7 +150,7 @@ async fn lists_just_within_the_budget_pass_and_one_more_is_refused() {
 #[tokio::test]
 async fn a_500_alias_list_query_makes_no_more_graph_calls_than_the_budget() {
     // With the default settings the query guard refuses it before any call.
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let body = app
         .gql(&lists_of_distinct_files(&app, 500), json!({}))
         .await;
@@ -294,7 +296,7 @@ async fn each_websocket_operation_has_its_own_budget() {
 #[tokio::test]
 async fn a_shared_poller_is_not_charged_to_the_subscribing_operation() {
     let config = config_with(&["--graph-request-budget", "1", "--poll-interval", "0.05"]);
-    let app = TestApp::with_config(Mode::Graph, config).await;
+    let app = crate::graph::navigation_app_with(config).await;
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let addr = serve_tcp(app.router.clone()).await;

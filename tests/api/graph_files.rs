@@ -25,7 +25,10 @@ async fn file_reads_and_deletes_use_graphs_paths_and_many_lookups_one_batch() {
         (get.method.as_str(), get.path.clone()),
         ("GET", format!("{FILES}/{a}"))
     );
-    assert_eq!(get.query, None);
+    assert_eq!(
+        get.query.as_deref(),
+        Some("%24expand=groupPolicyOperations")
+    );
 
     app.graph().clear_requests();
     let query = "query($a: ID!, $b: ID!) { x: groupPolicyUploadedDefinitionFile(id: $a) { id } y: groupPolicyUploadedDefinitionFile(id: $b) { id } }";
@@ -65,7 +68,7 @@ async fn file_reads_and_deletes_use_graphs_paths_and_many_lookups_one_batch() {
 
 #[tokio::test]
 async fn a_next_link_in_another_key_form_with_extra_parameters_is_followed_byte_for_byte() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let file = app.new_file().await;
     let first = app.graph().insert_op(&file, "upload", "success", None);
     let second = app
@@ -104,7 +107,7 @@ async fn a_next_link_in_another_key_form_with_extra_parameters_is_followed_byte_
 
 #[tokio::test]
 async fn a_next_link_returned_twice_ends_the_listing_with_upstream_error() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let file = app.new_file().await;
     app.graph().insert_op(&file, "upload", "success", None);
     let entity = app.graph().entities(&file)[0].clone();
@@ -143,6 +146,59 @@ async fn a_next_link_returned_twice_ends_the_listing_with_upstream_error() {
     let body = app.gql(files, json!({})).await;
     assert_eq!(code(&body), "UPSTREAM_ERROR", "{body}");
     assert_eq!(app.graph().requests().len(), 1);
+}
+
+/// Microsoft's rule: request a nextLink exactly as given. `Url::parse` would send a bare `'`
+/// in the query as `%27`; the fake records the request target as it arrived.
+#[tokio::test]
+async fn next_links_with_quotes_and_escapes_are_sent_byte_for_byte() {
+    let app = TestApp::new(Mode::Graph).await;
+    let (a, b) = (app.new_file().await, app.new_file().await);
+    let (first, second) = (
+        app.graph().file(&a).expect("a"),
+        app.graph().file(&b).expect("b"),
+    );
+    // A key form the gateway never sends, a bare quote, an escaped quote and an escaped `=`.
+    let raw_path = "/beta/deviceManagement('default')/groupPolicyUploadedDefinitionFiles";
+    let raw_query = "$skiptoken='a%27b%3D'&$filter=id%20ne%20'x'&plain=it's";
+    let link = format!("{}{raw_path}?{raw_query}", app.graph().origin());
+    app.graph().inject(
+        Match::method("GET").path_contains(FILES),
+        Canned::json(200, json!({ "value": [first], "@odata.nextLink": link })),
+        1,
+    );
+    app.graph().inject(
+        Match::method("GET").path_contains("deviceManagement('default')"),
+        Canned::json(200, json!({ "value": [second] })),
+        1,
+    );
+    app.graph().clear_requests();
+    let data = app
+        .data(
+            "{ groupPolicyUploadedDefinitionFiles { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["groupPolicyUploadedDefinitionFiles"]["nodes"],
+        json!([{ "id": a }, { "id": b }])
+    );
+    let requests = app.graph().requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(
+        requests[1].path, raw_path,
+        "the path exactly as Graph wrote it"
+    );
+    assert_eq!(
+        requests[1].query.as_deref(),
+        Some(raw_query),
+        "the query byte for byte"
+    );
+    assert_eq!(
+        requests[1].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str()),
+        "the link is sent with the caller's token"
+    );
 }
 
 #[tokio::test]

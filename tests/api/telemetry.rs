@@ -50,6 +50,8 @@ const THREE: &str = "query Three($f: ID!, $a: ID!, $b: ID!, $c: ID!) {
 #[tokio::test]
 async fn metrics_count_a_known_sequence_exactly_and_no_label_holds_an_id_or_a_token() {
     let graph = FakeGraph::spawn().await;
+    // Navigation reads: each lookup its own route, so three lookups make one $batch.
+    graph.set_navigation_reads(true);
     let file = guid();
     let ids: Vec<String> = (0..3)
         .map(|_| graph.insert_op(&file, "upload", "success", Some("fine")))
@@ -60,6 +62,7 @@ async fn metrics_count_a_known_sequence_exactly_and_no_label_holds_an_id_or_a_to
         "graph",
         "--graph-url",
         &url,
+        "--graph-navigation-reads",
         "--metrics-on-main-port",
     ]);
 

@@ -138,9 +138,10 @@ async fn spans_link_the_callers_trace_to_each_graph_call_and_graph_gets_the_trac
     let resolver = named(&spans, "resolve groupPolicyOperation");
     assert_eq!(resolver.len(), 1, "{spans:#?}");
     assert_eq!(parent_of(&spans, resolver[0])["name"], "query Get");
+    // A lookup reads its file with `$expand=groupPolicyOperations`.
     let exchanges = named(
         &spans,
-        "GET /deviceManagement/groupPolicyUploadedDefinitionFiles/{id}/groupPolicyOperations/{id}",
+        "GET /deviceManagement/groupPolicyUploadedDefinitionFiles/{id}",
     );
     let exchange = exchanges
         .iter()
@@ -152,9 +153,7 @@ async fn spans_link_the_callers_trace_to_each_graph_call_and_graph_gets_the_trac
     );
     assert_eq!(
         attribute(exchange, "url.template").as_deref(),
-        Some(
-            "/deviceManagement/groupPolicyUploadedDefinitionFiles/{id}/groupPolicyOperations/{id}"
-        )
+        Some("/deviceManagement/groupPolicyUploadedDefinitionFiles/{id}")
     );
     // The exchange sits under its call, and the call under the resolver.
     let call = parent_of(&spans, exchange);

@@ -137,6 +137,7 @@ async fn graph_app(poll_interval: f64) -> (TestApp, SocketAddr) {
     (app, addr)
 }
 
+/// GETs that read `id` (a poll of an operation reads its file with `$expand`: pass the file).
 fn gets_of(app: &TestApp, id: &str) -> usize {
     app.graph().count(&Match::method("GET").path_contains(id))
 }
@@ -161,7 +162,7 @@ async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completi
         .graph()
         .requests()
         .into_iter()
-        .filter(|r| r.method == "GET" && r.path.contains(&id))
+        .filter(|r| r.method == "GET" && r.path.contains(&file))
         .collect();
     assert!(!gets.is_empty());
     for get in gets {
@@ -183,7 +184,7 @@ async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
             .to_string()
             .contains("UNAUTHENTICATED")
     );
-    assert_eq!(gets_of(&app, &id), 0);
+    assert_eq!(gets_of(&app, &file), 0);
 }
 
 // Long on purpose: the poller's whole life, from the first subscriber to the last leaving.
@@ -196,7 +197,7 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
     init(&mut first, json!({ "Authorization": "Bearer shared" })).await;
     subscribe(&mut first, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut first).await), "IN_PROGRESS");
-    assert_eq!(gets_of(&app, &id), 1, "the poller's first fetch");
+    assert_eq!(gets_of(&app, &file), 1, "the poller's first fetch");
 
     // Joining gets the current state from the running poller: no fetch of its own.
     let mut second = connect(addr, "graphql-transport-ws").await;
@@ -204,16 +205,16 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
     subscribe(&mut second, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut second).await), "IN_PROGRESS");
     assert_eq!(
-        gets_of(&app, &id),
+        gets_of(&app, &file),
         1,
         "joining did not start a second poller"
     );
 
     // Over ~3 intervals the shared poller fetches about once per interval (two pollers
     // would make twice as many).
-    let before = gets_of(&app, &id);
+    let before = gets_of(&app, &file);
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    let polled = gets_of(&app, &id) - before;
+    let polled = gets_of(&app, &file) - before;
     assert!(
         (2..=4).contains(&polled),
         "{polled} GETs in 1.6 s at a 0.5 s interval"
@@ -226,10 +227,10 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
         json!({ "Authorization": "Bearer other-user" }),
     )
     .await;
-    let before = gets_of(&app, &id);
+    let before = gets_of(&app, &file);
     subscribe(&mut stranger, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut stranger).await), "IN_PROGRESS");
-    assert!(gets_of(&app, &id) > before);
+    assert!(gets_of(&app, &file) > before);
     let stranger_gets = app
         .graph()
         .requests()
@@ -243,10 +244,10 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
     drop(first);
     drop(second);
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let settled = gets_of(&app, &id);
+    let settled = gets_of(&app, &file);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(
-        gets_of(&app, &id),
+        gets_of(&app, &file),
         settled,
         "no polling once nobody watches"
     );
@@ -262,7 +263,7 @@ async fn graph_mode_a_passing_graph_failure_does_not_end_the_subscription() {
     subscribe(&mut socket, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
     app.graph().inject(
-        Match::method("GET").path_contains(&id),
+        Match::method("GET").path_contains(&file),
         Canned::graph_error(500, "InternalServerError", "try later"),
         2,
     );

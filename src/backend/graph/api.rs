@@ -13,11 +13,22 @@ const OPERATIONS: &str = "groupPolicyOperations";
 /// The URLs of the resources the gateway calls, and the client to call them with.
 pub struct GraphApi {
     client: GraphClient,
+    navigation_reads: bool,
 }
 
 impl GraphApi {
-    pub fn new(client: GraphClient) -> Self {
-        GraphApi { client }
+    /// `navigation_reads`: read operations through the `groupPolicyOperations` routes
+    /// (`--graph-navigation-reads`) rather than the file's `$expand`.
+    pub fn new(client: GraphClient, navigation_reads: bool) -> Self {
+        GraphApi {
+            client,
+            navigation_reads,
+        }
+    }
+
+    /// Whether operations are read through the navigation routes.
+    pub fn navigation_reads(&self) -> bool {
+        self.navigation_reads
     }
 
     /// The shared client.

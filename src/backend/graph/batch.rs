@@ -219,7 +219,9 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
             .map(|(i, key)| {
                 let outcome = match by_id.remove(&(i + 1).to_string()) {
                     Some(response) => {
-                        let reply = sub_reply(response);
+                        let route =
+                            client::route_name(&self.api.client().relative(&(self.url)(key)));
+                        let reply = sub_reply(response, format!("GET {route} (in $batch)"));
                         if reply.status == 429 {
                             crate::telemetry::metrics::graph_throttled(reply.retry_after);
                         }
@@ -248,7 +250,7 @@ fn share(outcome: ReplyOutcome) -> ReplyOutcome {
 }
 
 /// A sub-response read like a plain HTTP reply.
-fn sub_reply(response: SubResponse) -> Reply {
+fn sub_reply(response: SubResponse, route: String) -> Reply {
     Reply {
         status: response.status,
         request_id: response.header("request-id"),
@@ -257,6 +259,9 @@ fn sub_reply(response: SubResponse) -> Reply {
             .as_deref()
             .and_then(client::parse_retry_after),
         unreadable: response.body.as_ref().is_some_and(|b| !b.is_object()),
+        location: response.header("location"),
+        route,
+        shaped_by_user: false,
         body: response.body,
     }
 }

@@ -10,20 +10,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
-use super::reply::{Reply, ReplyOutcome};
+use super::reply::ReplyOutcome;
 use crate::backend::Caller;
 use crate::backend::identity::Vouched;
-use crate::error::{Code, Error, UpstreamDetail};
+use crate::error::Error;
 use crate::telemetry::metrics;
 use tracing::Instrument;
+
+mod exchange;
+
+pub(super) use exchange::{RawReply, SendFailure, route_name};
 
 /// Most retries of one call (or of one key inside a Graph `$batch`).
 pub const MAX_RETRIES: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
+/// `--graph-max-body-bytes`' default.
+const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// One request to Graph: the method (which also decides how a 404 and a 503 are read, see
 /// [`reply`](super::reply)), the URL and the JSON body, if any.
@@ -32,6 +38,16 @@ pub struct GraphRequest {
     pub method: Method,
     pub url: Url,
     pub body: Option<Value>,
+    /// An `@odata.nextLink` exactly as Graph wrote it, sent byte for byte instead of `url`
+    /// (which is the same link as the `url` crate re-encodes it, for logs and metrics).
+    pub exact: Option<String>,
+}
+
+/// What a successful call gave back: its body, and the `Location` of what it created.
+#[derive(Debug, Default)]
+pub struct Answer {
+    pub body: Option<Value>,
+    pub location: Option<String>,
 }
 
 impl GraphRequest {
@@ -41,6 +57,7 @@ impl GraphRequest {
             method: Method::GET,
             url,
             body: None,
+            exact: None,
         }
     }
 
@@ -50,6 +67,7 @@ impl GraphRequest {
             method: Method::POST,
             url,
             body,
+            exact: None,
         }
     }
 
@@ -59,6 +77,16 @@ impl GraphRequest {
             method: Method::PATCH,
             url,
             body: Some(body),
+            exact: None,
+        }
+    }
+
+    /// A GET of an `@odata.nextLink`, sent exactly as Graph wrote it (`link` must already be
+    /// checked to point into Graph's version root, see [`links`](super::links)).
+    pub fn get_exact(url: Url, link: String) -> Self {
+        GraphRequest {
+            exact: Some(link),
+            ..GraphRequest::get(url)
         }
     }
 
@@ -68,6 +96,7 @@ impl GraphRequest {
             method: Method::DELETE,
             url,
             body: None,
+            exact: None,
         }
     }
 }
@@ -77,6 +106,10 @@ pub struct GraphClient {
     http: reqwest::Client,
     base: Url,
     timeout: Duration,
+    /// Largest answer body read (`--graph-max-body-bytes`).
+    max_body: usize,
+    /// Sends nextLinks byte for byte (see [`raw`](super::raw)).
+    raw: super::raw::RawSender,
     /// Tokens Graph has answered with a 2xx (see [`identity`](crate::backend::identity)).
     vouched: Arc<Vouched>,
 }
@@ -98,11 +131,24 @@ impl GraphClient {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(GraphClient {
+            raw: super::raw::RawSender::new(connect_timeout)?,
             http,
             base,
             timeout,
+            max_body: DEFAULT_MAX_BODY,
             vouched: Arc::new(Vouched::default()),
         })
+    }
+
+    /// The same client reading answer bodies of at most `bytes`.
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The version root, e.g. `https://graph.microsoft.com/beta`.
+    pub fn base(&self) -> &Url {
+        &self.base
     }
 
     /// The tokens Graph has accepted so far.
@@ -171,6 +217,17 @@ impl GraphClient {
         caller: &Caller,
         request: &GraphRequest,
     ) -> Result<Option<Value>, Error> {
+        self.call_for_answer(caller, request)
+            .await
+            .map(|answer| answer.body)
+    }
+
+    /// [`call`](Self::call), also giving back the answer's `Location` header.
+    pub async fn call_for_answer(
+        &self,
+        caller: &Caller,
+        request: &GraphRequest,
+    ) -> Result<Answer, Error> {
         // One span over the attempts, so a trace shows how many retries a call took.
         let span = tracing::info_span!(
             "graph.call",
@@ -184,11 +241,7 @@ impl GraphClient {
         self.attempts(caller, request).instrument(span).await
     }
 
-    async fn attempts(
-        &self,
-        caller: &Caller,
-        request: &GraphRequest,
-    ) -> Result<Option<Value>, Error> {
+    async fn attempts(&self, caller: &Caller, request: &GraphRequest) -> Result<Answer, Error> {
         let headers = Self::headers(caller)?;
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
@@ -201,10 +254,15 @@ impl GraphClient {
             tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
             // A retried DELETE whose first attempt went through finds nothing left to delete.
             if request.method == Method::DELETE && attempt > 0 && reply.status == 404 {
-                return Ok(None);
+                return Ok(Answer::default());
             }
             match ReplyOutcome::of(&reply, &request.method, caller) {
-                ReplyOutcome::Success(body) => return Ok(body),
+                ReplyOutcome::Success(body) => {
+                    return Ok(Answer {
+                        body,
+                        location: reply.location,
+                    });
+                }
                 ReplyOutcome::Failure(error) => return Err(error),
                 ReplyOutcome::Retry(wait, error) => {
                     let wait = wait.unwrap_or_else(|| backoff(attempt));
@@ -222,121 +280,6 @@ impl GraphClient {
                 }
             }
         }
-    }
-
-    /// One HTTP exchange, no retries. Transport failures and timeouts become errors here.
-    pub async fn send_once(
-        &self,
-        graph_request: &GraphRequest,
-        headers: HeaderMap,
-        timeout: Duration,
-        caller: &Caller,
-    ) -> Result<Reply, Error> {
-        let route = metrics::graph_route(&self.relative(&graph_request.url));
-        let method_label = metrics::method_label(&graph_request.method);
-        let span = request_span(method_label, route);
-        let mut headers = headers;
-        crate::telemetry::traces::propagate(&span, &mut headers);
-        let mut request = self
-            .http
-            .request(graph_request.method.clone(), graph_request.url.clone())
-            .headers(headers)
-            .timeout(timeout);
-        if let Some(body) = &graph_request.body {
-            request = request
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-        }
-        let detail = || UpstreamDetail {
-            client_request_id: Some(caller.client_request_id.clone()),
-            ..Default::default()
-        };
-        let started = Instant::now();
-        let response = request.send().instrument(span.clone()).await.map_err(|e| {
-            metrics::graph_request(method_label, route, 0, started.elapsed());
-            transport_error(&e, detail())
-        })?;
-        let status = response.status().as_u16();
-        metrics::graph_request(method_label, route, status, started.elapsed());
-        if response.status().is_success()
-            && let Some(token) = &caller.token
-        {
-            self.vouched.record(token);
-        }
-        let request_id = header(response.headers(), "request-id");
-        span.record("http.response.status_code", status);
-        if let Some(id) = &request_id {
-            span.record("graph.request_id", id.as_str());
-        }
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        if status == 429 {
-            metrics::graph_throttled(retry_after);
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&e, detail()))?;
-        let (body, unreadable) = read_json(&bytes);
-        Ok(Reply {
-            status,
-            request_id,
-            retry_after,
-            body,
-            unreadable,
-        })
-    }
-}
-
-/// The span of one Graph call; the status and Graph's request id are recorded on it later.
-fn request_span(method_label: &'static str, route: &'static str) -> tracing::Span {
-    tracing::info_span!(
-        "graph.request",
-        otel.name = %format_args!("{method_label} {route}"),
-        otel.kind = "client",
-        http.request.method = method_label,
-        url.template = route,
-        http.response.status_code = tracing::field::Empty,
-        graph.request_id = tracing::field::Empty,
-    )
-}
-
-/// A body as JSON: `None` when empty, and flagged unreadable when it is not JSON.
-fn read_json(bytes: &[u8]) -> (Option<serde_json::Value>, bool) {
-    if bytes.is_empty() {
-        return (None, false);
-    }
-    match serde_json::from_slice(bytes) {
-        Ok(value) => (Some(value), false),
-        Err(_) => (None, true),
-    }
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-fn transport_error(error: &reqwest::Error, detail: UpstreamDetail) -> Error {
-    let (code, message) = if error.is_timeout() {
-        (
-            Code::UpstreamTimeout,
-            "Microsoft Graph did not answer in time",
-        )
-    } else {
-        (Code::UpstreamError, "Microsoft Graph could not be reached")
-    };
-    // reqwest errors can include the URL; it carries no secret, but keep it in logs only.
-    tracing::warn!(error = %error, "graph transport failure");
-    Error::Upstream {
-        code,
-        message: message.to_owned(),
-        detail: Box::new(detail),
     }
 }
 

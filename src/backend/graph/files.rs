@@ -1,7 +1,10 @@
-//! Definition files over Graph: each seam call becomes the request GRAPH.md describes. Lookups
-//! of several files go through Graph `$batch`; actions answer 204, so the file is read right after;
-//! the file list follows `@odata.nextLink`s exactly as Graph wrote them; a watched file is
-//! polled with `$expand=groupPolicyOperations` through the shared pollers.
+//! Definition files over Graph: each seam call becomes the request GRAPH.md describes. A file
+//! is read with `$expand=groupPolicyOperations` (its operations then serve the request's lists
+//! and lookups on it; plain with `--graph-navigation-reads`); lookups of several files go
+//! through Graph `$batch`; actions answer 204, so the file is read right after; the file list
+//! follows `@odata.nextLink`s exactly as Graph wrote them; a watched file is polled with
+//! `$expand=groupPolicyOperations` through the shared pollers. Every write forgets what the
+//! request had read, once Graph has answered.
 
 use std::collections::HashSet;
 
@@ -38,6 +41,8 @@ struct FileCursor {
 }
 
 impl GraphBackend {
+    /// Files by id. By default each is read with its operations (`$expand`), which then
+    /// answer the request's operation lists and lookups on that file without another call.
     pub(super) async fn lookup_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups {
         if let [id] = ids {
             let outcome = self.read_file(caller, *id).await;
@@ -47,32 +52,70 @@ impl GraphBackend {
                 Err(e) => [(*id, Err(e))].into_iter().collect(),
             };
         }
-        batch::get_many(
+        let read = batch::get_many(
             &self.api,
             caller,
             ids,
-            |id| self.api.file(*id, &[], &[]),
-            |_, body| files_wire::file(body),
+            |id| self.file_url(*id),
+            |_, body| files_wire::file_with_operations(body),
         )
-        .await
+        .await;
+        let mut files = FileLookups::new();
+        for (id, outcome) in read {
+            files.insert(id, self.keep_operations(caller, outcome).await);
+        }
+        files
     }
 
-    async fn read_file(&self, caller: &Caller, id: Guid) -> Result<Option<DefinitionFile>, Error> {
-        let url = self.api.file(id, &[], &[]);
-        let body = self.call(caller, GraphRequest::get(url)).await?;
-        body.map(|b| files_wire::file(&b)).transpose()
+    pub(super) async fn read_file(
+        &self,
+        caller: &Caller,
+        id: Guid,
+    ) -> Result<Option<DefinitionFile>, Error> {
+        let body = self
+            .call(caller, GraphRequest::get(self.file_url(id)))
+            .await?;
+        match body {
+            Some(body) => {
+                let read = files_wire::file_with_operations(&body);
+                self.keep_operations(caller, read).await.map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// How a file is read: with `$expand=groupPolicyOperations` by default, plain with
+    /// `--graph-navigation-reads`.
+    fn file_url(&self, id: Guid) -> url::Url {
+        if self.api.navigation_reads() {
+            self.api.file(id, &[], &[])
+        } else {
+            super::expand::expand_url(&self.api, id)
+        }
+    }
+
+    /// The file of an `$expand` read; its operations join the request's memo (see `expand`).
+    async fn keep_operations(
+        &self,
+        caller: &Caller,
+        read: Result<(DefinitionFile, Vec<Operation>), Error>,
+    ) -> Result<DefinitionFile, Error> {
+        let (file, operations) = read?;
+        if !self.api.navigation_reads() {
+            self.remember_expanded(caller, file.id, operations).await;
+        }
+        Ok(file)
     }
 
     /// Every file of the tenant, following nextLinks verbatim (same origin and collection
     /// only, and never one twice).
-    async fn all_files(&self, caller: &Caller) -> Result<Vec<DefinitionFile>, Error> {
-        let ours = self.api.files();
-        let mut url = ours.clone();
+    pub(super) async fn all_files(&self, caller: &Caller) -> Result<Vec<DefinitionFile>, Error> {
+        let mut request = GraphRequest::get(self.api.files());
         let mut followed = HashSet::new();
         let mut files = Vec::new();
         for _ in 0..MAX_FILE_PAGES {
             let body = self
-                .call(caller, GraphRequest::get(url))
+                .call(caller, request.clone())
                 .await?
                 .unwrap_or(Value::Null);
             let page: ODataPage<FileEntity> = wire::read(&body, "a list of definition files")?;
@@ -82,12 +125,13 @@ impl GraphBackend {
             let Some(link) = page.next_link else {
                 return Ok(files);
             };
-            url = next_link(&ours, &link)?;
-            if !followed.insert(url.as_str().to_owned()) {
+            let url = next_link(self.api.client().base(), &link)?;
+            if !followed.insert(link.clone()) {
                 return Err(upstream_shape(
                     "an @odata.nextLink it had already returned in this listing",
                 ));
             }
+            request = GraphRequest::get_exact(url, link);
         }
         Err(upstream_shape(&format!(
             "more than {MAX_FILE_PAGES} pages of definition files"
@@ -134,11 +178,17 @@ impl GraphBackend {
         new: NewDefinitionFile,
     ) -> Result<DefinitionFile, Error> {
         let body = files_wire::upload_body(&new)?;
-        let created = self
-            .call(caller, GraphRequest::post(self.api.files(), Some(body)))
-            .await?
-            .ok_or_else(|| upstream_shape("no body for an uploaded definition file"))?;
-        files_wire::file(&created)
+        let request = GraphRequest::post(self.api.files(), Some(body));
+        let answer = self.api.client().call_for_answer(caller, &request).await;
+        caller.budget.forget_lists();
+        let answer = answer?;
+        match answer.body {
+            Some(body) if body.get("id").is_some() => files_wire::file(&body),
+            _ => {
+                self.find_uploaded(caller, &new.file_name, answer.location)
+                    .await
+            }
+        }
     }
 
     pub(super) async fn post_action(
@@ -149,7 +199,9 @@ impl GraphBackend {
     ) -> Result<DefinitionFile, Error> {
         let (name, body) = files_wire::action(&action)?;
         let url = self.api.file(id, &[name], &[]);
-        let reply = self.call(caller, GraphRequest::post(url, body)).await?;
+        let reply = self.call(caller, GraphRequest::post(url, body)).await;
+        caller.budget.forget_lists();
+        let reply = reply?;
         // Actions answer 204; the file as it now stands is what the caller wants.
         match reply {
             Some(body) if body.get("id").is_some() => files_wire::file(&body),
@@ -162,9 +214,9 @@ impl GraphBackend {
 
     pub(super) async fn delete_file_record(&self, caller: &Caller, id: Guid) -> Result<(), Error> {
         let url = self.api.file(id, &[], &[]);
-        self.call(caller, GraphRequest::delete(url))
-            .await
-            .map(|_| ())
+        let outcome = self.call(caller, GraphRequest::delete(url)).await;
+        caller.budget.forget_lists();
+        outcome.map(|_| ())
     }
 
     pub(super) async fn poll_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
@@ -190,21 +242,11 @@ impl GraphBackend {
 /// A file's expanded operations as the first page of its operation list, with cursors that
 /// resume like any Graph-mode cursor (by re-reading the first upstream page).
 fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page {
-    let top = ops.len().max(1);
     Page {
         items: ops
             .into_iter()
             .enumerate()
-            .map(|(i, op)| {
-                let cursor = GraphCursor {
-                    page_link: None,
-                    index: i,
-                    top,
-                    next_link: None,
-                    id: op.id,
-                };
-                (cursors.encode(file, &cursor), op)
-            })
+            .map(|(i, op)| (cursors.encode(file, &GraphCursor::at(i, op.id)), op))
             .collect(),
         has_next_page: false,
     }

@@ -53,6 +53,22 @@ fn timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, Error> {
         .transpose()
 }
 
+/// A nullable date: Graph's "never" (`0001-01-01T00:00:00Z`, in any precision or zero offset)
+/// is `null`, as a client would expect of a date that has not happened.
+fn nullable_timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, Error> {
+    timestamp(raw.filter(|raw| !is_never(raw)))
+}
+
+fn is_never(raw: &str) -> bool {
+    let Some(rest) = raw.strip_prefix("0001-01-01T00:00:00") else {
+        return false;
+    };
+    let rest = rest
+        .strip_prefix('.')
+        .map_or(rest, |fraction| fraction.trim_start_matches('0'));
+    matches!(rest, "Z" | "z" | "+00:00" | "-00:00")
+}
+
 /// The domain value of an entity, with its expanded operations when Graph sent them.
 pub fn file_of(
     entity: FileEntity,
@@ -67,7 +83,7 @@ pub fn file_of(
             Ok(LanguageFile {
                 file_name: l.file_name,
                 language_code: l.language_code,
-                last_modified: timestamp(l.last_modified_date_time.as_deref())?,
+                last_modified: nullable_timestamp(l.last_modified_date_time.as_deref())?,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -82,7 +98,7 @@ pub fn file_of(
         policy_type: entity.policy_type.unwrap_or(PolicyType::AdmxIngested),
         revision: entity.revision,
         status: entity.status.unwrap_or(FileStatus::None),
-        upload_date_time: timestamp(entity.upload_date_time.as_deref())?,
+        upload_date_time: nullable_timestamp(entity.upload_date_time.as_deref())?,
         last_modified: timestamp(entity.last_modified_date_time.as_deref())?.ok_or_else(|| {
             upstream("Graph returned a definition file without `lastModifiedDateTime`".into())
         })?,
@@ -224,6 +240,29 @@ mod tests {
         assert_eq!(file.status, FileStatus::UnknownFutureValue);
         assert_eq!(file.language_files[0].file_name.as_deref(), Some("a.adml"));
         assert_eq!(file.last_modified.as_str(), "2025-09-07T08:32:57.5081686Z");
+    }
+
+    #[test]
+    fn graphs_never_is_null_in_nullable_dates_and_language_lists_may_be_empty() {
+        for never in [
+            "0001-01-01T00:00:00Z",
+            "0001-01-01T00:00:00.0000000Z",
+            "0001-01-01T00:00:00+00:00",
+        ] {
+            let body = json!({
+                "id": "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01",
+                "uploadDateTime": never,
+                "lastModifiedDateTime": "2025-09-07T08:32:57.5081686Z",
+                "languageCodes": [],
+                "groupPolicyUploadedLanguageFiles": [{"fileName": "a.adml", "lastModifiedDateTime": never}]
+            });
+            let file = file(&body).expect("reads");
+            assert_eq!(file.upload_date_time, None, "{never}");
+            assert_eq!(file.language_files[0].last_modified, None, "{never}");
+            assert!(file.language_codes.is_empty());
+        }
+        assert!(!is_never("0001-01-01T00:00:01Z"));
+        assert!(!is_never("2001-01-01T00:00:00Z"));
     }
 
     #[test]

@@ -1,43 +1,41 @@
-//! Graph's `@odata.nextLink` rules: a link is requested exactly as Graph wrote it, once it is
-//! known to address the same collection at Graph's origin (paths compared in canonical form,
-//! since Graph may write a key as `Files('id')`). Cursors keep links compactly and give them
-//! back byte for byte.
+//! Graph's `@odata.nextLink` rules, as Microsoft's SDK page iterators apply them: any link on
+//! Graph's own origin under the configured version root is followed, requested exactly as
+//! Graph wrote it (see [`raw`](super::raw)); the path may be in another form than the one the
+//! gateway sent (`Files('id')`, other query options). Cursors keep links compactly and give
+//! them back byte for byte.
 
-use percent_encoding::percent_decode_str;
 use url::Url;
 
 use crate::error::{Code, Error};
 
-/// The URL of an `@odata.nextLink`, exactly as Graph wrote it, once it is known to address the
-/// same collection at the same origin (its path compared in canonical form).
-pub fn next_link(ours: &Url, link: &str) -> Result<Url, Error> {
-    Url::parse(link)
-        .ok()
-        .filter(|url| url.origin() == ours.origin() && canonical_path(url) == canonical_path(ours))
-        .ok_or_else(|| {
-            Error::upstream(
-                Code::UpstreamError,
-                "Microsoft Graph returned an @odata.nextLink for another resource",
-            )
-        })
-}
-
-/// A path in a form fit for comparison: percent-escapes decoded, case folded, no trailing `/`,
-/// and OData's key-as-parentheses form (`Files('id')`) written as a segment (`Files/id`).
-fn canonical_path(url: &Url) -> String {
-    percent_decode_str(url.path())
-        .decode_utf8_lossy()
-        .trim_end_matches('/')
-        .split('/')
-        .map(
-            |segment| match segment.strip_suffix(')').and_then(|s| s.split_once('(')) {
-                Some((name, key)) => format!("{name}/{}", key.trim_matches('\'')),
-                None => segment.to_owned(),
-            },
+/// The URL of an `@odata.nextLink` (as the `url` crate reads it, for logs and metrics), once
+/// the link is known to start with the version root `base` byte for byte and still to lie
+/// under it once `.` and `..` segments are resolved.
+pub fn next_link(base: &Url, link: &str) -> Result<Url, Error> {
+    let root = base.as_str().trim_end_matches('/');
+    let refuse = || {
+        Error::upstream(
+            Code::UpstreamError,
+            "Microsoft Graph returned an @odata.nextLink outside its own version root",
         )
-        .collect::<Vec<_>>()
-        .join("/")
-        .to_lowercase()
+    };
+    let rest = link
+        .get(..root.len())
+        .filter(|head| head.eq_ignore_ascii_case(root))
+        .map(|_| &link[root.len()..])
+        .ok_or_else(refuse)?;
+    if !rest.starts_with('/') || rest.bytes().any(|b| b <= b' ' || b == b'\\' || b >= 0x7f) {
+        return Err(refuse());
+    }
+    // What the byte-for-byte sender will accept as a request target.
+    link.parse::<hyper::Uri>().map_err(|_| refuse())?;
+    let url = Url::parse(link).map_err(|_| refuse())?;
+    let under_root = url.origin() == base.origin()
+        && url
+            .path()
+            .strip_prefix(base.path().trim_end_matches('/'))
+            .is_some_and(|tail| tail.starts_with('/'));
+    under_root.then_some(url).ok_or_else(refuse)
 }
 
 /// A nextLink as a cursor keeps it: only its query when it starts with the collection's own
@@ -61,21 +59,36 @@ pub fn expand(ours: &Url, stored: String) -> String {
 mod tests {
     use super::*;
 
+    fn base() -> Url {
+        Url::parse("https://graph.microsoft.com/beta").expect("url")
+    }
+
     fn ours() -> Url {
         Url::parse("https://graph.microsoft.com/beta/deviceManagement/groupPolicyUploadedDefinitionFiles/a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01/groupPolicyOperations").expect("url")
     }
 
     #[test]
-    fn links_to_the_same_collection_in_another_form_are_followed_as_written() {
-        let link = "https://graph.microsoft.com/beta/deviceManagement/groupPolicyUploadedDefinitionFiles('A1F5C3D2-7B64-4E0F-9C21-3D8E5F6A7B01')/groupPolicyOperations?$top=1&$skiptoken=x&extra=1";
-        let url = next_link(&ours(), link).expect("same collection");
-        assert_eq!(url.as_str(), link);
+    fn links_under_the_version_root_are_followed_in_any_form() {
+        for link in [
+            "https://graph.microsoft.com/beta/deviceManagement/groupPolicyUploadedDefinitionFiles('A1F5C3D2-7B64-4E0F-9C21-3D8E5F6A7B01')/groupPolicyOperations?$top=1&$skiptoken='x'&extra=1",
+            "https://graph.microsoft.com/beta/deviceManagement/groupPolicyOperations?$skiptoken=a%27b%3D",
+        ] {
+            assert!(next_link(&base(), link).is_ok(), "{link}");
+        }
         for foreign in [
-            "https://evil.example/beta/deviceManagement/groupPolicyUploadedDefinitionFiles/a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01/groupPolicyOperations",
-            "https://graph.microsoft.com/beta/deviceManagement/groupPolicyUploadedDefinitionFiles/a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01",
+            "https://evil.example/beta/deviceManagement/groupPolicyUploadedDefinitionFiles",
+            "https://graph.microsoft.com/v1.0/deviceManagement/groupPolicyUploadedDefinitionFiles",
+            "https://graph.microsoft.com/beta/../v1.0/deviceManagement",
+            "https://graph.microsoft.com/beta/%2e%2e/v1.0/deviceManagement",
+            "https://graph.microsoft.com/betamax/x",
+            "https://graph.microsoft.com@evil.example/beta/x",
+            "https://graph.microsoft.com/beta/x y",
+            "https://graph.microsoft.com/beta\\x",
+            "https://graph.microsoft.com/beta/x?a=\"b\"",
+            "http://graph.microsoft.com/beta/x",
             "not a url",
         ] {
-            assert!(next_link(&ours(), foreign).is_err(), "{foreign}");
+            assert!(next_link(&base(), foreign).is_err(), "{foreign}");
         }
     }
 

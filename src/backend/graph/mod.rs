@@ -1,9 +1,13 @@
 //! The Graph REST backend: each operation of the seam becomes the Graph call Microsoft's SDKs
 //! would make, with the caller's own token, and Graph's answer becomes domain values.
 //!
-//! A lookup batch of several operations goes out as Graph `$batch` calls of at most 20
-//! sub-requests (see [`batch`]); list cursors carry only what Graph gave us for that collection, signed (see
-//! [`paging`]); subscriptions are served by shared pollers (see [`poller`]).
+//! By default a file's operations are read as real tools read them, with the file's
+//! `$expand=groupPolicyOperations`, once per file per GraphQL request, and lists and lookups are
+//! answered from that read (see [`expand`]); with `--graph-navigation-reads` a lookup batch goes
+//! out as Graph `$batch` calls of at most 20 sub-requests (see [`batch`]) and list cursors carry
+//! only what Graph gave us for that collection, signed (see [`paging`]). Writes use the routes
+//! GRAPH.md names; a create answered without a body is read back (see [`created`]).
+//! Subscriptions are served by shared pollers (see [`poller`]).
 //!
 //! Every request that reaches Graph is paid from the caller's [`RequestBudget`] first
 //! (Graph `$batch` sub-requests, list pages and retries each count, as Intune counts them), and
@@ -15,12 +19,15 @@
 mod api;
 mod batch;
 mod client;
+mod created;
 mod envelope;
+mod expand;
 mod files;
 mod files_wire;
 mod links;
 mod paging;
 mod poller;
+mod raw;
 mod reply;
 mod wire;
 
@@ -47,6 +54,7 @@ pub struct GraphBackend {
     api: Arc<GraphApi>,
     cursors: CursorCodec,
     pollers: poller::PollerRegistry,
+    expand: expand::ExpandReads,
 }
 
 impl GraphBackend {
@@ -56,12 +64,14 @@ impl GraphBackend {
             &config.graph_url,
             config.graph_connect_timeout,
             config.graph_timeout,
-        )?;
-        let api = Arc::new(GraphApi::new(client));
+        )?
+        .with_max_body(config.graph_max_body_bytes);
+        let api = Arc::new(GraphApi::new(client, config.graph_navigation_reads));
         Ok(GraphBackend {
             pollers: poller::PollerRegistry::new(Arc::clone(&api), config.poll_interval),
             api,
             cursors,
+            expand: expand::ExpandReads::default(),
         })
     }
 
@@ -76,12 +86,16 @@ impl GraphBackend {
 }
 
 impl GraphBackend {
-    /// One operation by a plain GET, whole; `None` when Graph answers 404.
+    /// One operation, whole; `None` when it does not exist. From its file's `$expand` read
+    /// by default, else by a plain GET of the navigation route.
     async fn read_operation(
         &self,
         caller: &Caller,
         key: OperationKey,
     ) -> Result<Option<Operation>, Error> {
+        if !self.api.navigation_reads() {
+            return self.operation_expanded(caller, key).await;
+        }
         let body = self
             .call(caller, GraphRequest::get(self.api.operation(key)))
             .await?;
@@ -104,6 +118,9 @@ impl Backend for GraphBackend {
     }
 
     async fn get_many(&self, caller: &Caller, keys: &[OperationKey]) -> Lookups {
+        if !self.api.navigation_reads() {
+            return self.lookups_expanded(caller, keys).await;
+        }
         if let [key] = keys {
             let outcome = self.read_operation(caller, *key).await;
             tracing::debug!(keys = 1, upstream_calls = 1, "lookup as a plain GET");
@@ -135,6 +152,11 @@ impl Backend for GraphBackend {
             first,
             after: after.map(str::to_owned),
         };
+        if !self.api.navigation_reads() {
+            return self
+                .list_expanded(caller, definition_file_id, first, after)
+                .await;
+        }
         caller
             .budget
             .list_once(call.clone(), self.list_pages(caller, call))
@@ -148,13 +170,23 @@ impl Backend for GraphBackend {
         input: NewOperation,
     ) -> Result<Operation, Error> {
         let body = wire::create_body(&input)?;
-        caller.budget.forget_lists();
         let url = self.api.operations(definition_file_id, &[]);
-        let created = self
-            .call(caller, GraphRequest::post(url, Some(body)))
-            .await?
-            .ok_or_else(|| upstream_shape("no body for a created operation"))?;
-        wire::operation(definition_file_id, &created)
+        let answer = self
+            .api
+            .client()
+            .call_for_answer(caller, &GraphRequest::post(url, Some(body)))
+            .await;
+        // After the write, whatever its outcome: a list read before it is stale now.
+        caller.budget.forget_lists();
+        let answer = answer?;
+        match answer.body {
+            Some(body) if body.get("id").is_some() => wire::operation(definition_file_id, &body),
+            // 204 or 202: created, but Graph did not say what; never POST again.
+            _ => {
+                self.find_created(caller, definition_file_id, &input, answer.location)
+                    .await
+            }
+        }
     }
 
     async fn update(
@@ -164,12 +196,12 @@ impl Backend for GraphBackend {
         patch: OperationPatch,
     ) -> Result<Operation, Error> {
         let body = wire::patch_body(&patch)?;
-        caller.budget.forget_lists();
         let reply = self
             .call(caller, GraphRequest::patch(self.api.operation(key), body))
-            .await?;
+            .await;
+        caller.budget.forget_lists();
         // 200 carries the entity; Intune's usual 204 does not, so the new state is read.
-        match reply {
+        match reply? {
             Some(body) => wire::operation(key.definition_file_id, &body),
             None => self.read_operation(caller, key).await?.ok_or_else(|| {
                 Error::NotFound(format!(
@@ -181,10 +213,11 @@ impl Backend for GraphBackend {
     }
 
     async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error> {
+        let outcome = self
+            .call(caller, GraphRequest::delete(self.api.operation(key)))
+            .await;
         caller.budget.forget_lists();
-        self.call(caller, GraphRequest::delete(self.api.operation(key)))
-            .await
-            .map(|_| ())
+        outcome.map(|_| ())
     }
 
     async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error> {

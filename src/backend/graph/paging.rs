@@ -2,7 +2,9 @@
 //! pages (Graph may answer short or empty pages that still have a next link), each paid from
 //! the caller's budget, and every edge gets a signed cursor that resumes exactly after it, even
 //! when the upstream page shifted meanwhile. A nextLink is requested exactly as Graph wrote it,
-//! only when it addresses the same collection (`links`), and never twice in one listing.
+//! only when it lies under Graph's version root (`links`), and never twice in one listing.
+//! Used with `--graph-navigation-reads` only; by default a file's operations come from one
+//! `$expand` read (see `expand`).
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -46,6 +48,20 @@ pub(super) struct GraphCursor {
     pub(super) id: Guid,
 }
 
+impl GraphCursor {
+    /// The cursor of the edge at `index` of a list the gateway holds whole (an `$expand`
+    /// read): no upstream page to return to.
+    pub(super) fn at(index: usize, id: Guid) -> Self {
+        GraphCursor {
+            page_link: None,
+            index,
+            top: 1,
+            next_link: None,
+            id,
+        }
+    }
+}
+
 /// Where a list call starts upstream.
 struct Resume {
     /// The nextLink of the upstream page to read (`None`: the first page).
@@ -68,18 +84,18 @@ impl GraphBackend {
         link: Option<&str>,
         top: usize,
     ) -> Result<ODataPage<Operation>, Error> {
-        let ours = self.api.operations(file, &[]);
-        let url = match link {
-            Some(link) => links::next_link(&ours, link)?,
-            None => self.api.operations(file, &[("$top", top.to_string())]),
+        let base = self.api.client().base();
+        let request = match link {
+            Some(link) => GraphRequest::get_exact(links::next_link(base, link)?, link.to_owned()),
+            None => GraphRequest::get(self.api.operations(file, &[("$top", top.to_string())])),
         };
-        let Some(body) = self.call(caller, GraphRequest::get(url)).await? else {
+        let Some(body) = self.call(caller, request).await? else {
             // A 404 for the collection: the definition file does not exist.
             return Err(file_not_found(file));
         };
         let page: ODataPage<OperationEntity> = wire::read(&body, "a list of operations")?;
         if let Some(next) = &page.next_link {
-            links::next_link(&ours, next)?;
+            links::next_link(base, next)?;
         }
         Ok(ODataPage {
             value: page

@@ -60,13 +60,32 @@ impl Target {
         }
     }
 
-    fn read(self, body: &serde_json::Value) -> Result<Snapshot, Error> {
+    /// The state in `body`, as read from `api`'s route for this target (see [`Target::url`]);
+    /// `None` when an expanded file no longer holds the operation.
+    fn read(self, body: &serde_json::Value, api: &GraphApi) -> Result<Option<Snapshot>, Error> {
         match self {
-            Target::Operation(key) => {
-                wire::operation(key.definition_file_id, body).map(Snapshot::Operation)
+            Target::Operation(key) if api.navigation_reads() => {
+                wire::operation(key.definition_file_id, body)
+                    .map(|op| Some(Snapshot::Operation(op)))
             }
+            Target::Operation(key) => files_wire::file_with_operations(body).map(|(_, ops)| {
+                ops.into_iter()
+                    .find(|op| op.id == key.id)
+                    .map(Snapshot::Operation)
+            }),
             Target::File(_) => files_wire::file_with_operations(body)
-                .map(|(file, ops)| Snapshot::File(Box::new(file), ops)),
+                .map(|(file, ops)| Some(Snapshot::File(Box::new(file), ops))),
+        }
+    }
+
+    /// What a poll reads: the file with `$expand` (an operation too, unless
+    /// `--graph-navigation-reads`).
+    fn url(self, api: &GraphApi) -> url::Url {
+        let expand = |id| api.file(id, &[], &[("$expand", "groupPolicyOperations".to_owned())]);
+        match self {
+            Target::Operation(key) if api.navigation_reads() => api.operation(key),
+            Target::Operation(key) => expand(key.definition_file_id),
+            Target::File(id) => expand(id),
         }
     }
 }
@@ -120,14 +139,7 @@ impl PollerRegistry {
                     let (sender, receiver) = watch::channel(None);
                     let sender = Arc::new(sender);
                     running.insert(key, Arc::downgrade(&sender));
-                    let url = match target {
-                        Target::Operation(key) => self.api.operation(key),
-                        Target::File(id) => self.api.file(
-                            id,
-                            &[],
-                            &[("$expand", "groupPolicyOperations".to_owned())],
-                        ),
-                    };
+                    let url = target.url(&self.api);
                     tokio::spawn(poll(
                         PollTask {
                             api: Arc::clone(&self.api),
@@ -206,7 +218,8 @@ impl PollTask {
         };
         tracing::debug!(client_request_id = %caller.client_request_id, %started_by, "poll");
         let body = self.api.client().call(&caller, &self.request).await?;
-        body.map(|b| self.target.read(&b)).transpose()
+        let snapshot = body.map(|b| self.target.read(&b, &self.api)).transpose()?;
+        Ok(snapshot.flatten())
     }
 }
 

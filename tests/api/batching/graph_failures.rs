@@ -1,4 +1,4 @@
-//! Graph mode, when Graph fails part of a `$batch`: a throttled sub-request alone is retried,
+//! Graph mode with `--graph-navigation-reads`, when Graph fails part of a `$batch`: a throttled sub-request alone is retried,
 //! a slow `$batch` times out only its own keys, and a `$batch` answered 400 fails only the keys
 //! it carried.
 
@@ -6,7 +6,7 @@ use super::*;
 
 #[tokio::test]
 async fn a_throttled_sub_request_alone_is_retried_in_a_later_batch() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let graph = app.graph();
     let file = guid();
     let ids = insert_many(graph, &file, 5);
@@ -67,7 +67,7 @@ async fn a_throttled_sub_request_alone_is_retried_in_a_later_batch() {
 async fn a_sub_request_throttled_beyond_the_budget_is_throttled_alone() {
     let mut config = config();
     config.graph_timeout = Duration::from_secs(1);
-    let app = TestApp::with_config(Mode::Graph, config).await;
+    let app = crate::graph::navigation_app_with(config).await;
     let graph = app.graph();
     let file = guid();
     let ids = insert_many(graph, &file, 3);
@@ -100,7 +100,7 @@ async fn a_sub_request_throttled_beyond_the_budget_is_throttled_alone() {
 async fn a_slow_batch_is_upstream_timeout_for_its_keys() {
     let mut config = config();
     config.graph_timeout = Duration::from_millis(500);
-    let app = TestApp::with_config(Mode::Graph, config).await;
+    let app = crate::graph::navigation_app_with(config).await;
     let graph = app.graph();
     let file = guid();
     let ids = insert_many(graph, &file, 2);
@@ -129,7 +129,7 @@ async fn a_slow_batch_is_upstream_timeout_for_its_keys() {
 
 #[tokio::test]
 async fn a_batch_answered_400_fails_only_the_keys_it_carried() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let graph = app.graph();
     let file = guid();
     let ids = insert_many(graph, &file, 25);

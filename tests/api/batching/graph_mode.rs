@@ -1,11 +1,12 @@
-//! Graph mode: lookups become few Graph `$batch` calls, each sub-response judged on its own,
-//! throttled keys retried alone, and no batch mixes callers.
+//! Graph mode with `--graph-navigation-reads` (each lookup a GET of its own route): lookups
+//! become few Graph `$batch` calls, each sub-response judged on its own, throttled keys retried
+//! alone, and no batch mixes callers. The default (`$expand` reads) is in `graph/expand.rs`.
 
 use super::*;
 
 #[tokio::test]
 async fn many_lookups_become_few_batches_fetching_each_key_once() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let graph = app.graph();
     let file = guid();
     let ids = insert_many(graph, &file, 45);
@@ -96,7 +97,7 @@ async fn many_lookups_become_few_batches_fetching_each_key_once() {
 
 #[tokio::test]
 async fn shuffled_sub_responses_still_map_to_their_keys() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let graph = app.graph();
     graph.set_shuffle_batch(true);
     let file = guid();
@@ -129,7 +130,7 @@ async fn shuffled_sub_responses_still_map_to_their_keys() {
 
 #[tokio::test]
 async fn found_missing_and_failing_keys_in_one_batch() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let graph = app.graph();
     let file = guid();
     let found = graph.insert_op(&file, "upload", "success", Some("here"));
@@ -175,7 +176,7 @@ async fn found_missing_and_failing_keys_in_one_batch() {
 
 #[tokio::test]
 async fn concurrent_requests_of_different_callers_never_share_a_batch() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let graph = app.graph();
     // Keep both requests' batches in flight at the same time.
     graph.set_delay(
@@ -248,7 +249,7 @@ async fn concurrent_requests_of_different_callers_never_share_a_batch() {
 
 #[tokio::test]
 async fn a_single_lookup_is_a_plain_get() {
-    let app = TestApp::new(Mode::Graph).await;
+    let app = crate::graph::navigation_app().await;
     let graph = app.graph();
     let file = guid();
     let id = graph.insert_op(&file, "upload", "success", Some("one"));

@@ -171,6 +171,15 @@ impl Canned {
         .header("Retry-After", retry_after)
     }
 
+    /// 429 without `Retry-After`, as Intune sometimes sends (IntuneCD crashed on these).
+    pub fn throttled_without_retry_after() -> Canned {
+        Canned::graph_error(
+            429,
+            "TooManyRequests",
+            "Too many requests from Identifier: tenant + app under category: IntuneGroupPolicy. Please try again later.",
+        )
+    }
+
     /// Adds (or replaces, case-insensitively) a response header.
     pub fn header(mut self, name: &str, value: &str) -> Canned {
         self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::FakeGraph;
 use crate::odata::{is_guid, parse_query};
-use crate::serve::{IncomingRequest, Reply, RequestIds, json_object_body, method_not_allowed};
+use crate::serve::{IncomingRequest, Reply, RequestIds, json_object_body};
 use crate::state::FILE_LIST;
 
 /// The `@odata.type` of an upload body.
@@ -141,10 +141,7 @@ impl FakeGraph {
             ("POST", Some(id), Some(action)) if ACTIONS.contains(&action.as_str()) => {
                 self.run_action(ids, req, id, action)
             }
-            _ => Err(method_not_allowed(
-                ids,
-                "The HTTP method is not supported on this resource.",
-            )),
+            _ => Err(self.no_route(ids, req)),
         }
     }
 
@@ -218,33 +215,42 @@ impl FakeGraph {
     fn upload(&self, ids: &RequestIds, req: &IncomingRequest) -> Result<Reply, Reply> {
         parse_query(ids, req, &[])?;
         let body = json_body(ids, req)?;
+        // The admin portal's own upload carries no `@odata.type` and may leave out the
+        // language files; `defaultLanguageCode` comes as `""`.
         check_members(
             ids,
             &body,
+            &["fileName", "content"],
             &[
                 "@odata.type",
-                "fileName",
-                "content",
                 "defaultLanguageCode",
                 "groupPolicyUploadedLanguageFiles",
             ],
         )?;
-        if body["@odata.type"] != FILE_TYPE {
+        if body.get("@odata.type").is_some_and(|t| t != FILE_TYPE) {
             return Err(ids.bad_request(
                 "@odata.type must be #microsoft.graph.groupPolicyUploadedDefinitionFile.",
             ));
         }
         check_base64(ids, &body["content"])?;
-        let languages = check_language_files(ids, &body["groupPolicyUploadedLanguageFiles"], true)?;
+        let no_files = json!([]);
+        let files = body
+            .get("groupPolicyUploadedLanguageFiles")
+            .unwrap_or(&no_files);
+        check_language_files(ids, files, true)?;
         let id = FakeGraph::new_id();
         let ts = self.lock().next_timestamp();
+        // As the captured admin-portal upload is answered: Graph's "never" for
+        // `uploadDateTime`, and the language files not echoed (empty lists). What later reads
+        // show of them is unverified; the fake keeps them empty.
         let entity = json!({
             "id": id, "displayName": null, "description": null,
-            "fileName": body["fileName"], "languageCodes": languages.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>(),
+            "fileName": body["fileName"], "languageCodes": [],
             "targetPrefix": null, "targetNamespace": null, "policyType": "admxIngested",
-            "revision": null, "status": "uploadInProgress", "uploadDateTime": ts,
-            "lastModifiedDateTime": ts, "defaultLanguageCode": body["defaultLanguageCode"],
-            "groupPolicyUploadedLanguageFiles": languages.iter().map(|(f, l)| json!({"fileName": f, "languageCode": l, "lastModifiedDateTime": ts})).collect::<Vec<_>>()
+            "revision": null, "status": "uploadInProgress", "uploadDateTime": "0001-01-01T00:00:00Z",
+            "lastModifiedDateTime": ts,
+            "defaultLanguageCode": body.get("defaultLanguageCode").cloned().unwrap_or(Value::Null),
+            "groupPolicyUploadedLanguageFiles": []
         });
         self.put_file(entity.clone());
         let op = self.insert_op(&id, "upload", "inProgress", None);
@@ -285,17 +291,24 @@ fn json_body(ids: &RequestIds, req: &IncomingRequest) -> Result<Value, Reply> {
     json_object_body(ids, req).map(Value::Object)
 }
 
-fn check_members(ids: &RequestIds, body: &Value, known: &[&str]) -> Result<(), Reply> {
+/// Refuses members not in `required` or `optional`, and `required` members left out.
+fn check_members(
+    ids: &RequestIds,
+    body: &Value,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<(), Reply> {
     let obj = body
         .as_object()
         .map(|o| o.keys().cloned().collect::<Vec<_>>())
         .unwrap_or_default();
-    if let Some(unknown) = obj.iter().find(|k| !known.contains(&k.as_str())) {
+    let known = |k: &str| required.contains(&k) || optional.contains(&k);
+    if let Some(unknown) = obj.iter().find(|k| !known(k)) {
         return Err(ids.bad_request(&format!(
             "The property '{unknown}' does not exist on this type."
         )));
     }
-    if let Some(missing) = known.iter().find(|k| body.get(**k).is_none()) {
+    if let Some(missing) = required.iter().find(|k| body.get(**k).is_none()) {
         return Err(ids.bad_request(&format!("The property '{missing}' is required.")));
     }
     Ok(())
@@ -319,15 +332,15 @@ fn check_language_files(
         .as_array()
         .ok_or_else(|| ids.bad_request("groupPolicyUploadedLanguageFiles must be a collection."))?;
     let members: &[&str] = if with_content {
-        &["@odata.type", "fileName", "languageCode", "content"]
+        &["fileName", "languageCode", "content"]
     } else {
-        &["@odata.type", "fileName", "languageCode"]
+        &["fileName", "languageCode"]
     };
     files
         .iter()
         .map(|file| {
-            check_members(ids, file, members)?;
-            if file["@odata.type"] != LANGUAGE_FILE_TYPE {
+            check_members(ids, file, members, &["@odata.type"])?;
+            if file.get("@odata.type").is_some_and(|t| t != LANGUAGE_FILE_TYPE) {
                 return Err(ids.bad_request("A language file's @odata.type must be microsoft.graph.groupPolicyUploadedLanguageFile."));
             }
             if with_content {
@@ -351,10 +364,15 @@ fn check_action_body(ids: &RequestIds, req: &IncomingRequest, action: &str) -> R
     }
     let body = json_body(ids, req)?;
     if action == "uploadNewVersion" {
-        check_members(ids, &body, &["content", "groupPolicyUploadedLanguageFiles"])?;
+        check_members(
+            ids,
+            &body,
+            &["content", "groupPolicyUploadedLanguageFiles"],
+            &[],
+        )?;
         check_base64(ids, &body["content"])?;
     } else {
-        check_members(ids, &body, &["groupPolicyUploadedLanguageFiles"])?;
+        check_members(ids, &body, &["groupPolicyUploadedLanguageFiles"], &[])?;
     }
     check_language_files(
         ids,

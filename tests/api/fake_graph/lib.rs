@@ -9,8 +9,12 @@
 //! so tests can assert both what the gateway did with the answers and what it sent.
 //!
 //! Behaviour in short (paths relative to [`FakeGraph::base_url`], which ends in `/beta`):
-//! - `GET|POST .../groupPolicyUploadedDefinitionFiles/{fileId}/groupPolicyOperations`
-//! - `GET|PATCH|DELETE .../groupPolicyOperations/{id}`
+//! - `POST .../groupPolicyUploadedDefinitionFiles/{fileId}/groupPolicyOperations`
+//!   (201 with the entity; 204 or 202 without a body on demand)
+//! - `PATCH|DELETE .../groupPolicyOperations/{id}`
+//! - the `GET`s of those two navigation routes only after
+//!   [`FakeGraph::set_navigation_reads`]: by default they are answered like every route
+//!   Intune does not serve, 400 "No method match route template" (unknown routes too)
 //! - the definition files themselves and their actions (`files.rs`)
 //! - `POST /$batch` (max 20 sub-requests; answered in shuffled order by default)
 //! - `Authorization: Bearer <token>` is required; the token `read-only` gets 403 on
@@ -20,8 +24,13 @@
 //!
 //! Deliberate strictness (so gateway bugs show up here rather than in production):
 //! unknown or duplicate query options, non-GUID ids (after percent-decoding) and unknown
-//! body properties get 400; empty path segments (`//`, a trailing `/`) get 404. Raw paths
-//! are recorded as received, so tests can also assert that nothing odd was sent.
+//! body properties get 400; empty path segments (`//`, a trailing `/`) name no route. Raw
+//! paths and queries are recorded byte for byte as received, so tests can also assert that
+//! nothing odd was sent. Leniency where the real portal is lenient: bodies without
+//! `@odata.type` and without optional members are accepted, and uploads are answered as the
+//! captured portal traffic is (`uploadDateTime` "0001-01-01T00:00:00Z", empty language
+//! lists). Where a behaviour is not established for the real service, the code says
+//! "unverified".
 //!
 //! Where things live: `state.rs` (the stored entities and the settings), `serve.rs` (one
 //! request's way through: record, delay, injection, routing, transport headers),

@@ -184,7 +184,7 @@ impl FakeGraph {
     fn route(&self, ids: &RequestIds, req: &IncomingRequest) -> Result<Reply, Reply> {
         let token = check_token(ids, &req.headers)?;
         let Some(rest) = req.raw_path.strip_prefix("/beta/") else {
-            return Err(no_route(ids, req));
+            return Err(self.no_route(ids, req));
         };
         // Segments are decoded one by one, so an encoded `/` stays inside its segment.
         let segs: Vec<String> = rest
@@ -201,16 +201,44 @@ impl FakeGraph {
     }
 }
 
-/// Graph's 404 for a path that names no resource.
-pub(crate) fn no_route(ids: &RequestIds, req: &IncomingRequest) -> Reply {
-    ids.error(
-        404,
-        "UnknownError",
-        &format!(
-            "No OData route exists that match template for '{}'.",
+impl FakeGraph {
+    /// Intune's answer to a route (path template and method) it does not serve: 400 with
+    /// `error.code` "No method match route template", as captured in public reports on other
+    /// Intune resources. With [`FakeGraph::set_nested_route_errors`] the message is Intune's
+    /// JSON-in-message form instead (a shape seen on other Intune errors; for this code it is
+    /// unverified).
+    pub(crate) fn no_route(&self, ids: &RequestIds, req: &IncomingRequest) -> Reply {
+        let template = format!(
+            "No OData route exists that match template ~/{} with http verb {} for request {}.",
+            route_template(&req.raw_path),
+            req.method,
             req.raw_path
-        ),
-    )
+        );
+        let message = if self.lock().nested_route_errors {
+            json!({"_version": 3, "Message": template, "CustomApiErrorPhrase": "", "RetryAfter": null})
+                .to_string()
+        } else {
+            template
+        };
+        ids.error(400, "No method match route template", &message)
+    }
+}
+
+/// The OData template of a path, as Intune's message names it: keys become `{key}`.
+fn route_template(raw_path: &str) -> String {
+    raw_path
+        .trim_start_matches("/beta/")
+        .split('/')
+        .map(|segment| {
+            let decoded = percent_decode_str(segment).decode_utf8_lossy();
+            if crate::odata::is_guid(&decoded) {
+                "{key}".to_owned()
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Graph's 405 for a method the resource does not have.

@@ -38,6 +38,9 @@ pub(crate) struct GraphState {
     pub(crate) page_size: usize,
     pub(crate) patch_no_content: bool,
     pub(crate) create_status: u16,
+    pub(crate) create_location: bool,
+    pub(crate) navigation_reads: bool,
+    pub(crate) nested_route_errors: bool,
     pub(crate) shuffle_batch: bool,
     pub(crate) leading_empty_page: bool,
     pub(crate) skiptokens: HashMap<String, PageCursor>,
@@ -57,6 +60,9 @@ impl Default for GraphState {
             page_size: 100,
             patch_no_content: true,
             create_status: 201,
+            create_location: true,
+            navigation_reads: false,
+            nested_route_errors: false,
             shuffle_batch: true,
             leading_empty_page: false,
             skiptokens: HashMap::new(),
@@ -194,9 +200,28 @@ impl FakeGraph {
         self.lock().patch_no_content = yes;
     }
 
-    /// Status of a successful POST: 201 (default) or 200; both carry the entity.
+    /// Status of a successful create of an operation: 201 (default) or 200 carry the entity;
+    /// 204 (what the seed page documents) and 202 carry no body.
     pub fn set_create_status(&self, status: u16) {
         self.lock().create_status = status;
+    }
+
+    /// Whether a create of an operation answers with a `Location` header (default `true`).
+    pub fn set_create_location(&self, yes: bool) {
+        self.lock().create_location = yes;
+    }
+
+    /// Serve `GET .../groupPolicyOperations[/{id}]` (default `false`: answered like any route
+    /// Intune does not serve, 400 "No method match route template"). Whether the real
+    /// service serves them is unverified; the gateway's default never needs them.
+    pub fn set_navigation_reads(&self, yes: bool) {
+        self.lock().navigation_reads = yes;
+    }
+
+    /// Unserved routes answer with Intune's JSON document inside `error.message` (default
+    /// `false`: the plain message).
+    pub fn set_nested_route_errors(&self, yes: bool) {
+        self.lock().nested_route_errors = yes;
     }
 
     /// `$batch` sub-responses in random order (default `true`; with 2 or more responses

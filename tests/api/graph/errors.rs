@@ -76,8 +76,10 @@ async fn status_404_on_update_and_delete_is_not_found() {
 }
 
 #[tokio::test]
-async fn status_400_is_bad_user_input() {
-    assert_mapped(Call::Get, 400, "BadRequest", "BAD_USER_INPUT").await;
+async fn status_400_is_bad_user_input_only_for_a_body_the_user_shaped() {
+    // A lookup's URL is the gateway's own (checked GUIDs, its query options): not the user's.
+    assert_mapped(Call::Get, 400, "BadRequest", "UPSTREAM_ERROR").await;
+    assert_mapped(Call::Delete, 400, "BadRequest", "UPSTREAM_ERROR").await;
     assert_mapped(Call::Update, 400, "BadRequest", "BAD_USER_INPUT").await;
 }
 
@@ -101,7 +103,7 @@ async fn status_429_after_retries_is_throttled_with_retry_after() {
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "success", None);
     app.graph().inject(
-        Match::method("GET").path_contains(&id),
+        Match::method("GET").path_contains(&file),
         Canned::throttled("0.2"),
         10,
     );
@@ -198,8 +200,48 @@ async fn intune_nested_error_messages_become_their_human_text() {
 }
 
 #[tokio::test]
-async fn a_graph_error_on_one_field_leaves_siblings_resolved() {
+async fn a_graph_error_on_one_file_leaves_the_fields_of_other_files_resolved() {
     let app = graph_app().await;
+    let (file, other_file) = (guid(), guid());
+    let failing = app.graph().insert_op(&file, "upload", "inProgress", None);
+    let other = app
+        .graph()
+        .insert_op(&other_file, "remove", "success", Some("ok"));
+    let query = "query($f: ID!, $g: ID!, $a: ID!, $b: ID!) {
+      broken: groupPolicyOperation(definitionFileId: $f, id: $a) { id }
+      list: groupPolicyOperations(definitionFileId: $g) { nodes { id statusDetails } }
+      fine: groupPolicyOperation(definitionFileId: $g, id: $b) { id statusDetails }
+    }";
+    // The two files are read in one $batch; the failure hits that file's sub-request only.
+    app.graph().inject(
+        Match::method("GET").path_contains(&file).in_batch(true),
+        Canned::graph_error(403, "Forbidden", "Nope"),
+        1,
+    );
+    let body = app
+        .gql(
+            query,
+            json!({ "f": file, "g": other_file, "a": failing, "b": other }),
+        )
+        .await;
+    let error = only_error(&body);
+    assert_eq!(ext(error, "code"), "FORBIDDEN", "{body}");
+    assert_eq!(error["path"], json!(["broken"]));
+    assert_eq!(body["data"]["broken"], Value::Null);
+    assert_eq!(
+        body["data"]["fine"],
+        json!({ "id": other, "statusDetails": "ok" })
+    );
+    assert_eq!(
+        body["data"]["list"]["nodes"],
+        json!([{ "id": other, "statusDetails": "ok" }])
+    );
+    assert_eq!(plain_requests(app.graph()).len(), 1, "one $batch in all");
+}
+
+#[tokio::test]
+async fn a_graph_error_on_one_field_leaves_siblings_resolved_with_navigation_reads() {
+    let app = navigation_app().await;
     let file = guid();
     let failing = app.graph().insert_op(&file, "upload", "inProgress", None);
     let other = app
@@ -222,7 +264,6 @@ async fn a_graph_error_on_one_field_leaves_siblings_resolved() {
     let error = only_error(&body);
     assert_eq!(ext(error, "code"), "FORBIDDEN", "{body}");
     assert_eq!(error["path"], json!(["broken"]));
-    assert_eq!(body["data"]["broken"], Value::Null);
     assert_eq!(
         body["data"]["fine"],
         json!({ "id": other, "statusDetails": "ok" })

@@ -122,7 +122,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
     let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", Some("x")).await;
     app.graph().inject(
-        Match::method("GET").path_contains(&id),
+        Match::method("GET").path_contains(&file),
         Canned::intune_error(403, "Forbidden", "Application is not authorized"),
         1,
     );
@@ -130,7 +130,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
     assert_eq!(code(&failed), "FORBIDDEN");
     // A Graph error that quotes the Authorization header back must not leak it either.
     app.graph().inject(
-        Match::method("GET").path_contains(&id),
+        Match::method("GET").path_contains(&file),
         Canned::graph_error(401, "InvalidAuthenticationToken", "Access token is empty."),
         1,
     );
@@ -141,13 +141,15 @@ async fn the_token_never_appears_in_logs_or_errors() {
         listed["groupPolicyOperations"]["nodes"],
         json!([{ "id": id }])
     );
-    // Two lookups: a $batch, whose sub-requests Graph authenticates with the outer token.
+    // Lookups in two files: a $batch, whose sub-requests Graph authenticates with the outer
+    // token.
+    let other_file = app.new_file().await;
     let batched = app
         .data(
-            "query($f: ID!, $id: ID!, $other: ID!) {
+            "query($f: ID!, $g: ID!, $id: ID!, $other: ID!) {
                a: groupPolicyOperation(definitionFileId: $f, id: $id) { id }
-               b: groupPolicyOperation(definitionFileId: $f, id: $other) { id } }",
-            json!({ "f": file, "id": id, "other": guid() }),
+               b: groupPolicyOperation(definitionFileId: $g, id: $other) { id } }",
+            json!({ "f": file, "g": other_file, "id": id, "other": guid() }),
         )
         .await;
     assert_eq!(batched["a"]["id"], json!(id));

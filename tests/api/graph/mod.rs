@@ -4,10 +4,12 @@
 //! this one holds what they share: paths, posting with headers, and reading what Graph got.
 
 mod errors;
+mod expand;
 mod headers;
 mod paging;
 mod retries;
 mod safety;
+mod table;
 mod values;
 mod writes;
 
@@ -35,6 +37,20 @@ fn entity_path(file: &str, id: &str) -> String {
 
 async fn graph_app() -> TestApp {
     TestApp::new(Mode::Graph).await
+}
+
+/// A gateway reading operations through the navigation routes (`--graph-navigation-reads`),
+/// over a fake that serves them: for the tests of that mode's own mechanics.
+pub(crate) async fn navigation_app() -> TestApp {
+    navigation_app_with(config()).await
+}
+
+/// [`navigation_app`] with `config`.
+pub(crate) async fn navigation_app_with(mut config: gpo_gateway::config::Config) -> TestApp {
+    config.graph_navigation_reads = true;
+    let app = TestApp::with_config(Mode::Graph, config).await;
+    app.graph().set_navigation_reads(true);
+    app
 }
 
 async fn graph_app_with_timeout(seconds: f64) -> TestApp {
@@ -146,9 +162,14 @@ async fn answer_with(app: &TestApp, call: Call, canned: Canned) -> (Value, Strin
     let id = app
         .graph()
         .insert_op(&file, "upload", "inProgress", Some("x"));
+    // A lookup reads the operation's file with `$expand`; the writes address the operation.
+    let target = match call {
+        Call::Get => &file,
+        Call::Update | Call::Delete => &id,
+    };
     app.graph().inject(
         Match::method(call.method())
-            .path_contains(&id)
+            .path_contains(target)
             .in_batch(false),
         canned,
         1,

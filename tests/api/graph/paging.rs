@@ -1,11 +1,12 @@
-//! Lists over Graph's pages: `first` becomes `$top`, upstream pages are followed in order,
-//! and empty upstream pages never leave the client without a cursor.
+//! Lists over Graph's pages with `--graph-navigation-reads`: `first` becomes `$top`, upstream
+//! pages are followed in order, and empty upstream pages never leave the client without a
+//! cursor. (By default a file's operations come from one `$expand` read: see `expand.rs`.)
 
 use super::*;
 
 #[tokio::test]
 async fn paging_follows_several_upstream_pages_in_order() {
-    let app = graph_app().await;
+    let app = navigation_app().await;
     app.graph().set_page_size(2);
     let file = guid();
     let expected: Vec<String> = (0..7)
@@ -46,7 +47,7 @@ async fn paging_follows_several_upstream_pages_in_order() {
 
 #[tokio::test]
 async fn paging_past_a_leading_empty_page_still_yields_the_first_items() {
-    let app = graph_app().await;
+    let app = navigation_app().await;
     app.graph().set_leading_empty_page(true);
     let file = guid();
     let expected: Vec<String> = (0..4)
@@ -75,7 +76,7 @@ async fn paging_past_a_leading_empty_page_still_yields_the_first_items() {
 /// `after` starts over).
 #[tokio::test]
 async fn a_long_run_of_empty_upstream_pages_never_leaves_the_client_without_a_cursor() {
-    let app = graph_app().await;
+    let app = navigation_app().await;
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "success", None);
     // Eleven empty pages in a row, each linking on (back to the collection's start, so the
@@ -101,7 +102,7 @@ async fn a_long_run_of_empty_upstream_pages_never_leaves_the_client_without_a_cu
 
 #[tokio::test]
 async fn first_becomes_top() {
-    let app = graph_app().await;
+    let app = navigation_app().await;
     let file = guid();
     for _ in 0..3 {
         app.graph().insert_op(&file, "upload", "success", None);

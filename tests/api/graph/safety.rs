@@ -62,7 +62,11 @@ async fn hostile_ids_never_reach_graph() {
         .await;
     let created = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     app.data(DELETE, json!({ "f": file, "id": created })).await;
-    let allowed = [collection_path(&file), entity_path(&file, &id)];
+    let allowed = [
+        collection_path(&file),
+        entity_path(&file, &id),
+        format!("{ROOT}/{file}"),
+    ];
     let created_path = entity_path(&file, &created);
     let requests = app.graph().requests();
     assert!(requests.len() >= 6, "{requests:?}");
@@ -75,7 +79,7 @@ async fn hostile_ids_never_reach_graph() {
         assert!(ok, "unexpected path {} for {}", r.path, r.method);
         for (key, _) in query_pairs(r) {
             assert!(
-                ["$select", "$top"].contains(&key.as_str()),
+                ["$select", "$top", "$expand"].contains(&key.as_str()),
                 "unexpected query option {key} in {:?}",
                 r.query
             );
@@ -138,7 +142,7 @@ async fn redirects_are_not_followed() {
         app.graph().origin()
     );
     app.graph().inject(
-        Match::method("GET").path_contains(&id),
+        Match::method("GET").path_contains(&file),
         Canned::empty(302).header("Location", &elsewhere),
         1,
     );
@@ -148,7 +152,7 @@ async fn redirects_are_not_followed() {
     assert_eq!(ext(error, "status"), 302);
     let requests = app.graph().requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
-    assert_eq!(requests[0].path, entity_path(&file, &id));
+    assert_eq!(requests[0].path, format!("{ROOT}/{file}"));
 }
 
 #[tokio::test]
@@ -158,7 +162,8 @@ async fn one_operation_looks_up_at_most_500_operations() {
     let mut config = config();
     config.graph_request_budget = 1000;
     lift_query_caps(&mut config);
-    let app = TestApp::with_config(Mode::Graph, config).await;
+    // Navigation reads: each lookup is its own $batch sub-request.
+    let app = navigation_app_with(config).await;
     let file = guid();
     let aliases: String = (0..510)
         .map(|i| {
@@ -186,16 +191,18 @@ async fn one_operation_looks_up_at_most_500_operations() {
 }
 
 #[tokio::test]
-async fn a_next_link_to_another_resource_is_never_followed() {
-    let app = graph_app().await;
+async fn a_next_link_outside_the_version_root_is_never_followed() {
+    let app = navigation_app().await;
     let file = guid();
     let other = format!(
-        "{}/deviceManagement/deviceConfigurations?$skiptoken=abc",
-        app.graph().base_url()
+        "{}/v1.0/deviceManagement/groupPolicyUploadedDefinitionFiles/{file}/groupPolicyOperations?$skiptoken=abc",
+        app.graph().origin()
     );
     for link in [
         other.as_str(),
         "https://evil.example/beta/x?$skiptoken=1",
+        &format!("{}/beta/../v1.0/x", app.graph().origin()),
+        &format!("{}/betamax/x", app.graph().origin()),
         "not a url",
     ] {
         app.graph().clear_requests();

@@ -1,5 +1,6 @@
 //! Mutations on the wire: the bodies Graph expects for create and update, and the success
-//! statuses Graph may answer with (201 or 200 for create, 200 with a body or 204 for update).
+//! statuses Graph may answer with (201 or 200 for create, 200 with a body or 204 for update),
+//! and uploads answered without a body read back, never posted twice.
 
 use super::*;
 
@@ -190,5 +191,62 @@ async fn patch_answered_204_is_followed_by_a_get_of_the_new_state() {
     let requests = app.graph().requests();
     let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(methods, ["PATCH", "GET"], "{requests:?}");
-    assert_eq!(requests[1].path, entity_path(&file, &id));
+    // The new state comes from the file's `$expand` read, as real tools poll it.
+    assert_eq!(requests[1].path, format!("{ROOT}/{file}"));
+    assert_eq!(
+        query_param(&requests[1], "$expand").as_deref(),
+        Some("groupPolicyOperations")
+    );
+}
+
+#[tokio::test]
+async fn an_upload_answered_without_a_body_is_read_back_and_never_posted_twice() {
+    let app = graph_app().await;
+    let upload = "mutation($input: UploadGroupPolicyDefinitionFileInput!) {
+      uploadGroupPolicyDefinitionFile(input: $input) { id fileName } }";
+    let input = crate::file_helpers::contoso_input();
+    // 202 with a Location: the file it names.
+    let located = app.new_file().await;
+    app.graph().inject(
+        Match::method("POST"),
+        Canned::empty(202).header(
+            "Location",
+            &format!(
+                "{}/deviceManagement/groupPolicyUploadedDefinitionFiles('{located}')",
+                app.graph().base_url()
+            ),
+        ),
+        1,
+    );
+    let data = app.data(upload, json!({ "input": input })).await;
+    assert_eq!(
+        data["uploadGroupPolicyDefinitionFile"]["id"],
+        json!(located)
+    );
+    // 204 without one: the last file of that name.
+    let named = guid();
+    let mut entity = app.graph().file(&located).expect("a file");
+    entity["id"] = json!(named);
+    entity["fileName"] = input["fileName"].clone();
+    app.graph().put_file(entity);
+    app.graph()
+        .inject(Match::method("POST"), Canned::empty(204), 1);
+    let data = app.data(upload, json!({ "input": input })).await;
+    assert_eq!(data["uploadGroupPolicyDefinitionFile"]["id"], json!(named));
+    // Nothing to find: an error that says the upload went through; one POST each time.
+    app.graph().clear_requests();
+    let mut other = input.clone();
+    other["fileName"] = json!("nowhere.admx");
+    app.graph()
+        .inject(Match::method("POST"), Canned::empty(204), 1);
+    let body = app.gql(upload, json!({ "input": other })).await;
+    let error = only_error(&body);
+    assert_eq!(ext(error, "code"), "UPSTREAM_ERROR", "{body}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("was uploaded") && m.contains("do not retry")),
+        "{body}"
+    );
+    assert_eq!(app.graph().count(&Match::method("POST")), 1);
 }

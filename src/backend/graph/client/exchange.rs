@@ -1,0 +1,242 @@
+//! One HTTP exchange with Graph, no retries: the request sent (through reqwest, or byte for
+//! byte for a nextLink, see [`raw`](super::super::raw)), the answer's body read with a running
+//! count up to `--graph-max-body-bytes`, and transport failures turned into errors.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use tracing::Instrument;
+
+use super::super::reply::Reply;
+use super::{GraphClient, GraphRequest, parse_retry_after};
+use crate::backend::Caller;
+use crate::error::{Code, Error, UpstreamDetail};
+use crate::telemetry::metrics;
+
+impl GraphClient {
+    /// One HTTP exchange, no retries. Transport failures and timeouts become errors here.
+    pub async fn send_once(
+        &self,
+        graph_request: &GraphRequest,
+        headers: HeaderMap,
+        timeout: Duration,
+        caller: &Caller,
+    ) -> Result<Reply, Error> {
+        let route = metrics::graph_route(&self.relative(&graph_request.url));
+        let method_label = metrics::method_label(&graph_request.method);
+        let span = request_span(method_label, route);
+        let mut headers = headers;
+        crate::telemetry::traces::propagate(&span, &mut headers);
+        let detail = || UpstreamDetail {
+            client_request_id: Some(caller.client_request_id.clone()),
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let sent = match &graph_request.exact {
+            Some(link) if self.raw.available() => {
+                self.raw
+                    .get(link, headers, timeout, self.max_body)
+                    .instrument(span.clone())
+                    .await
+            }
+            _ => {
+                self.send_with_reqwest(graph_request, headers, timeout)
+                    .instrument(span.clone())
+                    .await
+            }
+        };
+        let raw = sent.map_err(|failure| {
+            metrics::graph_request(method_label, route, 0, started.elapsed());
+            failure.into_error(detail())
+        })?;
+        let status = raw.status;
+        metrics::graph_request(method_label, route, status, started.elapsed());
+        if (200..300).contains(&status)
+            && let Some(token) = &caller.token
+        {
+            self.vouched.record(token);
+        }
+        let request_id = header(&raw.headers, "request-id");
+        span.record("http.response.status_code", status);
+        if let Some(id) = &request_id {
+            span.record("graph.request_id", id.as_str());
+        }
+        let retry_after = raw
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        if status == 429 {
+            metrics::graph_throttled(retry_after);
+        }
+        let bytes = match raw.body {
+            Ok(bytes) => bytes,
+            Err(failure) => {
+                return Err(failure.into_error(UpstreamDetail {
+                    status: Some(status),
+                    request_id,
+                    ..detail()
+                }));
+            }
+        };
+        let (body, unreadable) = read_json(&bytes);
+        Ok(Reply {
+            status,
+            request_id,
+            retry_after,
+            location: header(&raw.headers, "location"),
+            route: format!(
+                "{method_label} {}",
+                route_name(&self.relative(&graph_request.url))
+            ),
+            shaped_by_user: graph_request.body.is_some(),
+            body,
+            unreadable,
+        })
+    }
+
+    /// One exchange through the shared reqwest client, the body read with a running count.
+    async fn send_with_reqwest(
+        &self,
+        graph_request: &GraphRequest,
+        headers: HeaderMap,
+        timeout: Duration,
+    ) -> Result<RawReply, SendFailure> {
+        let mut request = self
+            .http
+            .request(graph_request.method.clone(), graph_request.url.clone())
+            .headers(headers)
+            .timeout(timeout);
+        if let Some(body) = &graph_request.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let mut response = request.send().await.map_err(SendFailure::from)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let limit = self.max_body;
+        let body = async {
+            if response.content_length().is_some_and(|n| n > limit as u64) {
+                return Err(SendFailure::TooLarge(limit));
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(SendFailure::from)? {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(SendFailure::TooLarge(limit));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
+        }
+        .await;
+        Ok(RawReply {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// The span of one Graph call; the status and Graph's request id are recorded on it later.
+fn request_span(method_label: &'static str, route: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "graph.request",
+        otel.name = %format_args!("{method_label} {route}"),
+        otel.kind = "client",
+        http.request.method = method_label,
+        url.template = route,
+        http.response.status_code = tracing::field::Empty,
+        graph.request_id = tracing::field::Empty,
+    )
+}
+
+/// A body as JSON: `None` when empty, and flagged unreadable when it is not JSON.
+fn read_json(bytes: &[u8]) -> (Option<serde_json::Value>, bool) {
+    if bytes.is_empty() {
+        return (None, false);
+    }
+    match serde_json::from_slice(bytes) {
+        Ok(value) => (Some(value), false),
+        Err(_) => (None, true),
+    }
+}
+
+/// A route as an error names it: the metrics template when it has one, else the path.
+pub(in crate::backend::graph) fn route_name(relative: &str) -> String {
+    let path = relative.split('?').next().unwrap_or_default();
+    match metrics::graph_route(path) {
+        "other" => path.to_owned(),
+        template => template.to_owned(),
+    }
+}
+
+/// The status, headers and body (read within the size limit) of one exchange.
+pub(in crate::backend::graph) struct RawReply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Result<Vec<u8>, SendFailure>,
+}
+
+/// Why an exchange gave no usable answer.
+#[derive(Debug)]
+pub(in crate::backend::graph) enum SendFailure {
+    Timeout(String),
+    Unreachable(String),
+    /// The answer body was larger than `--graph-max-body-bytes`.
+    TooLarge(usize),
+}
+
+impl From<reqwest::Error> for SendFailure {
+    fn from(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            SendFailure::Timeout(error.to_string())
+        } else {
+            SendFailure::Unreachable(error.to_string())
+        }
+    }
+}
+
+impl SendFailure {
+    pub(in crate::backend::graph) fn into_error(self, detail: UpstreamDetail) -> Error {
+        let (code, message) = match self {
+            SendFailure::TooLarge(limit) => {
+                tracing::warn!(limit, "graph answer over --graph-max-body-bytes");
+                (
+                    Code::UpstreamError,
+                    format!(
+                        "Microsoft Graph answered with a body over {limit} bytes \
+                         (--graph-max-body-bytes); it was not read"
+                    ),
+                )
+            }
+            // The error text can include the URL; it carries no secret, but keep it in logs.
+            SendFailure::Timeout(error) => {
+                tracing::warn!(%error, "graph transport timeout");
+                (
+                    Code::UpstreamTimeout,
+                    "Microsoft Graph did not answer in time".to_owned(),
+                )
+            }
+            SendFailure::Unreachable(error) => {
+                tracing::warn!(%error, "graph transport failure");
+                (
+                    Code::UpstreamError,
+                    "Microsoft Graph could not be reached".to_owned(),
+                )
+            }
+        };
+        Error::Upstream {
+            code,
+            message,
+            detail: Box::new(detail),
+        }
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
