@@ -11,7 +11,7 @@ mod admission;
 pub mod apq;
 mod body_limits;
 mod handlers;
-pub mod idempotency;
+mod idempotency;
 mod negotiation;
 pub mod playground;
 mod response;
@@ -27,8 +27,10 @@ use axum::http::HeaderName;
 
 use crate::backend::Backend;
 use crate::graphql::GatewaySchema;
+use crate::idempotency::KeyStore;
 use apq::PersistedQueries;
 
+pub use idempotency::{HEADER as IDEMPOTENCY_KEY, REPLAYED as IDEMPOTENT_REPLAYED};
 pub use routes::{metrics_router, router};
 pub use ws::WebSocketLimits;
 
@@ -55,6 +57,10 @@ pub struct HttpConfig {
     pub websocket: WebSocketLimits,
     pub metrics_on_main_port: bool,
     pub compress_min_bytes: u16,
+    /// What `Idempotency-Key`s may hold.
+    pub idempotency: crate::idempotency::Limits,
+    /// How long a repeat waits for the first request with its `Idempotency-Key`.
+    pub idempotency_wait: Duration,
 }
 
 impl HttpConfig {
@@ -76,6 +82,13 @@ impl HttpConfig {
             websocket: WebSocketLimits::from_config(config),
             metrics_on_main_port: config.metrics_on_main_port,
             compress_min_bytes: config.compress_min_bytes,
+            idempotency: crate::idempotency::Limits {
+                max_keys: config.idempotency_max_keys.max(1),
+                max_bytes: config.idempotency_max_bytes,
+                max_scope_bytes: config.idempotency_max_caller_bytes,
+                max_answer_bytes: config.idempotency_max_answer_bytes,
+            },
+            idempotency_wait: config.idempotency_wait,
         }
     }
 }
@@ -94,11 +107,23 @@ struct Inner {
     ready: AtomicBool,
     subscriptions: ws::Slots,
     websockets: ws::OpenWebSockets,
+    keys: Arc<dyn KeyStore>,
 }
 
 impl AppState {
-    /// State for a router serving `schema` over `backend`.
+    /// State for a router serving `schema` over `backend`, its idempotency keys in memory.
     pub fn new(schema: GatewaySchema, backend: Arc<dyn Backend>, config: HttpConfig) -> Self {
+        let keys = Arc::new(crate::idempotency::MemoryKeys::new(config.idempotency));
+        AppState::with_keys(schema, backend, config, keys)
+    }
+
+    /// State for a router serving `schema` over `backend`, its idempotency keys in `keys`.
+    pub fn with_keys(
+        schema: GatewaySchema,
+        backend: Arc<dyn Backend>,
+        config: HttpConfig,
+        keys: Arc<dyn KeyStore>,
+    ) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 apq: PersistedQueries::new(config.apq_cache_size, 16 * 1024 * 1024),
@@ -108,6 +133,7 @@ impl AppState {
                 backend,
                 config,
                 ready: AtomicBool::new(true),
+                keys,
             }),
         }
     }
