@@ -21,6 +21,8 @@ mod guard;
 mod helpers;
 mod http;
 mod idempotency;
+mod idempotency_outcomes;
+mod idempotency_scope;
 mod playground;
 mod process;
 mod schema;
