@@ -74,6 +74,11 @@ pub struct Config {
           value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_large_bodies: usize,
 
+    /// Bytes per second a body over --max-body-bytes must keep bringing, measured each second,
+    /// to keep its slot; a slower one gets 408 and its connection closes (0: no minimum).
+    #[arg(long, env = "GPO_GATEWAY_LARGE_BODY_MIN_RATE", default_value_t = 16 * 1024)]
+    pub large_body_min_rate: usize,
+
     /// Store mode: keep the store in this SQLite file (created if missing) so it survives
     /// restarts and crashes; every write is on disk before it is answered. Unset: in memory.
     #[arg(long, env = "GPO_GATEWAY_STORE_PATH", value_name = "FILE")]

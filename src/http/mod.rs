@@ -10,6 +10,7 @@
 mod admission;
 pub mod apq;
 mod body_limits;
+mod flowing;
 mod handlers;
 mod idempotency;
 mod negotiation;
@@ -45,6 +46,8 @@ pub struct HttpConfig {
     pub max_variables_bytes: usize,
     /// Most requests at once with a body over `max_body_bytes`.
     pub max_large_bodies: usize,
+    /// Bytes per second a body over `max_body_bytes` must bring to keep its slot (0: any).
+    pub large_body_min_rate: usize,
     pub max_batch: usize,
     pub apq_cache_size: usize,
     pub cors_origins: Vec<String>,
@@ -70,6 +73,7 @@ impl HttpConfig {
             max_body_bytes: config.max_body_bytes,
             max_variables_bytes: config.max_variables_bytes,
             max_large_bodies: config.max_large_bodies,
+            large_body_min_rate: config.large_body_min_rate,
             max_batch: config.max_batch,
             apq_cache_size: config.apq_cache_size,
             cors_origins: config.cors_origins.clone(),
