@@ -27,6 +27,7 @@ mod playground;
 mod process;
 mod schema;
 mod simulation;
+mod slow_readers;
 mod store;
 mod store_bytes;
 mod telemetry;

@@ -128,7 +128,11 @@ impl<T> Counted<T> {
 
     /// Passes a write's outcome through, failing it once the socket has taken nothing for
     /// the write timeout.
-    fn deadline<R>(&mut self, cx: &mut Context<'_>, outcome: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+    fn deadline<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        outcome: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
         if outcome.is_ready() {
             self.stalled = None;
             return outcome;

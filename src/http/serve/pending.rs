@@ -122,9 +122,15 @@ mod tests {
     #[tokio::test]
     async fn large_answers_over_the_budget_are_refused_and_handed_over_ones_free_it() {
         let pending = PendingBytes::new(300 * 1024);
-        let first = pending.admit(Body::from(vec![0u8; 200 * 1024])).ok().expect("fits");
+        let first = pending
+            .admit(Body::from(vec![0u8; 200 * 1024]))
+            .ok()
+            .expect("fits");
         assert!(pending.admit(Body::from(vec![0u8; 200 * 1024])).is_err());
-        assert!(pending.admit(Body::from(vec![0u8; 1024])).is_ok(), "small ones pass");
+        assert!(
+            pending.admit(Body::from(vec![0u8; 1024])).is_ok(),
+            "small ones pass"
+        );
         let bytes = first.collect().await.expect("a body").to_bytes();
         assert_eq!(bytes.len(), 200 * 1024);
         assert!(pending.admit(Body::from(vec![0u8; 200 * 1024])).is_ok());
@@ -133,7 +139,10 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_answer_gives_its_bytes_back() {
         let pending = PendingBytes::new(300 * 1024);
-        let held = pending.admit(Body::from(vec![0u8; 200 * 1024])).ok().expect("fits");
+        let held = pending
+            .admit(Body::from(vec![0u8; 200 * 1024]))
+            .ok()
+            .expect("fits");
         drop(held);
         assert_eq!(pending.held.load(Ordering::SeqCst), 0);
     }

@@ -141,7 +141,10 @@ async fn large_bodies_that_stall_lose_their_slots_and_connections_within_two_sec
             break;
         }
         assert_eq!(response.status, 503, "{}", response.body);
-        assert!(started.elapsed() < BOUND, "the stalled bodies kept their slots");
+        assert!(
+            started.elapsed() < BOUND,
+            "the stalled bodies kept their slots"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let waited = started.elapsed();
