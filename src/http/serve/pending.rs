@@ -122,10 +122,9 @@ mod tests {
     #[tokio::test]
     async fn large_answers_over_the_budget_are_refused_and_handed_over_ones_free_it() {
         let pending = PendingBytes::new(300 * 1024);
-        let first = pending
-            .admit(Body::from(vec![0u8; 200 * 1024]))
-            .ok()
-            .expect("fits");
+        let Ok(first) = pending.admit(Body::from(vec![0u8; 200 * 1024])) else {
+            panic!("fits");
+        };
         assert!(pending.admit(Body::from(vec![0u8; 200 * 1024])).is_err());
         assert!(
             pending.admit(Body::from(vec![0u8; 1024])).is_ok(),
@@ -139,10 +138,9 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_answer_gives_its_bytes_back() {
         let pending = PendingBytes::new(300 * 1024);
-        let held = pending
-            .admit(Body::from(vec![0u8; 200 * 1024]))
-            .ok()
-            .expect("fits");
+        let Ok(held) = pending.admit(Body::from(vec![0u8; 200 * 1024])) else {
+            panic!("fits");
+        };
         drop(held);
         assert_eq!(pending.held.load(Ordering::SeqCst), 0);
     }
