@@ -147,6 +147,9 @@ fn unread_body_refusal(
     response
 }
 
+/// A request's in-flight permit, in its extensions for work that must keep holding it.
+pub(crate) type InFlight = Arc<tokio::sync::OwnedSemaphorePermit>;
+
 /// The in-flight cap and deadline of GraphQL requests over HTTP.
 #[derive(Clone)]
 pub(crate) struct LoadShedder {
@@ -177,7 +180,7 @@ pub(crate) async fn shed_load(
     if super::ws::is_upgrade(request.headers()) {
         return next.run(request).await;
     }
-    let Ok(_permit) = Arc::clone(&shedder.permits).try_acquire_owned() else {
+    let Ok(permit) = Arc::clone(&shedder.permits).try_acquire_owned() else {
         metrics::refused(Limit::MaxInFlight);
         let error = Error::LimitExceeded(format!(
             "The gateway is serving its maximum of {} requests; retry in {RETRY_AFTER_SECONDS} s",
@@ -191,6 +194,11 @@ pub(crate) async fn shed_load(
         );
     };
     let _in_flight = metrics::in_flight();
+    // Shared with work that outlives the answer (a keyed request runs to its end): the permit
+    // goes back when both are done.
+    let permit: InFlight = Arc::new(permit);
+    let mut request = request;
+    request.extensions_mut().insert(Arc::clone(&permit));
     // Kept for the refusal: the request itself moves into the handler.
     let headers = request.headers().clone();
     match tokio::time::timeout(shedder.deadline, next.run(request)).await {

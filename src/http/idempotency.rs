@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::CLIENT_REQUEST_ID;
-use super::admission::{RETRY_AFTER_SECONDS, refuse};
+use super::admission::{InFlight, RETRY_AFTER_SECONDS, refuse};
 use super::handlers::caller_from;
 use crate::backend::{Backend, BearerToken, identity};
 use crate::error::Error;
@@ -137,12 +137,14 @@ pub(crate) async fn idempotency(
         return early;
     }
     let headers = parts.headers.clone();
+    let permit = parts.extensions.get::<InFlight>().cloned();
     let request = Request::from_parts(parts, Body::from(bytes));
     let run = Run {
         guard,
         id,
         fingerprint,
         token,
+        _permit: permit,
     };
     // Detached: dropping this future (a client gone, a deadline) leaves the task running.
     match tokio::spawn(run.finish(request, next)).await {
@@ -257,6 +259,8 @@ struct Run {
     id: KeyId,
     fingerprint: String,
     token: Option<BearerToken>,
+    /// The in-flight permit, kept until the request ends even after its client got a 504.
+    _permit: Option<InFlight>,
 }
 
 impl Run {

@@ -169,6 +169,7 @@ async fn a_client_that_leaves_does_not_leave_its_key_running() {
 async fn a_request_cut_off_by_the_deadline_is_not_written_twice() {
     let mut config = config();
     config.request_timeout = Duration::from_millis(500);
+    config.max_in_flight = 1;
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = app.new_file().await;
     app.graph()
@@ -176,11 +177,19 @@ async fn a_request_cut_off_by_the_deadline_is_not_written_twice() {
     let body = create_body(&file, "late");
     let (status, answer, _) = send_keyed(&app, "late", &body).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{answer}");
+    // The write still running holds its in-flight permit (the only one).
+    let list = json!({ "query": LIST, "variables": { "f": file, "first": 1 } });
+    let (status, _, refused) = app.post(list).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
     // Retries until the first attempt's outcome is known (each retry waits within its own
-    // deadline, so an early one may be cut off too).
+    // deadline, so an early one may be cut off or shed too).
     let mut outcome = None;
-    for _ in 0..60 {
+    for _ in 0..100 {
         let (status, answer, replayed) = send_keyed(&app, "late", &body).await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
         if status != StatusCode::GATEWAY_TIMEOUT {
             outcome = Some((status, answer, replayed));
             break;
