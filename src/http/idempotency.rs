@@ -236,7 +236,9 @@ fn replay(headers: &HeaderMap, answer: Answer) -> Response {
              the result with a query",
         );
     };
+    let written = super::serve::AnswerBytes(body.len());
     let mut response = Response::new(Body::from(body));
+    response.extensions_mut().insert(written);
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let headers_out = response.headers_mut();
     if let Some(value) = answer

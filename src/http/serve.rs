@@ -42,6 +42,7 @@ use super::flowing::LateBody;
 use crate::error::Error;
 use crate::telemetry::metrics::{self, Limit};
 use conn::{Admitted, Counted, DeadlineBody, Tally};
+pub(crate) use pending::AnswerBytes;
 use pending::PendingBytes;
 
 /// Connection limits of the serving loop.
@@ -224,7 +225,8 @@ fn shed_if_unsendable(
     headers: &axum::http::HeaderMap,
 ) -> Response {
     let (parts, body) = response.into_parts();
-    match pending.admit(body) {
+    let written = parts.extensions.get::<AnswerBytes>().copied();
+    match pending.admit(body, written) {
         Ok(body) => Response::from_parts(parts, body),
         Err(_) => {
             metrics::refused(Limit::MaxPendingResponseBytes);

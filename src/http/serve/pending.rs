@@ -18,6 +18,11 @@ pub(super) const SMALL_ANSWER_BYTES: usize = 64 * 1024;
 /// The most bytes handed to the connection at once; the rest waits here, counted.
 const SLICE_BYTES: usize = 64 * 1024;
 
+/// The size of an answer as its handler wrote it, in the response's extensions: compression
+/// hides it from the body's size hint, yet the uncompressed bytes are held until sent.
+#[derive(Clone, Copy)]
+pub(crate) struct AnswerBytes(pub(crate) usize);
+
 /// The budget of bytes waiting for slow readers.
 #[derive(Clone)]
 pub(super) struct PendingBytes {
@@ -33,9 +38,11 @@ impl PendingBytes {
         }
     }
 
-    /// Counts `body` as pending, or hands it back when it is large and does not fit.
-    pub(super) fn admit(&self, body: Body) -> Result<Body, Body> {
-        let size = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+    /// Counts `body` (written as `written` bytes, when known) as pending, or hands it back
+    /// when it is large and does not fit.
+    pub(super) fn admit(&self, body: Body, written: Option<AnswerBytes>) -> Result<Body, Body> {
+        let hinted = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+        let size = hinted.max(written.map_or(0, |w| w.0));
         let before = self.held.fetch_add(size, Ordering::SeqCst);
         if size > SMALL_ANSWER_BYTES && before.saturating_add(size) > self.max {
             self.held.fetch_sub(size, Ordering::SeqCst);
@@ -87,7 +94,7 @@ impl http_body::Body for Pending {
             }
         }
         let slice = this.rest.split_to(this.rest.len().min(SLICE_BYTES));
-        // An answer whose size was not known up front (compressed) is counted as it goes.
+        // A compressed answer is uncounted by what it sends, and in full once it ends.
         this.uncount(slice.len());
         Poll::Ready(Some(Ok(Frame::data(slice))))
     }
@@ -122,23 +129,43 @@ mod tests {
     #[tokio::test]
     async fn large_answers_over_the_budget_are_refused_and_handed_over_ones_free_it() {
         let pending = PendingBytes::new(300 * 1024);
-        let Ok(first) = pending.admit(Body::from(vec![0u8; 200 * 1024])) else {
+        let Ok(first) = pending.admit(Body::from(vec![0u8; 200 * 1024]), None) else {
             panic!("fits");
         };
-        assert!(pending.admit(Body::from(vec![0u8; 200 * 1024])).is_err());
         assert!(
-            pending.admit(Body::from(vec![0u8; 1024])).is_ok(),
+            pending
+                .admit(Body::from(vec![0u8; 200 * 1024]), None)
+                .is_err()
+        );
+        assert!(
+            pending.admit(Body::from(vec![0u8; 1024]), None).is_ok(),
             "small ones pass"
         );
         let bytes = first.collect().await.expect("a body").to_bytes();
         assert_eq!(bytes.len(), 200 * 1024);
-        assert!(pending.admit(Body::from(vec![0u8; 200 * 1024])).is_ok());
+        assert!(
+            pending
+                .admit(Body::from(vec![0u8; 200 * 1024]), None)
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_counted_at_its_written_size_when_compression_hides_it() {
+        let pending = PendingBytes::new(300 * 1024);
+        let streamed =
+            Body::from_stream(futures_util::stream::empty::<Result<Bytes, axum::Error>>());
+        assert!(
+            pending
+                .admit(streamed, Some(AnswerBytes(400 * 1024)))
+                .is_err()
+        );
     }
 
     #[tokio::test]
     async fn a_dropped_answer_gives_its_bytes_back() {
         let pending = PendingBytes::new(300 * 1024);
-        let Ok(held) = pending.admit(Body::from(vec![0u8; 200 * 1024])) else {
+        let Ok(held) = pending.admit(Body::from(vec![0u8; 200 * 1024]), None) else {
             panic!("fits");
         };
         drop(held);
