@@ -176,11 +176,11 @@ async fn clients_that_never_read_are_bounded_in_memory_closed_on_time_and_others
     }
     assert_eq!(shed + cut, CLIENTS);
     assert!(cut >= 1 && shed >= 1, "{cut} cut off, {shed} shed");
-    let (_, log) = terminate(child).await;
+    let (exit, log) = terminate(child).await;
+    assert!(exit.success(), "{log}");
     let _ = std::fs::remove_file(&seed);
     eprintln!(
-        "grown {} MiB; {cut} cut off, {shed} shed",
+        "{CLIENTS} non-reading clients: {} MiB more, {cut} cut off, {shed} shed",
         grown / (1024 * 1024)
     );
-    drop(log);
 }
