@@ -145,6 +145,7 @@ pub(crate) async fn idempotency(
         fingerprint,
         token,
         _permit: permit,
+        settled: false,
     };
     // Detached: dropping this future (a client gone, a deadline) leaves the task running.
     match tokio::spawn(run.finish(request, next)).await {
@@ -263,12 +264,26 @@ struct Run {
     token: Option<BearerToken>,
     /// The in-flight permit, kept until the request ends even after its client got a 504.
     _permit: Option<InFlight>,
+    /// Whether the outcome was recorded; a run that ends otherwise (a panic) frees its key.
+    settled: bool,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let (keys, id) = (Arc::clone(&self.guard.keys), self.id.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { keys.release(&id).await });
+        }
+    }
 }
 
 impl Run {
     /// Runs the request and records its outcome: its answer when something ran, else the
     /// key goes free for a retry.
-    async fn finish(self, request: Request, next: Next) -> Response {
+    async fn finish(mut self, request: Request, next: Next) -> Response {
         let (parts, body) = next.run(request).await.into_parts();
         // Answers are already bounded by the response limits (--max-response-bytes and the
         // batch limit), so reading one whole costs no more than sending it.
@@ -297,6 +312,7 @@ impl Run {
         } else {
             keys.release(&self.id).await
         };
+        self.settled = true;
         if let Err(e) = recorded {
             tracing::error!(error = %e, "an idempotency key's outcome could not be recorded");
         }
