@@ -75,6 +75,11 @@ pub struct Config {
           value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_large_bodies: usize,
 
+    /// Bytes per second a body over --max-body-bytes must keep bringing, measured each second,
+    /// to keep its slot; a slower one gets 408 and its connection closes (0: no minimum).
+    #[arg(long, env = "GPO_GATEWAY_LARGE_BODY_MIN_RATE", default_value_t = 16 * 1024)]
+    pub large_body_min_rate: usize,
+
     /// Store mode: keep the store in this SQLite file (created if missing) so it survives
     /// restarts and crashes; every write is on disk before it is answered. Unset: in memory.
     #[arg(long, env = "GPO_GATEWAY_STORE_PATH", value_name = "FILE")]
@@ -110,6 +115,16 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_WAIT", default_value = "10s",
           value_name = "DURATION", value_parser = between(Duration::ZERO, secs(600)))]
     pub idempotency_wait: Duration,
+
+    /// Most bytes all idempotency keys hold (keys, fingerprints, kept answers); when full, the
+    /// oldest answers of the caller holding the most are forgotten first.
+    #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub idempotency_max_bytes: usize,
+
+    /// Most bytes one caller's idempotency keys hold; over it the caller's own oldest answers
+    /// are forgotten, never another caller's.
+    #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_MAX_CALLER_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub idempotency_max_caller_bytes: usize,
 
     /// Graph mode: Graph's version root (national clouds use other hosts).
     #[arg(
@@ -182,8 +197,8 @@ pub struct Config {
           value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub ws_max_queued_bytes: usize,
 
-    /// Time a WebSocket client may leave more than --ws-max-queued-bytes unread before it is
-    /// disconnected (100ms to 10m).
+    /// Time a WebSocket client may leave more than --ws-max-queued-bytes unread, or one
+    /// message unsent, before it is disconnected (100ms to 10m).
     #[arg(long, env = "GPO_GATEWAY_WS_STALL_TIMEOUT", default_value = "10s",
           value_name = "DURATION", value_parser = between(ms(100), secs(600)))]
     pub ws_stall_timeout: Duration,
@@ -297,6 +312,17 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_BODY_READ_TIMEOUT", default_value = "10s",
           value_name = "DURATION", value_parser = between(ms(100), secs(600)))]
     pub body_read_timeout: Duration,
+
+    /// Time an answer may wait for its client to read any of it; then the connection is
+    /// closed (100ms to 10m).
+    #[arg(long, env = "GPO_GATEWAY_WRITE_TIMEOUT", default_value = "30s",
+          value_name = "DURATION", value_parser = between(ms(100), secs(600)))]
+    pub write_timeout: Duration,
+
+    /// Most answer bytes waiting for slow readers, over all connections; beyond it a new
+    /// answer over 64 KiB is replaced by 503 with Retry-After.
+    #[arg(long, env = "GPO_GATEWAY_MAX_PENDING_RESPONSE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_pending_response_bytes: usize,
 
     /// Most open connections (WebSockets included); beyond it a client gets 503 with
     /// Retry-After and the connection is closed.

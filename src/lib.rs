@@ -10,9 +10,9 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod idempotency;
 pub mod telemetry;
 
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 pub use config::{BackendKind, Config};
@@ -20,7 +20,7 @@ pub use config::{BackendKind, Config};
 use backend::Backend;
 use backend::cursor::CursorCodec;
 use backend::store::{DEMO_SEED, Store};
-use http::idempotency::KeyStore;
+use idempotency::KeyStore;
 
 /// A ready-to-serve gateway: its router and the state to mark it draining on shutdown.
 pub struct App {
@@ -82,7 +82,7 @@ pub fn app(config: &Config) -> Result<App, String> {
 /// Builds the gateway over a given store; a durable store also keeps the idempotency keys.
 pub fn app_with_store(config: &Config, store: Store) -> App {
     let keys = store
-        .durable_keys(config.idempotency_max_keys)
+        .durable_keys(http::HttpConfig::from_config(config).idempotency)
         .map(|keys| Arc::new(keys) as Arc<dyn KeyStore>);
     build_app(config, Arc::new(store), keys)
 }
@@ -96,18 +96,11 @@ pub fn app_with_backend(config: &Config, backend: Arc<dyn Backend>) -> App {
 fn build_app(config: &Config, backend: Arc<dyn Backend>, keys: Option<Arc<dyn KeyStore>>) -> App {
     let schema = graphql::build_schema(Arc::clone(&backend), config.into());
     let http_config = http::HttpConfig::from_config(config);
-    let limits = http::idempotency::Limits {
-        max_body_bytes: http_config.body_limit(),
-        max_answer_bytes: config.idempotency_max_answer_bytes,
-        wait: config.idempotency_wait,
-    };
-    let keys = keys.unwrap_or_else(|| {
-        let capacity = NonZeroUsize::new(config.idempotency_max_keys).unwrap_or(NonZeroUsize::MIN);
-        Arc::new(http::idempotency::MemoryKeys::new(capacity))
-    });
-    let state = http::AppState::new(schema, backend, http_config);
+    let keys =
+        keys.unwrap_or_else(|| Arc::new(idempotency::MemoryKeys::new(http_config.idempotency)));
+    let state = http::AppState::with_keys(schema, backend, http_config, keys);
     App {
-        router: http::idempotency::wrap(http::router(state.clone()), keys, limits),
+        router: http::router(state.clone()),
         metrics: http::metrics_router(state.clone()),
         state,
     }

@@ -3,7 +3,7 @@
 //! capped in number (load shedding) and in time (a deadline). `/healthz` and `/readyz` sit
 //! outside the cap, so probes are answered while the gateway sheds load.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::HttpBody as _;
@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use super::HttpConfig;
+use super::flowing::{Flowing, LateBody, SharedSlot};
 use super::handlers::caller_from;
 use super::negotiation::Negotiated;
 use super::response::Rejection;
@@ -48,6 +49,8 @@ pub(crate) struct BodyAdmission {
     limit: usize,
     large: Arc<Semaphore>,
     large_cap: usize,
+    /// Bytes a large body must bring each second to keep its slot (0: no minimum).
+    min_rate: usize,
 }
 
 impl BodyAdmission {
@@ -57,14 +60,16 @@ impl BodyAdmission {
             limit: config.body_limit(),
             large: Arc::new(Semaphore::new(config.max_large_bodies)),
             large_cap: config.max_large_bodies,
+            min_rate: config.large_body_min_rate,
         }
     }
 }
 
 /// Admits a request's body: a declared length over the limit is refused with 413 at once
 /// (waiting for a gigabyte that will be refused anyway only holds a connection); a declared
-/// length over `--max-body-bytes` takes a large-body slot for the request's lifetime, or gets
-/// 503 when none is free; a body of unknown length is held to `--max-body-bytes`.
+/// length over `--max-body-bytes` takes a large-body slot for the request's lifetime (or until
+/// its body stops flowing, see [`super::flowing`]), or gets 503 when none is free; a body of
+/// unknown length is held to `--max-body-bytes`.
 pub(crate) async fn admit_body(
     State(bodies): State<BodyAdmission>,
     request: Request,
@@ -91,7 +96,7 @@ pub(crate) async fn admit_body(
             )
         }
         Some(length) if length > bodies.plain as u64 => {
-            let Ok(_slot) = Arc::clone(&bodies.large).try_acquire_owned() else {
+            let Ok(slot) = Arc::clone(&bodies.large).try_acquire_owned() else {
                 metrics::refused(Limit::MaxLargeBodies);
                 let error = Error::LimitExceeded(format!(
                     "{} requests with a body over {} bytes are already being served; retry in \
@@ -105,7 +110,17 @@ pub(crate) async fn admit_body(
                     Some(RETRY_AFTER_SECONDS),
                 );
             };
-            next.run(request).await
+            if bodies.min_rate == 0 {
+                let _slot = slot;
+                return next.run(request).await;
+            }
+            // Held until the request ends, unless the body stalls first.
+            let slot: SharedSlot = Arc::new(Mutex::new(Some(slot)));
+            let late = request.extensions().get::<LateBody>().cloned();
+            let (parts, body) = request.into_parts();
+            let body = Flowing::new(body, bodies.min_rate, Arc::clone(&slot), late);
+            next.run(Request::from_parts(parts, axum::body::Body::new(body)))
+                .await
         }
         Some(_) => next.run(request).await,
         None => {
@@ -131,6 +146,9 @@ fn unread_body_refusal(
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
+
+/// A request's in-flight permit, in its extensions for work that must keep holding it.
+pub(crate) type InFlight = Arc<tokio::sync::OwnedSemaphorePermit>;
 
 /// The in-flight cap and deadline of GraphQL requests over HTTP.
 #[derive(Clone)]
@@ -162,7 +180,7 @@ pub(crate) async fn shed_load(
     if super::ws::is_upgrade(request.headers()) {
         return next.run(request).await;
     }
-    let Ok(_permit) = Arc::clone(&shedder.permits).try_acquire_owned() else {
+    let Ok(permit) = Arc::clone(&shedder.permits).try_acquire_owned() else {
         metrics::refused(Limit::MaxInFlight);
         let error = Error::LimitExceeded(format!(
             "The gateway is serving its maximum of {} requests; retry in {RETRY_AFTER_SECONDS} s",
@@ -176,6 +194,11 @@ pub(crate) async fn shed_load(
         );
     };
     let _in_flight = metrics::in_flight();
+    // Shared with work that outlives the answer (a keyed request runs to its end): the permit
+    // goes back when both are done.
+    let permit: InFlight = Arc::new(permit);
+    let mut request = request;
+    request.extensions_mut().insert(Arc::clone(&permit));
     // Kept for the refusal: the request itself moves into the handler.
     let headers = request.headers().clone();
     match tokio::time::timeout(shedder.deadline, next.run(request)).await {

@@ -11,8 +11,9 @@ mod admission;
 pub mod apq;
 mod body_limits;
 pub mod cors;
+mod flowing;
 mod handlers;
-pub mod idempotency;
+mod idempotency;
 mod negotiation;
 pub mod playground;
 mod response;
@@ -28,8 +29,10 @@ use axum::http::HeaderName;
 
 use crate::backend::Backend;
 use crate::graphql::GatewaySchema;
+use crate::idempotency::KeyStore;
 use apq::PersistedQueries;
 
+pub use idempotency::{HEADER as IDEMPOTENCY_KEY, REPLAYED as IDEMPOTENT_REPLAYED};
 pub use routes::{metrics_router, router};
 pub use ws::WebSocketLimits;
 
@@ -44,6 +47,8 @@ pub struct HttpConfig {
     pub max_variables_bytes: usize,
     /// Most requests at once with a body over `max_body_bytes`.
     pub max_large_bodies: usize,
+    /// Bytes per second a body over `max_body_bytes` must bring to keep its slot (0: any).
+    pub large_body_min_rate: usize,
     pub max_batch: usize,
     pub apq_cache_size: usize,
     /// Browser origins allowed over HTTP (CORS) and WebSocket.
@@ -57,6 +62,10 @@ pub struct HttpConfig {
     pub websocket: WebSocketLimits,
     pub metrics_on_main_port: bool,
     pub compress_min_bytes: u16,
+    /// What `Idempotency-Key`s may hold.
+    pub idempotency: crate::idempotency::Limits,
+    /// How long a repeat waits for the first request with its `Idempotency-Key`.
+    pub idempotency_wait: Duration,
 }
 
 impl HttpConfig {
@@ -66,6 +75,7 @@ impl HttpConfig {
             max_body_bytes: config.max_body_bytes,
             max_variables_bytes: config.max_variables_bytes,
             max_large_bodies: config.max_large_bodies,
+            large_body_min_rate: config.large_body_min_rate,
             max_batch: config.max_batch,
             apq_cache_size: config.apq_cache_size,
             origins: cors::AllowedOrigins::from_config(config),
@@ -78,6 +88,13 @@ impl HttpConfig {
             websocket: WebSocketLimits::from_config(config),
             metrics_on_main_port: config.metrics_on_main_port,
             compress_min_bytes: config.compress_min_bytes,
+            idempotency: crate::idempotency::Limits {
+                max_keys: config.idempotency_max_keys.max(1),
+                max_bytes: config.idempotency_max_bytes,
+                max_scope_bytes: config.idempotency_max_caller_bytes,
+                max_answer_bytes: config.idempotency_max_answer_bytes,
+            },
+            idempotency_wait: config.idempotency_wait,
         }
     }
 }
@@ -96,11 +113,23 @@ struct Inner {
     ready: AtomicBool,
     subscriptions: ws::Slots,
     websockets: ws::OpenWebSockets,
+    keys: Arc<dyn KeyStore>,
 }
 
 impl AppState {
-    /// State for a router serving `schema` over `backend`.
+    /// State for a router serving `schema` over `backend`, its idempotency keys in memory.
     pub fn new(schema: GatewaySchema, backend: Arc<dyn Backend>, config: HttpConfig) -> Self {
+        let keys = Arc::new(crate::idempotency::MemoryKeys::new(config.idempotency));
+        AppState::with_keys(schema, backend, config, keys)
+    }
+
+    /// State for a router serving `schema` over `backend`, its idempotency keys in `keys`.
+    pub fn with_keys(
+        schema: GatewaySchema,
+        backend: Arc<dyn Backend>,
+        config: HttpConfig,
+        keys: Arc<dyn KeyStore>,
+    ) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 apq: PersistedQueries::new(config.apq_cache_size, 16 * 1024 * 1024),
@@ -110,6 +139,7 @@ impl AppState {
                 backend,
                 config,
                 ready: AtomicBool::new(true),
+                keys,
             }),
         }
     }

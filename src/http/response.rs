@@ -76,7 +76,13 @@ pub(crate) fn respond(
     body: serde_json::Result<Vec<u8>>,
 ) -> Response {
     let mut response = match body {
-        Ok(body) => (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response(),
+        Ok(body) => {
+            let written = super::serve::AnswerBytes(body.len());
+            let mut response =
+                (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response();
+            response.extensions_mut().insert(written);
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a response");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

@@ -2,6 +2,7 @@
 //! (body limit, CORS, request logs; load shedding and response compression on `/graphql`), and
 //! the metrics endpoint (on its own listener, or on the public port when enabled).
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
@@ -17,7 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use super::handlers::{graphql_get, graphql_post};
 use super::negotiation::GRAPHQL_RESPONSE_JSON;
-use super::{AppState, admission, playground};
+use super::{AppState, admission, idempotency, playground};
 use crate::telemetry;
 
 /// The router: `/graphql` (POST, GET, WebSocket), `/healthz`, `/readyz` and the playground.
@@ -27,11 +28,20 @@ pub fn router(state: AppState) -> Router {
     let shedder = admission::LoadShedder::new(&state.inner.config);
     let bodies = admission::BodyAdmission::new(&state.inner.config);
     let compression = compression_layer(state.inner.config.compress_min_bytes);
+    let keyed = idempotency::Guard {
+        keys: Arc::clone(&state.inner.keys),
+        backend: Arc::clone(&state.inner.backend),
+        max_body_bytes: body_limit,
+        max_answer_bytes: state.inner.config.idempotency.max_answer_bytes,
+        wait: state.inner.config.idempotency_wait,
+    };
     let mut routes = Router::new()
         .route(
             "/graphql",
             get(graphql_get)
                 .post(graphql_post)
+                // Innermost: after admission and the in-flight cap, before compression.
+                .route_layer(from_fn_with_state(keyed, idempotency::idempotency))
                 .route_layer(from_fn_with_state(shedder, admission::shed_load))
                 .route_layer(compression),
         )

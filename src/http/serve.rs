@@ -14,13 +14,14 @@
 //! browser speaks it, and a TLS-terminating proxy in front can.
 
 mod conn;
+mod pending;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -37,9 +38,12 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::admission::{RETRY_AFTER_SECONDS, refuse};
+use super::flowing::LateBody;
 use crate::error::Error;
 use crate::telemetry::metrics::{self, Limit};
 use conn::{Admitted, Counted, DeadlineBody, Tally};
+pub(crate) use pending::AnswerBytes;
+use pending::PendingBytes;
 
 /// Connection limits of the serving loop.
 #[derive(Debug, Clone)]
@@ -48,6 +52,10 @@ pub struct ConnectionLimits {
     pub body_read_timeout: Duration,
     pub max_connections: usize,
     pub max_connections_per_address: usize,
+    /// Time a write may wait for the client to read (see [`conn`]).
+    pub write_timeout: Duration,
+    /// Most answer bytes waiting for slow readers (see [`pending`]).
+    pub max_pending_response_bytes: usize,
 }
 
 impl ConnectionLimits {
@@ -58,6 +66,8 @@ impl ConnectionLimits {
             body_read_timeout: config.body_read_timeout,
             max_connections: config.max_connections,
             max_connections_per_address: config.max_connections_per_address,
+            write_timeout: config.write_timeout,
+            max_pending_response_bytes: config.max_pending_response_bytes,
         }
     }
 }
@@ -83,6 +93,7 @@ where
     F: Future<Output = ()> + Send,
 {
     let tally = Tally::new(limits.max_connections, limits.max_connections_per_address);
+    let pending = PendingBytes::new(limits.max_pending_response_bytes);
     let limits = Arc::new(limits);
     // Dropping `stop` asks every connection to finish; `close` is dropped by each connection
     // task when it ends, so `closed()` tells when all have.
@@ -102,11 +113,11 @@ where
         };
         match tally.admit(peer.ip()) {
             Admitted::Serve(slot) => {
-                let io = TokioIo::new(Counted::new(stream, slot));
+                let io = TokioIo::new(Counted::new(stream, slot, limits.write_timeout));
                 let connection = serve_connection(
                     io,
                     peer,
-                    router.clone(),
+                    (router.clone(), pending.clone()),
                     Arc::clone(&limits),
                     stop_rx.clone(),
                 );
@@ -115,7 +126,7 @@ where
             Admitted::Refuse(slot) => {
                 tracing::warn!(%peer, "connection refused: too many open connections");
                 metrics::refused(Limit::MaxConnections);
-                let io = TokioIo::new(Counted::new(stream, slot));
+                let io = TokioIo::new(Counted::new(stream, slot, limits.header_read_timeout));
                 tokio::spawn(refuse_connection(io, limits.header_read_timeout));
             }
             Admitted::Drop => {
@@ -145,12 +156,14 @@ async fn hold_until_done(connection: impl Future<Output = ()>, close: watch::Rec
 async fn serve_connection(
     io: TokioIo<Counted<TcpStream>>,
     peer: SocketAddr,
-    router: Router,
+    (router, pending): (Router, PendingBytes),
     limits: Arc<ConnectionLimits>,
     mut stop: watch::Receiver<()>,
 ) {
     let body_timeout = limits.body_read_timeout;
-    let service = service_fn(move |request| handle(router.clone(), peer, body_timeout, request));
+    let service = service_fn(move |request| {
+        handle(router.clone(), pending.clone(), peer, body_timeout, request)
+    });
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -174,30 +187,61 @@ fn log_end(result: Result<(), hyper::Error>) {
 /// One request: give it the client's address and a body that must arrive in time.
 async fn handle(
     router: Router,
+    pending: PendingBytes,
     peer: SocketAddr,
     body_timeout: Duration,
     request: Request<Incoming>,
 ) -> Result<Response, Infallible> {
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(ConnectInfo(peer));
-    let expired = Arc::new(AtomicBool::new(false));
+    let late = LateBody::default();
+    parts.extensions.insert(late.clone());
+    let expired = late.0;
     let body = Body::new(DeadlineBody::new(body, body_timeout, Arc::clone(&expired)));
     // Kept for a refusal: the request itself moves into the router.
     let headers = parts.headers.clone();
     let response = router.oneshot(Request::from_parts(parts, body)).await?;
     if !expired.load(Ordering::SeqCst) {
-        return Ok(response);
+        return Ok(shed_if_unsendable(response, &pending, &headers));
     }
     tracing::warn!(%peer, "request body not received in time");
     metrics::refused(Limit::BodyReadTimeout);
     let error = Error::LimitExceeded(format!(
-        "The request body did not arrive within {body_timeout:?}"
+        "The request body did not arrive within {body_timeout:?} (a body over --max-body-bytes \
+         must also keep arriving at --large-body-min-rate)"
     ));
     let mut response = refuse(&headers, StatusCode::REQUEST_TIMEOUT, &error, None);
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     Ok(response)
+}
+
+/// The answer, counted among those waiting for readers; a large one beyond the budget is
+/// replaced by 503 with `Retry-After` (its bytes are freed at once).
+fn shed_if_unsendable(
+    response: Response,
+    pending: &PendingBytes,
+    headers: &axum::http::HeaderMap,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let written = parts.extensions.get::<AnswerBytes>().copied();
+    match pending.admit(body, written) {
+        Ok(body) => Response::from_parts(parts, body),
+        Err(_) => {
+            metrics::refused(Limit::MaxPendingResponseBytes);
+            let error = Error::LimitExceeded(format!(
+                "The gateway holds its maximum of answers waiting for slow clients; retry in \
+                 {RETRY_AFTER_SECONDS} s"
+            ));
+            refuse(
+                headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &error,
+                Some(RETRY_AFTER_SECONDS),
+            )
+        }
+    }
 }
 
 /// Answers every request on an over-capacity connection with 503 and closes it; the whole

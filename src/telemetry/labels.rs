@@ -84,6 +84,8 @@ pub enum Limit {
     WsStallTimeout,
     GraphRequestBudget,
     MaxLookups,
+    WriteTimeout,
+    MaxPendingResponseBytes,
 }
 
 impl Limit {
@@ -115,6 +117,8 @@ impl Limit {
             Limit::WsStallTimeout => "ws_stall_timeout",
             Limit::GraphRequestBudget => "graph_request_budget",
             Limit::MaxLookups => "max_lookups",
+            Limit::WriteTimeout => "write_timeout",
+            Limit::MaxPendingResponseBytes => "max_pending_response_bytes",
         }
     }
 }

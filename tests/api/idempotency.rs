@@ -18,14 +18,18 @@ on_both_backends!(
     a_key_is_scoped_to_its_caller,
 );
 
-fn create_body(file: &str, details: &str) -> Value {
+pub(crate) fn create_body(file: &str, details: &str) -> Value {
     json!({
         "query": CREATE,
         "variables": { "f": file, "input": { "operationType": "UPLOAD", "operationStatus": "SUCCESS", "statusDetails": details } }
     })
 }
 
-async fn send_keyed(app: &TestApp, key: &str, body: &Value) -> (StatusCode, Value, bool) {
+pub(crate) async fn send_keyed(
+    app: &TestApp,
+    key: &str,
+    body: &Value,
+) -> (StatusCode, Value, bool) {
     let request = app
         .post_request()
         .header("Idempotency-Key", key)
@@ -36,7 +40,7 @@ async fn send_keyed(app: &TestApp, key: &str, body: &Value) -> (StatusCode, Valu
 }
 
 /// Operations of `file` as the backend lists them.
-async fn operations(app: &TestApp, file: &str) -> usize {
+pub(crate) async fn operations(app: &TestApp, file: &str) -> usize {
     let list = app.data(LIST, json!({ "f": file, "first": 100 })).await;
     list["groupPolicyOperations"]["nodes"]
         .as_array()

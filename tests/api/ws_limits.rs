@@ -240,3 +240,45 @@ async fn send_raw(
         .await
         .expect("send");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_after_one_large_answer_is_disconnected() {
+    let config = config_with(&[
+        "--ws-stall-timeout",
+        "0.5",
+        "--max-response-bytes",
+        "16777216",
+    ]);
+    let (app, state, addr) = served(config).await;
+    let file = app.new_file().await;
+    let details = "x".repeat(8_000);
+    for _ in 0..100 {
+        app.create(&file, "UPLOAD", "SUCCESS", Some(&details)).await;
+    }
+    // One answer of about 8 MB: more than the kernel's socket buffers take.
+    let lists: Vec<String> = (0..10)
+        .map(|n| {
+            format!(
+                "l{n}: groupPolicyOperations(definitionFileId: $f, first: 100) \
+                 {{ nodes {{ id statusDetails }} }}"
+            )
+        })
+        .collect();
+    let query = format!("query Big($f: ID!) {{ {} }}", lists.join(" "));
+    let mut socket = connect_small_buffer(addr).await;
+    send_raw(&mut socket, json!({ "type": "connection_init" })).await;
+    let ack = socket.next().await.expect("an answer").expect("a frame");
+    assert!(ack.to_string().contains("connection_ack"), "{ack}");
+    let subscribe = json!({ "id": "big", "type": "subscribe",
+        "payload": { "query": query, "variables": { "f": file } } });
+    send_raw(&mut socket, subscribe).await;
+    // The client reads nothing more: the one send of its answer blocks until the stall
+    // timeout drops the connection (long before the 30 s write timeout would).
+    eventually(
+        Duration::from_secs(10),
+        "the WebSocket of a client that does not read is dropped",
+        || state.open_websockets() == 0,
+    )
+    .await;
+    drop(socket);
+}

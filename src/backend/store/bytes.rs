@@ -58,7 +58,8 @@ impl Store {
     /// Refuses a change that would add `adding` bytes over the cap.
     pub(super) fn check_bytes(&self, data: &Data, adding: usize) -> Result<(), Error> {
         let max = self.shared.max_bytes.load(Ordering::Relaxed);
-        let after = data.total_bytes().saturating_add(adding);
+        let keys = self.shared.key_bytes.load(Ordering::Relaxed);
+        let after = data.total_bytes().saturating_add(keys).saturating_add(adding);
         if after > max {
             return Err(Error::LimitExceeded(format!(
                 "the store would hold {after} bytes, over its limit of {max} bytes \

@@ -1,27 +1,52 @@
 //! The store as a [`KeyStore`] for idempotent writes: with `--store-path` the keys live in the
-//! same database as the data, so they survive restarts along with what they protect.
+//! same database as the data, so they survive restarts along with what they protect, and their
+//! bytes count against `--store-max-bytes` like the data's.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
 
 use super::Store;
 use crate::error::Error;
-use crate::http::idempotency::{Answer, Claim, KeyId, KeyStore};
+use crate::idempotency::{Answer, Claim, KeyId, KeyStore, Limits, Notices, full};
 
-/// The keys of a durable store, at most `capacity` of them.
+/// What a change to the key table left: the outcome, and the bytes all keys now hold.
+pub(super) struct Held<T> {
+    pub(super) outcome: T,
+    pub(super) bytes: usize,
+}
+
+/// The keys of a durable store.
 pub struct DurableKeys {
     store: Store,
-    capacity: usize,
+    limits: Limits,
+    notices: Arc<Notices>,
 }
 
 impl Store {
     /// The store's key table when it is durable (`None` for the in-memory store, whose keys
     /// would not outlive the process anyway).
-    pub fn durable_keys(&self, capacity: usize) -> Option<DurableKeys> {
+    pub fn durable_keys(&self, limits: Limits) -> Option<DurableKeys> {
         self.shared.db.as_ref()?;
-        Some(DurableKeys {
+        let keys = DurableKeys {
             store: self.clone(),
-            capacity,
-        })
+            limits,
+            notices: Arc::default(),
+        };
+        match keys.with_db(|db| db.key_bytes()) {
+            Ok(bytes) => self.shared.key_bytes.store(bytes, Ordering::Relaxed),
+            Err(e) => tracing::error!(error = %e, "the idempotency keys could not be counted"),
+        }
+        Some(keys)
+    }
+
+    /// Bytes the store leaves for idempotency keys under `--store-max-bytes`.
+    fn room_for_keys(&self) -> usize {
+        let max = self.shared.max_bytes.load(Ordering::Relaxed);
+        max.saturating_sub(self.shared.data().bytes)
     }
 }
 
@@ -37,18 +62,60 @@ impl DurableKeys {
         let mut db = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         work(&mut db).map_err(Error::Internal)
     }
+
+    /// Runs `work` on the database off the async threads, then records the keys' bytes.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut super::durable::Db, usize, &Limits) -> Result<Held<T>, String>
+        + Send
+        + 'static,
+    ) -> Result<T, Error> {
+        let keys = DurableKeys {
+            store: self.store.clone(),
+            limits: self.limits,
+            notices: Arc::clone(&self.notices),
+        };
+        tokio::task::spawn_blocking(move || {
+            // Read before the database lock: the data lock is always taken first.
+            let room = keys.store.room_for_keys();
+            let held = keys.with_db(|db| work(db, room, &keys.limits))?;
+            let shared = &keys.store.shared;
+            shared.key_bytes.store(held.bytes, Ordering::Relaxed);
+            Ok(held.outcome)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("idempotency task failed: {e}")))?
+    }
 }
 
+#[async_trait]
 impl KeyStore for DurableKeys {
-    fn claim(&self, id: &KeyId, fingerprint: &str, now: SystemTime) -> Result<Claim, Error> {
-        self.with_db(|db| db.claim_key(id, fingerprint, now, self.capacity))
+    async fn claim(&self, id: &KeyId, fingerprint: &str) -> Result<Claim, Error> {
+        let (id, print) = (id.clone(), fingerprint.to_owned());
+        self.run(move |db, room, limits| db.claim_key(&id, &print, SystemTime::now(), limits, room))
+            .await?
+            .ok_or_else(|| full("the keys have reached their share of the store's bytes"))
     }
 
-    fn complete(&self, id: &KeyId, answer: &Answer) -> Result<(), Error> {
-        self.with_db(|db| db.complete_key(id, answer))
+    async fn wait(&self, id: &KeyId, fingerprint: &str, until: Instant) -> Result<Claim, Error> {
+        self.notices
+            .wait(id, until, || self.claim(id, fingerprint))
+            .await
     }
 
-    fn release(&self, id: &KeyId) -> Result<(), Error> {
-        self.with_db(|db| db.release_key(id))
+    async fn complete(&self, id: &KeyId, answer: Answer) -> Result<(), Error> {
+        let done = id.clone();
+        let outcome = self
+            .run(move |db, room, limits| db.complete_key(&done, &answer, limits, room))
+            .await;
+        self.notices.notify(id);
+        outcome
+    }
+
+    async fn release(&self, id: &KeyId) -> Result<(), Error> {
+        let gone = id.clone();
+        let outcome = self.run(move |db, _, _| db.release_key(&gone)).await;
+        self.notices.notify(id);
+        outcome
     }
 }

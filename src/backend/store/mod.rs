@@ -62,6 +62,8 @@ struct Shared {
     db: Option<Mutex<durable::Db>>,
     /// Most bytes held (see [`bytes`]).
     max_bytes: AtomicUsize,
+    /// Bytes held by the idempotency keys in the database (see [`keys`]).
+    key_bytes: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -276,6 +278,7 @@ impl Store {
                 processing_delay_ms: AtomicU64::new(0),
                 db: db.map(Mutex::new),
                 max_bytes: AtomicUsize::new(usize::MAX),
+                key_bytes: AtomicUsize::new(0),
             }),
         }
     }

@@ -1,6 +1,6 @@
 //! The pieces of the serving loop that hold a connection to its limits: the tally of open
-//! connections, the socket that gives its slot back when it closes, and the request body that
-//! must arrive before its deadline.
+//! connections, the socket that gives its slot back when it closes and fails writes its
+//! client does not read, and the request body that must arrive before its deadline.
 
 use std::collections::HashMap;
 use std::io;
@@ -16,6 +16,8 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
+
+use crate::telemetry::metrics::{self, Limit};
 
 /// Open connections, in total and per client address, plus refusals being written.
 #[derive(Clone)]
@@ -104,15 +106,49 @@ impl Drop for Slot {
 }
 
 /// A socket holding its connection's slot: the slot goes back when the socket is dropped,
-/// also after it was handed to a WebSocket.
+/// also after it was handed to a WebSocket. A write that makes no progress for the write
+/// timeout fails, which closes the connection (its client does not read).
 pub(super) struct Counted<T> {
     io: T,
     _slot: Slot,
+    write_timeout: Duration,
+    /// Armed while a write waits for the client to read.
+    stalled: Option<Pin<Box<Sleep>>>,
 }
 
 impl<T> Counted<T> {
-    pub(super) fn new(io: T, slot: Slot) -> Self {
-        Counted { io, _slot: slot }
+    pub(super) fn new(io: T, slot: Slot, write_timeout: Duration) -> Self {
+        Counted {
+            io,
+            _slot: slot,
+            write_timeout,
+            stalled: None,
+        }
+    }
+
+    /// Passes a write's outcome through, failing it once the socket has taken nothing for
+    /// the write timeout.
+    fn deadline<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        outcome: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if outcome.is_ready() {
+            self.stalled = None;
+            return outcome;
+        }
+        let timeout = self.write_timeout;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if timer.as_mut().poll(cx).is_ready() {
+            metrics::refused(Limit::WriteTimeout);
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read its answer in time",
+            )));
+        }
+        Poll::Pending
     }
 }
 
@@ -132,15 +168,18 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let outcome = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.deadline(cx, outcome)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let outcome = Pin::new(&mut self.io).poll_flush(cx);
+        self.deadline(cx, outcome)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        let outcome = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.deadline(cx, outcome)
     }
 
     fn poll_write_vectored(
@@ -148,7 +187,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let outcome = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.deadline(cx, outcome)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -7,7 +7,8 @@
 //! with 4408. A client that stops reading cannot make the gateway hold its answers: when more
 //! than the queue's bytes wait for it, the connection stops producing answers until the client
 //! catches up, and if it does not within the stall timeout, the connection is dropped and
-//! everything it held (subscriptions, their slots, buffers) is given back.
+//! everything it held (subscriptions, their slots, buffers) is given back. The same timeout
+//! bounds each single send, so one large answer a client never reads is dropped too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,7 +60,7 @@ pub async fn serve(
         });
     let (queue, queued) = outgoing(settings.max_queued_bytes, settings.stall_timeout);
     let produce = produce(machine, queue, closing, initialised, settings.init_timeout);
-    let write = write(sink, queued, settings.keepalive);
+    let write = write(sink, queued, settings.keepalive, settings.stall_timeout);
     tokio::pin!(write);
     tokio::select! {
         ended = produce => match ended {
@@ -163,8 +164,14 @@ fn close_frame(code: u16, reason: String) -> Message {
 }
 
 /// Sends queued messages, and a ping every `keepalive` so idle connections survive proxies
-/// and dead peers are noticed. Ends after a close frame, or when the client is gone.
-async fn write(mut sink: SplitSink<WebSocket, Message>, mut queued: Queued, keepalive: Duration) {
+/// and dead peers are noticed. Ends after a close frame, when the client is gone, or when one
+/// send waits `patience` for a client that does not read (even a single large answer).
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queued: Queued,
+    keepalive: Duration,
+    patience: Duration,
+) {
     let mut ticker = tokio::time::interval(keepalive);
     ticker.tick().await;
     loop {
@@ -176,8 +183,15 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut queued: Queued, keep
             _ = ticker.tick() => Message::Ping(Default::default()),
         };
         let last = matches!(message, Message::Close(_));
-        if sink.send(message).await.is_err() || last {
-            break;
+        match tokio::time::timeout(patience, sink.send(message)).await {
+            Ok(Ok(())) if !last => {}
+            Ok(_) => break,
+            Err(_) => {
+                metrics::refused(Limit::WsStallTimeout);
+                tracing::info!("closed a WebSocket whose client does not read");
+                // Dropping the sink drops the connection: a goodbye would not be read either.
+                return;
+            }
         }
     }
     let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;

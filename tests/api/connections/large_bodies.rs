@@ -37,6 +37,8 @@ async fn gateway() -> SocketAddr {
         c.max_body_bytes = PLAIN;
         c.max_variables_bytes = LIMIT;
         c.max_large_bodies = 1;
+        // These tests hold a slot with a half-sent body on purpose.
+        c.large_body_min_rate = 0;
     })
     .await
 }
@@ -111,4 +113,49 @@ async fn a_body_of_unknown_length_is_held_to_max_body_bytes() {
     let (response, _) = exchange(addr, &chunked(&large)).await;
     assert_eq!(response.status, 413, "{}", response.body);
     assert_eq!(code(&response.body), "LIMIT_EXCEEDED");
+}
+
+#[tokio::test]
+async fn large_bodies_that_stall_lose_their_slots_and_connections_within_two_seconds() {
+    let addr = served(|c| {
+        c.max_body_bytes = PLAIN;
+        c.max_variables_bytes = 10_000_000;
+        c.max_large_bodies = 4;
+    })
+    .await;
+    // Four connections declare 8 MB and send nothing: every slot, were they kept.
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut socket = TcpStream::connect(addr).await.expect("connects");
+        socket
+            .write_all(post_head(8_000_000).as_bytes())
+            .await
+            .expect("sends");
+        stalled.push(socket);
+    }
+    let started = Instant::now();
+    let upload = large_request(50_000);
+    loop {
+        let (response, _) = exchange(addr, &upload).await;
+        if response.status == 200 {
+            break;
+        }
+        assert_eq!(response.status, 503, "{}", response.body);
+        assert!(
+            started.elapsed() < BOUND,
+            "the stalled bodies kept their slots"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(4),
+        "the upload waited {waited:?} for stalled bodies' slots"
+    );
+    for mut socket in stalled {
+        let (bytes, _) = read_until_closed(&mut socket).await;
+        let response = RawResponse::parse(&bytes);
+        assert_eq!(response.status, 408, "{}", response.head);
+        assert_eq!(code(&response.body), "LIMIT_EXCEEDED");
+    }
 }

@@ -42,7 +42,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX operations_by_file ON operations(file_id, seq);",
     // 1 -> 2: the status a file returns to when an interrupted action is failed at start-up.
     "ALTER TABLE files ADD COLUMN status_before_work TEXT;",
-    // 2 -> 3: idempotency keys (see `http::idempotency`); `status` NULL while running.
+    // 2 -> 3: idempotency keys (see `crate::idempotency`); `status` NULL while running.
     "CREATE TABLE idempotency_keys (
         scope TEXT NOT NULL,
         key TEXT NOT NULL,
