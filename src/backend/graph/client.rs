@@ -2,8 +2,10 @@
 //! throttling and hiccups, and the mapping of Graph's answers to the gateway's errors.
 //!
 //! Retries: 429, 503 and 504 are retried at most 3 times, honouring `Retry-After` (seconds,
-//! fractions or an HTTP date) or else backing off exponentially with jitter, and never past the
-//! call's deadline. A POST is retried only on 429: after a 503, a 504 or a timeout Graph may
+//! fractions or an HTTP date) or else backing off exponentially with jitter (after a 429, as
+//! Microsoft's SDKs do: 3 s x 2^n plus up to 1 s), and never past the call's deadline. Each
+//! retry says which it is (`Retry-Attempt: n`). Every attempt first takes a slot from the
+//! tenant's budget, and a 429 pauses the whole tenant (see [`pacing`](super::pacing)). A POST is retried only on 429: after a 503, a 504 or a timeout Graph may
 //! have created the operation already, and a retry could create it twice.
 
 use std::sync::Arc;
@@ -14,9 +16,11 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValu
 use serde_json::Value;
 use url::Url;
 
+use super::pacing::{retry_headers, throttle_backoff};
 use super::reply::{Reply, ReplyOutcome};
 use crate::backend::Caller;
 use crate::backend::identity::Vouched;
+use crate::backend::tenant_budget::TenantBudget;
 use crate::error::{Code, Error, UpstreamDetail};
 use crate::telemetry::metrics;
 use tracing::Instrument;
@@ -79,6 +83,8 @@ pub struct GraphClient {
     timeout: Duration,
     /// Tokens Graph has answered with a 2xx (see [`identity`](crate::backend::identity)).
     vouched: Arc<Vouched>,
+    /// The tenants' Graph budgets; none: unlimited (a client built for a unit test).
+    tenant: Option<Arc<TenantBudget>>,
 }
 
 impl GraphClient {
@@ -102,7 +108,19 @@ impl GraphClient {
             base,
             timeout,
             vouched: Arc::new(Vouched::default()),
+            tenant: None,
         })
+    }
+
+    /// The same client, taking every request's slot from `budget` first.
+    pub fn with_tenant_budget(mut self, budget: Arc<TenantBudget>) -> Self {
+        self.tenant = Some(budget);
+        self
+    }
+
+    /// The tenants' Graph budgets, when set.
+    pub fn tenant_budget(&self) -> Option<&Arc<TenantBudget>> {
+        self.tenant.as_ref()
     }
 
     /// The tokens Graph has accepted so far.
@@ -193,10 +211,12 @@ impl GraphClient {
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
         caller.budget.spend(1)?;
+        let write = request.method != Method::GET;
         loop {
+            self.admit(caller, write, 1, deadline).await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let reply = self
-                .send_once(request, headers.clone(), remaining, caller)
+                .send_once(request, retry_headers(&headers, attempt), remaining, caller)
                 .await?;
             tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
             // A retried DELETE whose first attempt went through finds nothing left to delete.
@@ -207,7 +227,14 @@ impl GraphClient {
                 ReplyOutcome::Success(body) => return Ok(body),
                 ReplyOutcome::Failure(error) => return Err(error),
                 ReplyOutcome::Retry(wait, error) => {
-                    let wait = wait.unwrap_or_else(|| backoff(attempt));
+                    let throttled = reply.status == 429;
+                    let wait = wait.unwrap_or_else(|| match throttled {
+                        true => throttle_backoff(attempt),
+                        false => backoff(attempt),
+                    });
+                    if throttled {
+                        self.pause_tenant(caller, wait).await;
+                    }
                     if attempt >= MAX_RETRIES
                         || Instant::now() + wait >= deadline
                         || caller.budget.spend(1).is_err()
