@@ -8,6 +8,7 @@ mod headers;
 mod paging;
 mod retries;
 mod safety;
+mod throttling;
 mod values;
 mod writes;
 
