@@ -23,6 +23,7 @@ mod http;
 mod idempotency;
 mod playground;
 mod process;
+mod replicas;
 mod schema;
 mod simulation;
 mod store;

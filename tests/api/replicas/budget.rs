@@ -1,0 +1,1 @@
+//! The tenant budget across two replicas.

@@ -1,0 +1,1 @@
+//! Redis lost and back.
