@@ -114,13 +114,14 @@ fn labels(write: bool, priority: Priority) -> BudgetLabels {
     }
 }
 
-/// A request got its slots after `waited`, leaving `left` in the request budget.
-pub fn granted(write: bool, priority: Priority, left: u32, waited: Duration) {
+/// A request got its slots, after waiting in line for `waited` if it had to, leaving `left`
+/// in the request budget.
+pub fn granted(write: bool, priority: Priority, left: u32, waited: Option<Duration>) {
     let f = figures();
     f.left
         .get_or_create(&KindLabels { budget: "read" })
         .set(i64::from(left));
-    if waited >= Duration::from_millis(1) {
+    if let Some(waited) = waited {
         f.waits.get_or_create(&labels(write, priority)).inc();
         f.wait_seconds.observe(waited.as_secs_f64());
     }

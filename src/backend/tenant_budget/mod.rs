@@ -242,6 +242,9 @@ impl TenantBudget {
             Priority::Interactive => &line.interactive,
             Priority::Poller => &line.pollers,
         };
+        // Waited: stood behind others in line, or for room in the window; a round trip to
+        // Redis alone is not waiting.
+        let mut waited = queue.try_lock().is_err();
         let Ok(_turn) = tokio::time::timeout_at(give_up.into(), queue.lock()).await else {
             let room_at = *line.room_at.lock().unwrap_or_else(|p| p.into_inner());
             let wait = room_at.map_or(self.limits.wait, |at| {
@@ -251,6 +254,7 @@ impl TenantBudget {
         };
         loop {
             if priority == Priority::Poller && line.people_waiting.load(Ordering::SeqCst) > 0 {
+                waited = true;
                 if Instant::now() + STAND_ASIDE > give_up {
                     return Err(self.refuse(write, priority, STAND_ASIDE));
                 }
@@ -259,17 +263,17 @@ impl TenantBudget {
             }
             match self.take(tenant, write, count, priority).await {
                 Decision::Granted { left } => {
-                    let waited = started.elapsed();
-                    metrics::granted(write, priority, left, waited);
-                    if waited >= Duration::from_millis(1) {
+                    let took = started.elapsed();
+                    metrics::granted(write, priority, left, waited.then_some(took));
+                    if waited {
                         tracing::info!(
-                            waited_ms = waited.as_millis() as u64,
+                            waited_ms = took.as_millis() as u64,
                             write,
                             ?priority,
                             "waited for the tenant's Graph budget"
                         );
                     }
-                    return Ok(waited);
+                    return Ok(took);
                 }
                 Decision::Wait(wait) => {
                     let room_at = Instant::now() + wait;
@@ -277,6 +281,7 @@ impl TenantBudget {
                     if room_at > give_up {
                         return Err(self.refuse(write, priority, wait));
                     }
+                    waited = true;
                     tokio::time::sleep(wait).await;
                 }
             }

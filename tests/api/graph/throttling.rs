@@ -90,6 +90,19 @@ async fn the_tenant_budget_refuses_what_would_go_over_it_before_graph_sees_it() 
     let retry_after = ext(error, "retryAfter").as_u64().expect("seconds");
     assert!((19..=20).contains(&retry_after), "{body}");
     assert!(app.graph().requests().is_empty(), "never sent");
+    let (metrics, _) = gpo_gateway::telemetry::metrics::render();
+    let refusals = metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(
+                r#"gpo_gateway_tenant_budget_refusals_total{budget="read",priority="interactive"} "#,
+            )
+        })
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(refusals >= Some(1), "{metrics}");
+    for name in ["tenant_budget_left", "tenant_pauses_total", "redis_up"] {
+        assert!(metrics.contains(&format!("gpo_gateway_{name}")), "{name}");
+    }
 }
 
 fn subscription(id: &str, file: &str, op: &str) -> Value {

@@ -9,6 +9,7 @@
 mod apq;
 mod budget;
 mod keys;
+mod logs;
 mod outage;
 
 use std::net::TcpListener;
