@@ -9,13 +9,14 @@
 //! have created the operation already, and a retry could create it twice.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
+pub use super::pacing::{MAX_RETRIES, backoff, parse_retry_after};
 use super::pacing::{retry_headers, throttle_backoff};
 use super::reply::{Reply, ReplyOutcome};
 use crate::backend::Caller;
@@ -24,10 +25,6 @@ use crate::backend::tenant_budget::TenantBudget;
 use crate::error::{Code, Error, UpstreamDetail};
 use crate::telemetry::metrics;
 use tracing::Instrument;
-
-/// Most retries of one call (or of one key inside a Graph `$batch`).
-pub const MAX_RETRIES: u32 = 3;
-const BASE_BACKOFF: Duration = Duration::from_millis(500);
 
 /// One request to Graph: the method (which also decides how a 404 and a 503 are read, see
 /// [`reply`](super::reply)), the URL and the JSON body, if any.
@@ -367,48 +364,9 @@ fn transport_error(error: &reqwest::Error, detail: UpstreamDetail) -> Error {
     }
 }
 
-/// Parses `Retry-After`: whole or fractional seconds, or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds.min(3600.0)));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-            .min(Duration::from_secs(3600)),
-    )
-}
-
-/// Exponential backoff with full jitter around the doubling base.
-pub fn backoff(attempt: u32) -> Duration {
-    let base = BASE_BACKOFF * 2u32.saturating_pow(attempt);
-    base.mul_f64(0.5 + fastrand::f64())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_accepts_seconds_fractions_and_dates() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after("2.128"),
-            Some(Duration::from_millis(2128))
-        );
-        let soon = SystemTime::now() + Duration::from_secs(5);
-        let date = httpdate::fmt_http_date(soon);
-        let parsed = parse_retry_after(&date).expect("a date");
-        assert!(
-            parsed <= Duration::from_secs(5) && parsed >= Duration::from_secs(3),
-            "{parsed:?}"
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-        assert_eq!(parse_retry_after("-1"), None);
-    }
 
     #[test]
     fn urls_keep_every_input_inside_one_path_segment() {
@@ -427,13 +385,5 @@ mod tests {
             client.relative(&client.url(&["a", "b"], &[("$top", "5".into())])),
             "/a/b?%24top=5"
         );
-    }
-
-    #[test]
-    fn backoff_grows_and_jitters() {
-        let first = backoff(0);
-        assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(750));
-        let third = backoff(2);
-        assert!(third >= Duration::from_millis(1000) && third <= Duration::from_millis(3000));
     }
 }
