@@ -135,8 +135,9 @@ async fn two_replicas_under_200_lookups_and_50_subscriptions_never_exceed_the_bu
     let until = Instant::now() + WINDOW;
     eventually(WINDOW * 3, "a further window", || Instant::now() >= until).await;
 
-    // Arrival at the fake trails the grant by a few ms, so windows are measured 100 ms short.
-    let most = sampler.most_within(WINDOW - Duration::from_millis(100));
+    // Arrival at the fake trails the grant (more so on a loaded machine), so windows are
+    // measured 300 ms short.
+    let most = sampler.most_within(WINDOW - Duration::from_millis(300));
     assert!(most <= 40, "Graph saw {most} requests in one window of 40");
     assert!(intune_count(&graph) >= 60, "both windows were used");
 }

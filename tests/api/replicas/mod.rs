@@ -107,6 +107,9 @@ pub fn replica_config(graph: &FakeGraph, redis: &RedisServer) -> Config {
     config.backend = BackendKind::Graph;
     config.graph_url = graph.base_url();
     config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
+    // A loaded test machine must not make a live Redis look unreachable (each replica would
+    // then count alone, by design); a Redis that is down refuses connections at once anyway.
+    config.redis.redis_timeout = Duration::from_secs(2);
     config
 }
 
