@@ -15,6 +15,7 @@ use super::*;
 fn keys(redis: &RedisServer) -> (Arc<Redis>, RedisKeys) {
     let mut config = config();
     config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
+    config.redis.redis_timeout = Duration::from_secs(2);
     let shared = Redis::from_config(&config)
         .expect("a Redis URL")
         .expect("configured");

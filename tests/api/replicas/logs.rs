@@ -22,6 +22,8 @@ async fn the_log_says_when_a_request_waited_for_the_budget_and_when_redis_is_los
         &graph_url,
         "--redis-url",
         &redis_url,
+        "--redis-timeout",
+        "2s",
         "--tenant-read-budget",
         "1",
         "--tenant-budget-window",
