@@ -91,7 +91,10 @@ impl Redis {
         if !self.breaker.allow() {
             return Err(Unavailable);
         }
-        let manager = self.manager()?;
+        let Ok(manager) = self.manager() else {
+            self.breaker.failed("cannot set up the connection");
+            return Err(Unavailable);
+        };
         let started = Instant::now();
         let outcome = tokio::time::timeout(self.timeout, command(manager)).await;
         metrics::redis_command(started.elapsed());
