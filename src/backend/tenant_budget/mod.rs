@@ -132,17 +132,19 @@ impl Limits {
 }
 
 /// The line of one tenant in this process: people and pollers each wait in their own
-/// first-come-first-served line; pollers also stand aside while a person waits.
+/// first-come-first-served line; pollers also stand aside while a person waits. Nobody
+/// queues while their line is empty: the line only forms once the budget says "wait".
 #[derive(Default)]
 struct Line {
     interactive: tokio::sync::Mutex<()>,
     pollers: tokio::sync::Mutex<()>,
     people_waiting: AtomicUsize,
+    pollers_waiting: AtomicUsize,
     /// When the head of the line expects room, for the `retryAfter` of those behind it.
     room_at: Mutex<Option<Instant>>,
 }
 
-/// Counts a person in line while held.
+/// Counts one in line while held.
 struct InLine<'a>(&'a AtomicUsize);
 
 impl Drop for InLine<'_> {
@@ -234,17 +236,33 @@ impl TenantBudget {
         let started = Instant::now();
         let give_up = deadline.min(started + self.limits.wait);
         let line = self.line(tenant);
-        let _person = (priority == Priority::Interactive).then(|| {
-            line.people_waiting.fetch_add(1, Ordering::SeqCst);
-            InLine(&line.people_waiting)
-        });
+        // Nobody of this priority or above in line: ask at once, without queueing (the
+        // usual case, and one round trip to Redis at most).
+        let (mine, ahead) = match priority {
+            Priority::Interactive => (&line.people_waiting, 0),
+            Priority::Poller => (
+                &line.pollers_waiting,
+                line.people_waiting.load(Ordering::SeqCst),
+            ),
+        };
+        if mine.load(Ordering::SeqCst) == 0 && ahead == 0 {
+            match self.take(tenant, write, count, priority).await {
+                Decision::Granted { left } => {
+                    metrics::granted(write, priority, left, None);
+                    return Ok(started.elapsed());
+                }
+                Decision::Wait(wait) if Instant::now() + wait > give_up => {
+                    return Err(self.refuse(write, priority, wait));
+                }
+                Decision::Wait(_) => {}
+            }
+        }
+        mine.fetch_add(1, Ordering::SeqCst);
+        let _in_line = InLine(mine);
         let queue = match priority {
             Priority::Interactive => &line.interactive,
             Priority::Poller => &line.pollers,
         };
-        // Waited: stood behind others in line, or for room in the window; a round trip to
-        // Redis alone is not waiting.
-        let mut waited = queue.try_lock().is_err();
         let Ok(_turn) = tokio::time::timeout_at(give_up.into(), queue.lock()).await else {
             let room_at = *line.room_at.lock().unwrap_or_else(|p| p.into_inner());
             let wait = room_at.map_or(self.limits.wait, |at| {
@@ -254,7 +272,6 @@ impl TenantBudget {
         };
         loop {
             if priority == Priority::Poller && line.people_waiting.load(Ordering::SeqCst) > 0 {
-                waited = true;
                 if Instant::now() + STAND_ASIDE > give_up {
                     return Err(self.refuse(write, priority, STAND_ASIDE));
                 }
@@ -263,16 +280,15 @@ impl TenantBudget {
             }
             match self.take(tenant, write, count, priority).await {
                 Decision::Granted { left } => {
+                    // In line means waited: for room in the window, or behind others.
                     let took = started.elapsed();
-                    metrics::granted(write, priority, left, waited.then_some(took));
-                    if waited {
-                        tracing::info!(
-                            waited_ms = took.as_millis() as u64,
-                            write,
-                            ?priority,
-                            "waited for the tenant's Graph budget"
-                        );
-                    }
+                    metrics::granted(write, priority, left, Some(took));
+                    tracing::info!(
+                        waited_ms = took.as_millis() as u64,
+                        write,
+                        ?priority,
+                        "waited for the tenant's Graph budget"
+                    );
                     return Ok(took);
                 }
                 Decision::Wait(wait) => {
@@ -281,7 +297,6 @@ impl TenantBudget {
                     if room_at > give_up {
                         return Err(self.refuse(write, priority, wait));
                     }
-                    waited = true;
                     tokio::time::sleep(wait).await;
                 }
             }
