@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::builder::RangedU64ValueParser;
 use clap::{Parser, ValueEnum};
 
+pub mod cluster;
 pub mod command;
 pub mod duration;
 pub mod origins;
@@ -367,6 +368,13 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_COMPRESS_MIN_BYTES", default_value_t = 1024,
           value_parser = RangedU64ValueParser::<u16>::new())]
     pub compress_min_bytes: u16,
+
+    // The tenant's Graph budget and Redis (issue 18).
+    #[command(flatten)]
+    pub budget: cluster::BudgetConfig,
+
+    #[command(flatten)]
+    pub redis: cluster::RedisConfig,
 
     /// A one-off task instead of serving (see `gpo-gateway help`).
     #[command(subcommand)]

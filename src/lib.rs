@@ -11,6 +11,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod idempotency;
+pub mod shared_state;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -32,11 +33,21 @@ pub struct App {
 
 /// Builds the backend chosen by `config`.
 pub fn backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
+    backend_sharing(config, shared_state::Redis::from_config(config)?)
+}
+
+/// Builds the backend chosen by `config`; a Graph backend shares its tenant budgets through
+/// `redis` when given.
+fn backend_sharing(
+    config: &Config,
+    redis: Option<Arc<shared_state::Redis>>,
+) -> Result<Arc<dyn Backend>, String> {
     match config.backend {
         BackendKind::Store => Ok(Arc::new(store(config)?)),
-        BackendKind::Graph => Ok(Arc::new(backend::graph::GraphBackend::new(
+        BackendKind::Graph => Ok(Arc::new(backend::graph::GraphBackend::with_redis(
             config,
             cursors(config),
+            redis,
         )?)),
     }
 }
@@ -73,10 +84,24 @@ pub fn store(config: &Config) -> Result<Store, String> {
 /// Builds the whole gateway from `config`.
 pub fn app(config: &Config) -> Result<App, String> {
     if config.backend == BackendKind::Store {
-        return Ok(app_with_store(config, store(config)?));
+        let app = app_with_store(config, store(config)?);
+        share_through(&app, shared_state::Redis::from_config(config)?);
+        return Ok(app);
     }
-    let backend = backend(config)?;
-    Ok(app_with_backend(config, backend))
+    let redis = shared_state::Redis::from_config(config)?;
+    let backend = backend_sharing(config, redis.clone())?;
+    let app = build_app(config, backend, None);
+    share_through(&app, redis);
+    Ok(app)
+}
+
+/// Adds what replicas share through `redis`, if any, to `app` (the persisted queries' tier).
+fn share_through(app: &App, redis: Option<Arc<shared_state::Redis>>) {
+    if let Some(redis) = redis {
+        app.state
+            .persisted_queries()
+            .share_through(shared_state::apq::SharedQueries::new(redis));
+    }
 }
 
 /// Builds the gateway over a given store; a durable store also keeps the idempotency keys.

@@ -8,6 +8,7 @@
 
 mod peers;
 mod procs;
+mod replicas;
 mod wrk;
 
 use std::net::SocketAddr;
@@ -72,6 +73,21 @@ fn apq_get() -> Shot {
         headers: vec![],
         body: None,
     }
+}
+
+/// The POST that registers [`apq_get`]'s query.
+fn register_apq() -> Shot {
+    let hash = format!("{:x}", Sha256::digest(BY_ID.as_bytes()));
+    let mut register = by_id(FILE, OP);
+    register.body = Some(
+        serde_json::json!({
+            "query": BY_ID,
+            "variables": { "f": FILE, "id": OP },
+            "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } },
+        })
+        .to_string(),
+    );
+    register
 }
 
 /// One row of the table.
@@ -153,6 +169,11 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let client = reqwest::Client::new();
+    // LOAD_ONLY=replicas runs the replica scenarios alone (they need redis-server).
+    if std::env::var("LOAD_ONLY").as_deref() == Ok("replicas") {
+        replicas::run(seconds).await;
+        return;
+    }
 
     let fast_graph = peers::upstream(Duration::ZERO);
     let slow_graph = peers::upstream(Duration::from_millis(25));
@@ -191,17 +212,7 @@ async fn main() {
         )
         .await;
     }
-    let hash = format!("{:x}", Sha256::digest(BY_ID.as_bytes()));
-    let mut register = lookup.clone();
-    register.body = Some(
-        serde_json::json!({
-            "query": BY_ID,
-            "variables": { "f": FILE, "id": OP },
-            "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } },
-        })
-        .to_string(),
-    );
-    procs::send(&client, store.address, &register).await;
+    procs::send(&client, store.address, &register_apq()).await;
     let idle = [&mut store, &mut creates, &mut graph, &mut slow].map(|s| (s.name, s.rss_kib()));
 
     let mut bench = Bench {
@@ -356,4 +367,6 @@ async fn main() {
         peak_max <= 48.0 * 1e6 / 1048576.0,
         format!("{peak_max:.1} MiB"),
     );
+    drop((store, creates, graph, slow));
+    replicas::run(seconds).await;
 }

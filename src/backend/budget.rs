@@ -36,16 +36,24 @@ struct Meter {
     lists: Mutex<HashMap<ListCall, Remembered>>,
 }
 
+/// Who is waiting for the tenant's budget (see [`tenant_budget`](super::tenant_budget)): a
+/// person's request, or a subscription poller that yields to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Priority {
+    Interactive,
+    Poller,
+}
+
 /// The upstream requests one GraphQL request (an HTTP request, all operations of an HTTP batch
 /// together, or one WebSocket operation) may still make. Clones share one count.
 #[derive(Clone)]
-pub struct RequestBudget(Option<Arc<Meter>>);
+pub struct RequestBudget(Option<Arc<Meter>>, Priority);
 
 impl fmt::Debug for RequestBudget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Some(meter) => write!(f, "RequestBudget({}/{})", self.spent(), meter.limit),
-            None => f.write_str("RequestBudget(unmetered)"),
+            None => write!(f, "RequestBudget(unmetered, {:?})", self.1),
         }
     }
 }
@@ -53,16 +61,30 @@ impl fmt::Debug for RequestBudget {
 impl RequestBudget {
     /// A budget of `limit` upstream requests.
     pub fn new(limit: usize) -> Self {
-        RequestBudget(Some(Arc::new(Meter {
-            limit,
-            spent: AtomicUsize::new(0),
-            lists: Mutex::default(),
-        })))
+        RequestBudget(
+            Some(Arc::new(Meter {
+                limit,
+                spent: AtomicUsize::new(0),
+                lists: Mutex::default(),
+            })),
+            Priority::Interactive,
+        )
     }
 
-    /// No budget: for work no request pays for (shared subscription pollers pace themselves).
+    /// No budget: for work no request pays for.
     pub fn unmetered() -> Self {
-        RequestBudget(None)
+        RequestBudget(None, Priority::Interactive)
+    }
+
+    /// No request's budget, and last in line for the tenant's: shared subscription pollers,
+    /// paced by their interval and by the tenant budget's poller share.
+    pub fn poller() -> Self {
+        RequestBudget(None, Priority::Poller)
+    }
+
+    /// Where this work stands in line for the tenant's budget.
+    pub fn priority(&self) -> Priority {
+        self.1
     }
 
     /// Requests made (or reserved) so far.

@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod graph;
 pub mod identity;
 pub mod store;
+pub mod tenant_budget;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -3,21 +3,24 @@
 //! resends with the query, whose hash is verified before it is remembered.
 //!
 //! The cache is bounded both in entries and in bytes, so clients cannot grow it without limit.
+//! Behind it, replicas may share a second tier in Redis ([`PersistedQueries::share_through`]).
 
 use crate::telemetry::metrics;
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use async_graphql::Value;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
+use crate::shared_state::apq::SharedQueries;
 
 /// Remembered queries by their SHA-256 hash (lowercase hex).
 pub struct PersistedQueries {
     cache: Mutex<Cache>,
     max_bytes: usize,
+    shared: OnceLock<SharedQueries>,
 }
 
 struct Cache {
@@ -36,6 +39,44 @@ impl PersistedQueries {
                 bytes: 0,
             }),
             max_bytes,
+            shared: OnceLock::new(),
+        }
+    }
+
+    /// Adds the replicas' shared tier behind this cache (once; later calls are ignored).
+    pub fn share_through(&self, shared: SharedQueries) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// [`resolve`](Self::resolve), with the shared tier: a local miss is looked up there, and
+    /// a query registered here is registered there too. Without the tier, the same as `resolve`.
+    pub async fn resolve_shared(&self, request: &mut async_graphql::Request) -> Result<(), Error> {
+        let Some(shared) = self.shared.get() else {
+            return self.resolve(request);
+        };
+        let hash = match request.extensions.get("persistedQuery") {
+            Some(Value::Object(fields)) => match fields.get("sha256Hash") {
+                Some(Value::String(hash)) => Some(hash.to_ascii_lowercase()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let registering = !request.query.is_empty();
+        match (self.resolve(request), hash) {
+            (Err(Error::PersistedQueryNotFound), Some(hash)) => {
+                let query = shared
+                    .get(&hash)
+                    .await
+                    .ok_or(Error::PersistedQueryNotFound)?;
+                self.remember(hash, query.clone());
+                request.query = query;
+                Ok(())
+            }
+            (Ok(()), Some(hash)) if registering => {
+                shared.put(&hash, &request.query).await;
+                Ok(())
+            }
+            (outcome, _) => outcome,
         }
     }
 

@@ -57,7 +57,7 @@ impl AppState {
                 Ok(request) => request,
                 Err(error) => return failed(&error),
             };
-            if let Err(error) = self.inner.apq.resolve(&mut request) {
+            if let Err(error) = self.inner.apq.resolve_shared(&mut request).await {
                 return failed(&error);
             }
             let request = with_operation_data(request, &self.inner.backend, caller, &budget);
@@ -198,7 +198,7 @@ pub(crate) async fn graphql_get(State(state): State<AppState>, request: Request)
             return refuse(StatusCode::BAD_REQUEST, error).into_response();
         }
     };
-    if let Err(error) = state.inner.apq.resolve(&mut gql_request) {
+    if let Err(error) = state.inner.apq.resolve_shared(&mut gql_request).await {
         if matches!(error, Error::PersistedQueryNotFound) {
             // As Apollo Server does: a cache in between must not keep the miss.
             return refuse(StatusCode::OK, error)

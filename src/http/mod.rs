@@ -7,7 +7,7 @@
 //! given its per-request data (caller, DataLoader), executed by the schema, and answered in the
 //! media type the client accepts. Nothing below this layer sees HTTP.
 
-mod admission;
+pub(crate) mod admission;
 pub mod apq;
 mod body_limits;
 pub mod cors;
@@ -147,6 +147,11 @@ impl AppState {
     /// Which browser origins may call the gateway, in words (for the start-up banner).
     pub fn allowed_origins(&self) -> &str {
         self.inner.config.origins.summary()
+    }
+
+    /// The persisted-query cache (to add the replicas' shared tier to it).
+    pub fn persisted_queries(&self) -> &PersistedQueries {
+        &self.inner.apq
     }
 
     /// Marks the gateway as draining: `/readyz` answers 503 from now on.

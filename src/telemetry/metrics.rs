@@ -205,6 +205,7 @@ impl Metrics {
             "Group policy operations held by the in-process store",
             m.store_operations.clone(),
         );
+        super::budget_metrics::register(r);
         m
     }
 }

@@ -2,6 +2,7 @@
 //! measures each GraphQL operation ([`operations`]), [`logs`] with one line per request, and
 //! OpenTelemetry [`traces`].
 
+pub mod budget_metrics;
 mod labels;
 pub mod logs;
 pub mod metrics;

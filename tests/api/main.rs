@@ -30,6 +30,7 @@ mod parse_limits;
 mod playground;
 mod process;
 mod process_limits;
+mod replicas;
 mod schema;
 mod simulation;
 mod slow_readers;

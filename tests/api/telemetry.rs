@@ -319,6 +319,17 @@ async fn the_dashboard_reads_only_metrics_the_gateway_exports() {
     metrics::refused(metrics::Limit::MaxDepth);
     metrics::graph_request("GET", "/$batch", 200, std::time::Duration::ZERO);
     metrics::cache_lookup(metrics::Cache::Document, true);
+    {
+        use gpo_gateway::backend::budget::Priority;
+        use gpo_gateway::telemetry::budget_metrics as budget;
+        budget::granted(
+            false,
+            Priority::Interactive,
+            1,
+            Some(std::time::Duration::ZERO),
+        );
+        budget::refused(false, Priority::Poller);
+    }
     let app = gpo_gateway::app(&config()).expect("the gateway builds");
     let (_, exported) = scrape(app.metrics).await;
     let path =

@@ -3,8 +3,9 @@
 //! a plain response; throttled keys alone are retried in a later Graph `$batch` after their
 //! `Retry-After`.
 //!
-//! Each sub-request (and each retried one) is paid from the caller's budget before its Graph
-//! `$batch` is sent, as Intune counts it; keys the budget cannot pay for are never sent.
+//! Each sub-request (and each retried one) is paid from the caller's budget and takes a slot
+//! from the tenant's budget before its Graph `$batch` is sent, as Intune counts it; keys the
+//! budgets cannot pay for are never sent. A throttled sub-request pauses the tenant.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -18,6 +19,7 @@ use serde_json::Value;
 use super::api::GraphApi;
 use super::client::{self, GraphClient, GraphRequest};
 use super::envelope::{BatchRequest, BatchResponse, SubRequest, SubRequestHeaders, SubResponse};
+use super::pacing;
 use super::reply::{Reply, ReplyOutcome};
 use super::wire;
 use crate::backend::Caller;
@@ -78,7 +80,14 @@ where
         if retry.is_empty() {
             return results;
         }
-        let wait = wait.unwrap_or_else(|| client::backoff(attempt));
+        let throttled = retry.iter().any(|(_, e)| e.code() == Code::Throttled);
+        let wait = wait.unwrap_or_else(|| match throttled {
+            true => pacing::throttle_backoff(attempt),
+            false => client::backoff(attempt),
+        });
+        if throttled {
+            api.client().pause_tenant(caller, wait).await;
+        }
         if attempt >= client::MAX_RETRIES || Instant::now() + wait >= deadline {
             results.extend(retry.into_iter().map(|(key, error)| (key, Err(error))));
             return results;
@@ -122,7 +131,10 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
         );
         // A few Graph `$batch` calls at a time: enough to answer a big page quickly, not so many that one
         // request spends the tenant's whole Intune budget at once.
-        let calls: Vec<_> = graph_batches.iter().map(|chunk| self.send(chunk)).collect();
+        let calls: Vec<_> = graph_batches
+            .iter()
+            .map(|chunk| self.send(chunk, attempt))
+            .collect();
         let outcomes: Vec<_> = stream::iter(calls)
             .buffer_unordered(MAX_GRAPH_BATCHES_IN_FLIGHT)
             .collect()
@@ -148,14 +160,20 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
     }
 
     /// Sends one Graph `$batch` and reads each key's sub-response.
-    async fn send(&self, chunk: &[K]) -> Vec<(K, ReplyOutcome)> {
+    async fn send(&self, chunk: &[K], attempt: u32) -> Vec<(K, ReplyOutcome)> {
         let client = self.api.client();
-        crate::telemetry::metrics::graph_batch(chunk.len());
-        let reply = match self.body(chunk) {
+        let deadline = Instant::now() + self.timeout;
+        let admitted = client
+            .admit(self.caller, false, chunk.len(), deadline)
+            .await;
+        let reply = match admitted.and_then(|()| self.body(chunk)) {
             Ok(body) => {
+                crate::telemetry::metrics::graph_batch(chunk.len());
                 let request = GraphRequest::post(self.api.batch(), Some(body));
+                let headers = pacing::retry_headers(self.headers, attempt);
+                let timeout = deadline.saturating_duration_since(Instant::now());
                 client
-                    .send_once(&request, self.headers.clone(), self.timeout, self.caller)
+                    .send_once(&request, headers, timeout, self.caller)
                     .await
             }
             Err(error) => Err(error),

@@ -2,21 +2,26 @@
 //! throttling and hiccups, and the mapping of Graph's answers to the gateway's errors.
 //!
 //! Retries: 429, 503 and 504 are retried at most 3 times, honouring `Retry-After` (seconds,
-//! fractions or an HTTP date) or else backing off exponentially with jitter, and never past the
-//! call's deadline. A POST is retried only on 429: after a 503, a 504 or a timeout Graph may
+//! fractions or an HTTP date) or else backing off exponentially with jitter (after a 429, as
+//! Microsoft's SDKs do: 3 s x 2^n plus up to 1 s), and never past the call's deadline. Each
+//! retry says which it is (`Retry-Attempt: n`). Every attempt first takes a slot from the
+//! tenant's budget, and a 429 pauses the whole tenant (see [`pacing`](super::pacing)). A POST is retried only on 429: after a 503, a 504 or a timeout Graph may
 //! have created the operation already, and a retry could create it twice.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
+pub use super::pacing::{MAX_RETRIES, backoff, parse_retry_after};
+use super::pacing::{retry_headers, throttle_backoff};
 use super::reply::ReplyOutcome;
 use crate::backend::Caller;
 use crate::backend::identity::Vouched;
+use crate::backend::tenant_budget::TenantBudget;
 use crate::error::Error;
 use crate::telemetry::metrics;
 use tracing::Instrument;
@@ -25,9 +30,6 @@ mod exchange;
 
 pub(super) use exchange::{RawReply, SendFailure, route_name};
 
-/// Most retries of one call (or of one key inside a Graph `$batch`).
-pub const MAX_RETRIES: u32 = 3;
-const BASE_BACKOFF: Duration = Duration::from_millis(500);
 /// `--graph-max-body-bytes`' default.
 const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -112,6 +114,8 @@ pub struct GraphClient {
     raw: super::raw::RawSender,
     /// Tokens Graph has answered with a 2xx (see [`identity`](crate::backend::identity)).
     vouched: Arc<Vouched>,
+    /// The tenants' Graph budgets; none: unlimited (a client built for a unit test).
+    tenant: Option<Arc<TenantBudget>>,
 }
 
 impl GraphClient {
@@ -137,6 +141,7 @@ impl GraphClient {
             timeout,
             max_body: DEFAULT_MAX_BODY,
             vouched: Arc::new(Vouched::default()),
+            tenant: None,
         })
     }
 
@@ -149,6 +154,17 @@ impl GraphClient {
     /// The version root, e.g. `https://graph.microsoft.com/beta`.
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    /// The same client, taking every request's slot from `budget` first.
+    pub fn with_tenant_budget(mut self, budget: Arc<TenantBudget>) -> Self {
+        self.tenant = Some(budget);
+        self
+    }
+
+    /// The tenants' Graph budgets, when set.
+    pub fn tenant_budget(&self) -> Option<&Arc<TenantBudget>> {
+        self.tenant.as_ref()
     }
 
     /// The tokens Graph has accepted so far.
@@ -246,10 +262,12 @@ impl GraphClient {
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
         caller.budget.spend(1)?;
+        let write = request.method != Method::GET;
         loop {
+            self.admit(caller, write, 1, deadline).await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let reply = self
-                .send_once(request, headers.clone(), remaining, caller)
+                .send_once(request, retry_headers(&headers, attempt), remaining, caller)
                 .await?;
             tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
             // A retried DELETE whose first attempt went through finds nothing left to delete.
@@ -265,7 +283,14 @@ impl GraphClient {
                 }
                 ReplyOutcome::Failure(error) => return Err(error),
                 ReplyOutcome::Retry(wait, error) => {
-                    let wait = wait.unwrap_or_else(|| backoff(attempt));
+                    let throttled = reply.status == 429;
+                    let wait = wait.unwrap_or_else(|| match throttled {
+                        true => throttle_backoff(attempt),
+                        false => backoff(attempt),
+                    });
+                    if throttled {
+                        self.pause_tenant(caller, wait).await;
+                    }
                     if attempt >= MAX_RETRIES
                         || Instant::now() + wait >= deadline
                         || caller.budget.spend(1).is_err()
@@ -283,48 +308,9 @@ impl GraphClient {
     }
 }
 
-/// Parses `Retry-After`: whole or fractional seconds, or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds.min(3600.0)));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
-            .min(Duration::from_secs(3600)),
-    )
-}
-
-/// Exponential backoff with full jitter around the doubling base.
-pub fn backoff(attempt: u32) -> Duration {
-    let base = BASE_BACKOFF * 2u32.saturating_pow(attempt);
-    base.mul_f64(0.5 + fastrand::f64())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_accepts_seconds_fractions_and_dates() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after("2.128"),
-            Some(Duration::from_millis(2128))
-        );
-        let soon = SystemTime::now() + Duration::from_secs(5);
-        let date = httpdate::fmt_http_date(soon);
-        let parsed = parse_retry_after(&date).expect("a date");
-        assert!(
-            parsed <= Duration::from_secs(5) && parsed >= Duration::from_secs(3),
-            "{parsed:?}"
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-        assert_eq!(parse_retry_after("-1"), None);
-    }
 
     #[test]
     fn urls_keep_every_input_inside_one_path_segment() {
@@ -343,13 +329,5 @@ mod tests {
             client.relative(&client.url(&["a", "b"], &[("$top", "5".into())])),
             "/a/b?%24top=5"
         );
-    }
-
-    #[test]
-    fn backoff_grows_and_jitters() {
-        let first = backoff(0);
-        assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(750));
-        let third = backoff(2);
-        assert!(third >= Duration::from_millis(1000) && third <= Duration::from_millis(3000));
     }
 }

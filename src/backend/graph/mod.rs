@@ -25,6 +25,7 @@ mod expand;
 mod files;
 mod files_wire;
 mod links;
+mod pacing;
 mod paging;
 mod poller;
 mod raw;
@@ -39,11 +40,13 @@ use futures_util::StreamExt;
 use super::budget::ListCall;
 use super::cursor::CursorCodec;
 use super::identity::Claims;
+use super::tenant_budget::TenantBudget;
 use super::{Backend, BearerToken, Caller, FileLookups, FileWatch, Lookups, Watch};
 use crate::config::Config;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::{Code, Error};
+use crate::shared_state::Redis;
 use api::GraphApi;
 use client::{GraphClient, GraphRequest};
 
@@ -58,14 +61,25 @@ pub struct GraphBackend {
 }
 
 impl GraphBackend {
-    /// A backend for the Graph at `config.graph_url`.
+    /// A backend for the Graph at `config.graph_url`, its tenant budgets in this process or,
+    /// with `--redis-url`, in Redis.
     pub fn new(config: &Config, cursors: CursorCodec) -> Result<Self, String> {
+        Self::with_redis(config, cursors, Redis::from_config(config)?)
+    }
+
+    /// A backend for the Graph at `config.graph_url` sharing tenant budgets through `redis`.
+    pub fn with_redis(
+        config: &Config,
+        cursors: CursorCodec,
+        redis: Option<Arc<Redis>>,
+    ) -> Result<Self, String> {
         let client = GraphClient::new(
             &config.graph_url,
             config.graph_connect_timeout,
             config.graph_timeout,
         )?
-        .with_max_body(config.graph_max_body_bytes);
+        .with_max_body(config.graph_max_body_bytes)
+        .with_tenant_budget(Arc::new(TenantBudget::new(config, redis)));
         let api = Arc::new(GraphApi::new(client, config.graph_navigation_reads));
         Ok(GraphBackend {
             pollers: poller::PollerRegistry::new(Arc::clone(&api), config.poll_interval),

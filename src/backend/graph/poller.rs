@@ -2,6 +2,12 @@
 //! Subscribers watching the same operation (or definition file) with the same token share one
 //! poller (one upstream GET per interval however many watch); it stops when the last one
 //! leaves, or once what it follows is settled or disappears.
+//!
+//! Pollers are the tenant budget's lowest priority (see
+//! [`tenant_budget`](crate::backend::tenant_budget)): they take slots only from their share and
+//! stand aside while a person's request waits. Throttled, a poller waits what Graph asked
+//! (`Retry-After`, or the SDKs' 3 s x 2^n backoff); the tenant's pause holds every other
+//! poller of the tenant as well.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -15,6 +21,7 @@ use tokio_stream::wrappers::WatchStream;
 
 use super::api::GraphApi;
 use super::client::GraphRequest;
+use super::pacing::throttle_backoff;
 use super::{files_wire, wire};
 use crate::backend::{Caller, RequestBudget};
 use crate::domain::files::{DefinitionFile, file_not_found};
@@ -145,8 +152,8 @@ impl PollerRegistry {
                             api: Arc::clone(&self.api),
                             request: GraphRequest::get(url),
                             // Shared by every subscriber, so no request's budget pays
-                            // for it; the poll interval paces it instead.
-                            caller: caller.with_budget(RequestBudget::unmetered()),
+                            // for it; the interval and the tenant budget pace it.
+                            caller: caller.with_budget(RequestBudget::poller()),
                             target,
                             interval: self.interval,
                             running: Arc::clone(&self.running),
@@ -244,8 +251,8 @@ async fn poll(poller: PollTask, sender: Arc<watch::Sender<State>>) {
             // Throttled, or a passing 5xx or timeout, after the client's own retries: slow
             // down instead of ending everyone's subscription.
             Err(e) if rides_out(&e, failures) => {
+                delay = backed_off(&e, delay, failures);
                 failures += 1;
-                delay = (delay * 2).min(Duration::from_secs(60));
                 tracing::debug!(?delay, code = e.code().as_str(), "poller backing off");
                 if poller.wait(&sender, delay).await {
                     break;
@@ -280,6 +287,22 @@ fn rides_out(error: &Error, failures: u32) -> bool {
         Code::Throttled => true,
         Code::UpstreamError | Code::UpstreamTimeout => failures < MAX_TRANSIENT_FAILURES,
         _ => false,
+    }
+}
+
+/// The wait before the next poll after `error`: what a throttled answer asked for (never less
+/// than the SDKs' backoff when it did not say), else twice the last delay, at most a minute.
+fn backed_off(error: &Error, delay: Duration, failures: u32) -> Duration {
+    match error {
+        Error::Upstream {
+            code: Code::Throttled,
+            detail,
+            ..
+        } => match detail.retry_after {
+            Some(seconds) => Duration::from_secs_f64(seconds.clamp(0.0, 3600.0)).max(delay),
+            None => throttle_backoff(failures).max(delay),
+        },
+        _ => (delay * 2).min(Duration::from_secs(60)),
     }
 }
 

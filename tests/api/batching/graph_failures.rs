@@ -44,6 +44,12 @@ async fn a_throttled_sub_request_alone_is_retried_in_a_later_batch() {
     assert_eq!(posts.len(), 2, "a second $batch for the throttled key");
     assert_eq!(batch_ids(&posts[0]).len(), 5);
     assert_eq!(batch_ids(&posts[1]), vec![throttled.clone()]);
+    assert_eq!(posts[0].header("retry-attempt"), None);
+    assert_eq!(
+        posts[1].header("retry-attempt"),
+        Some("1"),
+        "the retry says so"
+    );
     // The retry came after the first batch's sub-requests, in the second batch.
     let order: Vec<String> = graph
         .requests()

@@ -10,6 +10,7 @@ mod paging;
 mod retries;
 mod safety;
 mod table;
+mod throttling;
 mod values;
 mod writes;
 
