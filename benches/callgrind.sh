@@ -7,22 +7,25 @@
 #   bash benches/callgrind.sh [by-id|apq|list] [extra gateway flags...]
 #
 # e.g. `bash benches/callgrind.sh by-id --document-cache-size 0` prices the parsed-document
-# cache. Profiles stay in target/callgrind/ for `callgrind_annotate`.
+# cache. Profiles stay in target/callgrind/ for `callgrind_annotate`. GATEWAY_BIN=path measures
+# that binary instead of building (a copy of an earlier build, to compare before and after);
+# TAG=name keeps its profiles apart (target/callgrind/name/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario="${1:-by-id}"
 shift || true
 FEW="${FEW:-50}"
 MANY="${MANY:-250}"
-cargo build --locked --release --bin gpo-gateway
-out=target/callgrind
+bin="${GATEWAY_BIN:-target/release/gpo-gateway}"
+[ -n "${GATEWAY_BIN:-}" ] || cargo build --locked --release --bin gpo-gateway
+out="target/callgrind/${TAG:-$scenario}"
 mkdir -p "$out"
 
 run() {
   local count="$1" file="$out/$scenario-$1.out" log="$out/$scenario-$1.log"
   shift
   valgrind --tool=callgrind --callgrind-out-file="$file" \
-    target/release/gpo-gateway --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+    "$bin" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
   local pid=$!
   local url=""
   for _ in $(seq 1 600); do
