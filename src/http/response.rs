@@ -88,22 +88,20 @@ pub(crate) fn respond(
     response
 }
 
-/// The answer to a single (not batched) GraphQL request.
+/// The answer to a single (not batched) GraphQL request, held to `schema`'s response cap.
 pub(crate) fn single_response(
+    schema: &crate::graphql::GatewaySchema,
     mut responses: Vec<GqlResponse>,
     media: ResponseMedia,
     caller: &Caller,
 ) -> Response {
-    let response = responses
+    let mut response = responses
         .pop()
         .unwrap_or_else(|| failed(&Error::Internal("no response".into())));
+    // Serialised first: a response over the cap is replaced, and its status is the refusal's.
+    let body = crate::graphql::http_body(schema, &mut response);
     let status = status_of(&response, media);
-    respond(
-        status,
-        media,
-        &caller.client_request_id,
-        serde_json::to_vec(&response),
-    )
+    respond(status, media, &caller.client_request_id, body)
 }
 
 /// The status of a single GraphQL response in each media type.

@@ -3,6 +3,10 @@
 //! async-graphql validates it, so no document makes validation or execution do more than a
 //! bounded amount of work. It also bounds what goes back: response bytes and error count.
 //!
+//! It also gives errors raised before or outside resolvers (parse, validation, limits) their
+//! contract code, which async-graphql leaves them without ([`crate::graphql::finish_errors`]):
+//! one extension instead of two, as every extension's hook runs for every field resolved.
+//!
 //! It is a schema [`Extension`]: `prepare_request` runs first on every path, and the document
 //! it hands on with [`Request::set_parsed_query`] is the one validation sees. A document seen
 //! before comes from the [`DocumentCache`] instead of the parser; only its measure, which
@@ -18,20 +22,24 @@ mod tests;
 mod tokens;
 mod validation;
 
+use std::any::TypeId;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest, NextSubscribe,
-    NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextSubscribe, NextValidation,
 };
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition};
-use async_graphql::{Positioned, Request, Response, ServerError, ServerResult, ValidationResult};
+use async_graphql::{
+    Positioned, Request, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 pub use measure::{DEFAULT_PAGE, MAX_PAGE, Measure};
-pub use response::{ResponseLimits, http_batch_body};
+pub use response::{BoundWhenSent, ResponseLimits, http_batch_body, http_body};
 
 use super::documents::{DocumentCache, Validations};
 use crate::error::Code;
@@ -91,6 +99,7 @@ impl ExtensionFactory for Guard {
             limits: Arc::clone(&self.0),
             documents: Arc::clone(&self.1),
             validation: Mutex::new(None),
+            bound_when_sent: AtomicBool::new(false),
         })
     }
 }
@@ -100,14 +109,36 @@ struct Guarded {
     limits: Arc<GuardLimits>,
     documents: Arc<DocumentCache>,
     validation: Mutex<Option<validation::Plan>>,
+    /// The request carries [`BoundWhenSent`]: its response's bytes are counted as it is sent.
+    bound_when_sent: AtomicBool,
 }
 
 #[async_trait::async_trait]
 impl Extension for Guarded {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        self.limits.response.bound(&mut response);
+        if self.bound_when_sent.load(Ordering::Relaxed) {
+            self.limits.response.bound_errors(&mut response);
+        } else {
+            self.limits.response.bound(&mut response);
+        }
+        super::finish_errors(&mut response);
         response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        // The guard has parsed the document already (and refused what does not parse), so what
+        // fails here is async-graphql's own nesting or directive check: a limit.
+        next.run(ctx, query, variables).await.map_err(|mut error| {
+            super::ensure_code(&mut error, Code::LimitExceeded);
+            error
+        })
     }
 
     fn subscribe<'s>(
@@ -131,6 +162,8 @@ impl Extension for Guarded {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
+        let marked = request.data.contains_key(&TypeId::of::<BoundWhenSent>());
+        self.bound_when_sent.store(marked, Ordering::Relaxed);
         let (document, validations) = check_remembered(&request, &self.limits, &self.documents)?;
         let plan = validation::plan(
             validations,
@@ -156,15 +189,24 @@ impl Extension for Guarded {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        match plan {
-            Some(validation::Plan::Reuse(result)) => Ok(result),
+        let result = match plan {
+            Some(validation::Plan::Reuse(result)) => return Ok(result),
             Some(validation::Plan::Remember(validations, operation)) => {
-                let result = next.run(ctx).await?;
-                validations.remember(operation.as_deref(), result);
-                Ok(result)
+                let result = next.run(ctx).await;
+                if let Ok(result) = &result {
+                    validations.remember(operation.as_deref(), *result);
+                }
+                result
             }
             None => next.run(ctx).await,
-        }
+        };
+        result.map_err(|mut errors| {
+            for error in &mut errors {
+                let code = super::validation_code(&error.message);
+                super::ensure_code(error, code);
+            }
+            errors
+        })
     }
 }
 
