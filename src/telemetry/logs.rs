@@ -140,7 +140,47 @@ fn parse_traceparent(value: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_line_inside_an_operation_is_printed_in_its_request_span_and_operation_spans_are_not_made()
+    {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .with_filter(EnvFilter::new("info").and(filter_fn(logged)));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!("request", path = "/graphql");
+            let _request = request.enter();
+            let operation = tracing::info_span!("graphql", graphql.operation.name = "Secretive");
+            assert!(operation.is_disabled(), "no layer wants the operation span");
+            let _operation = operation.enter();
+            tracing::warn!("retrying");
+        });
+        let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
+        assert!(text.contains("request{path=\"/graphql\"}: "), "{text}");
+        assert!(text.contains("retrying"), "{text}");
+        assert!(!text.contains("Secretive"), "{text}");
+    }
 
     #[test]
     fn a_valid_traceparent_gives_its_trace_id_and_anything_else_a_new_one() {
