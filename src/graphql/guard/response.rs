@@ -137,11 +137,18 @@ struct Capped<'a> {
 
 impl io::Write for Capped<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    // serde_json writes through `write_all`: one check per fragment, not a loop over `write`.
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         if self.body.len() + buf.len() > self.end {
             return Err(io::Error::other("over the cap"));
         }
         self.body.extend_from_slice(buf);
-        Ok(buf.len())
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
