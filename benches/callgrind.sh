@@ -4,25 +4,31 @@
 # one scenario over one keep-alive connection, and prints (MANY run - FEW run) / (MANY - FEW),
 # so start-up and shutdown cancel out. Needs valgrind and python3.
 #
-#   bash benches/callgrind.sh [by-id|apq|list] [extra gateway flags...]
+#   bash benches/callgrind.sh [by-id|apq|list|page] [extra gateway flags...]
+#
+# `list` asks for `first: 100` of a demo file's 3 operations; `page` first adds 100 operations
+# to another demo file (in both runs, so they cancel out) and lists a full page of 100.
 #
 # e.g. `bash benches/callgrind.sh by-id --document-cache-size 0` prices the parsed-document
-# cache. Profiles stay in target/callgrind/ for `callgrind_annotate`.
+# cache. Profiles stay in target/callgrind/ for `callgrind_annotate`. GATEWAY_BIN=path measures
+# that binary instead of building (a copy of an earlier build, to compare before and after);
+# TAG=name keeps its profiles apart (target/callgrind/name/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario="${1:-by-id}"
 shift || true
 FEW="${FEW:-50}"
 MANY="${MANY:-250}"
-cargo build --locked --release --bin gpo-gateway
-out=target/callgrind
+bin="${GATEWAY_BIN:-target/release/gpo-gateway}"
+[ -n "${GATEWAY_BIN:-}" ] || cargo build --locked --release --bin gpo-gateway
+out="target/callgrind/${TAG:-$scenario}"
 mkdir -p "$out"
 
 run() {
   local count="$1" file="$out/$scenario-$1.out" log="$out/$scenario-$1.log"
   shift
   valgrind --tool=callgrind --callgrind-out-file="$file" \
-    target/release/gpo-gateway --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+    "$bin" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
   local pid=$!
   local url=""
   for _ in $(seq 1 600); do
@@ -46,6 +52,11 @@ def post(query, variables, extensions=None):
         body["extensions"] = extensions
     conn.request("POST", "/graphql", json.dumps(body), headers)
     return conn.getresponse()
+page_file = "b2e6d4c3-8c75-4f1a-8d32-4e9f6a7b8c02"
+create = "mutation New($f: ID!) { createGroupPolicyOperation(definitionFileId: $f, input: { operationType: UPLOAD, operationStatus: IN_PROGRESS, statusDetails: \"bench\" }) { id } }"
+if scenario == "page":
+    for _ in range(100):
+        post(create, {"f": page_file}).read()
 sha = hashlib.sha256(by_id.encode()).hexdigest()
 pq = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
 post(by_id, {"f": f, "id": op}, pq).read()
@@ -55,6 +66,8 @@ for _ in range(count):
         response = post(by_id, {"f": f, "id": op})
     elif scenario == "list":
         response = post(listing, {"f": f})
+    elif scenario == "page":
+        response = post(listing, {"f": page_file})
     elif scenario == "apq":
         conn.request("GET", get)
         response = conn.getresponse()

@@ -12,11 +12,16 @@
 //! (foldhash, `lru`'s default): a hit compares the whole text, so two texts never share an
 //! entry, and the seed keeps clients from choosing colliding texts. Bounded in entries and in
 //! (estimated) bytes; least recently used entries go first.
+//!
+//! Each entry also remembers async-graphql's validation result per operation name the document
+//! defines ([`Validations`]), so the guard can spare a document that passed validation before
+//! from being validated again (see the guard's module header for when it may).
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use async_graphql::ValidationResult;
 use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
 
@@ -60,7 +65,50 @@ struct Cache {
 
 struct Entry {
     document: Arc<ExecutableDocument>,
+    validations: Arc<Validations>,
     weight: usize,
+}
+
+/// A document found in the cache, with what is remembered of its validation.
+pub struct Cached {
+    /// The parsed document, the caller's own copy.
+    pub document: ExecutableDocument,
+    /// Validation results remembered for it.
+    pub validations: Arc<Validations>,
+}
+
+/// Most validation results remembered per document: one per operation name is the most a
+/// document can use (the guard remembers only names the document defines), this caps it anyway.
+const MAX_VALIDATIONS: usize = 16;
+
+/// async-graphql's validation results for one document, by the operation name requested (none
+/// for an anonymous or only operation). Only successes are kept: a refusal is worked out anew.
+#[derive(Default)]
+pub struct Validations(Mutex<Vec<(Option<String>, ValidationResult)>>);
+
+impl Validations {
+    fn results(&self) -> MutexGuard<'_, Vec<(Option<String>, ValidationResult)>> {
+        // Nothing panics while holding the lock; a poisoned one still holds consistent data.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The result remembered for `operation`, if validation passed for it before.
+    pub fn get(&self, operation: Option<&str>) -> Option<ValidationResult> {
+        self.results()
+            .iter()
+            .find(|(name, _)| name.as_deref() == operation)
+            .map(|(_, result)| *result)
+    }
+
+    /// Remembers that validation passed for `operation` with `result`.
+    pub fn remember(&self, operation: Option<&str>, result: ValidationResult) {
+        let mut results = self.results();
+        if results.len() < MAX_VALIDATIONS
+            && !results.iter().any(|(name, _)| name.as_deref() == operation)
+        {
+            results.push((operation.map(str::to_owned), result));
+        }
+    }
 }
 
 impl DocumentCache {
@@ -86,11 +134,12 @@ impl DocumentCache {
     }
 
     /// The parsed document of `query`, if it is cached (counted as a hit or a miss).
-    pub fn get(&self, query: &str) -> Option<ExecutableDocument> {
+    pub fn get(&self, query: &str) -> Option<Cached> {
         // The lock is held only to find the entry; the copy is made outside it.
-        let found = self
-            .cache()
-            .and_then(|mut cache| Some(Arc::clone(&cache.entries.get(query)?.document)));
+        let found = self.cache().and_then(|mut cache| {
+            let entry = cache.entries.get(query)?;
+            Some((Arc::clone(&entry.document), Arc::clone(&entry.validations)))
+        });
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -101,25 +150,34 @@ impl DocumentCache {
             crate::telemetry::metrics::Cache::Document,
             found.is_some(),
         );
-        found.map(|document| ExecutableDocument::clone(&document))
+        found.map(|(document, validations)| Cached {
+            document: ExecutableDocument::clone(&document),
+            validations,
+        })
     }
 
     /// Remembers the parsed `document` of `query` (which has `tokens` tokens), dropping the
-    /// least recently used documents to stay within the bounds.
-    pub fn insert(&self, query: &str, tokens: usize, document: &ExecutableDocument) {
+    /// least recently used documents to stay within the bounds. The validation memory of the
+    /// new entry, or `None` when the document is not kept.
+    pub fn insert(
+        &self,
+        query: &str,
+        tokens: usize,
+        document: &ExecutableDocument,
+    ) -> Option<Arc<Validations>> {
         let weight = query
             .len()
             .saturating_add(tokens.saturating_mul(BYTES_PER_TOKEN));
-        if weight > self.max_bytes {
-            return;
+        if weight > self.max_bytes || self.cache.is_none() {
+            return None;
         }
+        let validations = Arc::new(Validations::default());
         let entry = Entry {
             document: Arc::new(document.clone()),
+            validations: Arc::clone(&validations),
             weight,
         };
-        let Some(mut cache) = self.cache() else {
-            return;
-        };
+        let mut cache = self.cache()?;
         if let Some(old) = cache.entries.pop(query) {
             cache.bytes -= old.weight;
         }
@@ -133,6 +191,7 @@ impl DocumentCache {
         }
         cache.bytes += weight;
         cache.entries.put(Arc::from(query), entry);
+        Some(validations)
     }
 
     /// Hits, misses and size so far.
@@ -169,7 +228,7 @@ mod tests {
         assert!(cache.get("{ a }").is_none());
         put(&cache, "{ a }");
         let found = cache.get("{ a }").expect("a hit");
-        assert_eq!(found.operations.iter().count(), 1);
+        assert_eq!(found.document.operations.iter().count(), 1);
         // Same hash bucket or not, a different text is never served the document.
         assert!(cache.get("{ a  }").is_none());
         let stats = cache.stats();

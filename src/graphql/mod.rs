@@ -1,5 +1,5 @@
 //! The GraphQL schema: types, resolvers, the per-request loader, the guard that bounds what
-//! an operation may cost, and the extension that gives every error a contract code.
+//! an operation may cost and gives every error a contract code.
 
 pub mod batcher;
 pub mod documents;
@@ -14,18 +14,13 @@ pub mod types;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-};
 use async_graphql::parser::types::{
     ExecutableDocument, ServiceDocument, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{
-    Response, SDLExportOptions, Schema, ServerError, ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{Response, SDLExportOptions, Schema, ServerError};
 
 pub use file_loader::FileLoader;
-pub use guard::{QueryLimits, ResponseLimits};
+pub use guard::{BoundWhenSent, QueryLimits, ResponseLimits};
 pub use loader::OperationLoader;
 pub use resolvers::{Mutation, Query, Subscription};
 
@@ -104,7 +99,6 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
     .enable_federation()
     .limit_recursive_depth(guard::MAX_RECURSION)
     .extension(crate::telemetry::OperationTelemetry)
-    .extension(ErrorCodes)
     .data(Arc::clone(&guard))
     .extension(Guard(guard, documents));
     if limits.production {
@@ -158,14 +152,24 @@ fn paged_fields() -> HashSet<String> {
         .collect()
 }
 
-/// The JSON answer to an HTTP batch, held to the schema's batch response cap.
+/// The JSON answer to an HTTP batch, each response held to the schema's response cap and all
+/// of them to its batch response cap (requests executed with [`BoundWhenSent`]).
 pub fn http_batch_body(
     schema: &GatewaySchema,
-    responses: &[Response],
+    responses: &mut [Response],
 ) -> serde_json::Result<Vec<u8>> {
     match schema.data::<ResponseLimits>() {
         Some(limits) => guard::http_batch_body(responses, limits),
         None => serde_json::to_vec(responses),
+    }
+}
+
+/// The JSON answer to one HTTP request, held to the schema's response cap: `response` is
+/// replaced by the refusal it gets when over (a request executed with [`BoundWhenSent`]).
+pub fn http_body(schema: &GatewaySchema, response: &mut Response) -> serde_json::Result<Vec<u8>> {
+    match schema.data::<ResponseLimits>() {
+        Some(limits) => guard::http_body(response, limits),
+        None => serde_json::to_vec(response),
     }
 }
 
@@ -258,16 +262,6 @@ fn federation_lines(document: &ServiceDocument, lines: &[&str]) -> Vec<(usize, u
     ranges
 }
 
-/// Sets `extensions.code` on errors raised before or outside resolvers (parse, validation,
-/// limits), which async-graphql leaves without one. Resolver errors already carry theirs.
-struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
 /// Gives `error` a code unless it has one.
 pub fn ensure_code(error: &mut ServerError, code: Code) {
     if !has_code(error) {
@@ -307,49 +301,11 @@ fn has_code(error: &ServerError) -> bool {
 /// The message text is all there is to go by: async-graphql 7.2 builds validation errors
 /// from a crate-private `RuleError` that carries only a message and positions (no kind, no
 /// extensions), so the rule that failed is known only by its message's fixed prefix.
-fn validation_code(message: &str) -> Code {
+pub(crate) fn validation_code(message: &str) -> Code {
     if message.starts_with("Invalid value for argument") {
         // Wrong values (usually from variables) are the client's input, as in Apollo Server.
         Code::BadUserInput
     } else {
         Code::GraphqlValidationFailed
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        finish_errors(&mut response);
-        response
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // The guard has parsed the document already (and refused what does not parse), so what
-        // fails here is async-graphql's own nesting or directive check: a limit.
-        next.run(ctx, query, variables).await.map_err(|mut error| {
-            ensure_code(&mut error, Code::LimitExceeded);
-            error
-        })
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            for error in &mut errors {
-                let code = validation_code(&error.message);
-                ensure_code(error, code);
-            }
-            errors
-        })
     }
 }

@@ -60,7 +60,9 @@ impl AppState {
             if let Err(error) = self.inner.apq.resolve_shared(&mut request).await {
                 return failed(&error);
             }
-            let request = with_operation_data(request, &self.inner.backend, caller, &budget);
+            let request = with_operation_data(request, &self.inner.backend, caller, &budget)
+                // The response's bytes are counted as it is serialised to be sent.
+                .data(crate::graphql::BoundWhenSent);
             self.inner.schema.execute(request).await
         }))
         .await
@@ -92,8 +94,8 @@ pub(crate) async fn graphql_post(
                 return refuse(StatusCode::BAD_REQUEST, error).into_response();
             }
             let requests = items.into_iter().map(to_request).collect();
-            let responses = state.execute(requests, &caller).await;
-            let body = crate::graphql::http_batch_body(&state.inner.schema, &responses);
+            let mut responses = state.execute(requests, &caller).await;
+            let body = crate::graphql::http_batch_body(&state.inner.schema, &mut responses);
             respond(
                 StatusCode::OK,
                 media.response,
@@ -104,7 +106,7 @@ pub(crate) async fn graphql_post(
         single => match to_request(single) {
             Ok(request) => {
                 let response = state.execute(vec![Ok(request)], &caller).await;
-                single_response(response, media.response, &caller)
+                single_response(&state.inner.schema, response, media.response, &caller)
             }
             Err(error) => refuse(StatusCode::BAD_REQUEST, error).into_response(),
         },
@@ -218,7 +220,7 @@ pub(crate) async fn graphql_get(State(state): State<AppState>, request: Request)
             .into_response();
     }
     let responses = state.execute(vec![Ok(gql_request)], &caller).await;
-    single_response(responses, media, &caller)
+    single_response(&state.inner.schema, responses, media, &caller)
 }
 
 /// Whether the operation a request would run is a mutation. The document is read through the

@@ -94,22 +94,26 @@ pub(crate) fn respond(
     response
 }
 
-/// The answer to a single (not batched) GraphQL request.
+/// The answer to a single (not batched) GraphQL request, held to `schema`'s response cap.
 pub(crate) fn single_response(
+    schema: &crate::graphql::GatewaySchema,
     mut responses: Vec<GqlResponse>,
     media: ResponseMedia,
     caller: &Caller,
 ) -> Response {
-    let response = responses
+    let mut response = responses
         .pop()
         .unwrap_or_else(|| failed(&Error::Internal("no response".into())));
+    // Serialised first: a response over the cap is replaced, and its status is the refusal's.
+    let body = crate::graphql::http_body(schema, &mut response);
     let status = status_of(&response, media);
-    respond(
-        status,
-        media,
-        &caller.client_request_id,
-        body_of(&response, media),
-    )
+    // A request error in `application/graphql-response+json` carries no `data` entry.
+    let body = if media == ResponseMedia::GraphqlResponse && request_failed(&response) {
+        body_of(&response, media)
+    } else {
+        body
+    };
+    respond(status, media, &caller.client_request_id, body)
 }
 
 /// Whether `response` is a request error: no data and no error inside the result (a document

@@ -1,7 +1,13 @@
 //! Logs on stderr, as text or JSON lines, and the request line: one span per HTTP request that
 //! carries its trace id and its `client-request-id`, never a header's value or a query string
 //! (either may hold a token or personal data).
+//!
+//! The gateway's other spans (an operation, a root field, a Graph call) are there for traces:
+//! the log layer does not see them, so with traces off they are never created, and no request
+//! pays for formatting fields that no line would print. A line logged inside one of them is
+//! printed in its request's span, with the trace id that leads to them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -11,13 +17,16 @@ use tracing::Span;
 use tracing_subscriber::EnvFilter;
 
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use super::traces::{self, Tracing};
 use crate::config::LogFormat;
 use crate::http::CLIENT_REQUEST_ID;
+
+/// Whether spans go to an OpenTelemetry exporter (set once by [`init`]).
+static TRACES_ON: AtomicBool = AtomicBool::new(false);
 
 /// Installs the process' log subscriber (`RUST_LOG` filters, default `info`) and, when the
 /// environment asks for them, OpenTelemetry traces. Call before the async runtime starts; keep
@@ -39,32 +48,52 @@ pub fn init(format: LogFormat) -> Result<Option<Tracing>, String> {
         let (tracing, layer) = traces::layer()?;
         // The gateway's own spans only: not every span of hyper, reqwest or h2.
         let ours = Targets::new().with_target("gpo_gateway", tracing::Level::INFO);
+        TRACES_ON.store(true, Ordering::Relaxed);
         (Some(tracing), Some(layer.with_filter(ours)))
     } else {
         (None, None)
     };
     tracing_subscriber::registry()
         .with(traces)
-        .with(fmt.with_filter(filter))
+        .with(fmt.with_filter(filter.and(filter_fn(logged))))
         .init();
     Ok(tracing)
 }
 
+/// What the log layer sees: every event, other crates' spans (as `RUST_LOG` allows), and of the
+/// gateway's own spans only the request's.
+fn logged(metadata: &tracing::Metadata<'_>) -> bool {
+    !metadata.is_span()
+        || metadata.name() == "request"
+        || !metadata.target().starts_with("gpo_gateway")
+}
+
 /// The span of one HTTP request: method, path, and the trace id (the caller's W3C
 /// `traceparent` when it sent a valid one, else a new one). The `client-request-id` is
-/// recorded when the answer is known, as the gateway echoes it.
+/// recorded when the answer is known, as the gateway echoes it. Its trace span's name
+/// (`otel.name`, method and path again) is formatted only when traces are on.
 pub fn request_span(request: &Request) -> Span {
-    // A string field, not a formatted one: text logs print it quoted with quotes, control
-    // characters and escapes escaped, so a path cannot forge a log line or a field.
-    let otel_name = format!("{} {}", request.method(), request.uri().path());
-    let span = tracing::info_span!(
-        "request",
-        otel.name = otel_name.as_str(),
-        method = %request.method(),
-        path = request.uri().path(),
-        trace_id = tracing::field::Empty,
-        client_request_id = tracing::field::Empty,
-    );
+    let span = if TRACES_ON.load(Ordering::Relaxed) {
+        // A string field, not a formatted one: text logs print it quoted with quotes, control
+        // characters and escapes escaped, so a path cannot forge a log line or a field.
+        let otel_name = format!("{} {}", request.method(), request.uri().path());
+        tracing::info_span!(
+            "request",
+            otel.name = otel_name.as_str(),
+            method = %request.method(),
+            path = request.uri().path(),
+            trace_id = tracing::field::Empty,
+            client_request_id = tracing::field::Empty,
+        )
+    } else {
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = request.uri().path(),
+            trace_id = tracing::field::Empty,
+            client_request_id = tracing::field::Empty,
+        )
+    };
     let trace_id = traces::continue_trace(&span, request.headers())
         .unwrap_or_else(|| trace_id(request.headers()));
     span.record("trace_id", trace_id);
@@ -114,7 +143,47 @@ fn parse_traceparent(value: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_line_inside_an_operation_is_printed_in_its_request_span_and_operation_spans_are_not_made()
+    {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .with_filter(EnvFilter::new("info").and(filter_fn(logged)));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let request = tracing::info_span!("request", path = "/graphql");
+            let _request = request.enter();
+            let operation = tracing::info_span!("graphql", graphql.operation.name = "Secretive");
+            assert!(operation.is_disabled(), "no layer wants the operation span");
+            let _operation = operation.enter();
+            tracing::warn!("retrying");
+        });
+        let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("utf-8");
+        assert!(text.contains("request{path=\"/graphql\"}: "), "{text}");
+        assert!(text.contains("retrying"), "{text}");
+        assert!(!text.contains("Secretive"), "{text}");
+    }
 
     #[test]
     fn a_valid_traceparent_gives_its_trace_id_and_anything_else_a_new_one() {

@@ -3,36 +3,50 @@
 //! async-graphql validates it, so no document makes validation or execution do more than a
 //! bounded amount of work. It also bounds what goes back: response bytes and error count.
 //!
+//! It also gives errors raised before or outside resolvers (parse, validation, limits) their
+//! contract code, which async-graphql leaves them without ([`crate::graphql::finish_errors`]):
+//! one extension instead of two, as every extension's hook runs for every field resolved.
+//!
 //! It is a schema [`Extension`]: `prepare_request` runs first on every path, and the document
 //! it hands on with [`Request::set_parsed_query`] is the one validation sees. A document seen
 //! before comes from the [`DocumentCache`] instead of the parser; only its measure, which
-//! depends on the request's variables, is taken again.
+//! depends on the request's variables, is taken again. Its validation is not always run again
+//! either: [`validation`] says when a remembered success stands.
 
 mod document;
 mod measure;
+mod refusals;
 mod response;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod validation;
 
+use std::any::TypeId;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest, NextSubscribe,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextSubscribe, NextValidation,
 };
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition};
-use async_graphql::{Pos, Positioned, Request, Response, ServerError, ServerResult};
+use async_graphql::{
+    Positioned, Request, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 pub use measure::{DEFAULT_PAGE, MAX_PAGE, Measure};
-pub use response::{ResponseLimits, http_batch_body};
+pub use response::{BoundWhenSent, ResponseLimits, http_batch_body, http_body};
 
-use super::documents::DocumentCache;
+use super::documents::{DocumentCache, Validations};
 use crate::error::Code;
 use crate::telemetry::metrics::Limit;
-use measure::{Measurer, Unmeasurable};
+use measure::Measurer;
+use refusals::{check_limits, too_many, unmeasurable};
+pub use refusals::{document_has_too_many, limit_error};
 
 /// async-graphql's parser refuses selection sets nested deeper than this; brackets nested
 /// deeper are refused before parsing, so the parser never recurses that far.
@@ -81,16 +95,50 @@ pub struct Guard(pub Arc<GuardLimits>, pub Arc<DocumentCache>);
 
 impl ExtensionFactory for Guard {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Guard(Arc::clone(&self.0), Arc::clone(&self.1)))
+        Arc::new(Guarded {
+            limits: Arc::clone(&self.0),
+            documents: Arc::clone(&self.1),
+            validation: Mutex::new(None),
+            bound_when_sent: AtomicBool::new(false),
+        })
     }
 }
 
+/// The guard for one request: what it decided about validation waits here for that step.
+struct Guarded {
+    limits: Arc<GuardLimits>,
+    documents: Arc<DocumentCache>,
+    validation: Mutex<Option<validation::Plan>>,
+    /// The request carries [`BoundWhenSent`]: its response's bytes are counted as it is sent.
+    bound_when_sent: AtomicBool,
+}
+
 #[async_trait::async_trait]
-impl Extension for Guard {
+impl Extension for Guarded {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        self.0.response.bound(&mut response);
+        if self.bound_when_sent.load(Ordering::Relaxed) {
+            self.limits.response.bound_errors(&mut response);
+        } else {
+            self.limits.response.bound(&mut response);
+        }
+        super::finish_errors(&mut response);
         response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        // The guard has parsed the document already (and refused what does not parse), so what
+        // fails here is async-graphql's own nesting or directive check: a limit.
+        next.run(ctx, query, variables).await.map_err(|mut error| {
+            super::ensure_code(&mut error, Code::LimitExceeded);
+            error
+        })
     }
 
     fn subscribe<'s>(
@@ -99,7 +147,7 @@ impl Extension for Guard {
         stream: BoxStream<'s, Response>,
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
-        let limits = self.0.response;
+        let limits = self.limits.response;
         next.run(ctx, stream)
             .map(move |mut response| {
                 limits.bound(&mut response);
@@ -114,9 +162,51 @@ impl Extension for Guard {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let document = check_cached(&request, &self.0, &self.1)?;
+        let marked = request.data.contains_key(&TypeId::of::<BoundWhenSent>());
+        self.bound_when_sent.store(marked, Ordering::Relaxed);
+        let (document, validations) = check_remembered(&request, &self.limits, &self.documents)?;
+        let plan = validation::plan(
+            validations,
+            &document,
+            request.operation_name.as_deref(),
+            &request.variables,
+        );
+        *self
+            .validation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = plan;
         request.set_parsed_query(document);
         next.run(ctx, request).await
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let plan = self
+            .validation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let result = match plan {
+            Some(validation::Plan::Reuse(result)) => return Ok(result),
+            Some(validation::Plan::Remember(validations, operation)) => {
+                let result = next.run(ctx).await;
+                if let Ok(result) = &result {
+                    validations.remember(operation.as_deref(), *result);
+                }
+                result
+            }
+            None => next.run(ctx).await,
+        };
+        result.map_err(|mut errors| {
+            for error in &mut errors {
+                let code = super::validation_code(&error.message);
+                super::ensure_code(error, code);
+            }
+            errors
+        })
     }
 }
 
@@ -137,9 +227,18 @@ pub fn check_cached(
     limits: &GuardLimits,
     documents: &DocumentCache,
 ) -> ServerResult<ExecutableDocument> {
-    let document = parsed_cached(&request.query, limits, documents)?;
+    check_remembered(request, limits, documents).map(|(document, _)| document)
+}
+
+/// [`check_cached`], with the validation memory of the document when the cache holds it.
+fn check_remembered(
+    request: &Request,
+    limits: &GuardLimits,
+    documents: &DocumentCache,
+) -> ServerResult<(ExecutableDocument, Option<Arc<Validations>>)> {
+    let (document, validations) = remembered(&request.query, limits, documents)?;
     measure_checked(&document, request, limits)?;
-    Ok(document)
+    Ok((document, validations))
 }
 
 /// The document of `query` from `documents`, or counted, parsed and given the checks that do
@@ -149,12 +248,21 @@ pub fn parsed_cached(
     limits: &GuardLimits,
     documents: &DocumentCache,
 ) -> ServerResult<ExecutableDocument> {
-    if let Some(document) = documents.get(query) {
-        return Ok(document);
+    remembered(query, limits, documents).map(|(document, _)| document)
+}
+
+/// [`parsed_cached`], with the validation memory of the document when the cache holds it.
+fn remembered(
+    query: &str,
+    limits: &GuardLimits,
+    documents: &DocumentCache,
+) -> ServerResult<(ExecutableDocument, Option<Arc<Validations>>)> {
+    if let Some(cached) = documents.get(query) {
+        return Ok((cached.document, Some(cached.validations)));
     }
     let (document, tokens) = parse_checked(query, limits)?;
-    documents.insert(query, tokens, &document);
-    Ok(document)
+    let validations = documents.insert(query, tokens, &document);
+    Ok((document, validations))
 }
 
 /// Counts and parses `query` and checks what does not depend on variables; the document and
@@ -232,122 +340,4 @@ fn executed<'a>(
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
         (DocumentOperations::Multiple(_), None) => None,
     }
-}
-
-/// Refuses an operation whose measure is over one of the query limits.
-// One check per limit in a row, each with the message that explains its measure; longer than
-// most functions because the messages are, not because it does several things.
-fn check_limits(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
-    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    if measure.depth > limits.max_depth {
-        crate::telemetry::metrics::refused(Limit::MaxDepth);
-        return Err(limit_error(
-            format!(
-                "Query is nested too deep: depth {} (fields inside fields, through fragments); \
-                 the limit is {}",
-                measure.depth, limits.max_depth
-            ),
-            Some(pos),
-        ));
-    }
-    if as_usize(measure.cost) > limits.max_complexity {
-        crate::telemetry::metrics::refused(Limit::MaxComplexity);
-        return Err(limit_error(
-            format!(
-                "Query is too complex: cost {} (fields after expanding fragments, the selection \
-                 of a paged field counted `first` times, {DEFAULT_PAGE} when omitted); the limit \
-                 is {}",
-                measure.cost, limits.max_complexity
-            ),
-            Some(pos),
-        ));
-    }
-    let counts = [
-        (
-            "aliases",
-            measure.aliases,
-            limits.max_aliases,
-            Limit::MaxAliases,
-        ),
-        (
-            "root fields",
-            measure.top_fields,
-            limits.max_root_fields,
-            Limit::MaxRootFields,
-        ),
-    ];
-    for (what, found, limit, name) in counts {
-        if as_usize(found) > limit {
-            crate::telemetry::metrics::refused(name);
-            return Err(too_many(
-                what,
-                "the operation has",
-                as_usize(found),
-                limit,
-                Some(pos),
-            ));
-        }
-    }
-    if measure.introspection_lists >= MAX_INTROSPECTION_LISTS {
-        crate::telemetry::metrics::refused(Limit::MaxIntrospectionDepth);
-        return Err(limit_error(
-            format!(
-                "Introspection is nested too deep: {} nested lists of fields, inputFields, \
-                 interfaces or possibleTypes; the limit is {}",
-                measure.introspection_lists,
-                MAX_INTROSPECTION_LISTS - 1
-            ),
-            Some(pos),
-        ));
-    }
-    Ok(())
-}
-
-fn unmeasurable(problem: Unmeasurable) -> ServerError {
-    match problem {
-        Unmeasurable::Cycle { fragment, pos } => {
-            let mut error = ServerError::new(
-                format!("Cannot spread fragment \"{fragment}\" within itself"),
-                Some(pos),
-            );
-            super::ensure_code(&mut error, Code::GraphqlValidationFailed);
-            error
-        }
-        Unmeasurable::TooDeep { limit, pos } => {
-            crate::telemetry::metrics::refused(Limit::MaxDepth);
-            limit_error(
-                format!(
-                    "Query is nested too deep: more than {limit} levels of selections, fragments \
-                     and inline fragments"
-                ),
-                Some(pos),
-            )
-        }
-    }
-}
-
-/// "Too many {what}: {subject} {found}; the limit is {limit}".
-fn too_many(
-    what: &str,
-    subject: &str,
-    found: usize,
-    limit: usize,
-    pos: Option<Pos>,
-) -> ServerError {
-    limit_error(
-        format!("Too many {what}: {subject} {found}; the limit is {limit}"),
-        pos,
-    )
-}
-
-/// "Too many {what}: the document has {found}; the limit is {limit}".
-fn document_has_too_many(what: &str, found: usize, limit: usize) -> ServerError {
-    too_many(what, "the document has", found, limit, None)
-}
-
-/// A `LIMIT_EXCEEDED` error.
-pub fn limit_error(message: String, pos: Option<Pos>) -> ServerError {
-    let mut error = ServerError::new(message, pos);
-    super::ensure_code(&mut error, Code::LimitExceeded);
-    error
 }

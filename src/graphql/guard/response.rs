@@ -1,5 +1,9 @@
 //! Bounds on what goes back to a client: bytes per operation, bytes per HTTP batch, and the
 //! number of errors in one response.
+//!
+//! Over HTTP the byte caps count the body as it is serialised to be sent ([`http_body`],
+//! [`http_batch_body`]): the response is serialised once, not once more to be measured. Other
+//! paths (WebSocket messages) are measured by [`ResponseLimits::bound`].
 
 use crate::telemetry::metrics::{self, Limit};
 use std::io;
@@ -19,10 +23,23 @@ pub struct ResponseLimits {
     pub max_errors: usize,
 }
 
+/// Request data saying the response goes back over HTTP, which holds it to the byte cap as it
+/// serialises it ([`http_body`], [`http_batch_body`]), so the guard need not measure it first.
+#[derive(Debug, Clone, Copy)]
+pub struct BoundWhenSent;
+
 impl ResponseLimits {
     /// Trims `response` to the error cap, then replaces it with one `LIMIT_EXCEEDED` error if
     /// it is still larger than the byte cap.
     pub fn bound(&self, response: &mut Response) {
+        self.bound_errors(response);
+        if serialised_len(response, self.max_response_bytes).is_none() {
+            self.refuse_size(response);
+        }
+    }
+
+    /// Trims `response` to the error cap: the rest are summed up in one more error.
+    pub fn bound_errors(&self, response: &mut Response) {
         if response.errors.len() > self.max_errors {
             let dropped = response.errors.len() - self.max_errors;
             metrics::refused(Limit::MaxErrors);
@@ -35,45 +52,108 @@ impl ResponseLimits {
                 None,
             ));
         }
-        if serialised_len(response, self.max_response_bytes).is_none() {
-            metrics::refused(Limit::MaxResponseBytes);
-            response.data = Value::Null;
-            response.extensions.clear();
-            response.errors = vec![limit_error(
-                format!(
-                    "The response is larger than {} bytes, the limit per operation; select \
-                     fewer fields or smaller pages",
-                    self.max_response_bytes
-                ),
-                None,
-            )];
-        }
+    }
+
+    /// Replaces `response` with the one error saying it was larger than the byte cap.
+    fn refuse_size(&self, response: &mut Response) {
+        metrics::refused(Limit::MaxResponseBytes);
+        response.data = Value::Null;
+        response.extensions.clear();
+        response.errors = vec![limit_error(
+            format!(
+                "The response is larger than {} bytes, the limit per operation; select fewer \
+                 fields or smaller pages",
+                self.max_response_bytes
+            ),
+            None,
+        )];
     }
 }
 
-/// The JSON array answering an HTTP batch. Responses are kept in order while the total stays
-/// within `max_batch_response_bytes`; each one that would go over is replaced by a
+/// The JSON body answering one HTTP request: `response` serialised once, or, when that goes
+/// over `max_response_bytes` (serialising stops there), the `LIMIT_EXCEEDED` error that
+/// `response` is then replaced with.
+pub fn http_body(response: &mut Response, limits: &ResponseLimits) -> serde_json::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    if write_within(&mut body, response, limits.max_response_bytes)? {
+        return Ok(body);
+    }
+    limits.refuse_size(response);
+    body.clear();
+    serde_json::to_writer(&mut body, response)?;
+    Ok(body)
+}
+
+/// The JSON array answering an HTTP batch. Each response is held to `max_response_bytes` as in
+/// [`http_body`]; responses are kept in order while the total stays within
+/// `max_batch_response_bytes`, and each one that would go over is replaced by a
 /// `LIMIT_EXCEEDED` error, so the client still gets one answer per operation.
 pub fn http_batch_body(
-    responses: &[Response],
+    responses: &mut [Response],
     limits: &ResponseLimits,
 ) -> serde_json::Result<Vec<u8>> {
     let mut body = vec![b'['];
-    for (i, response) in responses.iter().enumerate() {
+    for (i, response) in responses.iter_mut().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        let item = serde_json::to_vec(response)?;
+        let start = body.len();
+        if !write_within(&mut body, response, limits.max_response_bytes)? {
+            body.truncate(start);
+            limits.refuse_size(response);
+            serde_json::to_writer(&mut body, response)?;
+        }
         // Room is kept for the closing bracket.
-        if body.len() + item.len() < limits.max_batch_response_bytes {
-            body.extend_from_slice(&item);
-        } else {
+        if body.len() >= limits.max_batch_response_bytes {
+            body.truncate(start);
             let refusal = Response::from_errors(vec![http_batch_refusal(limits)]);
             serde_json::to_writer(&mut body, &refusal)?;
         }
     }
     body.push(b']');
     Ok(body)
+}
+
+/// Appends `response` to `body` unless it takes more than `cap` bytes: `false` then (with
+/// whatever part was written left for the caller to cut off).
+fn write_within(body: &mut Vec<u8>, response: &Response, cap: usize) -> serde_json::Result<bool> {
+    let start = body.len();
+    let mut writer = Capped {
+        body,
+        end: start.saturating_add(cap),
+    };
+    match serde_json::to_writer(&mut writer, response) {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_io() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A writer into a `Vec` that refuses to grow it past `end`.
+struct Capped<'a> {
+    body: &'a mut Vec<u8>,
+    end: usize,
+}
+
+impl io::Write for Capped<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    // serde_json writes through `write_all`: one check per fragment, not a loop over `write`.
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if self.body.len() + buf.len() > self.end {
+            return Err(io::Error::other("over the cap"));
+        }
+        self.body.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn http_batch_refusal(limits: &ResponseLimits) -> ServerError {

@@ -315,8 +315,43 @@ fn the_response_bounds_trim_errors_and_replace_oversized_responses() {
     assert_eq!(big.data, async_graphql::Value::Null);
     assert!(big.errors[0].message.contains("larger than 1000 bytes"));
     let small = || async_graphql::Response::new(async_graphql::Value::String("x".repeat(700)));
-    let body = http_batch_body(&[small(), small(), small()], &limits).expect("json");
+    let body = http_batch_body(&mut [small(), small(), small()], &limits).expect("json");
     let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(body[1]["data"], serde_json::json!("x".repeat(700)));
     assert_eq!(body[2]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+}
+
+#[test]
+fn an_http_body_is_serialised_once_and_held_to_the_response_cap_as_it_is() {
+    let limits = test_limits().response;
+    let text = |n: usize| async_graphql::Response::new(async_graphql::Value::String("x".repeat(n)));
+    let mut fits = text(900);
+    let body = http_body(&mut fits, &limits).expect("json");
+    assert_eq!(body, serde_json::to_vec(&text(900)).expect("json"));
+    assert_eq!(
+        fits.data,
+        text(900).data,
+        "a response within the cap is kept"
+    );
+    // The cap counts the bytes sent: 1000 fit, 1001 do not.
+    let exact = 1000 - serde_json::to_vec(&text(0)).expect("json").len();
+    assert_eq!(
+        http_body(&mut text(exact), &limits).expect("json").len(),
+        1000
+    );
+    let mut over = text(exact + 1);
+    let body: serde_json::Value =
+        serde_json::from_slice(&http_body(&mut over, &limits).expect("json")).expect("json");
+    assert_eq!(body["data"], serde_json::Value::Null);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    assert!(over.errors[0].message.contains("larger than 1000 bytes"));
+    // In a batch, an oversized response is refused alone and the others are kept.
+    let body = http_batch_body(&mut [text(2000), text(10)], &limits).expect("json");
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert!(
+        body[0]["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1000 bytes"))
+    );
+    assert_eq!(body[1]["data"], serde_json::json!("x".repeat(10)));
 }

@@ -1,9 +1,11 @@
 //! The pre-execution guard and the response bounds, through the real router: every limit
 //! just under and just over its default and the production and federation switches
-//! (`limits`), and the query bombs of issue 8 on every way an operation arrives (`refusals`).
+//! (`limits`), the query bombs of issue 8 on every way an operation arrives (`refusals`), and
+//! validation reused per document refusing what full validation refuses (`validation`).
 
 mod limits;
 mod refusals;
+mod validation;
 
 use std::time::Duration;
 
