@@ -9,25 +9,28 @@ use crate::ws_support::{CHANGED, connect, eventually, init, next, send};
 #[tokio::test]
 async fn a_429_pauses_the_tenant_so_the_next_request_is_throttled_without_reaching_graph() {
     let app = graph_app_with_timeout(2.0).await;
-    let file = guid();
+    // Two files: a lookup reads its whole file (`$expand`), so each has its own Graph GET.
+    let (file, other_file) = (guid(), guid());
     let throttled = app.graph().insert_op(&file, "upload", "success", None);
-    let other = app.graph().insert_op(&file, "upload", "success", None);
+    let other = app
+        .graph()
+        .insert_op(&other_file, "upload", "success", None);
     app.graph().inject(
-        Match::method("GET").path_contains(&throttled),
+        Match::method("GET").path_contains(&file),
         Canned::throttled("10"),
         1,
     );
     let body = app.gql(GET, json!({ "f": file, "id": throttled })).await;
     assert_eq!(code(&body), "THROTTLED", "{body}");
 
-    let body = app.gql(GET, json!({ "f": file, "id": other })).await;
+    let body = app.gql(GET, json!({ "f": other_file, "id": other })).await;
     let error = only_error(&body);
     assert_eq!(ext(error, "code"), "THROTTLED", "{body}");
     let retry_after = ext(error, "retryAfter").as_u64().expect("seconds");
     assert!((8..=10).contains(&retry_after), "{body}");
     assert_eq!(
         app.graph()
-            .count(&Match::method("GET").path_contains(&other)),
+            .count(&Match::method("GET").path_contains(&other_file)),
         0,
         "nothing is sent while the tenant is paused"
     );
@@ -41,7 +44,7 @@ async fn a_429_without_retry_after_is_retried_after_three_seconds_with_retry_att
         .graph()
         .insert_op(&file, "upload", "success", Some("ok"));
     app.graph().inject(
-        Match::method("GET").path_contains(&id),
+        Match::method("GET").path_contains(&file),
         Canned::graph_error(429, "TooManyRequests", "slow down"),
         1,
     );
@@ -68,23 +71,25 @@ async fn the_tenant_budget_refuses_what_would_go_over_it_before_graph_sees_it() 
     config.budget.tenant_read_budget = 5;
     config.budget.graph_budget_wait = Duration::ZERO;
     let app = TestApp::with_config(Mode::Graph, config).await;
-    let file = guid();
-    let ids: Vec<String> = (0..6)
-        .map(|_| app.graph().insert_op(&file, "upload", "success", None))
+    // One operation in each of six files: a lookup reads its file, so three lookups in three
+    // files are one $batch of three reads (three slots), and two plain GETs take two more.
+    let files: Vec<String> = (0..6).map(|_| guid()).collect();
+    let ids: Vec<String> = files
+        .iter()
+        .map(|file| app.graph().insert_op(file, "upload", "success", None))
         .collect();
-    // Three lookups in one $batch take three slots, two plain GETs two more.
     let three = format!(
-        "{{ a: groupPolicyOperation(definitionFileId: \"{file}\", id: \"{}\") {{ id }} \
-           b: groupPolicyOperation(definitionFileId: \"{file}\", id: \"{}\") {{ id }} \
-           c: groupPolicyOperation(definitionFileId: \"{file}\", id: \"{}\") {{ id }} }}",
-        ids[0], ids[1], ids[2]
+        "{{ a: groupPolicyOperation(definitionFileId: \"{}\", id: \"{}\") {{ id }} \
+           b: groupPolicyOperation(definitionFileId: \"{}\", id: \"{}\") {{ id }} \
+           c: groupPolicyOperation(definitionFileId: \"{}\", id: \"{}\") {{ id }} }}",
+        files[0], ids[0], files[1], ids[1], files[2], ids[2]
     );
     app.data(&three, json!({})).await;
-    for id in &ids[3..5] {
-        app.data(GET, json!({ "f": file, "id": id })).await;
+    for n in 3..5 {
+        app.data(GET, json!({ "f": files[n], "id": ids[n] })).await;
     }
     app.graph().clear_requests();
-    let body = app.gql(GET, json!({ "f": file, "id": ids[5] })).await;
+    let body = app.gql(GET, json!({ "f": files[5], "id": ids[5] })).await;
     let error = only_error(&body);
     assert_eq!(ext(error, "code"), "THROTTLED", "{body}");
     let retry_after = ext(error, "retryAfter").as_u64().expect("seconds");
@@ -117,16 +122,18 @@ async fn a_429_on_one_poller_holds_every_poller_of_its_tenant_until_retry_after(
     config.poll_interval = Duration::from_millis(100);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let addr = serve_tcp(app.router.clone()).await;
-    let file = app.new_file().await;
+    // Two files: a poller reads its operation's file, so each poller has its own GET.
+    let (file, file_b) = (app.new_file().await, app.new_file().await);
     let a = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let b = app.graph().insert_op(&file, "upload", "inProgress", None);
+    let b = app.graph().insert_op(&file_b, "upload", "inProgress", None);
     let mut socket = connect(addr, "graphql-transport-ws").await;
     init(&mut socket, json!({ "authorization": "Bearer poll-token" })).await;
     send(&mut socket, subscription("a", &file, &a)).await;
-    send(&mut socket, subscription("b", &file, &b)).await;
+    send(&mut socket, subscription("b", &file_b, &b)).await;
     next(&mut socket).await;
     next(&mut socket).await;
-    let gets = |id: &str| app.graph().count(&Match::method("GET").path_contains(id));
+    let gets = |file: &str| app.graph().count(&Match::method("GET").path_contains(file));
+    let (a, b) = (file.clone(), file_b.clone());
     eventually(Duration::from_secs(10), "both pollers running", || {
         gets(&a) >= 2 && gets(&b) >= 2
     })
