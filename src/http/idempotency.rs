@@ -31,6 +31,7 @@ use super::handlers::caller_from;
 use crate::backend::{Backend, BearerToken, identity};
 use crate::error::Error;
 use crate::idempotency::{Answer, Claim, KeyId, KeyStore, MAX_KEY_BYTES};
+use crate::shared_state::keys::UNAVAILABLE_RETRY_AFTER_SECONDS;
 
 /// The request header a client sends its key in.
 pub const HEADER: &str = "idempotency-key";
@@ -211,6 +212,13 @@ async fn claim(
             StatusCode::SERVICE_UNAVAILABLE,
             &error,
             Some(RETRY_AFTER_SECONDS),
+        )),
+        // Only a shared key store that cannot be reached fails this way: retry, nothing ran.
+        Err(error @ Error::Upstream { .. }) => Some(refuse(
+            headers,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &error,
+            Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
         )),
         Err(error) => Some(refuse(
             headers,
