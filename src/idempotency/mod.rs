@@ -90,6 +90,11 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// Frees `id` (its request ran nothing), and wakes its waiters, one of which runs it.
     async fn release(&self, id: &KeyId) -> Result<(), Error>;
+
+    /// Whether other processes see these keys (a shared store such as Redis).
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// The bytes one key costs.

@@ -326,6 +326,10 @@ impl KeyStore for SharedKeys {
         }
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     async fn release(&self, id: &KeyId) -> Result<(), Error> {
         let Some((owner, _)) = self.claims().of(id) else {
             return Ok(());

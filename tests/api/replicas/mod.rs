@@ -8,6 +8,7 @@
 
 mod apq;
 mod budget;
+mod idempotency;
 mod keys;
 mod logs;
 mod outage;
