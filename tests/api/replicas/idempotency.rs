@@ -4,12 +4,14 @@
 //! other requests are served; once Redis is back keys work again without a restart.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::*;
 use crate::fake_graph::Match;
-use crate::helpers::{GET, code, guid};
+use crate::helpers::{GET, LIST, code, guid};
 use crate::idempotency::{create_body, send_keyed};
 
 fn posts(graph: &FakeGraph) -> usize {
@@ -100,27 +102,53 @@ async fn a_repeat_on_the_other_replica_waits_for_the_running_request_and_gets_it
     assert_eq!(posts(&graph), 1);
 }
 
+/// Sends `body` with `key` as the caller `authorization` names.
+async fn keyed_as(
+    app: &TestApp,
+    authorization: &str,
+    key: &str,
+    body: &Value,
+) -> (StatusCode, Value, bool) {
+    let request = axum::http::Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, authorization)
+        .header("Idempotency-Key", key)
+        .body(Body::from(body.to_string()))
+        .expect("a request");
+    let (status, headers, body) = app.send(request).await;
+    (status, body, headers.contains_key("idempotent-replayed"))
+}
+
 #[tokio::test]
 async fn a_retry_reaches_a_replica_that_never_saw_graph_accept_the_token_and_is_replayed() {
     let redis = RedisServer::start();
     let (graph, a, b) = two_replicas(&redis, |_| {}).await;
     let file = guid();
     graph.insert_file(&file);
-    let op = graph.insert_op(&file, "upload", "success", None);
-    // Graph accepts the token on A, so A scopes the caller by its claims; B has not seen it.
-    let read = a.gql(GET, json!({ "f": file, "id": op })).await;
-    assert_eq!(
-        read["data"]["groupPolicyOperation"]["id"],
-        json!(op),
-        "{read}"
+    let claims = json!({ "tid": "t1", "oid": "o1", "appid": "app" }).to_string();
+    let token = format!(
+        "{}.{}.sig",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims)
     );
+    let authorization = format!("Bearer {token}");
+    // Graph accepts the token on A, so A scopes the caller by its claims; B has not seen it.
+    let list = json!({ "query": LIST, "variables": { "f": file, "first": 1 } });
+    let request = axum::http::Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, &authorization)
+        .body(Body::from(list.to_string()))
+        .expect("a request");
+    let (status, _, read) = a.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert!(read.get("errors").is_none(), "{read}");
     let body = create_body(&file, "vouched on A only");
     let key = guid();
 
-    let (status, first, replayed) = send_keyed(&a, &key, &body).await;
+    let (status, first, replayed) = keyed_as(&a, &authorization, &key, &body).await;
     assert_eq!((status, replayed), (StatusCode::OK, false));
     created(&first);
-    let (status, retry, replayed) = send_keyed(&b, &key, &body).await;
+    let (status, retry, replayed) = keyed_as(&b, &authorization, &key, &body).await;
     assert_eq!((status, &retry, replayed), (StatusCode::OK, &first, true));
     assert_eq!(posts(&graph), 1);
 }
