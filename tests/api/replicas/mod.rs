@@ -9,6 +9,7 @@
 mod apq;
 mod budget;
 mod idempotency;
+mod key_store;
 mod keys;
 mod logs;
 mod outage;
