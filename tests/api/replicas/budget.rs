@@ -193,29 +193,31 @@ async fn a_429_on_replica_a_pauses_replica_b() {
         config.graph_timeout = Duration::from_secs(1);
     })
     .await;
-    let file = guid();
-    let on_a = graph.insert_op(&file, "upload", "success", None);
-    let on_b = graph.insert_op(&file, "upload", "success", None);
+    // One file per replica: a lookup reads its file (with its operations expanded), so the
+    // file's id is what tells A's request from B's at the fake.
+    let (file_a, file_b) = (guid(), guid());
+    let on_a = graph.insert_op(&file_a, "upload", "success", None);
+    let on_b = graph.insert_op(&file_b, "upload", "success", None);
     graph.inject(
-        Match::method("GET").path_contains(&on_a),
+        Match::method("GET").path_contains(&file_a),
         Canned::throttled("3"),
         1,
     );
-    let body = a.gql(GET, json!({ "f": file, "id": on_a })).await;
+    let body = a.gql(GET, json!({ "f": file_a, "id": on_a })).await;
     assert_eq!(code(&body), "THROTTLED", "{body}");
     let paused_at = Instant::now();
 
-    let body = b.gql(GET, json!({ "f": file, "id": on_b })).await;
+    let body = b.gql(GET, json!({ "f": file_b, "id": on_b })).await;
     assert_eq!(code(&body), "THROTTLED", "{body}");
     let retry_after = body["errors"][0]["extensions"]["retryAfter"].as_u64();
     assert!(matches!(retry_after, Some(1..=3)), "{body}");
-    let sent_to_b = Match::method("GET").path_contains(&on_b);
+    let sent_to_b = Match::method("GET").path_contains(&file_b);
     assert_eq!(graph.count(&sent_to_b), 0, "B sent nothing while paused");
 
     // Once the pause is over, B is served.
     let deadline = paused_at + Duration::from_secs(10);
     loop {
-        let body = b.gql(GET, json!({ "f": file, "id": on_b })).await;
+        let body = b.gql(GET, json!({ "f": file_b, "id": on_b })).await;
         if body["data"]["groupPolicyOperation"]["id"] == json!(on_b) {
             break;
         }
