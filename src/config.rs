@@ -98,7 +98,8 @@ pub struct Config {
     pub export_store: Option<std::path::PathBuf>,
 
     /// Most idempotency keys remembered (per process in Graph mode and for the in-memory
-    /// store, in the database with --store-path); the least recently used go first.
+    /// store, in the database with --store-path; with --redis-url in Graph mode, the keys each
+    /// replica is running); the least recently used go first.
     #[arg(
         long,
         env = "GPO_GATEWAY_IDEMPOTENCY_MAX_KEYS",

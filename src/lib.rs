@@ -90,7 +90,13 @@ pub fn app(config: &Config) -> Result<App, String> {
     }
     let redis = shared_state::Redis::from_config(config)?;
     let backend = backend_sharing(config, redis.clone())?;
-    let app = build_app(config, backend, None);
+    // Replicas share the keys too, so a retry that reaches another replica is recognised.
+    let keys = redis.clone().map(|redis| {
+        let limits = http::HttpConfig::from_config(config).idempotency;
+        let keys = shared_state::keys::RedisKeys::new(redis);
+        Arc::new(shared_state::key_store::SharedKeys::new(keys, limits)) as Arc<dyn KeyStore>
+    });
+    let app = build_app(config, backend, keys);
     share_through(&app, redis);
     Ok(app)
 }

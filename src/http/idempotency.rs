@@ -31,6 +31,7 @@ use super::handlers::caller_from;
 use crate::backend::{Backend, BearerToken, identity};
 use crate::error::Error;
 use crate::idempotency::{Answer, Claim, KeyId, KeyStore, MAX_KEY_BYTES};
+use crate::shared_state::keys::UNAVAILABLE_RETRY_AFTER_SECONDS;
 
 /// The request header a client sends its key in.
 pub const HEADER: &str = "idempotency-key";
@@ -97,9 +98,15 @@ fn scope_of(backend: &dyn Backend, token: Option<&BearerToken>) -> String {
                 );
                 format!("claims\n{tenant}\n{subject}\n{app}")
             }
-            _ => format!("token\n{}", identity::fingerprint(token)),
+            _ => return token_scope(token),
         },
     };
+    hex(&Sha256::digest(who.as_bytes()))
+}
+
+/// The scope of a token Graph has not accepted: the token itself, as a hash.
+fn token_scope(token: &BearerToken) -> String {
+    let who = format!("token\n{}", identity::fingerprint(token));
     hex(&Sha256::digest(who.as_bytes()))
 }
 
@@ -212,6 +219,13 @@ async fn claim(
             &error,
             Some(RETRY_AFTER_SECONDS),
         )),
+        // Only a shared key store that cannot be reached fails this way: retry, nothing ran.
+        Err(error @ Error::Upstream { .. }) => Some(refuse(
+            headers,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &error,
+            Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+        )),
         Err(error) => Some(refuse(
             headers,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -321,19 +335,29 @@ impl Run {
 
     /// A token Graph accepted during this request now scopes by its claims: the answer is
     /// kept there too, so a retry with a refreshed token of the same caller finds it.
+    /// With keys shared by replicas, the answer is also kept under the token's own scope,
+    /// which is where a replica that has not seen Graph accept this token looks for it (each
+    /// replica learns on its own which tokens Graph accepted).
     async fn record_where_vouched(&self, answer: &Answer) {
-        let scope = scope_of(self.guard.backend.as_ref(), self.token.as_ref());
-        if scope == self.id.scope {
-            return;
-        }
-        let id = KeyId {
-            scope,
-            key: self.id.key.clone(),
-        };
-        if let Ok(Claim::New) = self.guard.keys.claim(&id, &self.fingerprint).await
-            && let Err(e) = self.guard.keys.complete(&id, answer.clone()).await
-        {
-            tracing::error!(error = %e, "an idempotency key's answer could not be kept");
+        let vouched = scope_of(self.guard.backend.as_ref(), self.token.as_ref());
+        let own = self
+            .token
+            .as_ref()
+            .filter(|_| self.guard.keys.shared())
+            .map(token_scope);
+        for scope in [Some(vouched), own].into_iter().flatten() {
+            if scope == self.id.scope {
+                continue;
+            }
+            let id = KeyId {
+                scope,
+                key: self.id.key.clone(),
+            };
+            if let Ok(Claim::New) = self.guard.keys.claim(&id, &self.fingerprint).await
+                && let Err(e) = self.guard.keys.complete(&id, answer.clone()).await
+            {
+                tracing::error!(error = %e, "an idempotency key's answer could not be kept");
+            }
         }
     }
 }

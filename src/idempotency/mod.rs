@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 
 pub use memory::MemoryKeys;
 pub use notices::Notices;
@@ -90,6 +90,11 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// Frees `id` (its request ran nothing), and wakes its waiters, one of which runs it.
     async fn release(&self, id: &KeyId) -> Result<(), Error>;
+
+    /// Whether other processes see these keys (a shared store such as Redis).
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// The bytes one key costs.
@@ -113,4 +118,18 @@ pub fn full(reason: &str) -> Error {
         "The gateway cannot remember another Idempotency-Key now ({reason}); nothing was run, \
          retry later"
     ))
+}
+
+/// The refusal when a shared key store (Redis) cannot be reached: a keyed request must not run
+/// without de-duplication, so the client is told to retry in `retry_after` seconds. The HTTP
+/// layer answers it with `503` and `Retry-After`; it is the only `UPSTREAM_ERROR` a key store
+/// returns.
+pub fn unreachable(retry_after: u64) -> Error {
+    Error::upstream(
+        Code::UpstreamError,
+        format!(
+            "Requests with an Idempotency-Key cannot be served while the gateway's shared \
+             store (Redis) is unreachable; nothing was run, retry in {retry_after} s"
+        ),
+    )
 }

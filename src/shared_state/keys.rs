@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Redis, Unavailable};
-use crate::error::{Code, Error};
 
 /// Seconds a keyed request is told to wait (`Retry-After`) while Redis is unreachable.
 pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
@@ -31,8 +30,9 @@ pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
 pub struct StoredAnswer {
     pub status: u16,
     pub content_type: Option<String>,
-    #[serde(with = "body_base64")]
-    pub body: Vec<u8>,
+    /// `None` when the answer was too large to keep (a repeat is told so, never rerun).
+    #[serde(with = "body_base64", default)]
+    pub body: Option<Vec<u8>>,
 }
 
 /// What a key holds.
@@ -189,6 +189,24 @@ impl RedisKeys {
         self.replace(scope, key, owner, record, ttl).await
     }
 
+    /// Extends a running claim of `owner` to `lease` from now, so a long request keeps its
+    /// key while a dead replica's claim still expires; false when it was no longer `owner`'s.
+    pub async fn renew(
+        &self,
+        scope: &str,
+        key: &str,
+        owner: &Owner,
+        fingerprint: &str,
+        lease: Duration,
+    ) -> Result<bool, Unavailable> {
+        let record = encode(&Record {
+            owner: owner.0.clone(),
+            fingerprint: fingerprint.to_owned(),
+            answer: None,
+        })?;
+        self.replace(scope, key, owner, record, lease).await
+    }
+
     /// Frees a claim that produced no answer to keep (so a retry runs the request again);
     /// false when it was no longer `owner`'s.
     pub async fn release(
@@ -250,13 +268,7 @@ impl RedisKeys {
 /// `Retry-After`, in GraphQL's response shape, so the client retries instead of the gateway
 /// running the request without de-duplication.
 pub fn unavailable(headers: &HeaderMap) -> Response {
-    let error = Error::upstream(
-        Code::UpstreamError,
-        format!(
-            "Requests with an Idempotency-Key cannot be served while the gateway's shared \
-             store (Redis) is unreachable; retry in {UNAVAILABLE_RETRY_AFTER_SECONDS} s"
-        ),
-    );
+    let error = crate::idempotency::unreachable(UNAVAILABLE_RETRY_AFTER_SECONDS);
     crate::http::admission::refuse(
         headers,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -281,12 +293,21 @@ fn decode(text: &str) -> Result<Record, Unavailable> {
 mod body_base64 {
     use super::*;
 
-    pub fn serialize<S: serde::Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&STANDARD.encode(body))
+    pub fn serialize<S: serde::Serializer>(
+        body: &Option<Vec<u8>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match body {
+            Some(body) => s.serialize_some(&STANDARD.encode(body)),
+            None => s.serialize_none(),
+        }
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| STANDARD.decode(text).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }

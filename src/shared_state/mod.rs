@@ -1,6 +1,6 @@
 //! What replicas share through Redis (`--redis-url`): the tenant budgets and pauses
-//! ([`budget`]), a second tier of the persisted-query cache ([`apq`]), and the primitives of
-//! idempotency keys ([`keys`]).
+//! ([`budget`]), a second tier of the persisted-query cache ([`apq`]), and idempotency keys
+//! (the primitives in [`keys`], the key store over them in [`key_store`]).
 //!
 //! Redis is a help, never a dependency of serving: every command has a short timeout
 //! (`--redis-timeout`), a [`breaker`] makes the gateway stop asking after a failure and probe
@@ -11,6 +11,7 @@
 pub mod apq;
 pub mod breaker;
 pub mod budget;
+pub mod key_store;
 pub mod keys;
 
 use std::future::Future;

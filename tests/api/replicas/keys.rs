@@ -26,7 +26,7 @@ fn answer(text: &str) -> StoredAnswer {
     StoredAnswer {
         status: 200,
         content_type: Some("application/json".into()),
-        body: text.as_bytes().to_vec(),
+        body: Some(text.as_bytes().to_vec()),
     }
 }
 

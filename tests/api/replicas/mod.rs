@@ -8,6 +8,8 @@
 
 mod apq;
 mod budget;
+mod idempotency;
+mod key_store;
 mod keys;
 mod logs;
 mod outage;
