@@ -59,7 +59,10 @@ impl Store {
     pub(super) fn check_bytes(&self, data: &Data, adding: usize) -> Result<(), Error> {
         let max = self.shared.max_bytes.load(Ordering::Relaxed);
         let keys = self.shared.key_bytes.load(Ordering::Relaxed);
-        let after = data.total_bytes().saturating_add(keys).saturating_add(adding);
+        let after = data
+            .total_bytes()
+            .saturating_add(keys)
+            .saturating_add(adding);
         if after > max {
             return Err(Error::LimitExceeded(format!(
                 "the store would hold {after} bytes, over its limit of {max} bytes \
