@@ -1,10 +1,10 @@
 //! The one error type of the gateway and its mapping to the contract's `extensions.code`.
 //!
 //! Every layer reports failures as [`Error`]; the GraphQL layer turns it into a GraphQL error
-//! through [`ErrorExtensions`], so a client always gets a code from the contract's list and never
-//! an internal detail (those are logged, not sent).
+//! (`crate::graphql::errors`), so a client always gets a code from the contract's list and never
+//! an internal detail (those are logged, not sent). This module is the bottom floor: it knows
+//! neither the GraphQL engine nor HTTP, so every layer can depend on it.
 
-use async_graphql::ErrorExtensions;
 use serde::Serialize;
 
 /// The error codes of `../shared/contract.graphql` (`errors[].extensions.code`).
@@ -152,47 +152,6 @@ impl Error {
             Error::Internal(_) => "Internal server error".to_owned(),
             other => other.to_string(),
         }
-    }
-}
-
-impl ErrorExtensions for Error {
-    fn extend(&self) -> async_graphql::Error {
-        if let Error::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
-        }
-        async_graphql::Error::new(self.client_message()).extend_with(|_, ext| {
-            ext.set("code", self.code().as_str());
-            match self {
-                Error::BadUserInput {
-                    argument: Some(argument),
-                    ..
-                } => ext.set("argument", argument.as_str()),
-                Error::Upstream { detail, .. } => {
-                    if let Some(status) = detail.status {
-                        ext.set("status", status);
-                    }
-                    if let Some(graph_code) = &detail.graph_code {
-                        ext.set("graphCode", graph_code.as_str());
-                    }
-                    if let Some(request_id) = &detail.request_id {
-                        ext.set("requestId", request_id.as_str());
-                    }
-                    if let Some(id) = &detail.client_request_id {
-                        ext.set("clientRequestId", id.as_str());
-                    }
-                    if let Some(seconds) = detail.retry_after {
-                        ext.set("retryAfter", seconds.ceil() as u64);
-                    }
-                    if let Some(code) = &detail.intune_code {
-                        ext.set("intuneCode", code.as_str());
-                    }
-                    if !detail.inner_codes.is_empty() {
-                        ext.set("innerCodes", detail.inner_codes.clone());
-                    }
-                }
-                _ => {}
-            }
-        })
     }
 }
 

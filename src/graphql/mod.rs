@@ -3,6 +3,7 @@
 
 pub mod batcher;
 pub mod documents;
+pub mod errors;
 pub mod file_loader;
 pub mod file_types;
 pub mod guard;
