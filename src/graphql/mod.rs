@@ -4,8 +4,6 @@
 pub mod batcher;
 pub mod documents;
 pub mod errors;
-pub mod file_loader;
-pub mod file_types;
 pub mod guard;
 pub mod loader;
 pub mod resolvers;
@@ -25,9 +23,8 @@ use async_graphql::{
     Response, SDLExportOptions, Schema, ServerError, ServerResult, ValidationResult, Variables,
 };
 
-pub use file_loader::FileLoader;
 pub use guard::{QueryLimits, ResponseLimits};
-pub use loader::OperationLoader;
+pub use loader::{FileLoader, OperationLoader};
 pub use resolvers::{Mutation, Query, Subscription};
 
 use crate::backend::Backend;
