@@ -5,11 +5,10 @@
 //! an internal detail (those are logged, not sent). This module is the bottom floor: it knows
 //! neither the GraphQL engine nor HTTP, so every layer can depend on it.
 
-use serde::Serialize;
-
-/// The error codes of `../shared/contract.graphql` (`errors[].extensions.code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// The error codes of `../shared/contract.graphql` (`errors[].extensions.code`), declared in
+/// the contract's order; their wire names come from the member names (see [`Code::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     GraphqlParseFailed,
     GraphqlValidationFailed,
@@ -27,23 +26,12 @@ pub enum Code {
 }
 
 impl Code {
-    /// The wire form clients match on.
+    /// Every code, in the contract's order (the order declared above).
+    pub const ALL: &'static [Code] = <Code as strum::VariantArray>::VARIANTS;
+
+    /// The wire form clients match on: the member's name in `SCREAMING_SNAKE_CASE`, derived.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
-            Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            Code::BadUserInput => "BAD_USER_INPUT",
-            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Code::Unauthenticated => "UNAUTHENTICATED",
-            Code::Forbidden => "FORBIDDEN",
-            Code::NotFound => "NOT_FOUND",
-            Code::Conflict => "CONFLICT",
-            Code::Throttled => "THROTTLED",
-            Code::UpstreamError => "UPSTREAM_ERROR",
-            Code::UpstreamTimeout => "UPSTREAM_TIMEOUT",
-            Code::LimitExceeded => "LIMIT_EXCEEDED",
-            Code::InternalServerError => "INTERNAL_SERVER_ERROR",
-        }
+        self.into()
     }
 }
 
@@ -157,3 +145,35 @@ impl Error {
 
 /// Shorthand for results across the gateway.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_keep_the_contract_names_and_order() {
+        let names: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "GRAPHQL_PARSE_FAILED",
+                "GRAPHQL_VALIDATION_FAILED",
+                "BAD_USER_INPUT",
+                "PERSISTED_QUERY_NOT_FOUND",
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "CONFLICT",
+                "THROTTLED",
+                "UPSTREAM_ERROR",
+                "UPSTREAM_TIMEOUT",
+                "LIMIT_EXCEEDED",
+                "INTERNAL_SERVER_ERROR",
+            ]
+        );
+        assert_eq!(
+            Error::Internal("x".into()).code().as_str(),
+            "INTERNAL_SERVER_ERROR"
+        );
+    }
+}
