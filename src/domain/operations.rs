@@ -3,7 +3,8 @@
 //!
 //! Values here can only be built valid: ids are GUIDs, timestamps are RFC 3339, enum members
 //! map one-to-one to Graph's camelCase wire names, and a new operation or a change to one is
-//! checked once by its `parse` (see [`inputs`]). Backends and resolvers exchange these types.
+//! checked once by its `parse` (in `operations/inputs.rs`). Backends and resolvers exchange
+//! these types.
 
 mod inputs;
 
