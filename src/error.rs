@@ -1,15 +1,14 @@
 //! The one error type of the gateway and its mapping to the contract's `extensions.code`.
 //!
 //! Every layer reports failures as [`Error`]; the GraphQL layer turns it into a GraphQL error
-//! through [`ErrorExtensions`], so a client always gets a code from the contract's list and never
-//! an internal detail (those are logged, not sent).
+//! (`crate::graphql::errors`), so a client always gets a code from the contract's list and never
+//! an internal detail (those are logged, not sent). This module is the bottom floor: it knows
+//! neither the GraphQL engine nor HTTP, so every layer can depend on it.
 
-use async_graphql::ErrorExtensions;
-use serde::Serialize;
-
-/// The error codes of `../shared/contract.graphql` (`errors[].extensions.code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// The error codes of `../shared/contract.graphql` (`errors[].extensions.code`), declared in
+/// the contract's order; their wire names come from the member names (see [`Code::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     GraphqlParseFailed,
     GraphqlValidationFailed,
@@ -27,23 +26,12 @@ pub enum Code {
 }
 
 impl Code {
-    /// The wire form clients match on.
+    /// Every code, in the contract's order (the order declared above).
+    pub const ALL: &'static [Code] = <Code as strum::VariantArray>::VARIANTS;
+
+    /// The wire form clients match on: the member's name in `SCREAMING_SNAKE_CASE`, derived.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
-            Code::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            Code::BadUserInput => "BAD_USER_INPUT",
-            Code::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Code::Unauthenticated => "UNAUTHENTICATED",
-            Code::Forbidden => "FORBIDDEN",
-            Code::NotFound => "NOT_FOUND",
-            Code::Conflict => "CONFLICT",
-            Code::Throttled => "THROTTLED",
-            Code::UpstreamError => "UPSTREAM_ERROR",
-            Code::UpstreamTimeout => "UPSTREAM_TIMEOUT",
-            Code::LimitExceeded => "LIMIT_EXCEEDED",
-            Code::InternalServerError => "INTERNAL_SERVER_ERROR",
-        }
+        self.into()
     }
 }
 
@@ -155,46 +143,37 @@ impl Error {
     }
 }
 
-impl ErrorExtensions for Error {
-    fn extend(&self) -> async_graphql::Error {
-        if let Error::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
-        }
-        async_graphql::Error::new(self.client_message()).extend_with(|_, ext| {
-            ext.set("code", self.code().as_str());
-            match self {
-                Error::BadUserInput {
-                    argument: Some(argument),
-                    ..
-                } => ext.set("argument", argument.as_str()),
-                Error::Upstream { detail, .. } => {
-                    if let Some(status) = detail.status {
-                        ext.set("status", status);
-                    }
-                    if let Some(graph_code) = &detail.graph_code {
-                        ext.set("graphCode", graph_code.as_str());
-                    }
-                    if let Some(request_id) = &detail.request_id {
-                        ext.set("requestId", request_id.as_str());
-                    }
-                    if let Some(id) = &detail.client_request_id {
-                        ext.set("clientRequestId", id.as_str());
-                    }
-                    if let Some(seconds) = detail.retry_after {
-                        ext.set("retryAfter", seconds.ceil() as u64);
-                    }
-                    if let Some(code) = &detail.intune_code {
-                        ext.set("intuneCode", code.as_str());
-                    }
-                    if !detail.inner_codes.is_empty() {
-                        ext.set("innerCodes", detail.inner_codes.clone());
-                    }
-                }
-                _ => {}
-            }
-        })
-    }
-}
-
 /// Shorthand for results across the gateway.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_keep_the_contract_names_and_order() {
+        let names: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "GRAPHQL_PARSE_FAILED",
+                "GRAPHQL_VALIDATION_FAILED",
+                "BAD_USER_INPUT",
+                "PERSISTED_QUERY_NOT_FOUND",
+                "UNAUTHENTICATED",
+                "FORBIDDEN",
+                "NOT_FOUND",
+                "CONFLICT",
+                "THROTTLED",
+                "UPSTREAM_ERROR",
+                "UPSTREAM_TIMEOUT",
+                "LIMIT_EXCEEDED",
+                "INTERNAL_SERVER_ERROR",
+            ]
+        );
+        assert_eq!(
+            Error::Internal("x".into()).code().as_str(),
+            "INTERNAL_SERVER_ERROR"
+        );
+    }
+}

@@ -81,6 +81,11 @@ pub fn store(config: &Config) -> Result<Store, String> {
     Ok(store)
 }
 
+/// `--export-store FILE`: builds the store `config` describes and writes it to `path` as a seed.
+pub fn export_store(config: &Config, path: &std::path::Path) -> Result<(), String> {
+    store(config)?.export_to(path)
+}
+
 /// Builds the whole gateway from `config`.
 pub fn app(config: &Config) -> Result<App, String> {
     if config.backend == BackendKind::Store {

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         return run_command(command, &config);
     }
     if let Some(path) = &config.export_store {
-        return match gpo_gateway::backend::store::export_store(&config, path) {
+        return match gpo_gateway::export_store(&config, path) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("gpo-gateway: {e}");

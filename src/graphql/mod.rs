@@ -3,8 +3,7 @@
 
 pub mod batcher;
 pub mod documents;
-pub mod file_loader;
-pub mod file_types;
+pub mod errors;
 pub mod guard;
 pub mod loader;
 pub mod resolvers;
@@ -19,9 +18,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Response, SDLExportOptions, Schema, ServerError};
 
-pub use file_loader::FileLoader;
 pub use guard::{BoundWhenSent, QueryLimits, ResponseLimits};
-pub use loader::OperationLoader;
+pub use loader::{FileLoader, OperationLoader};
 pub use resolvers::{Mutation, Query, Subscription};
 
 use crate::backend::Backend;

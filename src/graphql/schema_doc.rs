@@ -55,23 +55,6 @@ fn meaning(code: Code) -> &'static str {
     }
 }
 
-/// Every code, in the contract's order.
-pub const CODES: [Code; 13] = [
-    Code::GraphqlParseFailed,
-    Code::GraphqlValidationFailed,
-    Code::BadUserInput,
-    Code::PersistedQueryNotFound,
-    Code::Unauthenticated,
-    Code::Forbidden,
-    Code::NotFound,
-    Code::Conflict,
-    Code::Throttled,
-    Code::UpstreamError,
-    Code::UpstreamTimeout,
-    Code::LimitExceeded,
-    Code::InternalServerError,
-];
-
 /// The other extensions an error may carry, and what each holds.
 const EXTENSIONS: [(&str, &str); 8] = [
     ("argument", "the argument at fault (BAD_USER_INPUT)."),
@@ -112,7 +95,7 @@ pub fn schema_description() -> String {
          Scalars travel as JSON strings: DateTime (RFC 3339) and Base64 (RFC 4648 section 4).\n\n\
          Every error has `extensions.code`, one of:\n",
     );
-    for code in CODES {
+    for &code in Code::ALL {
         text.push_str(&format!("- {}: {}\n", code.as_str(), meaning(code)));
     }
     text.push_str("\nOther extensions, present when they apply:\n");

@@ -57,7 +57,8 @@ impl OperationNames {
 /// A limit that refused a request, named as its flag is (underscores for dashes).
 /// `max_connections` counts refusals by either connection cap (in total or per address);
 /// `max_lookups` is the fixed cap on lookups per operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Limit {
     MaxTokens,
     MaxNesting,
@@ -89,37 +90,12 @@ pub enum Limit {
 }
 
 impl Limit {
-    /// The label value.
+    /// Every limit, in the order declared above.
+    pub const ALL: &'static [Limit] = <Limit as strum::VariantArray>::VARIANTS;
+
+    /// The label value: the member's name in `snake_case`, derived.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Limit::MaxTokens => "max_tokens",
-            Limit::MaxNesting => "max_nesting",
-            Limit::MaxDepth => "max_depth",
-            Limit::MaxComplexity => "max_complexity",
-            Limit::MaxAliases => "max_aliases",
-            Limit::MaxRootFields => "max_root_fields",
-            Limit::MaxDirectives => "max_directives",
-            Limit::MaxIntrospectionDepth => "max_introspection_depth",
-            Limit::MaxResponseBytes => "max_response_bytes",
-            Limit::MaxBatchResponseBytes => "max_batch_response_bytes",
-            Limit::MaxErrors => "max_errors",
-            Limit::MaxBodyBytes => "max_body_bytes",
-            Limit::MaxLargeBodies => "max_large_bodies",
-            Limit::MaxBatch => "max_batch",
-            Limit::MaxInFlight => "max_in_flight",
-            Limit::RequestTimeout => "request_timeout",
-            Limit::BodyReadTimeout => "body_read_timeout",
-            Limit::MaxConnections => "max_connections",
-            Limit::MaxWebsockets => "max_websockets",
-            Limit::MaxWebsocketsPerAddress => "max_websockets_per_address",
-            Limit::MaxSubscriptions => "max_subscriptions",
-            Limit::WsInitTimeout => "ws_init_timeout",
-            Limit::WsStallTimeout => "ws_stall_timeout",
-            Limit::GraphRequestBudget => "graph_request_budget",
-            Limit::MaxLookups => "max_lookups",
-            Limit::WriteTimeout => "write_timeout",
-            Limit::MaxPendingResponseBytes => "max_pending_response_bytes",
-        }
+        self.into()
     }
 }
 
@@ -203,6 +179,43 @@ mod tests {
         let each = KEPT_NAME_BYTES + TRUNCATED.len();
         assert_eq!(labelled, (OPERATION_NAME_LABEL_BYTES - 2) / each);
         assert!(names.bytes <= OPERATION_NAME_LABEL_BYTES);
+    }
+
+    #[test]
+    fn limit_labels_keep_their_flag_names() {
+        let labels: Vec<&str> = Limit::ALL.iter().map(|limit| limit.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "max_tokens",
+                "max_nesting",
+                "max_depth",
+                "max_complexity",
+                "max_aliases",
+                "max_root_fields",
+                "max_directives",
+                "max_introspection_depth",
+                "max_response_bytes",
+                "max_batch_response_bytes",
+                "max_errors",
+                "max_body_bytes",
+                "max_large_bodies",
+                "max_batch",
+                "max_in_flight",
+                "request_timeout",
+                "body_read_timeout",
+                "max_connections",
+                "max_websockets",
+                "max_websockets_per_address",
+                "max_subscriptions",
+                "ws_init_timeout",
+                "ws_stall_timeout",
+                "graph_request_budget",
+                "max_lookups",
+                "write_timeout",
+                "max_pending_response_bytes",
+            ]
+        );
     }
 
     #[test]

@@ -43,24 +43,8 @@ fn type_label(ty: OperationType) -> &'static str {
     }
 }
 
-/// Every code a response may carry: anything else is counted as `OTHER`.
-const CODES: [Code; 13] = [
-    Code::GraphqlParseFailed,
-    Code::GraphqlValidationFailed,
-    Code::BadUserInput,
-    Code::PersistedQueryNotFound,
-    Code::Unauthenticated,
-    Code::Forbidden,
-    Code::NotFound,
-    Code::Conflict,
-    Code::Throttled,
-    Code::UpstreamError,
-    Code::UpstreamTimeout,
-    Code::LimitExceeded,
-    Code::InternalServerError,
-];
-
-/// `OK`, or the code of the response's first error.
+/// `OK`, or the code of the response's first error when it is one of [`Code::ALL`] (anything
+/// else is counted as `OTHER`).
 fn outcome(response: &Response) -> &'static str {
     let Some(first) = response.errors.first() else {
         return "OK";
@@ -73,7 +57,7 @@ fn outcome(response: &Response) -> &'static str {
             async_graphql::Value::String(code) => Some(code.as_str()),
             _ => None,
         });
-    CODES
+    Code::ALL
         .iter()
         .map(|c| c.as_str())
         .find(|known| Some(*known) == code)

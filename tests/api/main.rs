@@ -25,6 +25,7 @@ mod http;
 mod idempotency;
 mod idempotency_outcomes;
 mod idempotency_scope;
+mod layers;
 mod metric_names;
 mod parse_limits;
 mod playground;

@@ -112,10 +112,10 @@ impl Store {
         };
         serde_json::to_string_pretty(&seed).map_err(|e| format!("cannot write the seed: {e}"))
     }
-}
 
-/// `--export-store FILE`: builds the store `config` describes and writes it to `path`.
-pub fn export_store(config: &crate::Config, path: &std::path::Path) -> Result<(), String> {
-    let seed = crate::store(config)?.export_seed()?;
-    std::fs::write(path, seed).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    /// `--export-store FILE`: writes [`Store::export_seed`] to `path`.
+    pub fn export_to(&self, path: &std::path::Path) -> Result<(), String> {
+        let seed = self.export_seed()?;
+        std::fs::write(path, seed).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
 }

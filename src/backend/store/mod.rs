@@ -36,7 +36,6 @@ use crate::domain::files::{DefinitionFile, FileAction, FilePage, FileStatus, New
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
 
-pub use export::export_store;
 pub use files::{MAX_FILE_BYTES, MAX_FILES};
 pub use keys::DurableKeys;
 pub use seed::{MAX_SEED_BYTES, read_seed_file};

@@ -9,12 +9,12 @@ use crate::domain::Guid;
 use crate::domain::files::{
     FileAction, LanguageFileRef, LanguageFileUpload, NewDefinitionFile, check_languages,
 };
-use crate::graphql::file_types::{
+use crate::graphql::types::PageInfo;
+use crate::graphql::types::files::{
     Base64, GroupPolicyLanguageFileRefInput, GroupPolicyUploadedDefinitionFile,
     GroupPolicyUploadedDefinitionFileConnection, GroupPolicyUploadedLanguageFileInput,
     UploadGroupPolicyDefinitionFileInput, load_file,
 };
-use crate::graphql::types::PageInfo;
 
 fn file_id(argument: &str, id: &ID) -> Result<Guid> {
     Guid::parse(argument, id).extend()

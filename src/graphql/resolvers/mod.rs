@@ -1,9 +1,9 @@
 //! Query, Mutation and Subscription of the contract: the operations' resolvers here, the
 //! definition files' in [`files`], merged into the schema's root types.
 //!
-//! Resolvers validate arguments into domain values (before any backend is touched), ask the
-//! backend through the seam or the per-request loaders, and wrap what comes back. They never
-//! see URLs or Graph JSON.
+//! Resolvers turn arguments into domain values, which check them (before any backend is
+//! touched), ask the backend through the seam or the per-request loaders, and wrap what comes
+//! back. They never see URLs or Graph JSON.
 
 mod files;
 
@@ -22,17 +22,13 @@ use super::types::{
     UpdateGroupPolicyOperationInput,
 };
 use crate::backend::{Backend, Caller};
-use crate::domain::{
-    Guid, NewOperation, OperationKey, OperationPatch, OperationStatus, OperationType,
-};
+use crate::domain::{Guid, NewOperation, OperationKey, OperationPatch};
 use crate::error::Error;
 
 /// Page size when `first` is omitted.
 const DEFAULT_PAGE_SIZE: i32 = 25;
 /// Largest page a client may ask for.
 const MAX_PAGE_SIZE: i32 = 100;
-/// Longest `statusDetails` accepted, in characters.
-const MAX_STATUS_DETAILS: usize = 8192;
 
 /// The schema's Query: operations and definition files.
 #[derive(MergedObject, Default)]
@@ -59,28 +55,6 @@ fn key(definition_file_id: &ID, id: &ID) -> Result<OperationKey> {
         definition_file_id: Guid::parse("definitionFileId", definition_file_id).extend()?,
         id: Guid::parse("id", id).extend()?,
     })
-}
-
-fn check_input_enum<T: PartialEq>(argument: &str, value: Option<T>, unknown: T) -> Result<()> {
-    if value == Some(unknown) {
-        return Err(Error::bad_argument(
-            argument,
-            format!("`{argument}` cannot be UNKNOWN_FUTURE_VALUE: that member is output only"),
-        )
-        .extend());
-    }
-    Ok(())
-}
-
-fn check_details(details: Option<&str>) -> Result<()> {
-    match details {
-        Some(text) if text.chars().count() > MAX_STATUS_DETAILS => Err(Error::bad_argument(
-            "input.statusDetails",
-            format!("`input.statusDetails` is longer than {MAX_STATUS_DETAILS} characters"),
-        )
-        .extend()),
-        _ => Ok(()),
-    }
 }
 
 /// Looks one operation up through the request's loader.
@@ -216,24 +190,12 @@ impl OperationMutation {
         #[graphql(desc = "The new operation's fields.")] input: CreateGroupPolicyOperationInput,
     ) -> Result<GroupPolicyOperation> {
         let file = Guid::parse("definitionFileId", &definition_file_id).extend()?;
-        let operation_type = input.operation_type.into();
-        let operation_status = input.operation_status.into();
-        check_input_enum(
-            "input.operationType",
-            Some(operation_type),
-            OperationType::UnknownFutureValue,
-        )?;
-        check_input_enum(
-            "input.operationStatus",
-            Some(operation_status),
-            OperationStatus::UnknownFutureValue,
-        )?;
-        check_details(input.status_details.as_deref())?;
-        let new = NewOperation {
-            operation_type,
-            operation_status,
-            status_details: input.status_details,
-        };
+        let new = NewOperation::parse(
+            input.operation_type.into(),
+            input.operation_status.into(),
+            input.status_details,
+        )
+        .extend()?;
         let created = backend(ctx)?
             .create(caller(ctx)?, file, new)
             .await
@@ -255,35 +217,16 @@ impl OperationMutation {
         input: UpdateGroupPolicyOperationInput,
     ) -> Result<GroupPolicyOperation> {
         let key = key(&definition_file_id, &id)?;
-        let operation_type = input.operation_type.map(Into::into);
-        let operation_status = input.operation_status.map(Into::into);
-        check_input_enum(
-            "input.operationType",
-            operation_type,
-            OperationType::UnknownFutureValue,
-        )?;
-        check_input_enum(
-            "input.operationStatus",
-            operation_status,
-            OperationStatus::UnknownFutureValue,
-        )?;
-        check_details(input.status_details.as_opt_deref().flatten())?;
-        let patch = OperationPatch {
-            operation_type,
-            operation_status,
-            status_details: match input.status_details {
+        let patch = OperationPatch::parse(
+            input.operation_type.map(Into::into),
+            input.operation_status.map(Into::into),
+            match input.status_details {
                 async_graphql::MaybeUndefined::Undefined => None,
                 async_graphql::MaybeUndefined::Null => Some(None),
                 async_graphql::MaybeUndefined::Value(text) => Some(Some(text)),
             },
-        };
-        if patch.is_empty() {
-            return Err(Error::bad_argument(
-                "input",
-                "`input` must set at least one of operationType, operationStatus, statusDetails",
-            )
-            .extend());
-        }
+        )
+        .extend()?;
         let updated = backend(ctx)?
             .update(caller(ctx)?, key, patch)
             .await

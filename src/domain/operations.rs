@@ -1,9 +1,14 @@
-//! The group policy operation as the gateway understands it, independent of GraphQL and Graph.
+//! The group policy operation as the gateway understands it, and the values both resources
+//! share (ids, timestamps, Graph enum names), independent of GraphQL and Graph.
 //!
 //! Values here can only be built valid: ids are GUIDs, timestamps are RFC 3339, enum members
-//! map one-to-one to Graph's camelCase wire names. Backends and resolvers exchange these types.
+//! map one-to-one to Graph's camelCase wire names, and a new operation or a change to one is
+//! checked once by its `parse` (in `operations/inputs.rs`). Backends and resolvers exchange
+//! these types.
 
-pub mod files;
+mod inputs;
+
+pub use inputs::MAX_STATUS_DETAILS;
 
 use std::fmt;
 
@@ -19,7 +24,7 @@ use crate::error::Error;
 /// A GUID as Graph writes it: 36 characters, hyphenated, rendered in lowercase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Guid(Uuid);
+pub struct Guid(pub(super) Uuid);
 
 impl Guid {
     /// Accepts only the hyphenated 8-4-4-4-12 form (any case); `argument` names the input in

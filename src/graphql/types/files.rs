@@ -6,12 +6,12 @@ use async_graphql::{
     Scalar, ScalarType, SimpleObject, Value,
 };
 
-use super::file_loader::FileLookups;
-use super::resolvers::operations_page;
-use super::types::{DateTime, GroupPolicyOperationConnection, PageInfo};
+use super::operations::{DateTime, GroupPolicyOperationConnection, PageInfo};
 use crate::domain::files::{DefinitionFile, FileContent};
 use crate::domain::{Guid, Page};
 use crate::error::Code;
+use crate::graphql::loader::FileLookups;
+use crate::graphql::resolvers::operations_page;
 
 /// Standard base64 (RFC 4648, with padding) of a file's bytes, as Graph's Edm.Binary.
 /// Input only: the gateway never returns file contents.
@@ -197,7 +197,7 @@ impl GroupPolicyUploadedDefinitionFile {
         after: Option<String>,
     ) -> Result<GroupPolicyOperationConnection> {
         if let (Some(page), None) = (&self.operations, &after) {
-            let first = super::resolvers::page_size(first)?;
+            let first = crate::graphql::resolvers::page_size(first)?;
             let mut items = page.items.clone();
             let has_next_page = page.has_next_page || items.len() > first;
             items.truncate(first);

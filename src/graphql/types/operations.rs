@@ -1,12 +1,13 @@
 //! The GraphQL types of the contract: the operation object, its connection, inputs and the
-//! `DateTime` scalar. They wrap domain values; resolvers live in [`super::resolvers`].
+//! `DateTime` scalar. They wrap domain values; resolvers live in
+//! [`crate::graphql::resolvers`].
 
 use async_graphql::{
     Context, Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object,
     Result, Scalar, ScalarType, SimpleObject, Value,
 };
 
-use super::file_types::{GroupPolicyUploadedDefinitionFile, load_file};
+use super::files::{GroupPolicyUploadedDefinitionFile, load_file};
 use crate::domain::{Operation, Timestamp};
 
 /// What kind of change to an uploaded ADMX definition file an operation records.

@@ -1,0 +1,13 @@
+//! The GraphQL types of the contract, one module per resource side by side: the operation
+//! ([`operations`], with the `DateTime` scalar and `PageInfo` both resources use) and the
+//! uploaded definition file ([`files`]). They wrap domain values; resolvers live in
+//! [`super::resolvers`].
+
+pub mod files;
+pub mod operations;
+
+pub use operations::{
+    CreateGroupPolicyOperationInput, DateTime, GroupPolicyOperation,
+    GroupPolicyOperationConnection, GroupPolicyOperationEdge, GroupPolicyOperationStatus,
+    GroupPolicyOperationType, PageInfo, UpdateGroupPolicyOperationInput,
+};
