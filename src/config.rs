@@ -11,6 +11,7 @@ use clap::{Parser, ValueEnum};
 pub mod cluster;
 pub mod command;
 pub mod duration;
+pub mod keys;
 pub mod origins;
 
 pub use command::{Command, LogFormat};
@@ -97,36 +98,9 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_EXPORT_STORE", value_name = "FILE")]
     pub export_store: Option<std::path::PathBuf>,
 
-    /// Most idempotency keys remembered (per process in Graph mode and for the in-memory
-    /// store, in the database with --store-path; with --redis-url in Graph mode, the keys each
-    /// replica is running); the least recently used go first.
-    #[arg(
-        long,
-        env = "GPO_GATEWAY_IDEMPOTENCY_MAX_KEYS",
-        default_value_t = 10_000
-    )]
-    pub idempotency_max_keys: usize,
-
-    /// Largest answer kept for replaying an Idempotency-Key, in bytes; a repeat of a request
-    /// whose answer was larger is refused with CONFLICT instead of being run again.
-    #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_MAX_ANSWER_BYTES", default_value_t = 256 * 1024)]
-    pub idempotency_max_answer_bytes: usize,
-
-    /// How long a repeat of a still running request with the same Idempotency-Key waits for
-    /// its answer before it is refused with CONFLICT (0 to 10m).
-    #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_WAIT", default_value = "10s",
-          value_name = "DURATION", value_parser = between(Duration::ZERO, secs(600)))]
-    pub idempotency_wait: Duration,
-
-    /// Most bytes all idempotency keys hold (keys, fingerprints, kept answers); when full, the
-    /// oldest answers of the caller holding the most are forgotten first.
-    #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
-    pub idempotency_max_bytes: usize,
-
-    /// Most bytes one caller's idempotency keys hold; over it the caller's own oldest answers
-    /// are forgotten, never another caller's.
-    #[arg(long, env = "GPO_GATEWAY_IDEMPOTENCY_MAX_CALLER_BYTES", default_value_t = 4 * 1024 * 1024)]
-    pub idempotency_max_caller_bytes: usize,
+    /// `Idempotency-Key` records: how many, how large, how long a repeat waits.
+    #[command(flatten)]
+    pub idempotency: keys::IdempotencyConfig,
 
     /// Graph mode: Graph's version root (national clouds use other hosts).
     #[arg(

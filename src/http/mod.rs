@@ -89,12 +89,12 @@ impl HttpConfig {
             metrics_on_main_port: config.metrics_on_main_port,
             compress_min_bytes: config.compress_min_bytes,
             idempotency: crate::idempotency::Limits {
-                max_keys: config.idempotency_max_keys.max(1),
-                max_bytes: config.idempotency_max_bytes,
-                max_scope_bytes: config.idempotency_max_caller_bytes,
-                max_answer_bytes: config.idempotency_max_answer_bytes,
+                max_keys: config.idempotency.max_keys.max(1),
+                max_bytes: config.idempotency.max_bytes,
+                max_scope_bytes: config.idempotency.max_caller_bytes,
+                max_answer_bytes: config.idempotency.max_answer_bytes,
             },
-            idempotency_wait: config.idempotency_wait,
+            idempotency_wait: config.idempotency.wait,
         }
     }
 }

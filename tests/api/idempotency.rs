@@ -113,7 +113,7 @@ async fn a_key_is_scoped_to_its_caller(mode: Mode) {
 #[tokio::test]
 async fn a_repeat_while_the_first_still_runs_is_conflict_once_the_wait_is_over() {
     let mut config = config();
-    config.idempotency_wait = Duration::ZERO;
+    config.idempotency.wait = Duration::ZERO;
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = app.new_file().await;
     app.graph()
@@ -161,7 +161,7 @@ async fn an_answer_over_the_kept_size_is_not_replayed_nor_run_again() {
     assert!(replayed);
 
     let mut config = config();
-    config.idempotency_max_answer_bytes = 10;
+    config.idempotency.max_answer_bytes = 10;
     let small = TestApp::with_config(Mode::Store, config).await;
     let file = small.new_file().await;
     let body = create_body(&file, "too large to keep");

@@ -100,7 +100,7 @@ async fn a_refreshed_token_shares_its_callers_keys_once_graph_accepted_it() {
 /// One caller's 60 keyed writes leave another caller's key replayable, on both key stores.
 async fn one_caller_cannot_push_out_another(durable: bool) {
     let mut config = config();
-    config.idempotency_max_caller_bytes = 8_000;
+    config.idempotency.max_caller_bytes = 8_000;
     if durable {
         config.store_path = Some(temp_store_path());
     }
