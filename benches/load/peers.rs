@@ -59,9 +59,37 @@ pub fn entity(id: &str) -> String {
     )
 }
 
-/// A minimal fast Graph under `/beta`, answering each HTTP request after `latency`.
-pub fn upstream(latency: Duration) -> SocketAddr {
+/// A definition file as Graph sends it for `GET file?$expand=groupPolicyOperations`: the
+/// read the gateway makes by default, holding every one of `operations`.
+fn expanded_file(operations: &[String]) -> String {
+    let entities: Vec<String> = operations.iter().map(|id| entity(id)).collect();
+    format!(
+        r#"{{"@odata.context":"https://graph.microsoft.com/beta/$metadata#deviceManagement/groupPolicyUploadedDefinitionFiles(groupPolicyOperations())/$entity","id":"{FILE_ID}","displayName":"Contoso Browser","fileName":"contoso-browser.admx","languageCodes":["en-US"],"targetPrefix":"contoso","targetNamespace":"Contoso.Policies.Browser","policyType":"admxIngested","revision":"1.0","status":"available","uploadDateTime":"2025-09-07T08:32:57.5081686Z","lastModifiedDateTime":"2025-09-07T08:32:57.5081686Z","defaultLanguageCode":"en-US","groupPolicyUploadedLanguageFiles":[],"groupPolicyOperations":[{}]}}"#,
+        entities.join(",")
+    )
+}
+
+/// The file every benchmark lookup reads.
+const FILE_ID: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
+
+/// A minimal fast Graph under `/beta`, answering each HTTP request after `latency`: the file
+/// with `operations` expanded (the gateway's default read), each operation on its navigation
+/// route (for `--graph-navigation-reads`), and `$batch`.
+pub fn upstream(latency: Duration, operations: &[String]) -> SocketAddr {
+    let file: Bytes = expanded_file(operations).into();
     let app = Router::new()
+        .route(
+            "/beta/deviceManagement/groupPolicyUploadedDefinitionFiles/{file}",
+            get(move |State(latency): State<Duration>| {
+                let file = file.clone();
+                async move {
+                    if !latency.is_zero() {
+                        tokio::time::sleep(latency).await;
+                    }
+                    (JSON, file)
+                }
+            }),
+        )
         .route(
             "/beta/deviceManagement/groupPolicyUploadedDefinitionFiles/{file}/groupPolicyOperations/{id}",
             get(by_id),
