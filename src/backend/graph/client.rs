@@ -28,7 +28,7 @@ use tracing::Instrument;
 
 mod exchange;
 
-pub(super) use exchange::{RawReply, SendFailure, route_name};
+pub(super) use exchange::{RawReply, SendFailure, append_within, route_name};
 
 /// `--graph-max-body-bytes`' default.
 const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;

@@ -15,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
 
-use super::client::{RawReply, SendFailure};
+use super::client::{RawReply, SendFailure, append_within};
 
 /// A small HTTP/1.1 client for exact request targets; `None` inside when TLS could not be
 /// set up (no system roots), in which case nextLinks go through reqwest as parsed.
@@ -84,10 +84,7 @@ impl RawSender {
                 while let Some(frame) = body.frame().await {
                     let frame = frame.map_err(|e| SendFailure::Unreachable(e.to_string()))?;
                     if let Ok(chunk) = frame.into_data() {
-                        if bytes.len() + chunk.len() > limit {
-                            return Err(SendFailure::TooLarge(limit));
-                        }
-                        bytes.extend_from_slice(&chunk);
+                        append_within(&mut bytes, &chunk, limit)?;
                     }
                 }
                 Ok(bytes)

@@ -122,10 +122,7 @@ impl GraphClient {
             }
             let mut bytes = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(SendFailure::from)? {
-                if bytes.len() + chunk.len() > limit {
-                    return Err(SendFailure::TooLarge(limit));
-                }
-                bytes.extend_from_slice(&chunk);
+                append_within(&mut bytes, &chunk, limit)?;
             }
             Ok(bytes)
         }
@@ -239,4 +236,18 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// Appends `chunk` to an answer being read, refusing it once it would pass `limit` bytes: the
+/// one rule for every way a Graph answer is read.
+pub(in crate::backend::graph) fn append_within(
+    bytes: &mut Vec<u8>,
+    chunk: &[u8],
+    limit: usize,
+) -> Result<(), SendFailure> {
+    if bytes.len() + chunk.len() > limit {
+        return Err(SendFailure::TooLarge(limit));
+    }
+    bytes.extend_from_slice(chunk);
+    Ok(())
 }
