@@ -16,8 +16,9 @@ use crate::fake_graph::Match;
 use crate::helpers::*;
 use crate::idempotency::{create_body, operations, send_keyed};
 
-/// Sends `body` with `key` and the `Authorization` header exactly as given.
-async fn send_as(
+/// Sends `body` with `key` and the `Authorization` header exactly as given; shared with the
+/// replica tests.
+pub(crate) async fn send_as(
     app: &TestApp,
     authorization: &str,
     key: &str,

@@ -3,6 +3,7 @@
 //! while Redis is unreachable a keyed request gets 503 with `Retry-After` (nothing runs) while
 //! other requests are served; once Redis is back keys work again without a restart.
 
+use crate::idempotency_scope::send_as;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
@@ -102,23 +103,6 @@ async fn a_repeat_on_the_other_replica_waits_for_the_running_request_and_gets_it
     assert_eq!(posts(&graph), 1);
 }
 
-/// Sends `body` with `key` as the caller `authorization` names.
-async fn keyed_as(
-    app: &TestApp,
-    authorization: &str,
-    key: &str,
-    body: &Value,
-) -> (StatusCode, Value, bool) {
-    let request = axum::http::Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, authorization)
-        .header("Idempotency-Key", key)
-        .body(Body::from(body.to_string()))
-        .expect("a request");
-    let (status, headers, body) = app.send(request).await;
-    (status, body, headers.contains_key("idempotent-replayed"))
-}
-
 #[tokio::test]
 async fn a_retry_reaches_a_replica_that_never_saw_graph_accept_the_token_and_is_replayed() {
     let redis = RedisServer::start();
@@ -145,10 +129,10 @@ async fn a_retry_reaches_a_replica_that_never_saw_graph_accept_the_token_and_is_
     let body = create_body(&file, "vouched on A only");
     let key = guid();
 
-    let (status, first, replayed) = keyed_as(&a, &authorization, &key, &body).await;
+    let (status, first, replayed) = send_as(&a, &authorization, &key, &body).await;
     assert_eq!((status, replayed), (StatusCode::OK, false));
     created(&first);
-    let (status, retry, replayed) = keyed_as(&b, &authorization, &key, &body).await;
+    let (status, retry, replayed) = send_as(&b, &authorization, &key, &body).await;
     assert_eq!((status, &retry, replayed), (StatusCode::OK, &first, true));
     assert_eq!(posts(&graph), 1);
 }
