@@ -115,3 +115,6 @@ impl std::str::FromStr for Secret {
         Ok(Secret(s.to_owned()))
     }
 }
+
+#[cfg(test)]
+mod tests;
