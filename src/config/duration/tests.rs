@@ -18,6 +18,7 @@ fn units_are_understood() {
     assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
     assert_eq!(parse(" 10 s "), Ok(Duration::from_secs(10)));
     assert_eq!(parse("1h 30m"), Ok(Duration::from_secs(5400)));
+    assert_eq!(parse("90sec"), Ok(Duration::from_secs(90)));
 }
 
 #[test]
