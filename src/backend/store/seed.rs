@@ -84,13 +84,13 @@ struct SeedDefinitionFile {
     upload_date_time: Option<String>,
     #[serde(default)]
     last_modified_date_time: Option<String>,
-    /// The file's own bytes (what `--export-store` writes), instead of a `sample`.
+    /// The file's own bytes (what `export-store` writes), instead of a `sample`.
     #[serde(default)]
     contents: Option<SeedContents>,
     operations: Vec<SeedOperation>,
 }
 
-/// A file's ADMX and ADML bytes, base64, as `--export-store` writes them.
+/// A file's ADMX and ADML bytes, base64, as `export-store` writes them.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct SeedContents {
