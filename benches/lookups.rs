@@ -41,7 +41,7 @@ async fn main() {
     graph.set_delay(Match::any().in_batch(false), LATENCY);
     let mut config = Config::defaults();
     config.backend = BackendKind::Graph;
-    config.graph_url = graph.base_url();
+    config.graph.graph_url = graph.base_url();
     let router = gpo_gateway::app(&config).expect("gateway").router;
     let file = uuid::Uuid::new_v4().to_string();
     let ids: Vec<String> = (0..100)

@@ -33,7 +33,7 @@ pub struct App {
 
 /// Builds the backend chosen by `config`.
 pub fn backend(config: &Config) -> Result<Arc<dyn Backend>, String> {
-    backend_sharing(config, shared_state::Redis::from_config(config)?)
+    backend_sharing(config, shared_state::Redis::new(&config.redis)?)
 }
 
 /// Builds the backend chosen by `config`; a Graph backend shares its tenant budgets through
@@ -44,8 +44,9 @@ fn backend_sharing(
 ) -> Result<Arc<dyn Backend>, String> {
     match config.backend {
         BackendKind::Store => Ok(Arc::new(store(config)?)),
-        BackendKind::Graph => Ok(Arc::new(backend::graph::GraphBackend::with_redis(
-            config,
+        BackendKind::Graph => Ok(Arc::new(backend::graph::GraphBackend::new(
+            &config.graph,
+            &config.budget,
             cursors(config),
             redis,
         )?)),
@@ -58,13 +59,12 @@ fn cursors(config: &Config) -> CursorCodec {
 
 /// Builds the in-process store `config` describes, seeded unless told otherwise.
 pub fn store(config: &Config) -> Result<Store, String> {
-    let (store, never_seeded) = match &config.store_path {
-        Some(path) => Store::open(path, config.store_capacity, cursors(config))?,
-        None => (Store::new(config.store_capacity, cursors(config)), true),
+    let flags = &config.store;
+    let (store, never_seeded) = match &flags.store_path {
+        Some(path) => Store::open(path, flags, cursors(config))?,
+        None => (Store::new(flags, cursors(config)), true),
     };
-    store.set_processing_delay(config.store_processing_delay);
-    store.set_max_bytes(config.store_max_bytes);
-    let seed = match (&config.seed, config.no_seed || !never_seeded) {
+    let seed = match (&flags.seed, flags.no_seed || !never_seeded) {
         (_, true) => None,
         (Some(path), false) => Some(backend::store::read_seed_file(path)?),
         (None, false) => Some(DEMO_SEED.to_owned()),
@@ -75,13 +75,14 @@ pub fn store(config: &Config) -> Result<Store, String> {
             tracing::info!(operations = count, "store seeded");
         }
         // A database started empty stays unseeded for good.
-        None if never_seeded && config.store_path.is_some() => store.mark_seeded()?,
+        None if never_seeded && flags.store_path.is_some() => store.mark_seeded()?,
         None => {}
     }
     Ok(store)
 }
 
-/// `--export-store FILE`: builds the store `config` describes and writes it to `path` as a seed.
+/// `export-store FILE` (or the deprecated `--export-store FILE`): builds the store `config`
+/// describes and writes it to `path` as a seed.
 pub fn export_store(config: &Config, path: &std::path::Path) -> Result<(), String> {
     store(config)?.export_to(path)
 }
@@ -90,14 +91,14 @@ pub fn export_store(config: &Config, path: &std::path::Path) -> Result<(), Strin
 pub fn app(config: &Config) -> Result<App, String> {
     if config.backend == BackendKind::Store {
         let app = app_with_store(config, store(config)?);
-        share_through(&app, shared_state::Redis::from_config(config)?);
+        share_through(&app, shared_state::Redis::new(&config.redis)?);
         return Ok(app);
     }
-    let redis = shared_state::Redis::from_config(config)?;
+    let redis = shared_state::Redis::new(&config.redis)?;
     let backend = backend_sharing(config, redis.clone())?;
     // Replicas share the keys too, so a retry that reaches another replica is recognised.
     let keys = redis.clone().map(|redis| {
-        let limits = http::HttpConfig::from_config(config).idempotency;
+        let limits = config.idempotency.limits();
         let keys = shared_state::keys::RedisKeys::new(redis);
         Arc::new(shared_state::key_store::SharedKeys::new(keys, limits)) as Arc<dyn KeyStore>
     });
@@ -118,7 +119,7 @@ fn share_through(app: &App, redis: Option<Arc<shared_state::Redis>>) {
 /// Builds the gateway over a given store; a durable store also keeps the idempotency keys.
 pub fn app_with_store(config: &Config, store: Store) -> App {
     let keys = store
-        .durable_keys(http::HttpConfig::from_config(config).idempotency)
+        .durable_keys(config.idempotency.limits())
         .map(|keys| Arc::new(keys) as Arc<dyn KeyStore>);
     build_app(config, Arc::new(store), keys)
 }
@@ -130,8 +131,8 @@ pub fn app_with_backend(config: &Config, backend: Arc<dyn Backend>) -> App {
 
 /// Idempotency keys live in `keys`, or in a table in this process.
 fn build_app(config: &Config, backend: Arc<dyn Backend>, keys: Option<Arc<dyn KeyStore>>) -> App {
-    let schema = graphql::build_schema(Arc::clone(&backend), config.into());
-    let http_config = http::HttpConfig::from_config(config);
+    let schema = graphql::build_schema(Arc::clone(&backend), graphql::Limits::new(&config.query));
+    let http_config = http_config(config);
     let keys =
         keys.unwrap_or_else(|| Arc::new(idempotency::MemoryKeys::new(http_config.idempotency)));
     let state = http::AppState::with_keys(schema, backend, http_config, keys);
@@ -140,4 +141,16 @@ fn build_app(config: &Config, backend: Arc<dyn Backend>, keys: Option<Arc<dyn Ke
         metrics: http::metrics_router(state.clone()),
         state,
     }
+}
+
+/// The HTTP layer's settings: its own group and the idempotency keys', plus the few values it
+/// takes from the backend, Graph and telemetry groups.
+pub fn http_config(config: &Config) -> http::HttpConfig {
+    http::HttpConfig::new(
+        &config.http,
+        &config.idempotency,
+        config.backend,
+        config.graph.graph_request_budget,
+        config.telemetry.metrics_on_main_port,
+    )
 }

@@ -11,8 +11,8 @@ use clap::Parser;
 use gpo_gateway::Config;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
-use gpo_gateway::config::Command;
-use gpo_gateway::http::serve::{ConnectionLimits, Drained, serve};
+use gpo_gateway::config::{Command, StoreConfig};
+use gpo_gateway::http::serve::{Drained, serve};
 
 /// Time given to blocking work (a parse, a database write) once serving has ended.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -25,17 +25,12 @@ fn main() -> ExitCode {
     if let Some(command) = &config.command {
         return run_command(command, &config);
     }
-    if let Some(path) = &config.export_store {
-        return match gpo_gateway::export_store(&config, path) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("gpo-gateway: {e}");
-                ExitCode::FAILURE
-            }
-        };
+    if let Some(path) = &config.store.export_store {
+        eprintln!("gpo-gateway: --export-store is deprecated; use `gpo-gateway export-store FILE`");
+        return export_store(&config, path);
     }
     // Before the runtime: the trace exporter runs its own blocking HTTP client on a thread.
-    let tracing = match gpo_gateway::telemetry::logs::init(config.log_format) {
+    let tracing = match gpo_gateway::telemetry::logs::init(config.telemetry.log_format) {
         Ok(tracing) => tracing,
         Err(e) => {
             eprintln!("gpo-gateway: {e}");
@@ -72,17 +67,18 @@ async fn serve_until_signal(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+    let listen = config.connections.listen;
+    let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("gpo-gateway: cannot listen on {}: {e}", config.listen);
+            eprintln!("gpo-gateway: cannot listen on {listen}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let address = listener.local_addr().unwrap_or(config.listen);
+    let address = listener.local_addr().unwrap_or(listen);
     let backend = match config.backend {
         gpo_gateway::BackendKind::Store => "in-process store",
-        gpo_gateway::BackendKind::Graph => config.graph_url.as_str(),
+        gpo_gateway::BackendKind::Graph => config.graph.graph_url.as_str(),
     };
     // A closed stdout (a supervisor that stopped reading) must not take the server down.
     let _ = writeln!(
@@ -92,7 +88,7 @@ async fn serve_until_signal(config: Config) -> ExitCode {
         app.state.allowed_origins(),
     );
 
-    if let Some(address) = config.metrics_listen
+    if let Some(address) = config.telemetry.metrics_listen
         && let Err(e) = serve_metrics(address, app.metrics.clone()).await
     {
         eprintln!("gpo-gateway: cannot listen for metrics on {address}: {e}");
@@ -100,14 +96,13 @@ async fn serve_until_signal(config: Config) -> ExitCode {
     }
 
     let state = app.state.clone();
-    let drain = config.shutdown_timeout;
+    let drain = config.connections.shutdown_timeout;
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!(?drain, "shutting down: draining in-flight requests");
         state.set_draining();
     };
-    let limits = ConnectionLimits::from_config(&config);
-    match serve(listener, app.router, limits, shutdown, drain).await {
+    match serve(listener, app.router, config.connections, shutdown, drain).await {
         Drained::Clean => {
             tracing::info!("drained: every request finished");
             ExitCode::SUCCESS
@@ -141,8 +136,9 @@ fn run_command(command: &Command, config: &Config) -> ExitCode {
     match command {
         Command::Schema(args) => {
             // An empty store: the schema does not depend on data, and nothing is served.
-            let store = Store::new(0, CursorCodec::new(None));
-            let schema = gpo_gateway::graphql::build_schema(Arc::new(store), config.into());
+            let store = Store::new(&StoreConfig::immediate(0), CursorCodec::new(None));
+            let limits = gpo_gateway::graphql::Limits::new(&config.query);
+            let schema = gpo_gateway::graphql::build_schema(Arc::new(store), limits);
             let sdl = if args.federation {
                 gpo_gateway::graphql::federation_sdl(&schema)
             } else {
@@ -155,6 +151,18 @@ fn run_command(command: &Command, config: &Config) -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::ExportStore(args) => export_store(config, &args.file),
+    }
+}
+
+/// Writes the store the store flags describe to `path` as a seed, and says how that went.
+fn export_store(config: &Config, path: &std::path::Path) -> ExitCode {
+    match gpo_gateway::export_store(config, path) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gpo-gateway: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -53,6 +53,13 @@ pub struct BudgetConfig {
     pub replicas: Option<u32>,
 }
 
+impl BudgetConfig {
+    /// The defaults, as if started with no flags and no environment (for tests).
+    pub fn defaults() -> Self {
+        super::Config::defaults().budget
+    }
+}
+
 /// Where replicas share state.
 #[derive(Debug, Clone, Args)]
 pub struct RedisConfig {

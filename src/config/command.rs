@@ -8,6 +8,18 @@ use clap::{Args, Subcommand, ValueEnum};
 pub enum Command {
     /// Print the client schema (SDL), identical to `schema.graphql`, and exit without serving.
     Schema(SchemaArgs),
+    /// Store mode: write the store (the --store-path database, or the seed) to FILE as seed
+    /// JSON, each file with its own bytes, and exit. Load it with --seed FILE.
+    ExportStore(ExportStoreArgs),
+}
+
+/// Arguments of `gpo-gateway export-store`; the store flags (`--store-path`, `--seed`, ...)
+/// may come before or after it.
+#[derive(Debug, Clone, Args)]
+pub struct ExportStoreArgs {
+    /// Where the seed JSON is written (replaced if it exists).
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
 }
 
 /// Arguments of `gpo-gateway schema`.

@@ -41,3 +41,15 @@ pub struct IdempotencyConfig {
     #[arg(long = "idempotency-max-caller-bytes", env = "GPO_GATEWAY_IDEMPOTENCY_MAX_CALLER_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_caller_bytes: usize,
 }
+
+impl IdempotencyConfig {
+    /// What the key store may hold, as these flags set it (at least one key).
+    pub fn limits(&self) -> crate::idempotency::Limits {
+        crate::idempotency::Limits {
+            max_keys: self.max_keys.max(1),
+            max_bytes: self.max_bytes,
+            max_scope_bytes: self.max_caller_bytes,
+            max_answer_bytes: self.max_answer_bytes,
+        }
+    }
+}

@@ -46,8 +46,9 @@ pub struct Limits {
     pub document_cache: DocumentCacheSize,
 }
 
-impl From<&crate::Config> for Limits {
-    fn from(config: &crate::Config) -> Self {
+impl Limits {
+    /// The limits and switches `config` sets.
+    pub fn new(config: &crate::config::QueryConfig) -> Self {
         Limits {
             query: QueryLimits {
                 max_tokens: config.max_tokens,

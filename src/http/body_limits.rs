@@ -55,7 +55,7 @@ mod tests {
     use serde_json::json;
 
     fn limits() -> HttpConfig {
-        let mut config = HttpConfig::from_config(&crate::Config::defaults());
+        let mut config = crate::http_config(&crate::Config::defaults());
         config.max_body_bytes = 100;
         config.max_variables_bytes = 1000;
         config

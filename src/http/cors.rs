@@ -16,8 +16,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::BackendKind;
 use crate::config::origins::{Origin, OriginPattern};
-use crate::{BackendKind, Config};
 
 /// Origins store mode allows when `--cors-origins` is not set.
 const LOCAL_DEVELOPMENT: [&str; 2] = ["http://localhost:*", "http://127.0.0.1:*"];
@@ -61,10 +61,9 @@ pub struct AllowedOrigins {
 }
 
 impl AllowedOrigins {
-    /// From `--cors-origins` (already checked by its parser), or the backend's default.
-    pub fn from_config(config: &Config) -> Self {
-        let configured: Vec<&str> = config
-            .cors_origins
+    /// From `--cors-origins` (already checked by its parser), or `backend`'s default.
+    pub fn new(cors_origins: &[String], backend: BackendKind) -> Self {
+        let configured: Vec<&str> = cors_origins
             .iter()
             .map(String::as_str)
             .filter(|value| !value.is_empty())
@@ -73,7 +72,7 @@ impl AllowedOrigins {
             let values = configured;
             let summary = format!("{} (--cors-origins)", values.join(", "));
             (values, summary)
-        } else if config.backend == BackendKind::Store {
+        } else if backend == BackendKind::Store {
             let summary = format!(
                 "{} (store mode default; --cors-origins to choose others)",
                 LOCAL_DEVELOPMENT.join(" and ")

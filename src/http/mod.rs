@@ -69,32 +69,35 @@ pub struct HttpConfig {
 }
 
 impl HttpConfig {
-    /// From the start-up configuration.
-    pub fn from_config(config: &crate::Config) -> Self {
+    /// The HTTP layer as `flags` and `keys` set it; the browsers allowed by default depend on
+    /// `backend`, the per-request Graph budget and the public `/metrics` come from the Graph
+    /// and telemetry groups.
+    pub fn new(
+        flags: &crate::config::HttpFlags,
+        keys: &crate::config::keys::IdempotencyConfig,
+        backend: crate::BackendKind,
+        graph_request_budget: usize,
+        metrics_on_main_port: bool,
+    ) -> Self {
         HttpConfig {
-            max_body_bytes: config.max_body_bytes,
-            max_variables_bytes: config.max_variables_bytes,
-            max_large_bodies: config.max_large_bodies,
-            large_body_min_rate: config.large_body_min_rate,
-            max_batch: config.max_batch,
-            apq_cache_size: config.apq_cache_size,
-            origins: cors::AllowedOrigins::from_config(config),
-            max_subscriptions_per_connection: config.max_subscriptions_per_connection,
-            max_subscriptions: config.max_subscriptions,
-            keepalive: config.keepalive,
-            max_in_flight: config.max_in_flight,
-            request_timeout: config.request_timeout,
-            graph_request_budget: config.graph_request_budget,
-            websocket: WebSocketLimits::from_config(config),
-            metrics_on_main_port: config.metrics_on_main_port,
-            compress_min_bytes: config.compress_min_bytes,
-            idempotency: crate::idempotency::Limits {
-                max_keys: config.idempotency.max_keys.max(1),
-                max_bytes: config.idempotency.max_bytes,
-                max_scope_bytes: config.idempotency.max_caller_bytes,
-                max_answer_bytes: config.idempotency.max_answer_bytes,
-            },
-            idempotency_wait: config.idempotency.wait,
+            max_body_bytes: flags.max_body_bytes,
+            max_variables_bytes: flags.max_variables_bytes,
+            max_large_bodies: flags.max_large_bodies,
+            large_body_min_rate: flags.large_body_min_rate,
+            max_batch: flags.max_batch,
+            apq_cache_size: flags.apq_cache_size,
+            origins: cors::AllowedOrigins::new(&flags.cors_origins, backend),
+            max_subscriptions_per_connection: flags.max_subscriptions_per_connection,
+            max_subscriptions: flags.max_subscriptions,
+            keepalive: flags.keepalive,
+            max_in_flight: flags.max_in_flight,
+            request_timeout: flags.request_timeout,
+            graph_request_budget,
+            websocket: WebSocketLimits::new(flags),
+            metrics_on_main_port,
+            compress_min_bytes: flags.compress_min_bytes,
+            idempotency: keys.limits(),
+            idempotency_wait: keys.wait,
         }
     }
 }

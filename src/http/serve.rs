@@ -39,38 +39,12 @@ use tower::ServiceExt;
 
 use super::admission::{RETRY_AFTER_SECONDS, refuse};
 use super::flowing::LateBody;
+use crate::config::ConnectionConfig;
 use crate::error::Error;
 use crate::telemetry::metrics::{self, Limit};
 use conn::{Admitted, Counted, DeadlineBody, Tally};
 pub(crate) use pending::AnswerBytes;
 use pending::PendingBytes;
-
-/// Connection limits of the serving loop.
-#[derive(Debug, Clone)]
-pub struct ConnectionLimits {
-    pub header_read_timeout: Duration,
-    pub body_read_timeout: Duration,
-    pub max_connections: usize,
-    pub max_connections_per_address: usize,
-    /// Time a write may wait for the client to read (see [`conn`]).
-    pub write_timeout: Duration,
-    /// Most answer bytes waiting for slow readers (see [`pending`]).
-    pub max_pending_response_bytes: usize,
-}
-
-impl ConnectionLimits {
-    /// From the start-up configuration.
-    pub fn from_config(config: &crate::Config) -> Self {
-        ConnectionLimits {
-            header_read_timeout: config.header_read_timeout,
-            body_read_timeout: config.body_read_timeout,
-            max_connections: config.max_connections,
-            max_connections_per_address: config.max_connections_per_address,
-            write_timeout: config.write_timeout,
-            max_pending_response_bytes: config.max_pending_response_bytes,
-        }
-    }
-}
 
 /// How the drain after shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +59,7 @@ pub enum Drained {
 pub async fn serve<F>(
     listener: TcpListener,
     router: Router,
-    limits: ConnectionLimits,
+    limits: ConnectionConfig,
     shutdown: F,
     drain: Duration,
 ) -> Drained
@@ -157,7 +131,7 @@ async fn serve_connection(
     io: TokioIo<Counted<TcpStream>>,
     peer: SocketAddr,
     (router, pending): (Router, PendingBytes),
-    limits: Arc<ConnectionLimits>,
+    limits: Arc<ConnectionConfig>,
     mut stop: watch::Receiver<()>,
 ) {
     let body_timeout = limits.body_read_timeout;

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::OnceLock;
 
-use crate::config::Config;
+use crate::config::cluster::RedisConfig;
 use crate::telemetry::budget_metrics as metrics;
 use breaker::Breaker;
 
@@ -42,8 +42,8 @@ pub struct Redis {
 
 impl Redis {
     /// The Redis `config` names, if any; nothing is connected until the first command.
-    pub fn from_config(config: &Config) -> Result<Option<std::sync::Arc<Redis>>, String> {
-        let Some(url) = &config.redis.redis_url else {
+    pub fn new(config: &RedisConfig) -> Result<Option<std::sync::Arc<Redis>>, String> {
+        let Some(url) = &config.redis_url else {
             return Ok(None);
         };
         let client = redis::Client::open(url.0.as_str())
@@ -51,8 +51,8 @@ impl Redis {
         Ok(Some(std::sync::Arc::new(Redis {
             client,
             manager: OnceLock::new(),
-            timeout: config.redis.redis_timeout,
-            prefix: config.redis.redis_prefix.clone(),
+            timeout: config.redis_timeout,
+            prefix: config.redis_prefix.clone(),
             breaker: Breaker::new(COOL_DOWN),
         })))
     }

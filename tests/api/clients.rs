@@ -225,7 +225,7 @@ async fn apollo_client_4_against_the_store_gateway() {
 /// updates arrive quickly); returns its base URL and the fake.
 async fn demo_graph_gateway() -> (String, FakeGraph) {
     let mut config = crate::helpers::config();
-    config.poll_interval = std::time::Duration::from_millis(100);
+    config.graph.poll_interval = std::time::Duration::from_millis(100);
     let app = TestApp::with_config(Mode::Graph, config).await;
     app.graph()
         .set_auto_process(std::time::Duration::from_millis(300));

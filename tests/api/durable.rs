@@ -12,7 +12,7 @@ use crate::helpers::{CREATE, DEMO_FILE, GET, Mode, TestApp, config, temp_store_p
 
 fn durable_config(path: &Path) -> gpo_gateway::Config {
     let mut config = config();
-    config.store_path = Some(path.to_owned());
+    config.store.store_path = Some(path.to_owned());
     config
 }
 
@@ -86,7 +86,7 @@ async fn files_language_files_contents_and_operations_survive_a_restart() {
 async fn the_seed_applies_only_to_a_new_database() {
     let path = temp_store_path();
     let mut seeded = durable_config(&path);
-    seeded.no_seed = false;
+    seeded.store.no_seed = false;
     {
         let app = TestApp::with_config(Mode::Store, seeded.clone()).await;
         let deleted = app
@@ -123,8 +123,8 @@ async fn an_exported_store_loads_back_as_a_seed_with_its_files_bytes_and_operati
     let seed_path = temp_store_path().with_extension("json");
     std::fs::write(&seed_path, &exported).expect("written");
     let mut config = config();
-    config.no_seed = false;
-    config.seed = Some(seed_path.clone());
+    config.store.no_seed = false;
+    config.store.seed = Some(seed_path.clone());
     let copy = TestApp::with_config(Mode::Store, config).await;
     let after = copy.data(&get_file(), json!({ "id": file })).await;
     assert_eq!(after["groupPolicyUploadedDefinitionFile"], before);

@@ -65,8 +65,8 @@ async fn wait_for_status(app: &TestApp, file: &str, status: &str) -> Value {
 async fn a_write_lock_held_elsewhere_fails_a_create_cleanly_and_nothing_stalls_or_drifts() {
     let path = temp_store_path();
     let mut config = config();
-    config.store_path = Some(path.clone());
-    config.store_processing_delay = Duration::from_millis(300);
+    config.store.store_path = Some(path.clone());
+    config.store.store_processing_delay = Duration::from_millis(300);
     let app = TestApp::with_config(Mode::Store, config).await;
     let addr = serve_tcp(app.router.clone()).await;
     let file = app.new_file().await;
@@ -163,8 +163,8 @@ async fn a_write_lock_held_elsewhere_fails_a_create_cleanly_and_nothing_stalls_o
     let held = store.bytes_held();
     drop(app);
     let mut config = crate::helpers::config();
-    config.store_path = Some(path.clone());
-    config.store_max_bytes = held + OPERATION_BYTES + 10;
+    config.store.store_path = Some(path.clone());
+    config.store.store_max_bytes = held + OPERATION_BYTES + 10;
     let reopened = TestApp::with_config(Mode::Store, config).await;
     let over = create(&reopened, &file, "eleven byte").await;
     assert_eq!(code(&over), "LIMIT_EXCEEDED", "{over}");
@@ -177,8 +177,8 @@ async fn a_write_lock_held_elsewhere_fails_a_create_cleanly_and_nothing_stalls_o
 async fn deleting_every_file_of_a_seeded_database_does_not_bring_the_seed_back() {
     let path = temp_store_path();
     let mut seeded = config();
-    seeded.store_path = Some(path.clone());
-    seeded.no_seed = false;
+    seeded.store.store_path = Some(path.clone());
+    seeded.store.no_seed = false;
     let list = "{ groupPolicyUploadedDefinitionFiles(first: 100) { nodes { id } } }";
     {
         let app = TestApp::with_config(Mode::Store, seeded.clone()).await;
@@ -214,9 +214,9 @@ async fn deleting_every_file_of_a_seeded_database_does_not_bring_the_seed_back()
 async fn a_database_started_without_a_seed_never_gets_one_later() {
     let path = temp_store_path();
     let mut empty = config();
-    empty.store_path = Some(path.clone());
+    empty.store.store_path = Some(path.clone());
     drop(TestApp::with_config(Mode::Store, empty.clone()).await);
-    empty.no_seed = false;
+    empty.store.no_seed = false;
     let app = TestApp::with_config(Mode::Store, empty).await;
     let files = app
         .data(

@@ -38,7 +38,7 @@ async fn a_version_1_database_opens_and_keeps_its_data() {
     conn.execute_batch(VERSION_1).expect("version 1 written");
     drop(conn);
     let mut config = config();
-    config.store_path = Some(path.clone());
+    config.store.store_path = Some(path.clone());
     let app = TestApp::with_config(Mode::Store, config).await;
     let read = app
         .data(
@@ -77,7 +77,7 @@ async fn a_database_from_a_newer_gateway_is_refused_with_a_clear_message() {
     .expect("written");
     drop(conn);
     let mut config = config();
-    config.store_path = Some(path.clone());
+    config.store.store_path = Some(path.clone());
     let err = gpo_gateway::store(&config)
         .err()
         .expect("a newer database is refused");

@@ -20,7 +20,7 @@ const FILE_CHANGED: &str = "subscription W($id: ID!) {
 // Long on purpose: one subscription followed from its first event to its completion.
 async fn the_file_subscription_streams_until_the_work_is_settled(mode: Mode) {
     let mut config = config();
-    config.poll_interval = std::time::Duration::from_millis(50);
+    config.graph.poll_interval = std::time::Duration::from_millis(50);
     let app = TestApp::with_config(mode, config).await;
     let id = match mode {
         Mode::Store => {

@@ -24,7 +24,7 @@ on_both_backends!(
 /// can be observed (Graph mode ignores it: the fake Graph only moves when told).
 fn slow() -> gpo_gateway::Config {
     let mut config = config();
-    config.store_processing_delay = Duration::from_secs(600);
+    config.store.store_processing_delay = Duration::from_secs(600);
     config
 }
 

@@ -14,7 +14,7 @@ use crate::ws_support::{config_with, connect, init, next, send, status_of, subsc
 /// A Graph-mode gateway whose requests may each make `budget` Graph requests.
 async fn with_budget(budget: usize) -> TestApp {
     let mut config = config();
-    config.graph_request_budget = budget;
+    config.graph.graph_request_budget = budget;
     crate::graph::navigation_app_with(config).await
 }
 

@@ -233,7 +233,7 @@ async fn a_twice_nested_intune_error_yields_its_message_and_intune_code() {
 #[tokio::test]
 async fn every_poll_sends_a_fresh_client_request_id() {
     let mut config = config();
-    config.poll_interval = std::time::Duration::from_millis(50);
+    config.graph.poll_interval = std::time::Duration::from_millis(50);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = app.new_file().await;
     app.graph()

@@ -9,9 +9,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
+use gpo_gateway::config::StoreConfig;
 use gpo_gateway::domain::files::{DefinitionFile, FileStatus, LanguageFile, PolicyType};
 use gpo_gateway::domain::{Guid, Timestamp};
-use gpo_gateway::http::serve::{ConnectionLimits, serve};
+use gpo_gateway::http::serve::serve;
 use gpo_gateway::{BackendKind, Config};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -83,19 +84,19 @@ pub struct TestApp {
 
 pub fn config() -> Config {
     let mut config = Config::defaults();
-    config.no_seed = true;
-    config.store_processing_delay = std::time::Duration::ZERO;
+    config.store.no_seed = true;
+    config.store.store_processing_delay = std::time::Duration::ZERO;
     config
 }
 
 /// Raises the query guard's caps (tokens, aliases, root fields, cost, errors) so that a test can reach
 /// the line of defence behind it: the loader's lookup cap or the Graph request budget.
 pub fn lift_query_caps(config: &mut Config) {
-    config.max_tokens = 50_000;
-    config.max_aliases = 10_000;
-    config.max_root_fields = 10_000;
-    config.max_complexity = 1_000_000;
-    config.max_errors = 10_000;
+    config.query.max_tokens = 50_000;
+    config.query.max_aliases = 10_000;
+    config.query.max_root_fields = 10_000;
+    config.query.max_complexity = 1_000_000;
+    config.query.max_errors = 10_000;
 }
 
 impl TestApp {
@@ -107,7 +108,7 @@ impl TestApp {
     /// A store-mode gateway with the demo data.
     pub async fn demo() -> TestApp {
         let mut config = config();
-        config.no_seed = false;
+        config.store.no_seed = false;
         TestApp::with_config(Mode::Store, config).await
     }
 
@@ -123,12 +124,12 @@ impl TestApp {
             Mode::Graph => {
                 let graph = FakeGraph::spawn().await;
                 config.backend = BackendKind::Graph;
-                config.graph_url = graph.base_url();
+                config.graph.graph_url = graph.base_url();
                 Some(graph)
             }
         };
         if mode == Mode::Store && DURABLE_STORE.with(|d| d.get()) {
-            config.store_path = Some(temp_store_path());
+            config.store.store_path = Some(temp_store_path());
         }
         let store =
             (mode == Mode::Store).then(|| gpo_gateway::store(&config).expect("the store builds"));
@@ -318,11 +319,10 @@ pub async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
         .await
         .expect("a free port");
     let addr = listener.local_addr().expect("an address");
-    let limits = ConnectionLimits::from_config(config);
     tokio::spawn(serve(
         listener,
         router,
-        limits,
+        config.connections.clone(),
         std::future::pending(),
         Duration::ZERO,
     ));
@@ -331,7 +331,7 @@ pub async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
 
 /// A store with the demo data and a known cursor key.
 pub fn demo_store() -> Store {
-    let store = Store::new(100_000, CursorCodec::new(None));
+    let store = Store::new(&StoreConfig::immediate(100_000), CursorCodec::new(None));
     store
         .load_seed(gpo_gateway::backend::store::DEMO_SEED)
         .expect("demo seed");

@@ -178,7 +178,7 @@ async fn an_answer_over_the_kept_size_is_not_replayed_nor_run_again() {
 async fn with_a_store_path_a_key_outlives_a_restart() {
     let path = temp_store_path();
     let mut config = config();
-    config.store_path = Some(path.clone());
+    config.store.store_path = Some(path.clone());
     let (file, first) = {
         let app = TestApp::with_config(Mode::Store, config.clone()).await;
         let file = app.new_file().await;

@@ -29,9 +29,9 @@ fn padded_create(file: &str, pad: usize) -> Vec<u8> {
 #[tokio::test]
 async fn a_keyed_upload_takes_a_large_body_slot_and_obeys_the_chunked_rule() {
     let mut config = config();
-    config.max_body_bytes = 2_000;
-    config.max_variables_bytes = 200_000;
-    config.max_large_bodies = 1;
+    config.http.max_body_bytes = 2_000;
+    config.http.max_variables_bytes = 200_000;
+    config.http.max_large_bodies = 1;
     let app = TestApp::with_config(Mode::Store, config).await;
     let file = app.new_file().await;
     // A keyed upload that declares 50 kB and never sends it (sent again if a second upload
@@ -105,7 +105,7 @@ async fn send_raw(app: &TestApp, key: &str, body: &Value, gzip: bool) -> (Header
 #[tokio::test]
 async fn a_replay_is_encoded_for_the_client_that_asks() {
     let mut config = config();
-    config.compress_min_bytes = 1;
+    config.http.compress_min_bytes = 1;
     let app = TestApp::with_config(Mode::Store, config).await;
     let file = app.new_file().await;
     let body = create_body(&file, "zipped");
@@ -168,8 +168,8 @@ async fn a_client_that_leaves_does_not_leave_its_key_running() {
 #[tokio::test]
 async fn a_request_cut_off_by_the_deadline_is_not_written_twice() {
     let mut config = config();
-    config.request_timeout = Duration::from_millis(500);
-    config.max_in_flight = 1;
+    config.http.request_timeout = Duration::from_millis(500);
+    config.http.max_in_flight = 1;
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = app.new_file().await;
     app.graph()

@@ -103,7 +103,7 @@ async fn one_caller_cannot_push_out_another(durable: bool) {
     let mut config = config();
     config.idempotency.max_caller_bytes = 8_000;
     if durable {
-        config.store_path = Some(temp_store_path());
+        config.store.store_path = Some(temp_store_path());
     }
     let app = TestApp::with_config(Mode::Store, config).await;
     let file = app.new_file().await;
@@ -140,8 +140,8 @@ async fn one_caller_cannot_push_out_another_callers_keys_in_the_database() {
 /// How many creates fit in a small durable store, keyed or not.
 async fn creates_that_fit(keyed: bool) -> usize {
     let mut config = config();
-    config.store_path = Some(temp_store_path());
-    config.store_max_bytes = 40_000;
+    config.store.store_path = Some(temp_store_path());
+    config.store.store_max_bytes = 40_000;
     let app = TestApp::with_config(Mode::Store, config).await;
     let file = app.new_file().await;
     for n in 0..400 {
@@ -174,7 +174,7 @@ async fn durable_keys_count_against_the_store_bytes() {
 #[tokio::test]
 async fn a_waiting_repeat_holds_an_in_flight_permit() {
     let mut config = config();
-    config.max_in_flight = 2;
+    config.http.max_in_flight = 2;
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = app.new_file().await;
     app.graph()
@@ -231,7 +231,7 @@ async fn a_waiting_repeat_holds_an_in_flight_permit() {
 async fn replays_and_key_conflicts_carry_cors_headers_and_the_client_request_id() {
     const ORIGIN: &str = "https://app.example";
     let mut config = config();
-    config.cors_origins = vec![ORIGIN.to_owned()];
+    config.http.cors_origins = vec![ORIGIN.to_owned()];
     let app = TestApp::with_config(Mode::Store, config).await;
     let file = app.new_file().await;
     let app = &app;

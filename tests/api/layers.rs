@@ -119,3 +119,56 @@ fn the_layer_check_sees_each_form_of_upward_import() {
         assert!(upward_imports(fine).is_empty(), "flagged: {fine}");
     }
 }
+
+/// Lines of `source` that name the whole start-up `Config` (the identifier itself, not a
+/// group such as `StoreConfig`). Comment lines are skipped.
+fn whole_config_uses(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter(|(_, line)| {
+            line.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| word == "Config")
+        })
+        .map(|(number, line)| format!("{}: {}", number + 1, line.trim()))
+        .collect()
+}
+
+#[test]
+fn lower_floors_are_handed_their_own_config_group_never_the_whole_config() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for floor in LOWER_FLOORS {
+        rust_files(&root.join(floor), &mut files);
+    }
+    assert!(files.len() > 40, "only {} files found", files.len());
+    let mut offenders = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(file).expect("source file readable");
+        for hit in whole_config_uses(&source) {
+            let shown = file.strip_prefix(root).unwrap_or(file).display();
+            offenders.push(format!("{shown}:{hit}"));
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "the whole Config below the top layers:\n{}",
+        offenders.join("\n")
+    );
+    for whole in [
+        "use crate::config::Config;",
+        "pub fn new(config: &crate::Config) -> Self {",
+        "let config = Config::defaults();",
+        "use crate::{config::Config, error::Error};",
+    ] {
+        assert!(!whole_config_uses(whole).is_empty(), "not caught: {whole}");
+    }
+    for group in [
+        "use crate::config::StoreConfig;",
+        "use redis::aio::ConnectionManagerConfig;",
+        "//! built from a `Config` group",
+    ] {
+        assert!(whole_config_uses(group).is_empty(), "flagged: {group}");
+    }
+}

@@ -12,6 +12,7 @@ mod durable;
 mod durable_crash;
 mod durable_lock;
 mod durable_schema;
+mod export_store;
 mod file_helpers;
 mod file_subscriptions;
 mod files;

@@ -110,7 +110,7 @@ async fn probe_until_settled(
 
 async fn app() -> TestApp {
     let mut config = config();
-    config.store_processing_delay = Duration::from_millis(100);
+    config.store.store_processing_delay = Duration::from_millis(100);
     TestApp::with_config(Mode::Store, config).await
 }
 
@@ -201,9 +201,9 @@ async fn a_small_action_on_a_stored_pathological_file_fails_fast_and_never_block
     let file = "7d3b5a4e-1111-4222-8333-444455556666";
     let seed = pathological_seed(file);
     let mut config = config();
-    config.store_processing_delay = Duration::from_millis(100);
-    config.no_seed = false;
-    config.seed = Some(seed.clone());
+    config.store.store_processing_delay = Duration::from_millis(100);
+    config.store.no_seed = false;
+    config.store.seed = Some(seed.clone());
     let app = TestApp::with_config(Mode::Store, config).await;
     let addr = serve_tcp(app.router.clone()).await;
     let body = json!({

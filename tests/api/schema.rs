@@ -7,8 +7,7 @@ use gpo_gateway::backend::Backend;
 #[test]
 fn schema_graphql_matches_the_live_schema() {
     let backend: Arc<dyn Backend> = Arc::new(crate::helpers::demo_store());
-    let schema =
-        gpo_gateway::graphql::build_schema(backend, (&gpo_gateway::Config::defaults()).into());
+    let schema = gpo_gateway::graphql::build_schema(backend, limits());
     let live = gpo_gateway::graphql::client_sdl(&schema);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
@@ -82,8 +81,7 @@ fn the_live_schema_has_exactly_the_contract_s_names_and_types() {
         );
     }
     let backend: Arc<dyn Backend> = Arc::new(crate::helpers::demo_store());
-    let schema =
-        gpo_gateway::graphql::build_schema(backend, (&gpo_gateway::Config::defaults()).into());
+    let schema = gpo_gateway::graphql::build_schema(backend, limits());
     let live = shape(&gpo_gateway::graphql::client_sdl(&schema));
     for (name, members) in shape(contract) {
         let actual = live
@@ -155,4 +153,9 @@ fn the_schema_describes_every_error_code_and_extension_and_its_scalars() {
     ));
     assert!(sdl.contains("up to 7\nfractional digits") && sdl.contains("UTC"));
     assert!(sdl.contains("RFC 4648 section 4") && sdl.contains("padding"));
+}
+
+/// The schema's limits as the gateway starts without flags.
+fn limits() -> gpo_gateway::graphql::Limits {
+    gpo_gateway::graphql::Limits::new(&gpo_gateway::Config::defaults().query)
 }

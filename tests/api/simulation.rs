@@ -303,7 +303,7 @@ async fn every_action_records_its_operation_type_and_outcome() {
 #[tokio::test]
 async fn work_on_a_busy_file_is_a_conflict() {
     let mut config = config();
-    config.store_processing_delay = Duration::from_secs(600);
+    config.store.store_processing_delay = Duration::from_secs(600);
     let app = TestApp::with_config(Mode::Store, config).await;
     let data = app
         .data(&upload(), json!({ "input": contoso_input() }))

@@ -132,7 +132,7 @@ async fn a_seed_file_replaces_the_demo_data() {
     )
     .expect("write seed");
     let mut config = Config::defaults();
-    config.seed = Some(path.clone());
+    config.store.seed = Some(path.clone());
     let app = TestApp::with_config(Mode::Store, config).await;
     let got = app.data(GET, json!({ "f": file, "id": id })).await;
     assert_eq!(got["groupPolicyOperation"]["operationType"], "REMOVE");
@@ -148,7 +148,7 @@ async fn a_seed_file_replaces_the_demo_data() {
 
     std::fs::write(&path, r#"{"definitionFiles":[{"id":"x","operations":[]}]}"#).expect("write");
     let mut config = Config::defaults();
-    config.seed = Some(path);
+    config.store.seed = Some(path);
     let err = gpo_gateway::app(&config)
         .err()
         .expect("a bad seed is refused");
@@ -186,7 +186,7 @@ async fn a_thousand_concurrent_creates_are_all_readable_with_distinct_ids() {
 #[tokio::test]
 async fn a_full_store_refuses_creates_with_limit_exceeded() {
     let mut config = config();
-    config.store_capacity = 2;
+    config.store.store_capacity = 2;
     let app = TestApp::with_config(Mode::Store, config).await;
     let file = app.new_file().await;
     app.create(&file, "UPLOAD", "SUCCESS", None).await;

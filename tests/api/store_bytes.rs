@@ -16,7 +16,7 @@ const OPERATION_BYTES: usize = 128;
 
 async fn app_with_max(max: usize) -> TestApp {
     let mut config = config();
-    config.store_max_bytes = max;
+    config.store.store_max_bytes = max;
     TestApp::with_config(Mode::Store, config).await
 }
 

@@ -221,7 +221,7 @@ async fn metrics_are_off_the_public_port_unless_enabled_and_always_on_their_own_
         "{text}"
     );
     let mut enabled = config();
-    enabled.metrics_on_main_port = true;
+    enabled.telemetry.metrics_on_main_port = true;
     let app = gpo_gateway::app(&enabled).expect("the gateway builds");
     assert_eq!(scrape(app.router).await.0, StatusCode::OK);
 }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
 use gpo_gateway::backend::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
+use gpo_gateway::config::StoreConfig;
 use gpo_gateway::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
 use gpo_gateway::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use gpo_gateway::error::Error;
@@ -26,7 +27,7 @@ impl DelegatingBackend {
     /// Forwards to an empty store.
     pub fn over_store() -> Self {
         DelegatingBackend {
-            store: Store::new(10_000, CursorCodec::new(None)),
+            store: Store::new(&StoreConfig::immediate(10_000), CursorCodec::new(None)),
             failure: None,
             lookup_batches: Mutex::default(),
         }

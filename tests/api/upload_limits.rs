@@ -52,8 +52,8 @@ async fn a_one_mb_admx_with_two_one_mb_admls_fits_the_default_limits() {
 #[tokio::test]
 async fn variables_over_their_limit_and_a_query_over_the_body_limit_are_refused() {
     let mut config = config();
-    config.max_body_bytes = 2000;
-    config.max_variables_bytes = 20_000;
+    config.http.max_body_bytes = 2000;
+    config.http.max_variables_bytes = 20_000;
     let app = TestApp::with_config(Mode::Store, config).await;
     let query = "query Q($x: String) { __typename }";
     let under = json!({ "query": query, "variables": { "x": "y".repeat(19_000) } });

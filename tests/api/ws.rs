@@ -106,7 +106,7 @@ async fn a_missing_operation_ends_with_not_found_and_bad_ids_with_bad_user_input
 #[tokio::test]
 async fn subscriptions_per_connection_are_capped() {
     let mut config = config();
-    config.max_subscriptions_per_connection = 1;
+    config.http.max_subscriptions_per_connection = 1;
     let app = TestApp::with_config(Mode::Store, config).await;
     let file = app.new_file().await;
     let (a, b) = (
@@ -131,7 +131,7 @@ async fn subscriptions_per_connection_are_capped() {
 
 async fn graph_app(poll_interval: f64) -> (TestApp, SocketAddr) {
     let mut config = config();
-    config.poll_interval = Duration::from_secs_f64(poll_interval);
+    config.graph.poll_interval = Duration::from_secs_f64(poll_interval);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let addr = serve_tcp(app.router.clone()).await;
     (app, addr)
@@ -303,7 +303,7 @@ async fn errors_over_websocket_carry_codes_too() {
 #[tokio::test]
 async fn live_subscriptions_are_capped_across_connections() {
     let mut config = config();
-    config.max_subscriptions = 1;
+    config.http.max_subscriptions = 1;
     let app = TestApp::with_config(Mode::Store, config).await;
     let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;

@@ -104,7 +104,7 @@ async fn cap_holds_and_a_closed_websocket_frees_its_place(
 #[tokio::test]
 async fn open_websockets_are_capped_in_total() {
     let mut config = config();
-    config.max_websockets = 2;
+    config.http.max_websockets = 2;
     let (_app, state, addr) = served(config).await;
     cap_holds_and_a_closed_websocket_frees_its_place(&state, addr, 2, "max-websockets").await;
 }
@@ -112,7 +112,7 @@ async fn open_websockets_are_capped_in_total() {
 #[tokio::test]
 async fn open_websockets_are_capped_per_client_address() {
     let mut config = config();
-    config.max_websockets_per_address = 2;
+    config.http.max_websockets_per_address = 2;
     let (app, state, _) = served(config).await;
     let addr = serve_with_peer_addresses(&app).await;
     cap_holds_and_a_closed_websocket_frees_its_place(&state, addr, 2, "max-websockets-per-address")
@@ -122,7 +122,7 @@ async fn open_websockets_are_capped_per_client_address() {
 #[tokio::test]
 async fn without_a_peer_address_only_the_total_cap_applies() {
     let mut config = config();
-    config.max_websockets_per_address = 1;
+    config.http.max_websockets_per_address = 1;
     let (app, state, _) = served(config).await;
     let addr = serve_without_peer_addresses(&app).await;
     let _first = connect(addr, "graphql-transport-ws").await;

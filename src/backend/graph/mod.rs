@@ -42,7 +42,8 @@ use super::cursor::CursorCodec;
 use super::identity::Claims;
 use super::tenant_budget::TenantBudget;
 use super::{Backend, BearerToken, Caller, FileLookups, FileWatch, Lookups, Watch};
-use crate::config::Config;
+use crate::config::GraphConfig;
+use crate::config::cluster::BudgetConfig;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::{Code, Error};
@@ -61,15 +62,11 @@ pub struct GraphBackend {
 }
 
 impl GraphBackend {
-    /// A backend for the Graph at `config.graph_url`, its tenant budgets in this process or,
-    /// with `--redis-url`, in Redis.
-    pub fn new(config: &Config, cursors: CursorCodec) -> Result<Self, String> {
-        Self::with_redis(config, cursors, Redis::from_config(config)?)
-    }
-
-    /// A backend for the Graph at `config.graph_url` sharing tenant budgets through `redis`.
-    pub fn with_redis(
-        config: &Config,
+    /// A backend for the Graph `config` names, its tenant budgets as `budget` sets them, in
+    /// this process or shared through `redis` when given.
+    pub fn new(
+        config: &GraphConfig,
+        budget: &BudgetConfig,
         cursors: CursorCodec,
         redis: Option<Arc<Redis>>,
     ) -> Result<Self, String> {
@@ -79,7 +76,7 @@ impl GraphBackend {
             config.graph_timeout,
         )?
         .with_max_body(config.graph_max_body_bytes)
-        .with_tenant_budget(Arc::new(TenantBudget::new(config, redis)));
+        .with_tenant_budget(Arc::new(TenantBudget::new(budget, redis)));
         let api = Arc::new(GraphApi::new(client, config.graph_navigation_reads));
         Ok(GraphBackend {
             pollers: poller::PollerRegistry::new(Arc::clone(&api), config.poll_interval),

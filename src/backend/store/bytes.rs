@@ -44,11 +44,6 @@ impl Data {
 }
 
 impl Store {
-    /// Caps what the store holds at `max` bytes (unbounded by default).
-    pub fn set_max_bytes(&self, max: usize) {
-        self.shared.max_bytes.store(max, Ordering::Relaxed);
-    }
-
     /// What the store holds now, in bytes, as `--store-max-bytes` counts it (work waiting for
     /// its processing included).
     pub fn bytes_held(&self) -> usize {
@@ -57,7 +52,7 @@ impl Store {
 
     /// Refuses a change that would add `adding` bytes over the cap.
     pub(super) fn check_bytes(&self, data: &Data, adding: usize) -> Result<(), Error> {
-        let max = self.shared.max_bytes.load(Ordering::Relaxed);
+        let max = self.shared.max_bytes;
         let keys = self.shared.key_bytes.load(Ordering::Relaxed);
         let after = data
             .total_bytes()
@@ -78,6 +73,7 @@ mod tests {
     use super::*;
     use crate::backend::cursor::CursorCodec;
     use crate::backend::store::DEMO_SEED;
+    use crate::config::StoreConfig;
     use crate::domain::files::{FileContent, FileStatus, LanguageFileUpload, NewDefinitionFile};
     use crate::domain::{Guid, NewOperation, OperationPatch, OperationStatus, OperationType};
 
@@ -93,7 +89,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_running_count_matches_a_recount_after_every_kind_of_change() {
-        let store = Store::new(1000, CursorCodec::new(None));
+        let store = Store::new(&StoreConfig::immediate(1000), CursorCodec::new(None));
         store.load_seed(DEMO_SEED).expect("the demo seed");
         assert_counted(&store);
         let file = Guid::parse("id", "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01").expect("a GUID");

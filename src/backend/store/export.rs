@@ -1,4 +1,4 @@
-//! `--export-store FILE`: the whole store written as a seed document (the format `--seed`
+//! `export-store FILE`: the whole store written as a seed document (the format `--seed`
 //! reads, with each file's own bytes under `contents`), so a data set can be captured and
 //! shared. Importing is `--seed FILE` into a new `--store-path` (a seed applies only to a new,
 //! empty database) or into the in-memory store.
@@ -113,7 +113,7 @@ impl Store {
         serde_json::to_string_pretty(&seed).map_err(|e| format!("cannot write the seed: {e}"))
     }
 
-    /// `--export-store FILE`: writes [`Store::export_seed`] to `path`.
+    /// `export-store FILE`: writes [`Store::export_seed`] to `path`.
     pub fn export_to(&self, path: &std::path::Path) -> Result<(), String> {
         let seed = self.export_seed()?;
         std::fs::write(path, seed).map_err(|e| format!("cannot write {}: {e}", path.display()))

@@ -45,7 +45,7 @@ impl Store {
 
     /// Bytes the store leaves for idempotency keys under `--store-max-bytes`.
     fn room_for_keys(&self) -> usize {
-        let max = self.shared.max_bytes.load(Ordering::Relaxed);
+        let max = self.shared.max_bytes;
         max.saturating_sub(self.shared.data().bytes)
     }
 }

@@ -23,7 +23,7 @@ mod writes;
 mod xml_limits;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use tokio::sync::broadcast;
 
 use super::cursor::CursorCodec;
 use super::{Backend, Caller, FileLookups, FileWatch, Lookups, Watch};
+use crate::config::StoreConfig;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, FileStatus, NewDefinitionFile};
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
@@ -54,13 +55,13 @@ struct Shared {
     changes: broadcast::Sender<Change>,
     cursors: CursorCodec,
     capacity: usize,
-    /// How long simulated processing takes, in milliseconds.
-    processing_delay_ms: AtomicU64,
+    /// How long simulated processing takes.
+    processing_delay: Duration,
     /// The database each change is written to before it is visible (`--store-path`). A
     /// write takes it before the data lock, so the two are always taken in that order.
     db: Option<Mutex<durable::Db>>,
     /// Most bytes held (see [`bytes`]).
-    max_bytes: AtomicUsize,
+    max_bytes: usize,
     /// Bytes held by the idempotency keys in the database (see [`keys`]).
     key_bytes: AtomicUsize,
 }
@@ -195,7 +196,7 @@ impl Shared {
     }
 
     fn processing_delay(&self) -> Duration {
-        Duration::from_millis(self.processing_delay_ms.load(Ordering::Relaxed))
+        self.processing_delay
     }
 }
 
@@ -257,13 +258,14 @@ impl Data {
 }
 
 impl Store {
-    /// An empty store holding at most `capacity` operations.
-    pub fn new(capacity: usize, cursors: CursorCodec) -> Self {
-        Store::with_data(capacity, cursors, Data::default(), None)
+    /// An empty in-memory store with the capacity, byte cap and processing delay of `config`
+    /// (its seed and path are the caller's business: see [`crate::store`]).
+    pub fn new(config: &StoreConfig, cursors: CursorCodec) -> Self {
+        Store::with_data(config, cursors, Data::default(), None)
     }
 
     fn with_data(
-        capacity: usize,
+        config: &StoreConfig,
         cursors: CursorCodec,
         data: Data,
         db: Option<durable::Db>,
@@ -273,19 +275,13 @@ impl Store {
                 data: Mutex::new(data),
                 changes: broadcast::channel(1024).0,
                 cursors,
-                capacity,
-                processing_delay_ms: AtomicU64::new(0),
+                capacity: config.store_capacity,
+                processing_delay: config.store_processing_delay,
                 db: db.map(Mutex::new),
-                max_bytes: AtomicUsize::new(usize::MAX),
+                max_bytes: config.store_max_bytes,
                 key_bytes: AtomicUsize::new(0),
             }),
         }
-    }
-
-    /// How long the simulated Intune takes to process an upload or an action (0 by default).
-    pub fn set_processing_delay(&self, delay: Duration) {
-        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        self.shared.processing_delay_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Adds a definition file record as it is (no processing, no operation, no tenant limit):

@@ -8,6 +8,7 @@ use super::durable::Db;
 use super::simulate::remove_file;
 use super::{Change, Data, Store};
 use crate::backend::cursor::CursorCodec;
+use crate::config::StoreConfig;
 use crate::domain::files::FileStatus;
 use crate::domain::{Guid, OperationStatus, OperationType, Timestamp};
 
@@ -16,19 +17,20 @@ pub const INTERRUPTED: &str = "The gateway stopped before processing of this wor
                                nothing of it was applied; start it again";
 
 impl Store {
-    /// Opens (or creates) the store kept in the SQLite database at `path`. Returns the store
+    /// Opens (or creates) the store kept in the SQLite database at `path`, with the capacity,
+    /// byte cap and processing delay of `config`. Returns the store
     /// and whether the seed decision was never made for the database (only then does a seed
     /// apply; see [`Store::mark_seeded`]).
     pub fn open(
         path: &Path,
-        capacity: usize,
+        config: &StoreConfig,
         cursors: CursorCodec,
     ) -> Result<(Store, bool), String> {
         let db = Db::open(path)?;
         let never_seeded = db.never_seeded()?;
         db.interrupt_running_keys()?;
         let data = db.load()?;
-        let store = Store::with_data(capacity, cursors, data, Some(db));
+        let store = Store::with_data(config, cursors, data, Some(db));
         store
             .shared
             .write(|data| {

@@ -84,13 +84,13 @@ struct SeedDefinitionFile {
     upload_date_time: Option<String>,
     #[serde(default)]
     last_modified_date_time: Option<String>,
-    /// The file's own bytes (what `--export-store` writes), instead of a `sample`.
+    /// The file's own bytes (what `export-store` writes), instead of a `sample`.
     #[serde(default)]
     contents: Option<SeedContents>,
     operations: Vec<SeedOperation>,
 }
 
-/// A file's ADMX and ADML bytes, base64, as `--export-store` writes them.
+/// A file's ADMX and ADML bytes, base64, as `export-store` writes them.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct SeedContents {
@@ -347,10 +347,11 @@ mod tests {
     use super::*;
     use crate::backend::cursor::CursorCodec;
     use crate::backend::store::DEMO_SEED;
+    use crate::config::StoreConfig;
 
     #[test]
     fn the_demo_seed_loads() {
-        let store = Store::new(100, CursorCodec::new(None));
+        let store = Store::new(&StoreConfig::immediate(100), CursorCodec::new(None));
         assert_eq!(store.load_seed(DEMO_SEED).expect("demo seed is valid"), 6);
     }
 
@@ -372,7 +373,7 @@ mod tests {
 
     #[test]
     fn a_bad_seed_names_the_problem() {
-        let store = Store::new(100, CursorCodec::new(None));
+        let store = Store::new(&StoreConfig::immediate(100), CursorCodec::new(None));
         let err = store
             .load_seed(r#"{"definitionFiles":[{"id":"nope","operations":[]}]}"#)
             .expect_err("bad id");

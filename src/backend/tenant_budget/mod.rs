@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use super::BearerToken;
 use super::budget::Priority;
 use super::identity::{self, Vouched};
-use crate::config::Config;
+use crate::config::cluster::BudgetConfig;
 use crate::error::{Code, Error, UpstreamDetail};
 use crate::shared_state::{Redis, budget::SharedLedger};
 use crate::telemetry::budget_metrics as metrics;
@@ -89,14 +89,14 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// From the start-up configuration.
-    pub fn from_config(config: &Config) -> Self {
+    /// The limits `config` sets.
+    pub fn new(config: &BudgetConfig) -> Self {
         Limits {
-            reads: config.budget.tenant_read_budget,
-            writes: config.budget.tenant_write_budget,
-            window: config.budget.tenant_budget_window,
-            wait: config.budget.graph_budget_wait,
-            poller_share: config.budget.poller_budget_share,
+            reads: config.tenant_read_budget,
+            writes: config.tenant_write_budget,
+            window: config.tenant_budget_window,
+            wait: config.graph_budget_wait,
+            poller_share: config.poller_budget_share,
         }
     }
 
@@ -166,16 +166,16 @@ pub struct TenantBudget {
 
 impl TenantBudget {
     /// The budget `config` describes, shared through `redis` when given.
-    pub fn new(config: &Config, redis: Option<Arc<Redis>>) -> Self {
-        let limits = Limits::from_config(config);
-        let local_limits = match (&redis, config.budget.replicas) {
+    pub fn new(config: &BudgetConfig, redis: Option<Arc<Redis>>) -> Self {
+        let limits = Limits::new(config);
+        let local_limits = match (&redis, config.replicas) {
             (Some(_), Some(replicas)) => limits.share_of(replicas),
             _ => limits.clone(),
         };
         TenantBudget {
             local: window::Ledger::new(limits.window),
             shared: redis.map(|redis| SharedLedger::new(redis, limits.window)),
-            tenant_id: config.budget.tenant_id.clone(),
+            tenant_id: config.tenant_id.clone(),
             lines: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(window::MAX_TENANTS).expect("non-zero"),
             )),

@@ -4,10 +4,10 @@ use super::*;
 use crate::error::Code;
 
 fn budget(reads: u32, window_ms: u64, wait_ms: u64) -> TenantBudget {
-    let mut config = Config::defaults();
-    config.budget.tenant_read_budget = reads;
-    config.budget.tenant_budget_window = Duration::from_millis(window_ms);
-    config.budget.graph_budget_wait = Duration::from_millis(wait_ms);
+    let mut config = BudgetConfig::defaults();
+    config.tenant_read_budget = reads;
+    config.tenant_budget_window = Duration::from_millis(window_ms);
+    config.graph_budget_wait = Duration::from_millis(wait_ms);
     TenantBudget::new(&config, None)
 }
 
@@ -150,10 +150,10 @@ async fn a_pause_holds_every_request_of_the_tenant() {
 
 #[tokio::test]
 async fn writes_take_from_both_budgets() {
-    let mut config = Config::defaults();
-    config.budget.tenant_read_budget = 3;
-    config.budget.tenant_write_budget = 1;
-    config.budget.graph_budget_wait = Duration::ZERO;
+    let mut config = BudgetConfig::defaults();
+    config.tenant_read_budget = 3;
+    config.tenant_write_budget = 1;
+    config.graph_budget_wait = Duration::ZERO;
     let budget = TenantBudget::new(&config, None);
     budget
         .acquire("t", true, 1, Priority::Interactive, far())
@@ -191,8 +191,8 @@ fn the_tenant_is_the_flag_else_a_vouched_tid_else_the_token() {
     );
     vouched.record(&token);
     assert_eq!(budget.tenant_of(Some(&token), &vouched), "tid:t1");
-    let mut config = Config::defaults();
-    config.budget.tenant_id = Some("fixed".into());
+    let mut config = BudgetConfig::defaults();
+    config.tenant_id = Some("fixed".into());
     let fixed = TenantBudget::new(&config, None);
     assert_eq!(
         fixed.tenant_of(Some(&token), &Vouched::default()),

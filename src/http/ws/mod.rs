@@ -49,14 +49,14 @@ pub struct WebSocketLimits {
 }
 
 impl WebSocketLimits {
-    /// From the start-up configuration.
-    pub fn from_config(config: &crate::Config) -> Self {
+    /// The WebSocket limits among the HTTP layer's `flags`.
+    pub fn new(flags: &crate::config::HttpFlags) -> Self {
         WebSocketLimits {
-            init_timeout: config.ws_init_timeout,
-            max_total: config.max_websockets,
-            max_per_address: config.max_websockets_per_address,
-            max_queued_bytes: config.ws_max_queued_bytes,
-            stall_timeout: config.ws_stall_timeout,
+            init_timeout: flags.ws_init_timeout,
+            max_total: flags.max_websockets,
+            max_per_address: flags.max_websockets_per_address,
+            max_queued_bytes: flags.ws_max_queued_bytes,
+            stall_timeout: flags.ws_stall_timeout,
         }
     }
 }

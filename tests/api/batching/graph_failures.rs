@@ -72,7 +72,7 @@ async fn a_throttled_sub_request_alone_is_retried_in_a_later_batch() {
 #[tokio::test]
 async fn a_sub_request_throttled_beyond_the_budget_is_throttled_alone() {
     let mut config = config();
-    config.graph_timeout = Duration::from_secs(1);
+    config.graph.graph_timeout = Duration::from_secs(1);
     let app = crate::graph::navigation_app_with(config).await;
     let graph = app.graph();
     let file = guid();
@@ -105,7 +105,7 @@ async fn a_sub_request_throttled_beyond_the_budget_is_throttled_alone() {
 #[tokio::test]
 async fn a_slow_batch_is_upstream_timeout_for_its_keys() {
     let mut config = config();
-    config.graph_timeout = Duration::from_millis(500);
+    config.graph.graph_timeout = Duration::from_millis(500);
     let app = crate::graph::navigation_app_with(config).await;
     let graph = app.graph();
     let file = guid();

@@ -20,7 +20,7 @@ fn counting_app(config: gpo_gateway::Config) -> (TestApp, Arc<DelegatingBackend>
 #[tokio::test]
 async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
     let mut config = config();
-    config.federation = true;
+    config.query.federation = true;
     let (app, store) = counting_app(config);
     let file = guid();
     store

@@ -50,7 +50,7 @@ async fn typename(app: &TestApp, method: Method) -> (StatusCode, axum::http::Hea
 
 #[tokio::test]
 async fn requests_over_the_in_flight_cap_get_503_while_health_probes_are_answered() {
-    let app = slow_graph_app(|c| c.max_in_flight = 2).await;
+    let app = slow_graph_app(|c| c.http.max_in_flight = 2).await;
     let slow = [start_slow_request(&app), start_slow_request(&app)];
     // The slow requests take their permits as soon as they are scheduled; until then a quick
     // request still fits under the cap and passes.
@@ -110,7 +110,7 @@ async fn requests_over_the_in_flight_cap_get_503_while_health_probes_are_answere
 #[tokio::test]
 async fn a_request_past_its_deadline_gets_504_limit_exceeded() {
     let mut config = config();
-    config.request_timeout = Duration::from_secs(1);
+    config.http.request_timeout = Duration::from_secs(1);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let quick_file = guid();
     // The first matching delay applies: reads of `quick_file` finish under the deadline.

@@ -34,11 +34,11 @@ fn large_request(length: usize) -> String {
 
 async fn gateway() -> SocketAddr {
     served(|c| {
-        c.max_body_bytes = PLAIN;
-        c.max_variables_bytes = LIMIT;
-        c.max_large_bodies = 1;
+        c.http.max_body_bytes = PLAIN;
+        c.http.max_variables_bytes = LIMIT;
+        c.http.max_large_bodies = 1;
         // These tests hold a slot with a half-sent body on purpose.
-        c.large_body_min_rate = 0;
+        c.http.large_body_min_rate = 0;
     })
     .await
 }
@@ -118,9 +118,9 @@ async fn a_body_of_unknown_length_is_held_to_max_body_bytes() {
 #[tokio::test]
 async fn large_bodies_that_stall_lose_their_slots_and_connections_within_two_seconds() {
     let addr = served(|c| {
-        c.max_body_bytes = PLAIN;
-        c.max_variables_bytes = 10_000_000;
-        c.max_large_bodies = 4;
+        c.http.max_body_bytes = PLAIN;
+        c.http.max_variables_bytes = 10_000_000;
+        c.http.max_large_bodies = 4;
     })
     .await;
     // Four connections declare 8 MB and send nothing: every slot, were they kept.

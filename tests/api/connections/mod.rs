@@ -117,7 +117,7 @@ async fn open_idle(addr: SocketAddr) -> TcpStream {
 
 #[tokio::test]
 async fn a_client_that_stops_halfway_through_its_headers_is_disconnected() {
-    let addr = served(|c| c.header_read_timeout = Duration::from_millis(500)).await;
+    let addr = served(|c| c.connections.header_read_timeout = Duration::from_millis(500)).await;
     let mut stream = TcpStream::connect(addr).await.expect("connects");
     stream
         .write_all(b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Ty")
@@ -129,7 +129,7 @@ async fn a_client_that_stops_halfway_through_its_headers_is_disconnected() {
 
 #[tokio::test]
 async fn a_client_that_connects_and_sends_nothing_is_disconnected() {
-    let addr = served(|c| c.header_read_timeout = Duration::from_millis(500)).await;
+    let addr = served(|c| c.connections.header_read_timeout = Duration::from_millis(500)).await;
     let mut stream = TcpStream::connect(addr).await.expect("connects");
     let (received, took) = read_until_closed(&mut stream).await;
     assert!(took >= Duration::from_millis(400), "closed early: {took:?}");
@@ -139,8 +139,8 @@ async fn a_client_that_connects_and_sends_nothing_is_disconnected() {
 #[tokio::test]
 async fn a_body_shorter_than_declared_gets_408_limit_exceeded_and_the_connection_closes() {
     let addr = served(|c| {
-        c.body_read_timeout = Duration::from_millis(500);
-        c.request_timeout = Duration::from_secs(60);
+        c.connections.body_read_timeout = Duration::from_millis(500);
+        c.http.request_timeout = Duration::from_secs(60);
     })
     .await;
     let request = format!("{}{{\"query\":", post_head(100));
@@ -161,8 +161,8 @@ async fn a_body_shorter_than_declared_gets_408_limit_exceeded_and_the_connection
 #[tokio::test]
 async fn a_declared_gigabyte_is_refused_with_413_before_any_body_is_sent() {
     let addr = served(|c| {
-        c.body_read_timeout = Duration::from_secs(60);
-        c.request_timeout = Duration::from_secs(60);
+        c.connections.body_read_timeout = Duration::from_secs(60);
+        c.http.request_timeout = Duration::from_secs(60);
     })
     .await;
     // Nothing of the body is sent: only an answer that does not wait for it can arrive.
@@ -177,8 +177,8 @@ async fn a_declared_length_at_the_body_limit_passes_and_one_over_is_refused() {
     let limit = 2_000;
     // Both body limits at `limit`: the declared length is checked against the larger one.
     let addr = served(|c| {
-        c.max_body_bytes = limit;
-        c.max_variables_bytes = limit;
+        c.http.max_body_bytes = limit;
+        c.http.max_variables_bytes = limit;
     })
     .await;
     let query = json!({ "query": "{ __typename }" }).to_string();
@@ -213,8 +213,8 @@ fn assert_over_capacity(response: &RawResponse) {
 #[tokio::test]
 async fn connections_over_the_total_cap_get_503_with_retry_after_and_a_freed_slot_is_reused() {
     let addr = served(|c| {
-        c.max_connections = 3;
-        c.header_read_timeout = Duration::from_secs(60);
+        c.connections.max_connections = 3;
+        c.connections.header_read_timeout = Duration::from_secs(60);
     })
     .await;
     let first = open_idle(addr).await;
@@ -246,9 +246,9 @@ async fn connections_over_the_total_cap_get_503_with_retry_after_and_a_freed_slo
 #[tokio::test]
 async fn connections_over_the_per_address_cap_get_503_while_other_addresses_are_served() {
     let addr = served(|c| {
-        c.max_connections = 10;
-        c.max_connections_per_address = 2;
-        c.header_read_timeout = Duration::from_secs(60);
+        c.connections.max_connections = 10;
+        c.connections.max_connections_per_address = 2;
+        c.connections.header_read_timeout = Duration::from_secs(60);
     })
     .await;
     let _first = open_idle(addr).await;
@@ -272,7 +272,7 @@ async fn connections_over_the_per_address_cap_get_503_while_other_addresses_are_
 
 #[tokio::test]
 async fn an_open_websocket_holds_its_connection_slot() {
-    let addr = served(|c| c.max_connections = 1).await;
+    let addr = served(|c| c.connections.max_connections = 1).await;
     let socket = crate::ws_support::connect(addr, "graphql-transport-ws").await;
     assert_over_capacity(&get(addr, "/healthz").await);
     drop(socket);

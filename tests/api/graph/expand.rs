@@ -212,7 +212,7 @@ async fn a_create_answered_without_a_body_is_read_back_and_never_posted_twice() 
 async fn a_route_graph_does_not_serve_is_upstream_error_naming_it() {
     // The gateway told to use the navigation routes, against an Intune that refuses them.
     let mut config = config();
-    config.graph_navigation_reads = true;
+    config.graph.graph_navigation_reads = true;
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "success", None);
@@ -294,7 +294,7 @@ async fn a_graph_answer_over_the_body_limit_is_refused_unread() {
     );
     // A smaller limit applies to answers of any size above it, nextLinks included.
     let mut config = config();
-    config.graph_max_body_bytes = 2048;
+    config.graph.graph_max_body_bytes = 2048;
     let app = TestApp::with_config(Mode::Graph, config).await;
     let file = guid();
     for i in 0..40 {

@@ -48,7 +48,7 @@ pub(crate) async fn navigation_app() -> TestApp {
 
 /// [`navigation_app`] with `config`.
 pub(crate) async fn navigation_app_with(mut config: gpo_gateway::config::Config) -> TestApp {
-    config.graph_navigation_reads = true;
+    config.graph.graph_navigation_reads = true;
     let app = TestApp::with_config(Mode::Graph, config).await;
     app.graph().set_navigation_reads(true);
     app
@@ -56,7 +56,7 @@ pub(crate) async fn navigation_app_with(mut config: gpo_gateway::config::Config)
 
 async fn graph_app_with_timeout(seconds: f64) -> TestApp {
     let mut config = config();
-    config.graph_timeout = Duration::from_secs_f64(seconds);
+    config.graph.graph_timeout = Duration::from_secs_f64(seconds);
     TestApp::with_config(Mode::Graph, config).await
 }
 

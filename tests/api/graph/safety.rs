@@ -160,7 +160,7 @@ async fn one_operation_looks_up_at_most_500_operations() {
     // A Graph budget large enough that the lookup cap is what stops the request, and guard
     // caps that would otherwise refuse the document first.
     let mut config = config();
-    config.graph_request_budget = 1000;
+    config.graph.graph_request_budget = 1000;
     lift_query_caps(&mut config);
     // Navigation reads: each lookup is its own $batch sub-request.
     let app = navigation_app_with(config).await;

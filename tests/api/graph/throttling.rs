@@ -119,7 +119,7 @@ fn subscription(id: &str, file: &str, op: &str) -> Value {
 #[tokio::test]
 async fn a_429_on_one_poller_holds_every_poller_of_its_tenant_until_retry_after() {
     let mut config = config();
-    config.poll_interval = Duration::from_millis(100);
+    config.graph.poll_interval = Duration::from_millis(100);
     let app = TestApp::with_config(Mode::Graph, config).await;
     let addr = serve_tcp(app.router.clone()).await;
     // Two files: a poller reads its operation's file, so each poller has its own GET.

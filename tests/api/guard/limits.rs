@@ -142,8 +142,8 @@ async fn errors_are_capped_with_a_count_of_the_rest() {
 #[tokio::test]
 async fn responses_and_batches_are_capped_in_bytes() {
     let mut config = config();
-    config.max_response_bytes = 1000;
-    config.max_batch_response_bytes = 1500;
+    config.query.max_response_bytes = 1000;
+    config.query.max_batch_response_bytes = 1500;
     let app = TestApp::with_config(Mode::Store, config).await;
     // {"data":{"a00":"Query",...}}: 14 bytes per alias plus 10.
     let aliases = |n: usize| {
@@ -217,7 +217,7 @@ async fn federation_is_off_by_default_and_on_with_the_flag() {
     assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
 
     let mut config = config();
-    config.federation = true;
+    config.query.federation = true;
     let app = TestApp::with_config(Mode::Store, config).await;
     let body = app.data("{ _service { sdl } }", json!({})).await;
     assert!(
@@ -243,7 +243,7 @@ async fn the_production_profile_hides_the_schema() {
     assert_passes(&app.gql("{ __schema { types { name } } }", json!({})).await);
 
     let mut config = config();
-    config.production = true;
+    config.query.production = true;
     let app = TestApp::with_config(Mode::Store, config).await;
     let body = app.gql(typo, json!({})).await;
     assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");

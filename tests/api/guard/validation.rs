@@ -14,8 +14,8 @@ const PAGE: &str = "query Page($f: ID!, $n: Int, $after: String, $full: Boolean!
 
 async fn demo_with_cache(entries: usize) -> TestApp {
     let mut config = config();
-    config.no_seed = false;
-    config.document_cache_size = entries;
+    config.store.no_seed = false;
+    config.query.document_cache_size = entries;
     TestApp::with_config(Mode::Store, config).await
 }
 

@@ -11,8 +11,8 @@ use crate::helpers::*;
 #[tokio::test]
 async fn a_batch_runs_every_operation_and_is_capped() {
     let mut config = config();
-    config.no_seed = false;
-    config.max_batch = 3;
+    config.store.no_seed = false;
+    config.http.max_batch = 3;
     let app = TestApp::with_config(Mode::Store, config).await;
     let (status, _, body) = app
         .post(json!([
@@ -43,7 +43,7 @@ async fn a_batch_runs_every_operation_and_is_capped() {
 #[tokio::test]
 async fn each_operation_of_a_batch_is_held_to_the_limits() {
     let mut config = config();
-    config.max_complexity = 5;
+    config.query.max_complexity = 5;
     let app = TestApp::with_config(Mode::Store, config).await;
     let (_, _, body) = app
         .post(

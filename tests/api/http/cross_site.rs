@@ -57,7 +57,7 @@ async fn simple_content_types_without_a_preflight_header_are_refused() {
 #[tokio::test]
 async fn cors_preflight_allows_configured_origins_only() {
     let mut config = config();
-    config.cors_origins = vec!["https://admin.contoso.example".to_owned()];
+    config.http.cors_origins = vec!["https://admin.contoso.example".to_owned()];
     let app = TestApp::with_config(Mode::Store, config).await;
     let preflight = |origin: &str| {
         Request::builder()

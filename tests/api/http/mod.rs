@@ -130,12 +130,12 @@ async fn graphql_response_json_gets_spec_status_codes() {
 #[tokio::test]
 async fn too_deep_or_too_complex_queries_are_limit_exceeded() {
     let mut config = config();
-    config.max_complexity = 5;
+    config.query.max_complexity = 5;
     let app = TestApp::with_config(Mode::Store, config).await;
     let body = app.gql(LIST, json!({ "f": guid() })).await;
     assert_eq!(code(&body), "LIMIT_EXCEEDED", "{body}");
     let mut config = helpers_config_with_depth(3);
-    config.max_complexity = 1000;
+    config.query.max_complexity = 1000;
     let app = TestApp::with_config(Mode::Store, config).await;
     let body = app.gql(LIST, json!({ "f": guid() })).await;
     assert_eq!(code(&body), "LIMIT_EXCEEDED", "{body}");
@@ -143,14 +143,14 @@ async fn too_deep_or_too_complex_queries_are_limit_exceeded() {
 
 fn helpers_config_with_depth(depth: usize) -> gpo_gateway::Config {
     let mut config = config();
-    config.max_depth = depth;
+    config.query.max_depth = depth;
     config
 }
 
 #[tokio::test]
 async fn an_oversized_body_is_refused_with_413() {
     let mut config = config();
-    config.max_body_bytes = 1024;
+    config.http.max_body_bytes = 1024;
     let app = TestApp::with_config(Mode::Store, config).await;
     let huge = json!({ "query": format!("{{ __typename }} # {}", "x".repeat(4096)) });
     let (status, _, body) = app.post(huge).await;
@@ -197,8 +197,8 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn federation_resolves_entities_and_serves_the_subgraph_sdl() {
     let mut config = config();
-    config.no_seed = false;
-    config.federation = true;
+    config.store.no_seed = false;
+    config.query.federation = true;
     let app = TestApp::with_config(Mode::Store, config).await;
     let missing = guid();
     let body = app

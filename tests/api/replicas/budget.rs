@@ -96,7 +96,7 @@ async fn two_replicas_under_200_lookups_and_50_subscriptions_never_exceed_the_bu
         config.budget.tenant_read_budget = 40;
         config.budget.tenant_budget_window = WINDOW;
         config.budget.graph_budget_wait = Duration::from_secs(1);
-        config.poll_interval = Duration::from_millis(100);
+        config.graph.poll_interval = Duration::from_millis(100);
     })
     .await;
     let file = guid();
@@ -150,7 +150,7 @@ async fn pollers_on_one_replica_leave_people_on_the_other_their_share() {
         config.budget.tenant_budget_window = Duration::from_secs(20);
         config.budget.graph_budget_wait = Duration::ZERO;
         config.budget.poller_budget_share = 0.5;
-        config.poll_interval = Duration::from_millis(50);
+        config.graph.poll_interval = Duration::from_millis(50);
     })
     .await;
     let file = guid();
@@ -190,7 +190,7 @@ async fn pollers_on_one_replica_leave_people_on_the_other_their_share() {
 async fn a_429_on_replica_a_pauses_replica_b() {
     let redis = RedisServer::start();
     let (graph, a, b) = two_replicas(&redis, |config| {
-        config.graph_timeout = Duration::from_secs(1);
+        config.graph.graph_timeout = Duration::from_secs(1);
     })
     .await;
     // Two files: a lookup reads its whole file (`$expand`), so each has its own Graph GET.

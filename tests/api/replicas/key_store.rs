@@ -67,7 +67,7 @@ fn store(redis: &RedisServer, limits: Limits) -> SharedKeys {
     let mut config = config();
     config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
     config.redis.redis_timeout = Duration::from_secs(2);
-    let shared = Redis::from_config(&config)
+    let shared = Redis::new(&config.redis)
         .expect("a Redis URL")
         .expect("configured");
     SharedKeys::new(RedisKeys::new(Arc::clone(&shared)), limits)

@@ -16,7 +16,7 @@ fn keys(redis: &RedisServer) -> (Arc<Redis>, RedisKeys) {
     let mut config = config();
     config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
     config.redis.redis_timeout = Duration::from_secs(2);
-    let shared = Redis::from_config(&config)
+    let shared = Redis::new(&config.redis)
         .expect("a Redis URL")
         .expect("configured");
     (Arc::clone(&shared), RedisKeys::new(shared))

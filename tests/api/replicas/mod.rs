@@ -107,7 +107,7 @@ impl Drop for RedisServer {
 pub fn replica_config(graph: &FakeGraph, redis: &RedisServer) -> Config {
     let mut config = config();
     config.backend = BackendKind::Graph;
-    config.graph_url = graph.base_url();
+    config.graph.graph_url = graph.base_url();
     config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
     // A loaded test machine must not make a live Redis look unreachable (each replica would
     // then count alone, by design); a Redis that is down refuses connections at once anyway.
