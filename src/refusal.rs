@@ -4,8 +4,9 @@
 //! status, the `Retry-After`, the contract code, the metric label and the message a client
 //! reads each follow from one match here, so two places refusing the same thing cannot answer
 //! it differently. Like [`crate::error`], this module knows neither HTTP nor the GraphQL engine:
-//! the HTTP layer turns a status number into a response, the GraphQL layer a refusal into a
-//! GraphQL error, and `telemetry::metrics::refused` counts it under [`Refusal::limit`].
+//! the HTTP layer turns a status number into a response (`Rejection::over_limit`), the GraphQL
+//! layer a refusal into a GraphQL error (the guard's `refused`), and both count it, under
+//! [`Refusal::limit`], in the gateway's `Metrics` as they answer it.
 
 use std::fmt;
 use std::time::Duration;
