@@ -7,7 +7,18 @@
 
 /// The error codes of `../shared/contract.graphql` (`errors[].extensions.code`), declared in
 /// the contract's order; their wire names come from the member names (see [`Code::as_str`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+/// A code read back from a response parses with `str::parse` (`FromStr`, derived likewise).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::EnumString,
+)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     GraphqlParseFailed,
@@ -175,5 +186,9 @@ mod tests {
             Error::Internal("x".into()).code().as_str(),
             "INTERNAL_SERVER_ERROR"
         );
+        for code in Code::ALL {
+            assert_eq!(code.as_str().parse::<Code>(), Ok(*code));
+        }
+        assert!("OTHER".parse::<Code>().is_err());
     }
 }

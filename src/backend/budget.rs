@@ -130,11 +130,9 @@ impl RequestBudget {
     /// The error for a call the budget cannot pay for.
     pub fn exhausted(&self) -> Error {
         let limit = self.0.as_ref().map_or(0, |meter| meter.limit);
-        crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::GraphRequestBudget);
-        Error::LimitExceeded(format!(
-            "This request has used its budget of {limit} Microsoft Graph requests \
-             (--graph-request-budget); ask for fewer operations, lists or pages in one request"
-        ))
+        let refusal = crate::refusal::Refusal::GraphRequestBudget { limit };
+        crate::telemetry::metrics::refused(&refusal);
+        refusal.into()
     }
 
     /// The page `call` yields, fetched by `fetch` at most once per budget: identical list calls

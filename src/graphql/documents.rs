@@ -25,6 +25,8 @@ use async_graphql::ValidationResult;
 use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
 
+use crate::telemetry::metrics::Metrics;
+
 /// Estimated bytes a parsed document takes per token of its text (nodes, names, positions).
 pub const BYTES_PER_TOKEN: usize = 96;
 
@@ -56,6 +58,7 @@ pub struct DocumentCache {
     max_bytes: usize,
     hits: AtomicU64,
     misses: AtomicU64,
+    metrics: Metrics,
 }
 
 struct Cache {
@@ -113,7 +116,7 @@ impl Validations {
 
 impl DocumentCache {
     /// A cache within `size`.
-    pub fn new(size: DocumentCacheSize) -> Self {
+    pub fn new(size: DocumentCacheSize, metrics: Metrics) -> Self {
         DocumentCache {
             cache: NonZeroUsize::new(size.entries).map(|entries| {
                 Mutex::new(Cache {
@@ -124,6 +127,7 @@ impl DocumentCache {
             max_bytes: size.bytes,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -146,10 +150,8 @@ impl DocumentCache {
             &self.misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        crate::telemetry::metrics::cache_lookup(
-            crate::telemetry::metrics::Cache::Document,
-            found.is_some(),
-        );
+        let document = crate::telemetry::metrics::Cache::Document;
+        self.metrics.cache_lookup(document, found.is_some());
         found.map(|(document, validations)| Cached {
             document: ExecutableDocument::clone(&document),
             validations,
@@ -214,7 +216,7 @@ mod tests {
     use async_graphql::parser::parse_query;
 
     fn cache(entries: usize, bytes: usize) -> DocumentCache {
-        DocumentCache::new(DocumentCacheSize { entries, bytes })
+        DocumentCache::new(DocumentCacheSize { entries, bytes }, Metrics::new())
     }
 
     fn put(cache: &DocumentCache, query: &str) {

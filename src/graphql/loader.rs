@@ -151,7 +151,7 @@ impl<R: Resource> Load for Loader<R> {
 async fn within_cap<K, V, F, Fut>(
     looked_up: &AtomicUsize,
     keys: &[K],
-    what: &str,
+    what: &'static str,
     load: F,
 ) -> HashMap<K, Result<V, Error>>
 where
@@ -167,8 +167,12 @@ where
         .saturating_sub(before)
         .min(unique.len());
     let refused = unique.split_off(allowed);
+    let refusal = crate::refusal::Refusal::Lookups {
+        limit: MAX_LOOKUPS_PER_OPERATION,
+        what,
+    };
     if !refused.is_empty() {
-        crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxLookups);
+        crate::telemetry::metrics::refused(&refusal);
     }
     tracing::debug!(
         lookups = keys.len(),
@@ -181,9 +185,7 @@ where
     } else {
         load(unique).await
     };
-    let too_many = Error::LimitExceeded(format!(
-        "One GraphQL operation may look up at most {MAX_LOOKUPS_PER_OPERATION} {what}"
-    ));
+    let too_many = Error::from(refusal);
     found.extend(refused.into_iter().map(|key| (key, Err(too_many.clone()))));
     found
 }

@@ -24,6 +24,7 @@ pub use resolvers::{Mutation, Query, Subscription};
 
 use crate::backend::Backend;
 use crate::error::Code;
+use crate::telemetry::metrics::Metrics;
 use documents::{DocumentCache, DocumentCacheSize};
 use guard::{Guard, GuardLimits};
 
@@ -77,16 +78,27 @@ impl Limits {
 /// each request by the HTTP layer, never here. The schema's data holds the
 /// `Arc<DocumentCache>`, whose [`DocumentCache::stats`] metrics can read.
 pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema {
+    build_schema_counting(backend, limits, Metrics::new())
+}
+
+/// The schema over `backend`, counting its operations, refusals and cache lookups in `metrics`
+/// (the app state built on it counts there too).
+pub fn build_schema_counting(
+    backend: Arc<dyn Backend>,
+    limits: Limits,
+    metrics: Metrics,
+) -> GatewaySchema {
     let guard = Arc::new(GuardLimits {
         query: limits.query,
         federation: limits.federation,
         introspection: !limits.production,
         paged_fields: paged_fields(),
         response: limits.response,
+        metrics: metrics.clone(),
     });
     // Depth and cost are the guard's (it measures them without expanding fragments);
     // async-graphql's recursion check stays as a second line at the same figure.
-    let documents = Arc::new(DocumentCache::new(limits.document_cache));
+    let documents = Arc::new(DocumentCache::new(limits.document_cache, metrics.clone()));
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
@@ -97,7 +109,8 @@ pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema 
     .data(Arc::clone(&documents))
     .enable_federation()
     .limit_recursive_depth(guard::MAX_RECURSION)
-    .extension(crate::telemetry::OperationTelemetry)
+    .extension(crate::telemetry::OperationTelemetry(metrics.clone()))
+    .data(metrics)
     .data(Arc::clone(&guard))
     .extension(Guard(guard, documents));
     if limits.production {
@@ -157,8 +170,8 @@ pub fn http_batch_body(
     schema: &GatewaySchema,
     responses: &mut [Response],
 ) -> serde_json::Result<Vec<u8>> {
-    match schema.data::<ResponseLimits>() {
-        Some(limits) => guard::http_batch_body(responses, limits),
+    match schema.data::<Arc<GuardLimits>>() {
+        Some(guard) => guard::http_batch_body(responses, &guard.response, &guard.metrics),
         None => serde_json::to_vec(responses),
     }
 }
@@ -166,8 +179,8 @@ pub fn http_batch_body(
 /// The JSON answer to one HTTP request, held to the schema's response cap: `response` is
 /// replaced by the refusal it gets when over (a request executed with [`BoundWhenSent`]).
 pub fn http_body(schema: &GatewaySchema, response: &mut Response) -> serde_json::Result<Vec<u8>> {
-    match schema.data::<ResponseLimits>() {
-        Some(limits) => guard::http_body(response, limits),
+    match schema.data::<Arc<GuardLimits>>() {
+        Some(guard) => guard::http_body(response, &guard.response, &guard.metrics),
         None => serde_json::to_vec(response),
     }
 }

@@ -19,10 +19,10 @@ use super::handlers::caller_from;
 use super::negotiation::Negotiated;
 use super::response::Rejection;
 use crate::error::Error;
-use crate::telemetry::metrics::{self, Limit};
+use crate::refusal::Refusal;
+use crate::telemetry::metrics::Metrics;
 
-/// Seconds a client is asked to wait (`Retry-After`) when the gateway is at capacity.
-pub const RETRY_AFTER_SECONDS: u64 = 1;
+pub use crate::refusal::RETRY_AFTER_SECONDS;
 
 /// A refusal in GraphQL's response shape, in the media type the client accepts, with the
 /// client's `client-request-id` echoed; `retry_after` adds `Retry-After`.
@@ -40,6 +40,12 @@ pub(crate) fn refuse(
     rejection.into_response()
 }
 
+/// A refusal by a limit, answered as [`refuse`] answers (and counted in `metrics`).
+pub(crate) fn refuse_over(metrics: &Metrics, headers: &HeaderMap, refusal: Refusal) -> Response {
+    let media = Negotiated::of(headers).response;
+    Rejection::over_limit(metrics, refusal, media, &caller_from(headers)).into_response()
+}
+
 /// How request bodies are admitted: any body up to `plain` bytes; a larger one (an upload, up
 /// to `limit`) only with a declared length and one of a few slots, so that the memory large
 /// bodies take at once stays bounded whatever the number of requests in flight.
@@ -51,11 +57,13 @@ pub(crate) struct BodyAdmission {
     large_cap: usize,
     /// Bytes a large body must bring each second to keep its slot (0: no minimum).
     min_rate: usize,
+    metrics: Metrics,
 }
 
 impl BodyAdmission {
-    pub(crate) fn new(config: &HttpConfig) -> Self {
+    pub(crate) fn new(config: &HttpConfig, metrics: Metrics) -> Self {
         BodyAdmission {
+            metrics,
             plain: config.max_body_bytes,
             limit: config.body_limit(),
             large: Arc::new(Semaphore::new(config.max_large_bodies)),
@@ -83,32 +91,18 @@ pub(crate) async fn admit_body(
         .or_else(|| request.body().size_hint().exact());
     match declared {
         Some(length) if length > bodies.limit as u64 => {
-            metrics::refused(Limit::MaxBodyBytes);
-            let error = Error::LimitExceeded(format!(
-                "The request body is larger than {} bytes",
-                bodies.limit
-            ));
-            unread_body_refusal(
-                request.headers(),
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &error,
-                None,
-            )
+            let refusal = Refusal::BodyBytes {
+                limit: bodies.limit,
+            };
+            unread_body_refusal(&bodies.metrics, request.headers(), refusal)
         }
         Some(length) if length > bodies.plain as u64 => {
             let Ok(slot) = Arc::clone(&bodies.large).try_acquire_owned() else {
-                metrics::refused(Limit::MaxLargeBodies);
-                let error = Error::LimitExceeded(format!(
-                    "{} requests with a body over {} bytes are already being served; retry in \
-                     {RETRY_AFTER_SECONDS} s",
-                    bodies.large_cap, bodies.plain
-                ));
-                return unread_body_refusal(
-                    request.headers(),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &error,
-                    Some(RETRY_AFTER_SECONDS),
-                );
+                let refusal = Refusal::LargeBodies {
+                    slots: bodies.large_cap,
+                    plain: bodies.plain,
+                };
+                return unread_body_refusal(&bodies.metrics, request.headers(), refusal);
             };
             if bodies.min_rate == 0 {
                 let _slot = slot;
@@ -134,13 +128,8 @@ pub(crate) async fn admit_body(
 
 /// A refusal sent before the body was read, which closes the connection: the unread body
 /// would otherwise be taken for the next request.
-fn unread_body_refusal(
-    headers: &HeaderMap,
-    status: StatusCode,
-    error: &Error,
-    retry_after: Option<u64>,
-) -> Response {
-    let mut response = refuse(headers, status, error, retry_after);
+fn unread_body_refusal(metrics: &Metrics, headers: &HeaderMap, refusal: Refusal) -> Response {
+    let mut response = refuse_over(metrics, headers, refusal);
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -156,11 +145,13 @@ pub(crate) struct LoadShedder {
     permits: Arc<Semaphore>,
     cap: usize,
     deadline: Duration,
+    metrics: Metrics,
 }
 
 impl LoadShedder {
-    pub(crate) fn new(config: &HttpConfig) -> Self {
+    pub(crate) fn new(config: &HttpConfig, metrics: Metrics) -> Self {
         LoadShedder {
+            metrics,
             permits: Arc::new(Semaphore::new(config.max_in_flight)),
             cap: config.max_in_flight,
             deadline: config.request_timeout,
@@ -181,19 +172,10 @@ pub(crate) async fn shed_load(
         return next.run(request).await;
     }
     let Ok(permit) = Arc::clone(&shedder.permits).try_acquire_owned() else {
-        metrics::refused(Limit::MaxInFlight);
-        let error = Error::LimitExceeded(format!(
-            "The gateway is serving its maximum of {} requests; retry in {RETRY_AFTER_SECONDS} s",
-            shedder.cap
-        ));
-        return refuse(
-            request.headers(),
-            StatusCode::SERVICE_UNAVAILABLE,
-            &error,
-            Some(RETRY_AFTER_SECONDS),
-        );
+        let refusal = Refusal::InFlight { limit: shedder.cap };
+        return refuse_over(&shedder.metrics, request.headers(), refusal);
     };
-    let _in_flight = metrics::in_flight();
+    let _in_flight = shedder.metrics.in_flight();
     // Shared with work that outlives the answer (a keyed request runs to its end): the permit
     // goes back when both are done.
     let permit: InFlight = Arc::new(permit);
@@ -204,14 +186,11 @@ pub(crate) async fn shed_load(
     match tokio::time::timeout(shedder.deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            let error = Error::LimitExceeded(format!(
-                "The request did not finish within the gateway's deadline of {:?}; \
-                 a mutation in it may or may not have taken effect",
-                shedder.deadline
-            ));
             tracing::warn!(deadline = ?shedder.deadline, "request cut off at its deadline");
-            metrics::refused(Limit::RequestTimeout);
-            refuse(&headers, StatusCode::GATEWAY_TIMEOUT, &error, None)
+            let refusal = Refusal::RequestTimeout {
+                deadline: shedder.deadline,
+            };
+            refuse_over(&shedder.metrics, &headers, refusal)
         }
     }
 }

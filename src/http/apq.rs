@@ -5,7 +5,7 @@
 //! The cache is bounded both in entries and in bytes, so clients cannot grow it without limit.
 //! Behind it, replicas may share a second tier in Redis ([`PersistedQueries::share_through`]).
 
-use crate::telemetry::metrics;
+use crate::telemetry::metrics::{self, Metrics};
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, OnceLock};
 
@@ -21,6 +21,7 @@ pub struct PersistedQueries {
     cache: Mutex<Cache>,
     max_bytes: usize,
     shared: OnceLock<SharedQueries>,
+    metrics: Metrics,
 }
 
 struct Cache {
@@ -30,8 +31,9 @@ struct Cache {
 
 impl PersistedQueries {
     /// A cache of at most `max_entries` queries and `max_bytes` of query text.
-    pub fn new(max_entries: usize, max_bytes: usize) -> Self {
+    pub fn new(max_entries: usize, max_bytes: usize, metrics: Metrics) -> Self {
         PersistedQueries {
+            metrics,
             cache: Mutex::new(Cache {
                 entries: LruCache::new(
                     NonZeroUsize::new(max_entries.max(1)).expect("at least one"),
@@ -119,7 +121,8 @@ impl PersistedQueries {
         };
         if request.query.is_empty() {
             let found = self.cache().entries.get(&hash).cloned();
-            metrics::cache_lookup(metrics::Cache::Apq, found.is_some());
+            self.metrics
+                .cache_lookup(metrics::Cache::Apq, found.is_some());
             request.query = found.ok_or(Error::PersistedQueryNotFound)?;
             return Ok(());
         }
@@ -169,7 +172,7 @@ mod tests {
 
     #[test]
     fn miss_then_register_then_hit() {
-        let apq = PersistedQueries::new(10, 1 << 20);
+        let apq = PersistedQueries::new(10, 1 << 20, Metrics::new());
         let query = "{ __typename }";
         let hash = format!("{:x}", Sha256::digest(query));
         let err = apq.resolve(&mut with_pq("", &hash)).expect_err("miss");
@@ -182,7 +185,7 @@ mod tests {
 
     #[test]
     fn a_wrong_hash_is_refused_and_not_remembered() {
-        let apq = PersistedQueries::new(10, 1 << 20);
+        let apq = PersistedQueries::new(10, 1 << 20, Metrics::new());
         let wrong = "0".repeat(64);
         let err = apq
             .resolve(&mut with_pq("{ __typename }", &wrong))
@@ -196,7 +199,7 @@ mod tests {
 
     #[test]
     fn the_cache_stays_within_its_byte_budget() {
-        let apq = PersistedQueries::new(100, 64);
+        let apq = PersistedQueries::new(100, 64, Metrics::new());
         for i in 0..20 {
             let query = format!("{{ a{i}: __typename }}");
             let hash = format!("{:x}", Sha256::digest(&query));

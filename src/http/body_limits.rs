@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::HttpConfig;
-use crate::error::Error;
+use crate::refusal::Refusal;
 
 impl HttpConfig {
     /// The largest body read at all.
@@ -19,19 +19,17 @@ impl HttpConfig {
 
     /// Refuses a request (or any request of a batch) whose parts other than `variables` are
     /// larger than `max_body_bytes`.
-    pub fn check_outside_variables(&self, parsed: &Value) -> Result<(), Error> {
+    pub fn check_outside_variables(&self, parsed: &Value) -> Result<(), Refusal> {
         let requests = match parsed {
             Value::Array(items) => items.as_slice(),
             single => std::slice::from_ref(single),
         };
         let outside: usize = requests.iter().map(size_outside_variables).sum();
         if outside > self.max_body_bytes {
-            return Err(Error::LimitExceeded(format!(
-                "The request body is larger than {} bytes outside its `variables` (only \
-                 variables, such as base64 file contents, may make it larger, up to {} bytes)",
-                self.max_body_bytes,
-                self.body_limit()
-            )));
+            return Err(Refusal::BodyOutsideVariables {
+                plain: self.max_body_bytes,
+                limit: self.body_limit(),
+            });
         }
         Ok(())
     }

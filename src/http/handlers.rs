@@ -18,7 +18,7 @@ use crate::backend::{BearerToken, Caller, RequestBudget};
 use crate::domain::Guid;
 use crate::error::Error;
 use crate::graphql::loader::with_operation_data;
-use crate::telemetry::metrics::{self, Limit};
+use crate::refusal::Refusal;
 
 /// The caller of an HTTP request: its bearer token and a correlation id (the client's own
 /// `client-request-id` when it is a GUID, else a fresh one).
@@ -80,18 +80,24 @@ pub(crate) async fn graphql_post(
     let refuse = |status, error| Rejection::new(status, error, media.response, &caller);
     let parsed = match read_post_body(&state, &media, body) {
         Ok(parsed) => parsed,
-        Err((status, error)) => return refuse(status, error).into_response(),
+        Err(Refused::Invalid(status, error)) => return refuse(status, error).into_response(),
+        Err(Refused::Over(refusal)) => {
+            let metrics = &state.inner.metrics;
+            return Rejection::over_limit(metrics, refusal, media.response, &caller)
+                .into_response();
+        }
     };
     match parsed {
         serde_json::Value::Array(items) => {
             let cap = state.inner.config.max_batch;
             if items.is_empty() || items.len() > cap {
-                metrics::refused(Limit::MaxBatch);
-                let error = Error::LimitExceeded(format!(
-                    "A batch must hold 1 to {cap} operations; this one has {}",
-                    items.len()
-                ));
-                return refuse(StatusCode::BAD_REQUEST, error).into_response();
+                let refusal = Refusal::Batch {
+                    found: items.len(),
+                    limit: cap,
+                };
+                let metrics = &state.inner.metrics;
+                return Rejection::over_limit(metrics, refusal, media.response, &caller)
+                    .into_response();
             }
             let requests = items.into_iter().map(to_request).collect();
             let mut responses = state.execute(requests, &caller).await;
@@ -113,49 +119,57 @@ pub(crate) async fn graphql_post(
     }
 }
 
-/// The POST body as JSON, once the media type, CSRF rule and size limits allow it; else the
-/// status and error to refuse it with.
+/// Why a POST body is refused: it is invalid (the status and error to answer), or a limit
+/// refused it.
+enum Refused {
+    Invalid(StatusCode, Error),
+    Over(Refusal),
+}
+
+impl From<(StatusCode, Error)> for Refused {
+    fn from((status, error): (StatusCode, Error)) -> Self {
+        Refused::Invalid(status, error)
+    }
+}
+
+/// The POST body as JSON, once the media type, CSRF rule and size limits allow it; else why
+/// it is refused.
 fn read_post_body(
     state: &AppState,
     media: &Negotiated,
     body: Result<Bytes, BytesRejection>,
-) -> Result<serde_json::Value, (StatusCode, Error)> {
+) -> Result<serde_json::Value, Refused> {
     if media.csrf_refused() {
         let error = Error::bad_input(
             "This request has a content type a browser can send cross-site without a preflight. \
              Send Content-Type: application/json, or add an `apollo-require-preflight: true` header.",
         );
-        return Err((StatusCode::BAD_REQUEST, error));
+        return Err((StatusCode::BAD_REQUEST, error).into());
     }
     if media.body != BodyMedia::Json {
         let error = Error::bad_input("POST bodies must be JSON (Content-Type: application/json)");
-        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, error));
+        return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, error).into());
     }
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            metrics::refused(Limit::MaxBodyBytes);
             let config = &state.inner.config;
-            let error = Error::LimitExceeded(format!(
-                "The request body is larger than {} bytes (up to {} bytes when it declares its \
-                 Content-Length and the excess is in `variables`)",
-                config.max_body_bytes,
-                config.body_limit()
-            ));
-            return Err((StatusCode::PAYLOAD_TOO_LARGE, error));
+            return Err(Refused::Over(Refusal::BodyBytesRead {
+                plain: config.max_body_bytes,
+                limit: config.body_limit(),
+            }));
         }
         Err(rejection) => {
             let error = Error::bad_input(format!("Could not read the request body: {rejection}"));
-            return Err((StatusCode::BAD_REQUEST, error));
+            return Err((StatusCode::BAD_REQUEST, error).into());
         }
     };
     let parsed: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         let error = Error::bad_input(format!("The request body is not valid JSON: {e}"));
-        (StatusCode::BAD_REQUEST, error)
+        Refused::Invalid(StatusCode::BAD_REQUEST, error)
     })?;
-    if let Err(error) = state.inner.config.check_outside_variables(&parsed) {
-        metrics::refused(Limit::MaxBodyBytes);
-        return Err((StatusCode::PAYLOAD_TOO_LARGE, error));
+    if let Err(refusal) = state.inner.config.check_outside_variables(&parsed) {
+        return Err(Refused::Over(refusal));
     }
     Ok(parsed)
 }

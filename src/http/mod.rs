@@ -30,6 +30,7 @@ use axum::http::HeaderName;
 use crate::backend::Backend;
 use crate::graphql::GatewaySchema;
 use crate::idempotency::KeyStore;
+use crate::telemetry::metrics::Metrics;
 use apq::PersistedQueries;
 
 pub use idempotency::{HEADER as IDEMPOTENCY_KEY, REPLAYED as IDEMPOTENT_REPLAYED};
@@ -117,6 +118,8 @@ struct Inner {
     subscriptions: ws::Slots,
     websockets: ws::OpenWebSockets,
     keys: Arc<dyn KeyStore>,
+    /// This gateway's figures: its schema's, handed over when the state is built on it.
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -133,9 +136,15 @@ impl AppState {
         config: HttpConfig,
         keys: Arc<dyn KeyStore>,
     ) -> Self {
+        let metrics = schema.data::<Metrics>().cloned().unwrap_or_default();
         AppState {
             inner: Arc::new(Inner {
-                apq: PersistedQueries::new(config.apq_cache_size, 16 * 1024 * 1024),
+                apq: PersistedQueries::new(
+                    config.apq_cache_size,
+                    16 * 1024 * 1024,
+                    metrics.clone(),
+                ),
+                metrics,
                 subscriptions: ws::Slots::new(config.max_subscriptions),
                 websockets: ws::OpenWebSockets::new(&config.websocket),
                 schema,
@@ -148,6 +157,11 @@ impl AppState {
     }
 
     /// Which browser origins may call the gateway, in words (for the start-up banner).
+    /// This gateway's metrics, the figures its `/metrics` page shows.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
     pub fn allowed_origins(&self) -> &str {
         self.inner.config.origins.summary()
     }

@@ -10,6 +10,8 @@ use super::CLIENT_REQUEST_ID;
 use super::negotiation::ResponseMedia;
 use crate::backend::Caller;
 use crate::error::{Code, Error};
+use crate::refusal::Refusal;
+use crate::telemetry::metrics::Metrics;
 
 /// The client-facing GraphQL error for `error`: its client message and `extensions.code`
 /// (internal details are logged, never sent).
@@ -49,6 +51,32 @@ impl Rejection {
             media,
             client_request_id: caller.client_request_id.clone(),
             headers: Vec::new(),
+        }
+    }
+
+    /// Refuses `caller`'s request because a limit was reached: the status, `Retry-After` and
+    /// error all follow from `refusal`, which is counted here, in `metrics`.
+    pub(crate) fn over_limit(
+        metrics: &Metrics,
+        refusal: Refusal,
+        media: ResponseMedia,
+        caller: &Caller,
+    ) -> Self {
+        metrics.refused(&refusal);
+        Rejection::answering(refusal, media, caller)
+    }
+
+    /// The answer to `refusal` without counting it again: for a refusal counted where it
+    /// happened (a connection refused when accepted, answered on each request it sends).
+    pub(crate) fn answering(refusal: Refusal, media: ResponseMedia, caller: &Caller) -> Self {
+        // Refusals answered inside a GraphQL response have no status of their own; were one
+        // sent here, 400 is what a request error gets.
+        let (status, retry_after) = refusal.http_status().unwrap_or((400, None));
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        let rejection = Rejection::new(status, refusal.into(), media, caller);
+        match retry_after {
+            Some(seconds) => rejection.with_header(header::RETRY_AFTER, HeaderValue::from(seconds)),
+            None => rejection,
         }
     }
 

@@ -25,8 +25,9 @@ use crate::telemetry;
 pub fn router(state: AppState) -> Router {
     let cors = state.inner.config.origins.layer();
     let body_limit = state.inner.config.body_limit();
-    let shedder = admission::LoadShedder::new(&state.inner.config);
-    let bodies = admission::BodyAdmission::new(&state.inner.config);
+    let counted = &state.inner.metrics;
+    let shedder = admission::LoadShedder::new(&state.inner.config, counted.clone());
+    let bodies = admission::BodyAdmission::new(&state.inner.config, counted.clone());
     let compression = compression_layer(state.inner.config.compress_min_bytes);
     let keyed = idempotency::Guard {
         keys: Arc::clone(&state.inner.keys),
@@ -74,8 +75,9 @@ pub fn metrics_router(state: AppState) -> Router {
 
 /// Prometheus metrics, in the text exposition format.
 async fn metrics(State(state): State<AppState>) -> Response {
-    telemetry::metrics::websocket_figures(state.open_websockets(), state.live_subscriptions());
-    let (text, content_type) = telemetry::metrics::render();
+    let metrics = &state.inner.metrics;
+    metrics.websocket_figures(state.open_websockets(), state.live_subscriptions());
+    let (text, content_type) = metrics.render();
     ([(header::CONTENT_TYPE, content_type)], text).into_response()
 }
 

@@ -27,8 +27,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, StatusCode, header};
-use axum::response::Response;
+use axum::http::{HeaderValue, Request, header};
+use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -37,11 +37,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use super::admission::{RETRY_AFTER_SECONDS, refuse};
 use super::flowing::LateBody;
 use crate::config::ConnectionConfig;
-use crate::error::Error;
-use crate::telemetry::metrics::{self, Limit};
+use super::handlers::caller_from;
+use super::negotiation::Negotiated;
+use super::response::Rejection;
+use crate::refusal::Refusal;
+use crate::telemetry::metrics;
 use conn::{Admitted, Counted, DeadlineBody, Tally};
 pub(crate) use pending::AnswerBytes;
 use pending::PendingBytes;
@@ -99,12 +101,12 @@ where
             }
             Admitted::Refuse(slot) => {
                 tracing::warn!(%peer, "connection refused: too many open connections");
-                metrics::refused(Limit::MaxConnections);
+                metrics::refused(&Refusal::Connections);
                 let io = TokioIo::new(Counted::new(stream, slot, limits.header_read_timeout));
                 tokio::spawn(refuse_connection(io, limits.header_read_timeout));
             }
             Admitted::Drop => {
-                metrics::refused(Limit::MaxConnections);
+                metrics::refused(&Refusal::Connections);
                 drop(stream);
             }
         }
@@ -179,12 +181,10 @@ async fn handle(
         return Ok(shed_if_unsendable(response, &pending, &headers));
     }
     tracing::warn!(%peer, "request body not received in time");
-    metrics::refused(Limit::BodyReadTimeout);
-    let error = Error::LimitExceeded(format!(
-        "The request body did not arrive within {body_timeout:?} (a body over --max-body-bytes \
-         must also keep arriving at --large-body-min-rate)"
-    ));
-    let mut response = refuse(&headers, StatusCode::REQUEST_TIMEOUT, &error, None);
+    let refusal = Refusal::BodyReadTimeout {
+        timeout: body_timeout,
+    };
+    let mut response = refuse_counted(&headers, refusal);
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -202,35 +202,27 @@ fn shed_if_unsendable(
     let written = parts.extensions.get::<AnswerBytes>().copied();
     match pending.admit(body, written) {
         Ok(body) => Response::from_parts(parts, body),
-        Err(_) => {
-            metrics::refused(Limit::MaxPendingResponseBytes);
-            let error = Error::LimitExceeded(format!(
-                "The gateway holds its maximum of answers waiting for slow clients; retry in \
-                 {RETRY_AFTER_SECONDS} s"
-            ));
-            refuse(
-                headers,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &error,
-                Some(RETRY_AFTER_SECONDS),
-            )
-        }
+        Err(_) => refuse_counted(headers, Refusal::PendingResponseBytes),
     }
+}
+
+/// The answer to a refusal of the serving loop, counted with the process' figures (the loop
+/// serves whatever router it is given, so it counts outside any one gateway).
+fn refuse_counted(headers: &axum::http::HeaderMap, refusal: Refusal) -> Response {
+    metrics::refused(&refusal);
+    let media = Negotiated::of(headers).response;
+    Rejection::answering(refusal, media, &caller_from(headers)).into_response()
 }
 
 /// Answers every request on an over-capacity connection with 503 and closes it; the whole
 /// exchange is bounded by the header read timeout.
 async fn refuse_connection(io: TokioIo<Counted<TcpStream>>, timeout: Duration) {
+    // Counted once, when the connection was refused, not once per request on it.
     let service = service_fn(|request: Request<Incoming>| async move {
-        let error = Error::LimitExceeded(format!(
-            "The gateway has too many open connections; retry in {RETRY_AFTER_SECONDS} s"
-        ));
-        Ok::<_, Infallible>(refuse(
-            request.headers(),
-            StatusCode::SERVICE_UNAVAILABLE,
-            &error,
-            Some(RETRY_AFTER_SECONDS),
-        ))
+        let headers = request.headers();
+        let media = Negotiated::of(headers).response;
+        let answer = Rejection::answering(Refusal::Connections, media, &caller_from(headers));
+        Ok::<_, Infallible>(answer.into_response())
     });
     let mut builder = http1::Builder::new();
     builder

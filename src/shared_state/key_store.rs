@@ -216,6 +216,18 @@ async fn renew(keys: Arc<RedisKeys>, id: KeyId, owner: Owner, fingerprint: Strin
     }
 }
 
+/// Stores `answer` for [`KEY_LIFETIME`] if `owner` still holds the claim (`Ok(false)` if not).
+async fn store_answer(
+    keys: &RedisKeys,
+    id: &KeyId,
+    owner: &Owner,
+    fingerprint: &str,
+    answer: StoredAnswer,
+) -> Result<bool, super::Unavailable> {
+    keys.store(&id.scope, &id.key, owner, fingerprint, answer, KEY_LIFETIME)
+        .await
+}
+
 /// Tries again to store an answer Redis could not take, while the claim may still be alive.
 async fn store_later(
     keys: Arc<RedisKeys>,
@@ -230,16 +242,7 @@ async fn store_later(
     while Instant::now() < deadline {
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(2));
-        let stored = keys
-            .store(
-                &id.scope,
-                &id.key,
-                &owner,
-                &fingerprint,
-                answer.clone(),
-                KEY_LIFETIME,
-            )
-            .await;
+        let stored = store_answer(&keys, &id, &owner, &fingerprint, answer.clone()).await;
         if stored.is_ok() {
             break;
         }
@@ -290,17 +293,7 @@ impl KeyStore for SharedKeys {
             return Ok(());
         };
         let answer = self.kept(id, &fingerprint, answer);
-        let stored = self
-            .keys
-            .store(
-                &id.scope,
-                &id.key,
-                &owner,
-                &fingerprint,
-                answer.clone(),
-                KEY_LIFETIME,
-            )
-            .await;
+        let stored = store_answer(&self.keys, id, &owner, &fingerprint, answer.clone()).await;
         match stored {
             Ok(mine) => {
                 if !mine {

@@ -54,50 +54,7 @@ impl OperationNames {
     }
 }
 
-/// A limit that refused a request, named as its flag is (underscores for dashes).
-/// `max_connections` counts refusals by either connection cap (in total or per address);
-/// `max_lookups` is the fixed cap on lookups per operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
-#[strum(serialize_all = "snake_case")]
-pub enum Limit {
-    MaxTokens,
-    MaxNesting,
-    MaxDepth,
-    MaxComplexity,
-    MaxAliases,
-    MaxRootFields,
-    MaxDirectives,
-    MaxIntrospectionDepth,
-    MaxResponseBytes,
-    MaxBatchResponseBytes,
-    MaxErrors,
-    MaxBodyBytes,
-    MaxLargeBodies,
-    MaxBatch,
-    MaxInFlight,
-    RequestTimeout,
-    BodyReadTimeout,
-    MaxConnections,
-    MaxWebsockets,
-    MaxWebsocketsPerAddress,
-    MaxSubscriptions,
-    WsInitTimeout,
-    WsStallTimeout,
-    GraphRequestBudget,
-    MaxLookups,
-    WriteTimeout,
-    MaxPendingResponseBytes,
-}
-
-impl Limit {
-    /// Every limit, in the order declared above.
-    pub const ALL: &'static [Limit] = <Limit as strum::VariantArray>::VARIANTS;
-
-    /// The label value: the member's name in `snake_case`, derived.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
+pub use crate::refusal::Limit;
 
 /// A cache the gateway keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

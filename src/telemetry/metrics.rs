@@ -1,23 +1,30 @@
-//! Prometheus metrics: one registry for the process, and small typed functions the other layers
-//! call where something worth counting happens. No label ever holds a token, an id or free text:
-//! every label value comes from a fixed set (a limit's name, a route template, an error code)
-//! or from the bounded set of operation names seen first (see [`OPERATION_NAMES`]).
-//!
-//! The registry is process-wide, as Prometheus scrapes a process: several routers in one
-//! process (as in tests) count into the same figures.
+//! Prometheus metrics of one gateway: a [`Metrics`] handle made with its app state and handed
+//! to each layer when it is built (the HTTP layers, the GraphQL schema's extensions, the
+//! WebSocket endpoint), so two gateways in one process count apart. What the process shares
+//! among its gateways (the Graph client, the store, the serving loop) counts in
+//! [`process_metrics`](super::process_metrics), and each gateway's page shows it too. No label
+//! ever holds a token, an id or free text: every label value comes from a fixed set (a limit's
+//! name, a route template, an error code) or from the bounded set of operation names seen first
+//! (see [`OPERATION_NAMES`]).
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::labels::OperationNames;
 pub use super::labels::{Cache, Limit, graph_route, method_label};
+pub use super::process_metrics::{
+    graph_batch, graph_request, graph_retries, graph_throttled, lookups, poller_running, refused,
+    render, store_operations,
+};
+use super::process_metrics::{latency_histogram, shared_refusals};
+use super::refusal_counts::{RefusalCounts, Refusals};
 
 /// Distinct operation names kept as labels; operations named otherwise (or once the names take
 /// `labels::OPERATION_NAME_LABEL_BYTES`) are counted under [`OTHER_OPERATIONS`], so a client
@@ -43,24 +50,6 @@ struct TypeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LimitLabels {
-    limit: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct UpstreamLabels {
-    method: &'static str,
-    route: &'static str,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    method: &'static str,
-    route: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     cache: &'static str,
     result: &'static str,
@@ -68,154 +57,159 @@ struct CacheLabels {
 
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
-fn latency_histogram() -> Histogram {
-    // 1 ms to about 33 s.
-    Histogram::new(exponential_buckets(0.001, 2.0, 16))
-}
+/// The figures of one gateway, and the registry its `/metrics` page reads (its own figures and
+/// the process' shared ones). Cloning it shares them.
+#[derive(Clone)]
+pub struct Metrics(Arc<Figures>);
 
-fn count_histogram() -> Histogram {
-    Histogram::new([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0])
-}
-
-/// Every figure the gateway exports.
-struct Metrics {
+struct Figures {
     registry: Registry,
     requests: Family<OperationLabels, Counter>,
     request_seconds: Histograms<TypeLabels>,
     in_flight: Gauge,
-    refusals: Family<LimitLabels, Counter>,
-    upstream: Family<UpstreamLabels, Counter>,
-    upstream_seconds: Histograms<RouteLabels>,
-    retries: Counter,
-    throttles: Counter,
-    last_retry_after: Gauge<f64, std::sync::atomic::AtomicU64>,
-    batch_size: Histogram,
-    lookups: Histogram,
+    refusals: RefusalCounts,
     subscriptions: Gauge,
-    pollers: Gauge,
     websockets: Gauge,
     cache: Family<CacheLabels, Counter>,
-    store_operations: Gauge,
     names: Mutex<OperationNames>,
 }
 
-fn metrics() -> &'static Metrics {
-    static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS.get_or_init(Metrics::new)
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
+    /// Figures for a new gateway, all at zero (the process' shared ones as they are).
     // Long on purpose: one registration per metric, name and help text side by side, read
-    // as the list of what the process exports; split up, the list would only be scattered.
-    fn new() -> Self {
-        let mut m = Metrics {
+    // as the list of what a gateway exports; split up, the list would only be scattered.
+    pub fn new() -> Self {
+        let mut f = Figures {
             registry: Registry::with_prefix("gpo_gateway"),
             requests: Family::default(),
             request_seconds: Family::new_with_constructor(latency_histogram),
             in_flight: Gauge::default(),
-            refusals: Family::default(),
-            upstream: Family::default(),
-            upstream_seconds: Family::new_with_constructor(latency_histogram),
-            retries: Counter::default(),
-            throttles: Counter::default(),
-            last_retry_after: Gauge::default(),
-            batch_size: Histogram::new([1.0, 2.0, 5.0, 10.0, 15.0, 20.0]),
-            lookups: count_histogram(),
+            refusals: RefusalCounts::default(),
             subscriptions: Gauge::default(),
-            pollers: Gauge::default(),
             websockets: Gauge::default(),
             cache: Family::default(),
-            store_operations: Gauge::default(),
             names: Mutex::new(OperationNames::default()),
         };
-        let r = &mut m.registry;
+        let r = &mut f.registry;
         r.register(
             "graphql_requests",
             "GraphQL operations executed, by type, name and outcome (OK or the first error's code)",
-            m.requests.clone(),
+            f.requests.clone(),
         );
         r.register(
             "graphql_request_duration_seconds",
             "Time to execute one GraphQL operation",
-            m.request_seconds.clone(),
+            f.request_seconds.clone(),
         );
         r.register(
             "graphql_requests_in_flight",
             "GraphQL requests over HTTP being served now",
-            m.in_flight.clone(),
+            f.in_flight.clone(),
         );
-        r.register(
-            "refusals",
-            "Requests, connections and operations refused by a limit, by the limit's flag",
-            m.refusals.clone(),
-        );
-        r.register("graph_requests", "HTTP requests sent to Microsoft Graph, by method, route template and status (0: no answer)", m.upstream.clone());
-        r.register(
-            "graph_request_duration_seconds",
-            "Time of one HTTP exchange with Microsoft Graph",
-            m.upstream_seconds.clone(),
-        );
-        r.register(
-            "graph_retries",
-            "Microsoft Graph requests sent again after a 429, 503 or 504",
-            m.retries.clone(),
-        );
-        r.register(
-            "graph_throttles",
-            "Answers from Microsoft Graph with status 429, $batch sub-responses included",
-            m.throttles.clone(),
-        );
-        r.register(
-            "graph_last_retry_after_seconds",
-            "The Retry-After of the last throttled answer from Microsoft Graph",
-            m.last_retry_after.clone(),
-        );
-        r.register(
-            "graph_batch_size",
-            "Sub-requests in one Microsoft Graph $batch",
-            m.batch_size.clone(),
-        );
-        r.register(
-            "lookups_per_operation",
-            "Distinct operations one GraphQL operation looked up",
-            m.lookups.clone(),
-        );
+        register_refusals(r, Refusals::of([f.refusals.clone(), shared_refusals()]));
         r.register(
             "subscriptions_live",
             "Subscriptions and WebSocket operations running now",
-            m.subscriptions.clone(),
-        );
-        r.register(
-            "graph_pollers_live",
-            "Operations polled on Microsoft Graph for subscribers now",
-            m.pollers.clone(),
+            f.subscriptions.clone(),
         );
         r.register(
             "websockets_open",
             "WebSocket connections open now",
-            m.websockets.clone(),
+            f.websockets.clone(),
         );
         r.register(
             "cache_lookups",
             "Cache lookups, by cache (apq, document) and result (hit, miss)",
-            m.cache.clone(),
+            f.cache.clone(),
         );
-        r.register(
-            "store_operations",
-            "Group policy operations held by the in-process store",
-            m.store_operations.clone(),
-        );
-        super::budget_metrics::register(r);
-        m
+        super::process_metrics::register(r);
+        Metrics(Arc::new(f))
+    }
+
+    /// This gateway's metrics in Prometheus' text exposition format, and its content type.
+    pub fn render(&self) -> (String, &'static str) {
+        encode(&self.0.registry)
+    }
+
+    /// A GraphQL operation ran: its type (`query`, `mutation`, `subscription`), its name as
+    /// written in the document (`None` when anonymous or unknown), and its outcome (`OK` or an
+    /// error code).
+    pub fn graphql_operation(
+        &self,
+        kind: &'static str,
+        name: Option<&str>,
+        outcome: &'static str,
+        took: Duration,
+    ) {
+        let f = &self.0;
+        let name = match name {
+            None => ANONYMOUS.to_owned(),
+            Some(name) => bounded_name(&f.names, name),
+        };
+        f.requests
+            .get_or_create(&OperationLabels {
+                operation_type: kind,
+                operation_name: name,
+                outcome,
+            })
+            .inc();
+        f.request_seconds
+            .get_or_create(&TypeLabels {
+                operation_type: kind,
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// One more GraphQL request over HTTP is being served until the guard is dropped.
+    pub fn in_flight(&self) -> Held {
+        Held::new(&self.0.in_flight)
+    }
+
+    /// A limit of this gateway refused something: counted under the limit's name (a
+    /// [`Refusal`](crate::refusal::Refusal) says which limit it was).
+    pub fn refused(&self, what: impl Into<Limit>) {
+        self.0.refusals.count(what.into());
+    }
+
+    /// Live subscriptions and open WebSockets now (read when the metrics are scraped).
+    pub fn websocket_figures(&self, websockets: usize, subscriptions: usize) {
+        self.0.websockets.set(saturating(websockets));
+        self.0.subscriptions.set(saturating(subscriptions));
+    }
+
+    /// A cache lookup found (`hit`) or did not find what it looked for.
+    pub fn cache_lookup(&self, cache: Cache, hit: bool) {
+        let cache = match cache {
+            Cache::Apq => "apq",
+            Cache::Document => "document",
+        };
+        let result = if hit { "hit" } else { "miss" };
+        self.0
+            .cache
+            .get_or_create(&CacheLabels { cache, result })
+            .inc();
     }
 }
 
-/// The metrics in Prometheus' text exposition format, and its content type.
-pub fn render() -> (String, &'static str) {
+/// Registers the `refusals` counter, the sum of `refusals`.
+pub(super) fn register_refusals(r: &mut Registry, refusals: Refusals) {
+    r.register(
+        "refusals",
+        "Requests, connections and operations refused by a limit, by the limit's flag",
+        refusals,
+    );
+}
+
+/// `registry` in Prometheus' text exposition format, and its content type.
+pub(super) fn encode(registry: &Registry) -> (String, &'static str) {
     let mut text = String::new();
-    if let Err(e) =
-        prometheus_client::encoding::prometheus_text::encode(&mut text, &metrics().registry)
-    {
+    if let Err(e) = prometheus_client::encoding::prometheus_text::encode(&mut text, registry) {
         tracing::error!(error = %e, "could not encode the metrics");
     }
     (
@@ -224,55 +218,18 @@ pub fn render() -> (String, &'static str) {
     )
 }
 
-/// A GraphQL operation ran: its type (`query`, `mutation`, `subscription`), its name as written
-/// in the document (`None` when anonymous or unknown), and its outcome (`OK` or an error code).
-pub fn graphql_operation(
-    kind: &'static str,
-    name: Option<&str>,
-    outcome: &'static str,
-    took: Duration,
-) {
-    let m = metrics();
-    let name = match name {
-        None => ANONYMOUS.to_owned(),
-        Some(name) => bounded_name(&m.names, name),
-    };
-    m.requests
-        .get_or_create(&OperationLabels {
-            operation_type: kind,
-            operation_name: name,
-            outcome,
-        })
-        .inc();
-    m.request_seconds
-        .get_or_create(&TypeLabels {
-            operation_type: kind,
-        })
-        .observe(took.as_secs_f64());
-}
-
 fn bounded_name(names: &Mutex<OperationNames>, name: &str) -> String {
     let mut names = names.lock().unwrap_or_else(|p| p.into_inner());
     names.label(name, OPERATION_NAMES, OTHER_OPERATIONS)
 }
 
-/// One more GraphQL request over HTTP is being served until the guard is dropped.
-pub fn in_flight() -> Held {
-    Held::new(&metrics().in_flight)
-}
-
-/// One more poller runs until the guard is dropped.
-pub fn poller_running() -> Held {
-    Held::new(&metrics().pollers)
-}
-
 /// Counts one in a gauge while it is held.
-pub struct Held(&'static Gauge);
+pub struct Held(Gauge);
 
 impl Held {
-    fn new(gauge: &'static Gauge) -> Self {
+    pub(super) fn new(gauge: &Gauge) -> Self {
         gauge.inc();
-        Held(gauge)
+        Held(gauge.clone())
     }
 }
 
@@ -282,81 +239,7 @@ impl Drop for Held {
     }
 }
 
-/// `limit` refused something.
-pub fn refused(limit: Limit) {
-    metrics()
-        .refusals
-        .get_or_create(&LimitLabels {
-            limit: limit.as_str(),
-        })
-        .inc();
-}
-
-/// One HTTP exchange with Graph ended: `status` 0 when no answer came.
-pub fn graph_request(method: &'static str, route: &'static str, status: u16, took: Duration) {
-    let m = metrics();
-    m.upstream
-        .get_or_create(&UpstreamLabels {
-            method,
-            route,
-            status,
-        })
-        .inc();
-    m.upstream_seconds
-        .get_or_create(&RouteLabels { method, route })
-        .observe(took.as_secs_f64());
-}
-
-/// `count` Graph requests are being sent again.
-pub fn graph_retries(count: usize) {
-    metrics().retries.inc_by(count as u64);
-}
-
-/// Graph answered 429, asking to wait `retry_after` when it said.
-pub fn graph_throttled(retry_after: Option<Duration>) {
-    let m = metrics();
-    m.throttles.inc();
-    if let Some(wait) = retry_after {
-        m.last_retry_after.set(wait.as_secs_f64());
-    }
-}
-
-/// A `$batch` of `size` sub-requests is being sent.
-pub fn graph_batch(size: usize) {
-    metrics().batch_size.observe(size as f64);
-}
-
-/// A GraphQL operation ended having looked up `count` distinct operations.
-pub fn lookups(count: usize) {
-    metrics().lookups.observe(count as f64);
-}
-
-/// Live subscriptions and open WebSockets now (read when the metrics are scraped).
-pub fn websocket_figures(websockets: usize, subscriptions: usize) {
-    let m = metrics();
-    m.websockets.set(saturating(websockets));
-    m.subscriptions.set(saturating(subscriptions));
-}
-
-/// A cache lookup found (`hit`) or did not find what it looked for.
-pub fn cache_lookup(cache: Cache, hit: bool) {
-    let cache = match cache {
-        Cache::Apq => "apq",
-        Cache::Document => "document",
-    };
-    let result = if hit { "hit" } else { "miss" };
-    metrics()
-        .cache
-        .get_or_create(&CacheLabels { cache, result })
-        .inc();
-}
-
-/// The store now holds `count` operations.
-pub fn store_operations(count: usize) {
-    metrics().store_operations.set(saturating(count));
-}
-
-fn saturating(n: usize) -> i64 {
+pub(super) fn saturating(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 

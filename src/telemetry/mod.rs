@@ -7,6 +7,8 @@ mod labels;
 pub mod logs;
 pub mod metrics;
 mod operations;
+pub mod process_metrics;
+mod refusal_counts;
 pub mod traces;
 
 pub use operations::OperationTelemetry;

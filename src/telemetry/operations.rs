@@ -14,21 +14,25 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use async_graphql::{Response, ServerResult, Variables};
 use tracing::Instrument;
 
-use super::metrics;
+use super::metrics::{self, Metrics};
 use crate::error::Code;
 
-/// Installs the per-operation measurements on a schema.
-pub struct OperationTelemetry;
+/// Installs the per-operation measurements on a schema, counted in the gateway's metrics.
+pub struct OperationTelemetry(pub Metrics);
 
 impl ExtensionFactory for OperationTelemetry {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Recorder::default())
+        Arc::new(Recorder {
+            metrics: self.0.clone(),
+            defined: Mutex::default(),
+            ran: Mutex::default(),
+        })
     }
 }
 
 /// The operation of one request, as far as it is known.
-#[derive(Default)]
 struct Recorder {
+    metrics: Metrics,
     /// Each operation the document defines: its name (none when anonymous) and type.
     defined: Mutex<Vec<(Option<String>, OperationType)>>,
     /// The operation that ran: its name and type label.
@@ -43,8 +47,8 @@ fn type_label(ty: OperationType) -> &'static str {
     }
 }
 
-/// `OK`, or the code of the response's first error when it is one of [`Code::ALL`] (anything
-/// else is counted as `OTHER`).
+/// `OK`, or the code of the response's first error when it is a [`Code`] (anything else is
+/// counted as `OTHER`).
 fn outcome(response: &Response) -> &'static str {
     let Some(first) = response.errors.first() else {
         return "OK";
@@ -57,11 +61,8 @@ fn outcome(response: &Response) -> &'static str {
             async_graphql::Value::String(code) => Some(code.as_str()),
             _ => None,
         });
-    Code::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .find(|known| Some(*known) == code)
-        .unwrap_or("OTHER")
+    code.and_then(|code| code.parse::<Code>().ok())
+        .map_or("OTHER", Code::as_str)
 }
 
 #[async_trait::async_trait]
@@ -75,7 +76,8 @@ impl Extension for Recorder {
             (metrics::UNKNOWN, _) => Some(metrics::UNKNOWN.to_owned()),
             (_, name) => name,
         };
-        metrics::graphql_operation(kind, name.as_deref(), outcome(&response), started.elapsed());
+        let took = started.elapsed();
+        (self.metrics).graphql_operation(kind, name.as_deref(), outcome(&response), took);
         response
     }
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::fake_graph::{Canned, FakeGraph, Match};
-use crate::helpers::{CREATE, DELETE, GET, TOKEN, TestApp, config, guid};
+use crate::helpers::{CREATE, DELETE, GET, TOKEN, config, guid};
 use crate::process::{start, start_reading, terminate};
 
 /// Posts `query` to the binary at `addr` with the test token; returns the JSON answer.
@@ -204,15 +204,22 @@ async fn scrape(router: axum::Router) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// POSTs `query` to `router` as a client would; the answer's status.
+async fn post_to(router: &axum::Router, query: &str) -> StatusCode {
+    let body = json!({ "query": query }).to_string();
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("an answer");
+    response.status()
+}
+
 #[tokio::test]
 async fn metrics_are_off_the_public_port_unless_enabled_and_always_on_their_own_router() {
-    // A labelled family is exported once it holds a sample: run one operation first, so the
-    // test does not depend on others having run in this process.
-    TestApp::store()
-        .await
-        .post(json!({ "query": "{ __typename }" }))
-        .await;
     let app = gpo_gateway::app(&config()).expect("the gateway builds");
+    // A labelled family is exported once it holds a sample: run one operation first.
+    assert_eq!(post_to(&app.router, "{ __typename }").await, StatusCode::OK);
     assert_eq!(scrape(app.router).await.0, StatusCode::NOT_FOUND);
     let (status, text) = scrape(app.metrics).await;
     assert_eq!(status, StatusCode::OK);
@@ -314,11 +321,12 @@ fn the_schema_command_prints_schema_graphql_without_serving() {
 async fn the_dashboard_reads_only_metrics_the_gateway_exports() {
     // Labelled families are exported once they hold a sample.
     use gpo_gateway::telemetry::metrics;
-    let app = TestApp::store().await;
-    app.post(json!({ "query": "{ __typename }" })).await;
-    metrics::refused(metrics::Limit::MaxDepth);
+    let app = gpo_gateway::app(&config()).expect("the gateway builds");
+    assert_eq!(post_to(&app.router, "{ __typename }").await, StatusCode::OK);
+    let counted = app.state.metrics();
+    counted.refused(metrics::Limit::MaxDepth);
     metrics::graph_request("GET", "/$batch", 200, std::time::Duration::ZERO);
-    metrics::cache_lookup(metrics::Cache::Document, true);
+    counted.cache_lookup(metrics::Cache::Document, true);
     {
         use gpo_gateway::backend::budget::Priority;
         use gpo_gateway::telemetry::budget_metrics as budget;
@@ -330,7 +338,6 @@ async fn the_dashboard_reads_only_metrics_the_gateway_exports() {
         );
         budget::refused(false, Priority::Poller);
     }
-    let app = gpo_gateway::app(&config()).expect("the gateway builds");
     let (_, exported) = scrape(app.metrics).await;
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana-dashboard.json");
@@ -358,4 +365,49 @@ async fn the_dashboard_reads_only_metrics_the_gateway_exports() {
         }
     }
     assert!(read >= 14, "the dashboard reads {read} series");
+}
+
+#[tokio::test]
+async fn two_gateways_in_one_process_count_their_operations_and_refusals_apart() {
+    let first = gpo_gateway::app(&config()).expect("the gateway builds");
+    let second = gpo_gateway::app(&config()).expect("the gateway builds");
+    for _ in 0..2 {
+        assert_eq!(
+            post_to(&first.router, "{ __typename }").await,
+            StatusCode::OK
+        );
+    }
+    let bomb = format!("{{ {} __typename {} }}", "a {".repeat(20), "}".repeat(20));
+    post_to(&second.router, &bomb).await;
+    let (_, first) = scrape(first.metrics).await;
+    let (_, second) = scrape(second.metrics).await;
+    assert_eq!(
+        samples(&first, "gpo_gateway_graphql_requests_total"),
+        [r#"{operation_type="query",operation_name="__anonymous",outcome="OK"} 2"#],
+        "{first}"
+    );
+    assert_eq!(
+        samples(&second, "gpo_gateway_graphql_requests_total"),
+        [r#"{operation_type="unknown",operation_name="unknown",outcome="LIMIT_EXCEEDED"} 1"#],
+        "{second}"
+    );
+    // The serving loop's refusals are the process'; the guard's are each gateway's own.
+    let depth = |page: &str| {
+        samples(page, "gpo_gateway_refusals_total")
+            .into_iter()
+            .find_map(|sample| sample.strip_prefix(r#"{limit="max_depth"} "#))
+            .map(str::to_owned)
+    };
+    assert_eq!(depth(&first), None, "{first}");
+    assert_eq!(depth(&second).as_deref(), Some("1"), "{second}");
+    let mut lookups = samples(&first, "gpo_gateway_cache_lookups_total");
+    lookups.sort_unstable();
+    assert_eq!(
+        lookups,
+        [
+            r#"{cache="document",result="hit"} 1"#,
+            r#"{cache="document",result="miss"} 1"#
+        ],
+        "{first}"
+    );
 }

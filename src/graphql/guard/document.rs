@@ -7,8 +7,9 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Pos, Positioned, ServerError, ServerResult};
 
 use super::measure::INTROSPECTION_ROOTS;
-use super::{GuardLimits, document_has_too_many};
+use super::{GuardLimits, refused};
 use crate::error::Code;
+use crate::refusal::Refusal;
 
 /// The directives a client may use in an operation (the schema defines no custom ones).
 pub const EXECUTABLE_DIRECTIVES: [&str; 2] = ["skip", "include"];
@@ -82,12 +83,11 @@ pub fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResul
         }
     }
     if found.directives > limits.query.max_directives {
-        crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxDirectives);
-        return Err(document_has_too_many(
-            "directives",
-            found.directives,
-            limits.query.max_directives,
-        ));
+        let refusal = Refusal::Directives {
+            found: found.directives,
+            limit: limits.query.max_directives,
+        };
+        return Err(refused(&limits.metrics, refusal, None));
     }
     if let Some((name, pos)) = found.unknown_directive {
         return Err(invalid(format!("Unknown directive \"@{name}\"."), pos));

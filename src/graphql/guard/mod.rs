@@ -43,10 +43,11 @@ pub use response::{BoundWhenSent, ResponseLimits, http_batch_body, http_body};
 
 use super::documents::{DocumentCache, Validations};
 use crate::error::Code;
-use crate::telemetry::metrics::Limit;
+use crate::refusal::Refusal;
+use crate::telemetry::metrics::Metrics;
 use measure::Measurer;
-use refusals::{check_limits, too_many, unmeasurable};
-pub use refusals::{document_has_too_many, limit_error};
+pub use refusals::refused;
+use refusals::{check_limits, unmeasurable};
 
 /// async-graphql's parser refuses selection sets nested deeper than this; brackets nested
 /// deeper are refused before parsing, so the parser never recurses that far.
@@ -77,7 +78,7 @@ pub struct QueryLimits {
 }
 
 /// What the guard holds every operation to.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GuardLimits {
     pub query: QueryLimits,
     /// Whether `_service` and `_entities` may be queried.
@@ -88,6 +89,8 @@ pub struct GuardLimits {
     pub paged_fields: HashSet<String>,
     /// Caps on what goes back.
     pub response: ResponseLimits,
+    /// Where the gateway's refusals are counted.
+    pub metrics: Metrics,
 }
 
 /// The guard as a schema extension, with the cache of documents it has parsed.
@@ -118,9 +121,9 @@ impl Extension for Guarded {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         if self.bound_when_sent.load(Ordering::Relaxed) {
-            self.limits.response.bound_errors(&mut response);
+            (self.limits.response).bound_errors(&mut response, &self.limits.metrics);
         } else {
-            self.limits.response.bound(&mut response);
+            (self.limits.response).bound(&mut response, &self.limits.metrics);
         }
         super::finish_errors(&mut response);
         response
@@ -147,10 +150,10 @@ impl Extension for Guarded {
         stream: BoxStream<'s, Response>,
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
-        let limits = self.limits.response;
+        let limits = Arc::clone(&self.limits);
         next.run(ctx, stream)
             .map(move |mut response| {
-                limits.bound(&mut response);
+                limits.response.bound(&mut response, &limits.metrics);
                 response
             })
             .boxed()
@@ -270,22 +273,18 @@ fn remembered(
 fn parse_checked(query: &str, limits: &GuardLimits) -> ServerResult<(ExecutableDocument, usize)> {
     let shape = tokens::scan(query);
     if shape.tokens > limits.query.max_tokens {
-        crate::telemetry::metrics::refused(Limit::MaxTokens);
-        return Err(document_has_too_many(
-            "tokens",
-            shape.tokens,
-            limits.query.max_tokens,
-        ));
+        let refusal = Refusal::Tokens {
+            found: shape.tokens,
+            limit: limits.query.max_tokens,
+        };
+        return Err(refused(&limits.metrics, refusal, None));
     }
     if shape.nesting > MAX_NESTING {
-        crate::telemetry::metrics::refused(Limit::MaxNesting);
-        return Err(too_many(
-            "nested brackets",
-            "the document nests",
-            shape.nesting,
-            MAX_NESTING,
-            None,
-        ));
+        let refusal = Refusal::Nesting {
+            found: shape.nesting,
+            limit: MAX_NESTING,
+        };
+        return Err(refused(&limits.metrics, refusal, None));
     }
     let document = async_graphql::parser::parse_query(query).map_err(|e| {
         let mut error = ServerError::from(e);
@@ -323,8 +322,8 @@ fn measure_checked(
         let set = &operation.node.selection_set;
         let measure = measurer
             .operation(&set.node, set.pos)
-            .map_err(unmeasurable)?;
-        check_limits(&measure, &limits.query, operation.pos)?;
+            .map_err(|problem| unmeasurable(problem, &limits.metrics))?;
+        check_limits(&measure, &limits.query, operation.pos, &limits.metrics)?;
     }
     Ok(())
 }

@@ -1,83 +1,55 @@
-//! The guard's refusals: each limit's check on an operation's measure, and the
-//! `LIMIT_EXCEEDED` errors that explain what was over which limit.
+//! The guard's refusals: each limit's check on an operation's measure, and the one way a
+//! [`Refusal`] becomes the `LIMIT_EXCEEDED` GraphQL error that explains it.
 
 use async_graphql::{Pos, ServerError, ServerResult};
 
 use super::measure::{DEFAULT_PAGE, Measure, Unmeasurable};
 use super::{MAX_INTROSPECTION_LISTS, QueryLimits};
 use crate::error::Code;
-use crate::telemetry::metrics::{self, Limit};
+use crate::refusal::Refusal;
+use crate::telemetry::metrics::Metrics;
 
 /// Refuses an operation whose measure is over one of the query limits.
-// One check per limit in a row, each with the message that explains its measure; longer than
-// most functions because the messages are, not because it does several things.
-pub(super) fn check_limits(measure: &Measure, limits: &QueryLimits, pos: Pos) -> ServerResult<()> {
+pub(super) fn check_limits(
+    measure: &Measure,
+    limits: &QueryLimits,
+    pos: Pos,
+    metrics: &Metrics,
+) -> ServerResult<()> {
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    if measure.depth > limits.max_depth {
-        metrics::refused(Limit::MaxDepth);
-        return Err(limit_error(
-            format!(
-                "Query is nested too deep: depth {} (fields inside fields, through fragments); \
-                 the limit is {}",
-                measure.depth, limits.max_depth
-            ),
-            Some(pos),
-        ));
-    }
-    if as_usize(measure.cost) > limits.max_complexity {
-        metrics::refused(Limit::MaxComplexity);
-        return Err(limit_error(
-            format!(
-                "Query is too complex: cost {} (fields after expanding fragments, the selection \
-                 of a paged field counted `first` times, {DEFAULT_PAGE} when omitted); the limit \
-                 is {}",
-                measure.cost, limits.max_complexity
-            ),
-            Some(pos),
-        ));
-    }
-    let counts = [
-        (
-            "aliases",
-            measure.aliases,
-            limits.max_aliases,
-            Limit::MaxAliases,
-        ),
-        (
-            "root fields",
-            measure.top_fields,
-            limits.max_root_fields,
-            Limit::MaxRootFields,
-        ),
-    ];
-    for (what, found, limit, name) in counts {
-        if as_usize(found) > limit {
-            metrics::refused(name);
-            return Err(too_many(
-                what,
-                "the operation has",
-                as_usize(found),
-                limit,
-                Some(pos),
-            ));
+    let refusal = if measure.depth > limits.max_depth {
+        Refusal::Depth {
+            found: measure.depth,
+            limit: limits.max_depth,
         }
-    }
-    if measure.introspection_lists >= MAX_INTROSPECTION_LISTS {
-        metrics::refused(Limit::MaxIntrospectionDepth);
-        return Err(limit_error(
-            format!(
-                "Introspection is nested too deep: {} nested lists of fields, inputFields, \
-                 interfaces or possibleTypes; the limit is {}",
-                measure.introspection_lists,
-                MAX_INTROSPECTION_LISTS - 1
-            ),
-            Some(pos),
-        ));
-    }
-    Ok(())
+    } else if as_usize(measure.cost) > limits.max_complexity {
+        Refusal::Complexity {
+            found: measure.cost,
+            limit: limits.max_complexity,
+            default_page: DEFAULT_PAGE,
+        }
+    } else if as_usize(measure.aliases) > limits.max_aliases {
+        Refusal::Aliases {
+            found: as_usize(measure.aliases),
+            limit: limits.max_aliases,
+        }
+    } else if as_usize(measure.top_fields) > limits.max_root_fields {
+        Refusal::RootFields {
+            found: as_usize(measure.top_fields),
+            limit: limits.max_root_fields,
+        }
+    } else if measure.introspection_lists >= MAX_INTROSPECTION_LISTS {
+        Refusal::IntrospectionDepth {
+            found: measure.introspection_lists,
+            limit: MAX_INTROSPECTION_LISTS - 1,
+        }
+    } else {
+        return Ok(());
+    };
+    Err(refused(metrics, refusal, Some(pos)))
 }
 
-pub(super) fn unmeasurable(problem: Unmeasurable) -> ServerError {
+pub(super) fn unmeasurable(problem: Unmeasurable, metrics: &Metrics) -> ServerError {
     match problem {
         Unmeasurable::Cycle { fragment, pos } => {
             let mut error = ServerError::new(
@@ -88,40 +60,16 @@ pub(super) fn unmeasurable(problem: Unmeasurable) -> ServerError {
             error
         }
         Unmeasurable::TooDeep { limit, pos } => {
-            metrics::refused(Limit::MaxDepth);
-            limit_error(
-                format!(
-                    "Query is nested too deep: more than {limit} levels of selections, fragments \
-                     and inline fragments"
-                ),
-                Some(pos),
-            )
+            refused(metrics, Refusal::DepthUnmeasured { limit }, Some(pos))
         }
     }
 }
 
-/// "Too many {what}: {subject} {found}; the limit is {limit}".
-pub(super) fn too_many(
-    what: &str,
-    subject: &str,
-    found: usize,
-    limit: usize,
-    pos: Option<Pos>,
-) -> ServerError {
-    limit_error(
-        format!("Too many {what}: {subject} {found}; the limit is {limit}"),
-        pos,
-    )
-}
-
-/// "Too many {what}: the document has {found}; the limit is {limit}".
-pub fn document_has_too_many(what: &str, found: usize, limit: usize) -> ServerError {
-    too_many(what, "the document has", found, limit, None)
-}
-
-/// A `LIMIT_EXCEEDED` error.
-pub fn limit_error(message: String, pos: Option<Pos>) -> ServerError {
-    let mut error = ServerError::new(message, pos);
-    crate::graphql::ensure_code(&mut error, Code::LimitExceeded);
+/// The `LIMIT_EXCEEDED` error for `refusal`, at `pos` in the document when it points at an
+/// operation; the refusal is counted here, in `metrics`.
+pub fn refused(metrics: &Metrics, refusal: Refusal, pos: Option<Pos>) -> ServerError {
+    metrics.refused(&refusal);
+    let mut error = ServerError::new(refusal.to_string(), pos);
+    crate::graphql::ensure_code(&mut error, refusal.code());
     error
 }

@@ -5,12 +5,13 @@
 //! [`http_batch_body`]): the response is serialised once, not once more to be measured. Other
 //! paths (WebSocket messages) are measured by [`ResponseLimits::bound`].
 
-use crate::telemetry::metrics::{self, Limit};
 use std::io;
 
 use async_graphql::{Response, ServerError, Value};
 
-use super::limit_error;
+use super::refused;
+use crate::refusal::Refusal;
+use crate::telemetry::metrics::Metrics;
 
 /// Caps on responses.
 #[derive(Debug, Clone, Copy)]
@@ -31,54 +32,50 @@ pub struct BoundWhenSent;
 impl ResponseLimits {
     /// Trims `response` to the error cap, then replaces it with one `LIMIT_EXCEEDED` error if
     /// it is still larger than the byte cap.
-    pub fn bound(&self, response: &mut Response) {
-        self.bound_errors(response);
+    pub fn bound(&self, response: &mut Response, metrics: &Metrics) {
+        self.bound_errors(response, metrics);
         if serialised_len(response, self.max_response_bytes).is_none() {
-            self.refuse_size(response);
+            self.refuse_size(response, metrics);
         }
     }
 
     /// Trims `response` to the error cap: the rest are summed up in one more error.
-    pub fn bound_errors(&self, response: &mut Response) {
+    pub fn bound_errors(&self, response: &mut Response, metrics: &Metrics) {
         if response.errors.len() > self.max_errors {
             let dropped = response.errors.len() - self.max_errors;
-            metrics::refused(Limit::MaxErrors);
             response.errors.truncate(self.max_errors);
-            response.errors.push(limit_error(
-                format!(
-                    "Too many errors: {dropped} more were left out; the limit is {} per response",
-                    self.max_errors
-                ),
-                None,
-            ));
+            let refusal = Refusal::Errors {
+                dropped,
+                limit: self.max_errors,
+            };
+            response.errors.push(refused(metrics, refusal, None));
         }
     }
 
     /// Replaces `response` with the one error saying it was larger than the byte cap.
-    fn refuse_size(&self, response: &mut Response) {
-        metrics::refused(Limit::MaxResponseBytes);
+    fn refuse_size(&self, response: &mut Response, metrics: &Metrics) {
         response.data = Value::Null;
         response.extensions.clear();
-        response.errors = vec![limit_error(
-            format!(
-                "The response is larger than {} bytes, the limit per operation; select fewer \
-                 fields or smaller pages",
-                self.max_response_bytes
-            ),
-            None,
-        )];
+        let refusal = Refusal::ResponseBytes {
+            limit: self.max_response_bytes,
+        };
+        response.errors = vec![refused(metrics, refusal, None)];
     }
 }
 
 /// The JSON body answering one HTTP request: `response` serialised once, or, when that goes
 /// over `max_response_bytes` (serialising stops there), the `LIMIT_EXCEEDED` error that
 /// `response` is then replaced with.
-pub fn http_body(response: &mut Response, limits: &ResponseLimits) -> serde_json::Result<Vec<u8>> {
+pub fn http_body(
+    response: &mut Response,
+    limits: &ResponseLimits,
+    metrics: &Metrics,
+) -> serde_json::Result<Vec<u8>> {
     let mut body = Vec::new();
     if write_within(&mut body, response, limits.max_response_bytes)? {
         return Ok(body);
     }
-    limits.refuse_size(response);
+    limits.refuse_size(response, metrics);
     body.clear();
     serde_json::to_writer(&mut body, response)?;
     Ok(body)
@@ -91,6 +88,7 @@ pub fn http_body(response: &mut Response, limits: &ResponseLimits) -> serde_json
 pub fn http_batch_body(
     responses: &mut [Response],
     limits: &ResponseLimits,
+    metrics: &Metrics,
 ) -> serde_json::Result<Vec<u8>> {
     let mut body = vec![b'['];
     for (i, response) in responses.iter_mut().enumerate() {
@@ -100,13 +98,13 @@ pub fn http_batch_body(
         let start = body.len();
         if !write_within(&mut body, response, limits.max_response_bytes)? {
             body.truncate(start);
-            limits.refuse_size(response);
+            limits.refuse_size(response, metrics);
             serde_json::to_writer(&mut body, response)?;
         }
         // Room is kept for the closing bracket.
         if body.len() >= limits.max_batch_response_bytes {
             body.truncate(start);
-            let refusal = Response::from_errors(vec![http_batch_refusal(limits)]);
+            let refusal = Response::from_errors(vec![http_batch_refusal(limits, metrics)]);
             serde_json::to_writer(&mut body, &refusal)?;
         }
     }
@@ -156,16 +154,11 @@ impl io::Write for Capped<'_> {
     }
 }
 
-fn http_batch_refusal(limits: &ResponseLimits) -> ServerError {
-    metrics::refused(Limit::MaxBatchResponseBytes);
-    limit_error(
-        format!(
-            "The batch's responses together are larger than {} bytes, the limit per batch; \
-             this operation's response was left out",
-            limits.max_batch_response_bytes
-        ),
-        None,
-    )
+fn http_batch_refusal(limits: &ResponseLimits, metrics: &Metrics) -> ServerError {
+    let refusal = Refusal::BatchResponseBytes {
+        limit: limits.max_batch_response_bytes,
+    };
+    refused(metrics, refusal, None)
 }
 
 /// The serialised length of `response`, or `None` once it exceeds `cap` (serialising stops

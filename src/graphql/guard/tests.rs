@@ -7,6 +7,8 @@ use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Variables};
 
+use crate::telemetry::metrics::Metrics;
+
 use super::measure::{Measurer, Unmeasurable};
 use super::*;
 
@@ -190,10 +192,11 @@ fn paged_fields_cost_first_times_their_selection_and_nest_multiplicatively() {
 #[test]
 fn a_cached_document_is_measured_again_with_each_requests_variables() {
     use crate::graphql::documents::{DocumentCache, DocumentCacheSize};
-    let documents = DocumentCache::new(DocumentCacheSize {
+    let size = DocumentCacheSize {
         entries: 10,
         bytes: 1 << 20,
-    });
+    };
+    let documents = DocumentCache::new(size, Metrics::new());
     let mut limits = test_limits();
     limits.query.max_complexity = 9;
     let text = "query($n: Int) { groupPolicyOperations(first: $n) { id } }";
@@ -250,6 +253,7 @@ fn test_limits() -> GuardLimits {
             max_batch_response_bytes: 2000,
             max_errors: 3,
         },
+        metrics: Metrics::new(),
     }
 }
 
@@ -307,15 +311,16 @@ fn the_response_bounds_trim_errors_and_replace_oversized_responses() {
             .map(|i| async_graphql::ServerError::new(format!("e{i}"), None))
             .collect(),
     );
-    limits.bound(&mut response);
+    limits.bound(&mut response, &Metrics::new());
     assert_eq!(response.errors.len(), 4);
     assert!(response.errors[3].message.contains("7 more were left out"));
     let mut big = async_graphql::Response::new(async_graphql::Value::String("x".repeat(2000)));
-    limits.bound(&mut big);
+    limits.bound(&mut big, &Metrics::new());
     assert_eq!(big.data, async_graphql::Value::Null);
     assert!(big.errors[0].message.contains("larger than 1000 bytes"));
     let small = || async_graphql::Response::new(async_graphql::Value::String("x".repeat(700)));
-    let body = http_batch_body(&mut [small(), small(), small()], &limits).expect("json");
+    let body =
+        http_batch_body(&mut [small(), small(), small()], &limits, &Metrics::new()).expect("json");
     let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(body[1]["data"], serde_json::json!("x".repeat(700)));
     assert_eq!(body[2]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
@@ -326,7 +331,7 @@ fn an_http_body_is_serialised_once_and_held_to_the_response_cap_as_it_is() {
     let limits = test_limits().response;
     let text = |n: usize| async_graphql::Response::new(async_graphql::Value::String("x".repeat(n)));
     let mut fits = text(900);
-    let body = http_body(&mut fits, &limits).expect("json");
+    let body = http_body(&mut fits, &limits, &Metrics::new()).expect("json");
     assert_eq!(body, serde_json::to_vec(&text(900)).expect("json"));
     assert_eq!(
         fits.data,
@@ -336,17 +341,21 @@ fn an_http_body_is_serialised_once_and_held_to_the_response_cap_as_it_is() {
     // The cap counts the bytes sent: 1000 fit, 1001 do not.
     let exact = 1000 - serde_json::to_vec(&text(0)).expect("json").len();
     assert_eq!(
-        http_body(&mut text(exact), &limits).expect("json").len(),
+        http_body(&mut text(exact), &limits, &Metrics::new())
+            .expect("json")
+            .len(),
         1000
     );
     let mut over = text(exact + 1);
     let body: serde_json::Value =
-        serde_json::from_slice(&http_body(&mut over, &limits).expect("json")).expect("json");
+        serde_json::from_slice(&http_body(&mut over, &limits, &Metrics::new()).expect("json"))
+            .expect("json");
     assert_eq!(body["data"], serde_json::Value::Null);
     assert_eq!(body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
     assert!(over.errors[0].message.contains("larger than 1000 bytes"));
     // In a batch, an oversized response is refused alone and the others are kept.
-    let body = http_batch_body(&mut [text(2000), text(10)], &limits).expect("json");
+    let body =
+        http_batch_body(&mut [text(2000), text(10)], &limits, &Metrics::new()).expect("json");
     let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert!(
         body[0]["errors"][0]["message"]

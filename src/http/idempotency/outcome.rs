@@ -6,6 +6,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::error::Code;
+
 /// One GraphQL request of a POST body; every other member is skipped unread.
 #[derive(Deserialize)]
 struct Document {
@@ -78,17 +80,20 @@ fn declares_mutation(text: &str) -> bool {
     false
 }
 
-/// Codes that mean the operation did not run: the gateway or Graph refused it first.
-const NOTHING_RAN: &[&str] = &[
-    "THROTTLED",
-    "LIMIT_EXCEEDED",
-    "GRAPHQL_PARSE_FAILED",
-    "GRAPHQL_VALIDATION_FAILED",
-    "BAD_USER_INPUT",
-    "PERSISTED_QUERY_NOT_FOUND",
-    "UNAUTHENTICATED",
-    "FORBIDDEN",
-];
+/// Whether `code` means the operation did not run: the gateway or Graph refused it first.
+fn nothing_ran(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Throttled
+            | Code::LimitExceeded
+            | Code::GraphqlParseFailed
+            | Code::GraphqlValidationFailed
+            | Code::BadUserInput
+            | Code::PersistedQueryNotFound
+            | Code::Unauthenticated
+            | Code::Forbidden
+    )
+}
 
 /// Whether an answer shows that something ran. Any status but 2xx means the request was
 /// refused as a whole. In a 2xx answer, each GraphQL response ran unless it has no data
@@ -124,7 +129,8 @@ fn response_ran(response: &Value) -> bool {
         error
             .pointer("/extensions/code")
             .and_then(Value::as_str)
-            .is_some_and(|code| NOTHING_RAN.contains(&code))
+            .and_then(|code| code.parse::<Code>().ok())
+            .is_some_and(nothing_ran)
     };
     !errors.is_some_and(|errors| !errors.is_empty() && errors.iter().all(refused))
 }

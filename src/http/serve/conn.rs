@@ -17,7 +17,8 @@ use hyper::body::Incoming;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::telemetry::metrics::{self, Limit};
+use crate::refusal::Refusal;
+use crate::telemetry::metrics;
 
 /// Open connections, in total and per client address, plus refusals being written.
 #[derive(Clone)]
@@ -142,10 +143,10 @@ impl<T> Counted<T> {
             .stalled
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         if timer.as_mut().poll(cx).is_ready() {
-            metrics::refused(Limit::WriteTimeout);
+            metrics::refused(&Refusal::WriteTimeout);
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "the client did not read its answer in time",
+                Refusal::WriteTimeout.to_string(),
             )));
         }
         Poll::Pending

@@ -26,7 +26,8 @@ use tokio::time::Instant;
 
 use super::executor::ConnectionExecutor;
 use super::protocol::{Action, Checker, close};
-use crate::telemetry::metrics::{self, Limit};
+use crate::refusal::Refusal;
+use crate::telemetry::metrics::Metrics;
 
 /// How long a closing handshake may take once the gateway has said goodbye.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -38,6 +39,8 @@ pub struct Settings {
     pub init_timeout: Duration,
     pub max_queued_bytes: usize,
     pub stall_timeout: Duration,
+    /// Where the connection's refusals are counted.
+    pub metrics: Metrics,
 }
 
 /// Serves one connection until either side ends it. `on_init` receives the payload of
@@ -58,9 +61,19 @@ pub async fn serve(
             on_init(payload);
             Ok(Data::default())
         });
-    let (queue, queued) = outgoing(settings.max_queued_bytes, settings.stall_timeout);
+    let metrics = settings.metrics;
+    let (queue, queued) = outgoing(
+        settings.max_queued_bytes,
+        settings.stall_timeout,
+        metrics.clone(),
+    );
     let produce = produce(machine, queue, closing, initialised, settings.init_timeout);
-    let write = write(sink, queued, settings.keepalive, settings.stall_timeout);
+    let write = write(
+        sink,
+        queued,
+        (settings.keepalive, settings.stall_timeout),
+        metrics,
+    );
     tokio::pin!(write);
     tokio::select! {
         ended = produce => match ended {
@@ -135,8 +148,8 @@ async fn produce(
                 None => break,
             },
             () = &mut init_deadline => {
-                metrics::refused(Limit::WsInitTimeout);
-                close_frame(close::INIT_TIMEOUT, "Connection initialisation timeout".into())
+                queue.metrics.refused(&Refusal::WsInitTimeout);
+                close_frame(close::INIT_TIMEOUT, Refusal::WsInitTimeout.to_string())
             }
         };
         let last = matches!(message, Message::Close(_));
@@ -169,8 +182,8 @@ fn close_frame(code: u16, reason: String) -> Message {
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut queued: Queued,
-    keepalive: Duration,
-    patience: Duration,
+    (keepalive, patience): (Duration, Duration),
+    metrics: Metrics,
 ) {
     let mut ticker = tokio::time::interval(keepalive);
     ticker.tick().await;
@@ -187,7 +200,7 @@ async fn write(
             Ok(Ok(())) if !last => {}
             Ok(_) => break,
             Err(_) => {
-                metrics::refused(Limit::WsStallTimeout);
+                metrics.refused(&Refusal::WsStallTimeout);
                 tracing::info!("closed a WebSocket whose client does not read");
                 // Dropping the sink drops the connection: a goodbye would not be read either.
                 return;
@@ -204,6 +217,7 @@ struct Outgoing {
     taken: Arc<Notify>,
     cap: usize,
     patience: Duration,
+    metrics: Metrics,
 }
 
 /// The writer's end of the queue.
@@ -219,7 +233,7 @@ struct Stalled;
 /// A queue that holds at most `cap` bytes of messages waiting for the socket (yet always takes
 /// one message when it is empty, so a single large answer still reaches a client that reads).
 /// A push that does not fit waits up to `patience` for the writer to make room.
-fn outgoing(cap: usize, patience: Duration) -> (Outgoing, Queued) {
+fn outgoing(cap: usize, patience: Duration, metrics: Metrics) -> (Outgoing, Queued) {
     let (sender, receiver) = mpsc::unbounded_channel();
     let bytes = Arc::new(AtomicUsize::new(0));
     let taken = Arc::new(Notify::new());
@@ -230,6 +244,7 @@ fn outgoing(cap: usize, patience: Duration) -> (Outgoing, Queued) {
             taken: Arc::clone(&taken),
             cap,
             patience,
+            metrics,
         },
         Queued {
             receiver,
@@ -252,7 +267,7 @@ impl Outgoing {
             }
             let room = tokio::time::timeout_at(deadline, self.taken.notified()).await;
             if room.is_err() {
-                metrics::refused(Limit::WsStallTimeout);
+                self.metrics.refused(&Refusal::WsStallTimeout);
                 return Err(Stalled);
             }
         }
@@ -293,7 +308,7 @@ mod tests {
     #[tokio::test]
     async fn the_queue_refuses_past_its_bytes_once_its_patience_runs_out() {
         let patience = Duration::from_millis(50);
-        let (queue, mut queued) = outgoing(100, patience);
+        let (queue, mut queued) = outgoing(100, patience, Metrics::new());
         assert!(
             queue.push(text(500)).await.is_ok(),
             "an empty queue takes any message"
@@ -309,7 +324,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_push_that_does_not_fit_waits_for_the_writer_to_make_room() {
-        let (queue, mut queued) = outgoing(100, Duration::from_secs(60));
+        let (queue, mut queued) = outgoing(100, Duration::from_secs(60), Metrics::new());
         assert!(queue.push(text(100)).await.is_ok());
         let pushed = AtomicBool::new(false);
         let push = async {

@@ -16,6 +16,8 @@ use crate::error::Error;
 use crate::graphql::loader::with_operation_data;
 use crate::graphql::{GatewaySchema, finish_errors};
 use crate::http::response::failed;
+use crate::refusal::Refusal;
+use crate::telemetry::metrics::Metrics;
 
 /// The executor of one connection.
 #[derive(Clone)]
@@ -30,6 +32,8 @@ pub struct ConnectionExecutor {
     pub fallback: Caller,
     pub connection: Slots,
     pub global: Slots,
+    /// Where the connection's refusals are counted.
+    pub metrics: Metrics,
 }
 
 impl ConnectionExecutor {
@@ -61,10 +65,8 @@ impl Executor for ConnectionExecutor {
             .acquire()
             .and_then(|own| Some((own, self.global.acquire()?)));
         let Some(slots) = slots else {
-            crate::telemetry::metrics::refused(crate::telemetry::metrics::Limit::MaxSubscriptions);
-            let error = Error::LimitExceeded(
-                "Too many live subscriptions; complete some before starting another".to_owned(),
-            );
+            self.metrics.refused(&Refusal::Subscriptions);
+            let error = Error::from(Refusal::Subscriptions);
             return stream::once(async move { failed(&error) }).boxed();
         };
         self.schema

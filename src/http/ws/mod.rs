@@ -20,7 +20,7 @@ use std::time::Duration;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols};
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::handlers::caller_from;
@@ -29,14 +29,11 @@ use super::response::Rejection;
 use super::{AppState, Inner};
 use crate::backend::{BearerToken, Caller};
 use crate::error::Error;
-use crate::telemetry::metrics::{self, Limit};
+use crate::refusal::Refusal;
 use executor::ConnectionExecutor;
 use slots::{AddressSlot, AddressSlots, Slot};
 
 pub use slots::Slots;
-
-/// Seconds a client refused for too many WebSockets is asked to wait.
-const RETRY_AFTER_SECONDS: &str = "5";
 
 /// Limits of the WebSocket endpoint.
 #[derive(Debug, Clone)]
@@ -84,24 +81,17 @@ impl OpenWebSockets {
 
     /// Admits one more WebSocket from `peer` (unknown when the server does not say), or says
     /// which cap is full.
-    fn admit(&self, peer: Option<IpAddr>) -> Result<Admitted, Error> {
-        let total = self.total.acquire().ok_or_else(|| {
-            metrics::refused(Limit::MaxWebsockets);
-            Error::LimitExceeded(format!(
-                "The gateway already has {} WebSockets open (--max-websockets); try again later",
-                self.total.cap()
-            ))
+    fn admit(&self, peer: Option<IpAddr>) -> Result<Admitted, Refusal> {
+        let total = self.total.acquire().ok_or(Refusal::Websockets {
+            limit: self.total.cap(),
         })?;
         let address = match peer {
             None => None,
-            Some(peer) => Some(self.per_address.acquire(peer).ok_or_else(|| {
-                metrics::refused(Limit::MaxWebsocketsPerAddress);
-                Error::LimitExceeded(format!(
-                    "Your address already has {} WebSockets open (--max-websockets-per-address); \
-                     close one or try again later",
-                    self.per_address.cap()
-                ))
-            })?),
+            Some(peer) => Some(self.per_address.acquire(peer).ok_or(
+                Refusal::WebsocketsPerAddress {
+                    limit: self.per_address.cap(),
+                },
+            )?),
         };
         Ok(Admitted {
             _total: total,
@@ -193,7 +183,11 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
     let inner = Arc::clone(&state.inner);
     let admitted = match inner.websockets.admit(peer) {
         Ok(admitted) => admitted,
-        Err(error) => return too_many(error, &fallback),
+        Err(refusal) => {
+            let media = ResponseMedia::Json;
+            return Rejection::over_limit(&inner.metrics, refusal, media, &fallback)
+                .into_response();
+        }
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -203,21 +197,6 @@ pub async fn upgrade(state: AppState, request: Request) -> Response {
             let _admitted = admitted;
             run(socket, &inner, protocol, fallback).await;
         })
-}
-
-/// 503 with `Retry-After`: a WebSocket cap is full.
-fn too_many(error: Error, caller: &Caller) -> Response {
-    Rejection::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        error,
-        ResponseMedia::Json,
-        caller,
-    )
-    .with_header(
-        header::RETRY_AFTER,
-        HeaderValue::from_static(RETRY_AFTER_SECONDS),
-    )
-    .into_response()
 }
 
 /// Serves an upgraded connection with the gateway's schema, backend and limits.
@@ -231,6 +210,7 @@ async fn run(socket: WebSocket, inner: &Inner, protocol: WebSocketProtocols, fal
         fallback: fallback.clone(),
         connection: Slots::new(inner.config.max_subscriptions_per_connection),
         global: inner.subscriptions.clone(),
+        metrics: inner.metrics.clone(),
     };
     let limits = &inner.config.websocket;
     let settings = connection::Settings {
@@ -239,6 +219,7 @@ async fn run(socket: WebSocket, inner: &Inner, protocol: WebSocketProtocols, fal
         init_timeout: limits.init_timeout,
         max_queued_bytes: limits.max_queued_bytes,
         stall_timeout: limits.stall_timeout,
+        metrics: inner.metrics.clone(),
     };
     connection::serve(socket, executor, settings, move |payload| {
         let _ = caller.set(caller_from_init(&payload, &fallback));
