@@ -50,7 +50,7 @@ use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch,
 use crate::error::Error;
 use crate::shared_state::Redis;
 use api::GraphApi;
-use client::GraphClient;
+use client::{Answer, GraphClient, GraphRequest};
 
 pub use client::parse_retry_after;
 
@@ -89,6 +89,18 @@ impl GraphBackend {
             cursors,
             expand: expand::ExpandReads::default(),
         })
+    }
+
+    /// Sends a write, giving back Graph's answer and its `Location`. Whatever the outcome,
+    /// what the request read before it (lists, `$expand` reads) is stale now, and forgotten.
+    async fn write<T: envelope::Body>(
+        &self,
+        caller: &Caller,
+        request: GraphRequest,
+    ) -> Result<(Answer<T>, Option<String>), Error> {
+        let answer = self.api.client().call_located(caller, &request).await;
+        caller.budget.forget_lists();
+        answer
     }
 }
 

@@ -115,6 +115,23 @@ impl Target {
 /// A live view of what a poller follows: each state, `None` once it is gone.
 pub type Snapshots = BoxStream<'static, Result<Option<Snapshot>, Error>>;
 
+/// `snapshots` as the values `pick` takes from each state; a state it does not take is
+/// skipped, the end (`None`) and errors pass as they are.
+pub fn picked<T: Send + 'static>(
+    snapshots: Snapshots,
+    pick: impl Fn(Snapshot) -> Option<T> + Send + 'static,
+) -> BoxStream<'static, Result<Option<T>, Error>> {
+    snapshots
+        .filter_map(move |state| {
+            std::future::ready(match state {
+                Ok(Some(snapshot)) => pick(snapshot).map(|value| Ok(Some(value))),
+                Ok(None) => Some(Ok(None)),
+                Err(e) => Some(Err(e)),
+            })
+        })
+        .boxed()
+}
+
 /// What a poller has seen: nothing yet, then each state (`None` once deleted) or the error
 /// that ended it.
 type State = Option<Result<Option<Snapshot>, Error>>;

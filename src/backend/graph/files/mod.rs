@@ -8,7 +8,6 @@
 
 pub mod wire;
 
-use futures_util::StreamExt;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +15,7 @@ use super::client::{Answer, GraphRequest};
 use super::envelope::unusable;
 use super::links::Pages;
 use super::operations::GraphCursor;
-use super::poller::{Snapshot, Target};
+use super::poller::{self, Snapshot, Target};
 use super::{GraphBackend, lookups};
 use crate::backend::cursor::CursorCodec;
 use crate::backend::{Caller, FileLookups, FileWatch};
@@ -99,9 +98,7 @@ pub(super) async fn upload_file(
 ) -> Result<DefinitionFile, Error> {
     let body = wire::upload_body(&new)?;
     let request = GraphRequest::post(graph.api.files(), Some(body));
-    let answer = graph.api.client().call_located(caller, &request).await;
-    caller.budget.forget_lists();
-    match answer? {
+    match graph.write(caller, request).await? {
         (Answer::Entity(entity), _) => wire::file(entity),
         (_, location) => graph.find_uploaded(caller, &new.file_name, location).await,
     }
@@ -115,14 +112,9 @@ pub(super) async fn act_on_file(
 ) -> Result<DefinitionFile, Error> {
     let (name, body) = wire::action(&action)?;
     let request = GraphRequest::post(graph.api.file(id, &[name], &[]), body);
-    let answer = graph
-        .api
-        .client()
-        .call::<FileEntity>(caller, &request)
-        .await;
-    caller.budget.forget_lists();
+    let (answer, _) = graph.write::<FileEntity>(caller, request).await?;
     // Actions answer 204; the file as it now stands is what the caller wants.
-    match answer?.entity() {
+    match answer.entity() {
         Some(entity) => wire::file(entity),
         None => graph
             .read_file(caller, id)
@@ -137,13 +129,7 @@ pub(super) async fn delete_file(
     id: Guid,
 ) -> Result<(), Error> {
     let request = GraphRequest::delete(graph.api.file(id, &[], &[]));
-    let outcome = graph
-        .api
-        .client()
-        .call::<IgnoredAny>(caller, &request)
-        .await;
-    caller.budget.forget_lists();
-    outcome.map(|_| ())
+    graph.write::<IgnoredAny>(caller, request).await.map(|_| ())
 }
 
 pub(super) async fn watch_file(
@@ -153,20 +139,13 @@ pub(super) async fn watch_file(
 ) -> Result<FileWatch, Error> {
     let snapshots = graph.pollers.watch(caller, Target::File(id)).await?;
     let cursors = graph.cursors.clone();
-    Ok(snapshots
-        .filter_map(move |state| {
-            let state = match state {
-                Ok(Some(Snapshot::File(file, ops))) => Some(Ok(Some(WatchedFile {
-                    operations: expanded_page(&cursors, id, ops),
-                    file: *file,
-                }))),
-                Ok(Some(Snapshot::Operation(_))) => None,
-                Ok(None) => Some(Ok(None)),
-                Err(e) => Some(Err(e)),
-            };
-            std::future::ready(state)
-        })
-        .boxed())
+    Ok(poller::picked(snapshots, move |snapshot| match snapshot {
+        Snapshot::File(file, ops) => Some(WatchedFile {
+            operations: expanded_page(&cursors, id, ops),
+            file: *file,
+        }),
+        Snapshot::Operation(_) => None,
+    }))
 }
 
 impl GraphBackend {

@@ -9,13 +9,12 @@
 mod paging;
 pub mod wire;
 
-use futures_util::StreamExt;
 use serde::de::IgnoredAny;
 
 pub(super) use paging::GraphCursor;
 
 use super::client::{Answer, GraphRequest};
-use super::poller::{Snapshot, Target};
+use super::poller::{self, Snapshot, Target};
 use super::{GraphBackend, lookups};
 use crate::backend::budget::ListCall;
 use crate::backend::{Caller, Lookups, Watch};
@@ -91,11 +90,10 @@ pub(super) async fn create(
 ) -> Result<Operation, Error> {
     let body = wire::create_body(&input)?;
     let url = graph.api.operations(definition_file_id, &[]);
-    let request = GraphRequest::post(url, Some(body));
-    let answer = graph.api.client().call_located(caller, &request).await;
-    // After the write, whatever its outcome: a list read before it is stale now.
-    caller.budget.forget_lists();
-    match answer? {
+    match graph
+        .write(caller, GraphRequest::post(url, Some(body)))
+        .await?
+    {
         (Answer::Entity(entity), _) => OperationEntity::into_operation(entity, definition_file_id),
         // 204 or 202: created, but Graph did not say what; never POST again.
         (_, location) => {
@@ -114,14 +112,9 @@ pub(super) async fn update(
 ) -> Result<Operation, Error> {
     let body = wire::patch_body(&patch)?;
     let request = GraphRequest::patch(graph.api.operation(key), body);
-    let answer = graph
-        .api
-        .client()
-        .call::<OperationEntity>(caller, &request)
-        .await;
-    caller.budget.forget_lists();
+    let (answer, _) = graph.write::<OperationEntity>(caller, request).await?;
     // 200 carries the entity; Intune's usual 204 does not, so the new state is read.
-    match answer?.entity() {
+    match answer.entity() {
         Some(entity) => entity.into_operation(key.definition_file_id),
         None => read(graph, caller, key).await?.ok_or_else(|| {
             Error::NotFound(format!(
@@ -138,13 +131,7 @@ pub(super) async fn delete(
     key: OperationKey,
 ) -> Result<(), Error> {
     let request = GraphRequest::delete(graph.api.operation(key));
-    let outcome = graph
-        .api
-        .client()
-        .call::<IgnoredAny>(caller, &request)
-        .await;
-    caller.budget.forget_lists();
-    outcome.map(|_| ())
+    graph.write::<IgnoredAny>(caller, request).await.map(|_| ())
 }
 
 pub(super) async fn watch(
@@ -153,14 +140,8 @@ pub(super) async fn watch(
     key: OperationKey,
 ) -> Result<Watch, Error> {
     let snapshots = graph.pollers.watch(caller, Target::Operation(key)).await?;
-    Ok(snapshots
-        .filter_map(|state| {
-            std::future::ready(match state {
-                Ok(Some(Snapshot::Operation(op))) => Some(Ok(Some(op))),
-                Ok(Some(Snapshot::File(..))) => None,
-                Ok(None) => Some(Ok(None)),
-                Err(e) => Some(Err(e)),
-            })
-        })
-        .boxed())
+    Ok(poller::picked(snapshots, |snapshot| match snapshot {
+        Snapshot::Operation(op) => Some(op),
+        Snapshot::File(..) => None,
+    }))
 }
