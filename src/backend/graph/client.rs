@@ -351,6 +351,44 @@ impl GraphClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    struct Thing {
+        id: String,
+    }
+
+    impl Body for Thing {
+        const WHAT: &'static str = "a thing";
+    }
+
+    #[test]
+    fn an_answer_is_an_entity_no_content_or_absent_read_once() {
+        let of = |status, method, body| Answer::<Thing>::of(status, &method, body);
+        let entity = Some(json!({"id": "x", "@odata.context": "c"}));
+        match of(StatusCode::OK, Method::GET, entity.clone()) {
+            Ok(Answer::Entity(thing)) => assert_eq!(thing.id, "x"),
+            other => panic!("an entity: {other:?}"),
+        }
+        assert!(matches!(
+            of(StatusCode::NOT_FOUND, Method::GET, None),
+            Ok(Answer::Absent)
+        ));
+        assert!(matches!(
+            of(StatusCode::NO_CONTENT, Method::PATCH, None),
+            Ok(Answer::NoContent)
+        ));
+        // An action acknowledged with something that is not the entity.
+        assert!(matches!(
+            of(StatusCode::OK, Method::POST, Some(json!({"value": true}))),
+            Ok(Answer::NoContent)
+        ));
+        let error = of(StatusCode::OK, Method::PATCH, Some(json!({"value": true})))
+            .expect_err("not a thing");
+        assert_eq!(error.code(), crate::error::Code::UpstreamError);
+        assert!(error.to_string().contains("returned a thing"), "{error}");
+    }
 
     #[test]
     fn urls_keep_every_input_inside_one_path_segment() {

@@ -263,3 +263,36 @@ where
     }
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::stream;
+    use http_body_util::{Full, StreamBody};
+    use hyper::body::{Bytes, Frame};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_answer_is_read_only_within_its_limit_said_or_counted() {
+        let said = || {
+            Full::new(Bytes::from_static(b"0123456789"))
+                .map_err(|never| -> SendFailure { match never {} })
+        };
+        assert_eq!(read_within(said(), 10).await.expect("fits"), b"0123456789");
+        assert!(matches!(
+            read_within(said(), 9).await,
+            Err(SendFailure::TooLarge(9))
+        ));
+        // No length said: the running count refuses it.
+        let counted = || {
+            let frames =
+                ["01234", "56789"].map(|c| Ok::<_, SendFailure>(Frame::data(Bytes::from(c))));
+            StreamBody::new(stream::iter(frames))
+        };
+        assert_eq!(read_within(counted(), 10).await.expect("fits").len(), 10);
+        assert!(matches!(
+            read_within(counted(), 7).await,
+            Err(SendFailure::TooLarge(7))
+        ));
+    }
+}
