@@ -59,14 +59,16 @@ pub fn expand(ours: &Url, stored: String) -> String {
 }
 
 /// A walk through one listing's pages: the first one the gateway built, or a nextLink a cursor
-/// gave back, then each `@odata.nextLink`, requested exactly as Graph wrote it. Each page's
-/// nextLink is checked as it arrives: outside the version root, or one this walk has already
-/// followed (Intune has been seen to return the same link forever), and the listing ends with
-/// `UPSTREAM_ERROR`.
+/// gave back, then each `@odata.nextLink`, requested exactly as Graph wrote it. A page's
+/// nextLink is checked as the page arrives (outside the version root: `UPSTREAM_ERROR`), and
+/// again when the walk follows it (one this walk has already followed: `UPSTREAM_ERROR`, since
+/// Intune has been seen to return the same link forever).
 pub struct Pages {
-    /// The page to read next; `None` once the last page was read.
+    /// The page to read next, once [`follow`](Self::follow) has armed it.
     next: Option<GraphRequest>,
-    /// The nextLink the page to read comes from (`None`: the gateway built its URL).
+    /// The last page's nextLink, checked to lie under the version root, not yet followed.
+    pending: Option<(Url, String)>,
+    /// The nextLink the page last read came from (`None`: the gateway built its URL).
     link: Option<String>,
     followed: HashSet<String>,
 }
@@ -80,18 +82,14 @@ impl Pages {
         };
         Ok(Pages {
             next: Some(next),
+            pending: None,
             followed: resume.iter().cloned().collect(),
             link: resume,
         })
     }
 
-    /// Whether a page is left to read.
-    pub fn has_next(&self) -> bool {
-        self.next.is_some()
-    }
-
-    /// Reads the next page (`NoContent` once none is left) and sets the walk on to the page's
-    /// nextLink; [`link`](Self::link) then names the page just read.
+    /// Reads the armed page (`NoContent` when none is); [`link`](Self::link) then names it,
+    /// and its nextLink, if any, waits for [`follow`](Self::follow).
     pub async fn read<T>(
         &mut self,
         client: &GraphClient,
@@ -108,16 +106,30 @@ impl Pages {
         if let Answer::Entity(page) = &answer
             && let Some(link) = &page.next_link
         {
-            let url = next_link(client.base(), link)?;
-            if !self.followed.insert(link.clone()) {
-                return Err(unusable(
-                    "Microsoft Graph returned an @odata.nextLink it had already returned in this \
-                     listing",
-                ));
-            }
-            self.next = Some(GraphRequest::get_exact(url, link.clone()));
+            self.pending = Some((next_link(client.base(), link)?, link.clone()));
         }
         Ok(answer)
+    }
+
+    /// Whether the page last read has a next one.
+    pub fn has_next(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Arms the next page for [`read`](Self::read), unless this walk has followed its link
+    /// before.
+    pub fn follow(&mut self) -> Result<(), Error> {
+        let Some((url, link)) = self.pending.take() else {
+            return Ok(());
+        };
+        if !self.followed.insert(link.clone()) {
+            return Err(unusable(
+                "Microsoft Graph returned an @odata.nextLink it had already returned in this \
+                 listing",
+            ));
+        }
+        self.next = Some(GraphRequest::get_exact(url, link));
+        Ok(())
     }
 
     /// The nextLink of the page last read (`None`: the first page, whose URL the gateway built).

@@ -205,6 +205,7 @@ impl GraphBackend {
             if !pages.has_next() {
                 return Ok(files);
             }
+            pages.follow()?;
         }
         Err(unusable(format!(
             "Microsoft Graph returned more than {MAX_FILE_PAGES} pages of definition files"

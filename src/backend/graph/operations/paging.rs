@@ -209,8 +209,10 @@ impl GraphBackend {
                 page.items
                     .push((self.cursors.encode(definition_file_id, &cursor), op));
             }
-            if !pages.has_next() || page.items.len() >= first {
-                page.has_next_page = pages.has_next();
+            let more = pages.has_next();
+            pages.follow()?;
+            if !more || page.items.len() >= first {
+                page.has_next_page = more;
                 return Ok(page);
             }
         }
