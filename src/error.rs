@@ -57,8 +57,8 @@ pub struct UpstreamDetail {
     pub request_id: Option<String>,
     /// The `client-request-id` the gateway sent.
     pub client_request_id: Option<String>,
-    /// Seconds Graph asked us to wait (only for `THROTTLED`).
-    pub retry_after: Option<f64>,
+    /// How long Graph asked us to wait (only for `THROTTLED`).
+    pub retry_after: Option<std::time::Duration>,
     /// Intune's `CustomApiErrorPhrase`, often its only machine-readable reason.
     pub intune_code: Option<String>,
     /// Codes of Graph's `innererror` chain, outermost first.

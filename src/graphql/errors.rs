@@ -31,8 +31,8 @@ impl ErrorExtensions for Error {
                     if let Some(id) = &detail.client_request_id {
                         ext.set("clientRequestId", id.as_str());
                     }
-                    if let Some(seconds) = detail.retry_after {
-                        ext.set("retryAfter", seconds.ceil() as u64);
+                    if let Some(wait) = detail.retry_after {
+                        ext.set("retryAfter", wait.as_secs_f64().ceil() as u64);
                     }
                     if let Some(code) = &detail.intune_code {
                         ext.set("intuneCode", code.as_str());

@@ -12,16 +12,17 @@ use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::api::GraphApi;
 use super::client::{self, GraphClient, GraphRequest};
-use super::envelope::{BatchRequest, BatchResponse, SubRequest, SubRequestHeaders, SubResponse};
+use super::envelope::{
+    BatchRequest, BatchResponse, SubRequest, SubRequestHeaders, SubResponse, to_value,
+};
 use super::pacing;
 use super::reply::{Reply, ReplyOutcome};
-use super::wire;
 use crate::backend::Caller;
 use crate::error::{Code, Error};
 
@@ -187,7 +188,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
                     .collect();
             }
         };
-        if reply.status != 200 {
+        if reply.status != StatusCode::OK {
             // The Graph `$batch` itself failed (malformed, throttled, down): every key it carried shares
             // that outcome, retried or failed like the plain GETs it carries.
             return chunk
@@ -219,7 +220,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
                 },
             })
             .collect();
-        wire::to_value(BatchRequest { requests })
+        to_value(BatchRequest { requests })
     }
 
     /// Each key's outcome from its own sub-response of a successful Graph `$batch` answer.
@@ -240,7 +241,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
                         let route =
                             client::route_name(&self.api.client().relative(&(self.url)(key)));
                         let reply = sub_reply(response, format!("GET {route} (in $batch)"));
-                        if reply.status == 429 {
+                        if reply.status == StatusCode::TOO_MANY_REQUESTS {
                             crate::telemetry::metrics::graph_throttled(reply.retry_after);
                         }
                         ReplyOutcome::of(&reply, &Method::GET, self.caller)
@@ -270,7 +271,8 @@ fn share(outcome: ReplyOutcome) -> ReplyOutcome {
 /// A sub-response read like a plain HTTP reply.
 fn sub_reply(response: SubResponse, route: String) -> Reply {
     Reply {
-        status: response.status,
+        // A status HTTP cannot have is Graph failing, as a 502 would be.
+        status: StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY),
         request_id: response.header("request-id"),
         retry_after: response
             .header("retry-after")

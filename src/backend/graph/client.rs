@@ -11,11 +11,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use super::envelope::Body;
 pub use super::pacing::{MAX_RETRIES, backoff, parse_retry_after};
 use super::pacing::{retry_headers, throttle_backoff};
 use super::reply::ReplyOutcome;
@@ -26,9 +27,11 @@ use crate::error::Error;
 use crate::telemetry::metrics;
 use tracing::Instrument;
 
+mod answer;
 mod exchange;
 
-pub(super) use exchange::{RawReply, SendFailure, append_within, route_name};
+pub use answer::Answer;
+pub(super) use exchange::{RawReply, SendFailure, read_within, route_name};
 
 /// `--graph-max-body-bytes`' default.
 const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
@@ -43,13 +46,6 @@ pub struct GraphRequest {
     /// An `@odata.nextLink` exactly as Graph wrote it, sent byte for byte instead of `url`
     /// (which is the same link as the `url` crate re-encodes it, for logs and metrics).
     pub exact: Option<String>,
-}
-
-/// What a successful call gave back: its body, and the `Location` of what it created.
-#[derive(Debug, Default)]
-pub struct Answer {
-    pub body: Option<Value>,
-    pub location: Option<String>,
 }
 
 impl GraphRequest {
@@ -225,25 +221,25 @@ impl GraphClient {
         Ok(headers)
     }
 
-    /// Sends one request with the retry policy and returns its successful body. Every attempt
-    /// is paid from the caller's budget before it is sent; a retry the budget cannot pay for is
-    /// not made, and the last answer stands.
-    pub async fn call(
+    /// Sends one request with the retry policy and returns its successful answer, read as
+    /// `T`. Every attempt is paid from the caller's budget before it is sent; a retry the
+    /// budget cannot pay for is not made, and the last answer stands.
+    pub async fn call<T: Body>(
         &self,
         caller: &Caller,
         request: &GraphRequest,
-    ) -> Result<Option<Value>, Error> {
-        self.call_for_answer(caller, request)
+    ) -> Result<Answer<T>, Error> {
+        self.call_located(caller, request)
             .await
-            .map(|answer| answer.body)
+            .map(|(answer, _)| answer)
     }
 
-    /// [`call`](Self::call), also giving back the answer's `Location` header.
-    pub async fn call_for_answer(
+    /// [`call`](Self::call), also giving back the answer's `Location` header (a create's).
+    pub async fn call_located<T: Body>(
         &self,
         caller: &Caller,
         request: &GraphRequest,
-    ) -> Result<Answer, Error> {
+    ) -> Result<(Answer<T>, Option<String>), Error> {
         // One span over the attempts, so a trace shows how many retries a call took.
         let span = tracing::info_span!(
             "graph.call",
@@ -254,10 +250,16 @@ impl GraphClient {
             ),
             graph.retries = 0,
         );
-        self.attempts(caller, request).instrument(span).await
+        let (status, body, location) = self.attempts(caller, request).instrument(span).await?;
+        Ok((Answer::of(status, &request.method, body)?, location))
     }
 
-    async fn attempts(&self, caller: &Caller, request: &GraphRequest) -> Result<Answer, Error> {
+    /// The status, body and `Location` of the successful attempt.
+    async fn attempts(
+        &self,
+        caller: &Caller,
+        request: &GraphRequest,
+    ) -> Result<(StatusCode, Option<Value>, Option<String>), Error> {
         let headers = Self::headers(caller)?;
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
@@ -269,21 +271,19 @@ impl GraphClient {
             let reply = self
                 .send_once(request, retry_headers(&headers, attempt), remaining, caller)
                 .await?;
-            tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
+            tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status.as_u16(), request_id = ?reply.request_id, attempt, "graph call");
             // A retried DELETE whose first attempt went through finds nothing left to delete.
-            if request.method == Method::DELETE && attempt > 0 && reply.status == 404 {
-                return Ok(Answer::default());
+            if request.method == Method::DELETE
+                && attempt > 0
+                && reply.status == StatusCode::NOT_FOUND
+            {
+                return Ok((StatusCode::NO_CONTENT, None, None));
             }
             match ReplyOutcome::of(&reply, &request.method, caller) {
-                ReplyOutcome::Success(body) => {
-                    return Ok(Answer {
-                        body,
-                        location: reply.location,
-                    });
-                }
+                ReplyOutcome::Success(body) => return Ok((reply.status, body, reply.location)),
                 ReplyOutcome::Failure(error) => return Err(error),
                 ReplyOutcome::Retry(wait, error) => {
-                    let throttled = reply.status == 429;
+                    let throttled = reply.status == StatusCode::TOO_MANY_REQUESTS;
                     let wait = wait.unwrap_or_else(|| match throttled {
                         true => throttle_backoff(attempt),
                         false => backoff(attempt),
@@ -297,7 +297,11 @@ impl GraphClient {
                     {
                         return Err(error);
                     }
-                    tracing::debug!(?wait, status = reply.status, "graph asked us to retry");
+                    tracing::debug!(
+                        ?wait,
+                        status = reply.status.as_u16(),
+                        "graph asked us to retry"
+                    );
                     metrics::graph_retries(1);
                     tracing::Span::current().record("graph.retries", attempt + 1);
                     tokio::time::sleep(wait).await;
@@ -311,7 +315,6 @@ impl GraphClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[test]
     fn urls_keep_every_input_inside_one_path_segment() {
         let client = GraphClient::new(

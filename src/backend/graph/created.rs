@@ -6,11 +6,13 @@
 //! cannot be found is the answer an error, one that says the create succeeded.
 
 use super::client::GraphRequest;
-use super::{GraphBackend, links, wire};
+use super::envelope::unusable;
+use super::operations::wire::OperationEntity;
+use super::{GraphBackend, links};
 use crate::backend::Caller;
 use crate::domain::files::DefinitionFile;
 use crate::domain::{Guid, NewOperation, Operation};
-use crate::error::{Code, Error};
+use crate::error::Error;
 
 impl GraphBackend {
     /// The operation a bodiless create made.
@@ -26,8 +28,9 @@ impl GraphBackend {
             && let Ok(url) = links::next_link(self.api.client().base(), location)
         {
             let request = GraphRequest::get_exact(url, location.clone());
-            if let Some(body) = self.call(caller, request).await? {
-                return wire::operation(file, &body);
+            let answer = self.api.client().call::<OperationEntity>(caller, &request);
+            if let Some(entity) = answer.await?.entity() {
+                return entity.into_operation(file);
             }
         }
         let id = location.as_deref().and_then(id_in_location);
@@ -41,8 +44,7 @@ impl GraphBackend {
             }),
         };
         found.ok_or_else(|| {
-            Error::upstream(
-                Code::UpstreamError,
+            unusable(
                 "Microsoft Graph accepted the create without returning the operation, and it \
                  could not be read back: the operation was created; do not retry the mutation",
             )
@@ -69,8 +71,7 @@ impl GraphBackend {
                 .find(|file| file.file_name.as_deref() == Some(file_name)),
         };
         found.ok_or_else(|| {
-            Error::upstream(
-                Code::UpstreamError,
+            unusable(
                 "Microsoft Graph accepted the upload without returning the file, and it could \
                  not be read back: the file was uploaded; do not retry the mutation",
             )

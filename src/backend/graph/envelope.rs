@@ -1,13 +1,49 @@
 //! The envelopes Graph wraps entities in, as typed serde structs: a list page
 //! ([`ODataPage`]), the error envelope (with Intune's habit of nesting a JSON document inside
-//! `error.message`, and the `innererror` chain), and the Graph `$batch` request and response.
+//! `error.message`, and the `innererror` chain), and the Graph `$batch` request and response;
+//! and the one way a Graph body becomes a typed value ([`read`]), a request body becomes JSON
+//! ([`to_value`]), and a body the gateway cannot use becomes `UPSTREAM_ERROR` ([`unusable`]).
 
 use std::collections::HashMap;
 
+use reqwest::StatusCode;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Code, Error, UpstreamDetail};
+
+/// A typed Graph answer body, and how an error names it when Graph's JSON does not fit.
+pub trait Body: DeserializeOwned {
+    /// E.g. "an operation", as in "Graph returned an operation the gateway cannot read".
+    const WHAT: &'static str;
+}
+
+/// Any body at all, for calls whose answer is not read (a delete).
+impl Body for IgnoredAny {
+    const WHAT: &'static str = "an answer";
+}
+
+/// Reads a Graph body as `T`; a body that does not fit is an upstream error naming `T`.
+pub fn read<T: Body>(body: &Value) -> Result<T, Error> {
+    T::deserialize(body).map_err(|e| {
+        unusable(format!(
+            "Graph returned {} the gateway cannot read: {e}",
+            T::WHAT
+        ))
+    })
+}
+
+/// The `UPSTREAM_ERROR` for an answer from Graph the gateway cannot use.
+pub fn unusable(message: impl Into<String>) -> Error {
+    Error::upstream(Code::UpstreamError, message)
+}
+
+/// Serializes a request body. Fails only for `UNKNOWN_FUTURE_VALUE`, which Graph never
+/// accepts and resolvers refuse before a backend is reached.
+pub fn to_value(body: impl Serialize) -> Result<Value, Error> {
+    serde_json::to_value(body).map_err(|e| Error::Internal(format!("request body: {e}")))
+}
 
 /// One page of a Graph collection: its items and the link to the next page, if any.
 #[derive(Debug, Deserialize)]
@@ -113,19 +149,19 @@ pub fn graph_error(body: &Value) -> GraphError {
 /// Builds the gateway error for a failed Graph answer.
 pub fn error_for(
     code: Code,
-    status: Option<u16>,
+    status: Option<StatusCode>,
     graph: GraphError,
     detail: UpstreamDetail,
 ) -> Error {
     let message = graph.message.unwrap_or_else(|| match status {
-        Some(status) => format!("Microsoft Graph answered HTTP {status}"),
+        Some(status) => format!("Microsoft Graph answered HTTP {}", status.as_u16()),
         None => "Microsoft Graph could not be reached".to_owned(),
     });
     Error::Upstream {
         code,
         message,
         detail: Box::new(UpstreamDetail {
-            status,
+            status: status.map(|s| s.as_u16()),
             graph_code: graph.code,
             request_id: detail.request_id.or(graph.request_id),
             intune_code: graph.intune_code,

@@ -18,9 +18,9 @@ use futures_util::future::{BoxFuture, FutureExt, Shared, join_all};
 use sha2::{Digest, Sha256};
 
 use super::api::GraphApi;
-use super::client::GraphRequest;
-use super::paging::GraphCursor;
-use super::{GraphBackend, batch, files_wire};
+use super::files::wire::{FileEntity, file_with_operations};
+use super::operations::GraphCursor;
+use super::{GraphBackend, lookups};
 use crate::backend::budget::ListCall;
 use crate::backend::{Caller, Lookups};
 use crate::domain::files::file_not_found;
@@ -148,28 +148,12 @@ async fn read_files(
     caller: &Caller,
     files: &[Guid],
 ) -> HashMap<Guid, Result<Vec<Operation>, Error>> {
-    let operations = |body: &serde_json::Value| {
-        files_wire::file_with_operations(body).map(|(_, operations)| operations)
-    };
-    if let [file] = files {
-        let request = GraphRequest::get(expand_url(api, *file));
-        tracing::debug!(
-            files = 1,
-            upstream_calls = 1,
-            "operations read with $expand"
-        );
-        return match api.client().call(caller, &request).await {
-            Ok(Some(body)) => [(*file, operations(&body))].into_iter().collect(),
-            Ok(None) => HashMap::new(),
-            Err(e) => [(*file, Err(e))].into_iter().collect(),
-        };
-    }
-    batch::get_many(
+    lookups::by_key(
         api,
         caller,
         files,
         |file| expand_url(api, *file),
-        |_, body| operations(body),
+        |_, entity: FileEntity| file_with_operations(entity).map(|(_, operations)| operations),
     )
     .await
 }

@@ -2,23 +2,25 @@
 //! Graph's own origin under the configured version root is followed, requested exactly as
 //! Graph wrote it (see [`raw`](super::raw)); the path may be in another form than the one the
 //! gateway sent (`Files('id')`, other query options). Cursors keep links compactly and give
-//! them back byte for byte.
+//! them back byte for byte. [`Pages`] walks a listing by these rules, for every list the
+//! backend reads page by page.
+
+use std::collections::HashSet;
 
 use url::Url;
 
-use crate::error::{Code, Error};
+use super::client::{Answer, GraphClient, GraphRequest};
+use super::envelope::{Body, ODataPage, unusable};
+use crate::backend::Caller;
+use crate::error::Error;
 
 /// The URL of an `@odata.nextLink` (as the `url` crate reads it, for logs and metrics), once
 /// the link is known to start with the version root `base` byte for byte and still to lie
 /// under it once `.` and `..` segments are resolved.
 pub fn next_link(base: &Url, link: &str) -> Result<Url, Error> {
     let root = base.as_str().trim_end_matches('/');
-    let refuse = || {
-        Error::upstream(
-            Code::UpstreamError,
-            "Microsoft Graph returned an @odata.nextLink outside its own version root",
-        )
-    };
+    let refuse =
+        || unusable("Microsoft Graph returned an @odata.nextLink outside its own version root");
     let rest = link
         .get(..root.len())
         .filter(|head| head.eq_ignore_ascii_case(root))
@@ -47,11 +49,92 @@ pub fn compact(ours: &Url, link: &str) -> String {
     }
 }
 
+/// The stored form of a nextLink (see [`compact`]) back as Graph wrote it.
 pub fn expand(ours: &Url, stored: String) -> String {
     if stored.starts_with('?') {
         format!("{}{stored}", ours.as_str())
     } else {
         stored
+    }
+}
+
+/// A walk through one listing's pages: the first one the gateway built, or a nextLink a cursor
+/// gave back, then each `@odata.nextLink`, requested exactly as Graph wrote it. A page's
+/// nextLink is checked as the page arrives (outside the version root: `UPSTREAM_ERROR`), and
+/// again when the walk follows it (one this walk has already followed: `UPSTREAM_ERROR`, since
+/// Intune has been seen to return the same link forever).
+pub struct Pages {
+    /// The page to read next, once [`follow`](Self::follow) has armed it.
+    next: Option<GraphRequest>,
+    /// The last page's nextLink, checked to lie under the version root, not yet followed.
+    pending: Option<(Url, String)>,
+    /// The nextLink the page last read came from (`None`: the gateway built its URL).
+    link: Option<String>,
+    followed: HashSet<String>,
+}
+
+impl Pages {
+    /// A walk starting at `first`, or at the nextLink `resume` when given.
+    pub fn new(base: &Url, first: GraphRequest, resume: Option<String>) -> Result<Self, Error> {
+        let next = match &resume {
+            Some(link) => GraphRequest::get_exact(next_link(base, link)?, link.clone()),
+            None => first,
+        };
+        Ok(Pages {
+            next: Some(next),
+            pending: None,
+            followed: resume.iter().cloned().collect(),
+            link: resume,
+        })
+    }
+
+    /// Reads the armed page (`NoContent` when none is); [`link`](Self::link) then names it,
+    /// and its nextLink, if any, waits for [`follow`](Self::follow).
+    pub async fn read<T>(
+        &mut self,
+        client: &GraphClient,
+        caller: &Caller,
+    ) -> Result<Answer<ODataPage<T>>, Error>
+    where
+        ODataPage<T>: Body,
+    {
+        let Some(request) = self.next.take() else {
+            return Ok(Answer::NoContent);
+        };
+        self.link = request.exact.clone();
+        let answer = client.call::<ODataPage<T>>(caller, &request).await?;
+        if let Answer::Entity(page) = &answer
+            && let Some(link) = &page.next_link
+        {
+            self.pending = Some((next_link(client.base(), link)?, link.clone()));
+        }
+        Ok(answer)
+    }
+
+    /// Whether the page last read has a next one.
+    pub fn has_next(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Arms the next page for [`read`](Self::read), unless this walk has followed its link
+    /// before.
+    pub fn follow(&mut self) -> Result<(), Error> {
+        let Some((url, link)) = self.pending.take() else {
+            return Ok(());
+        };
+        if !self.followed.insert(link.clone()) {
+            return Err(unusable(
+                "Microsoft Graph returned an @odata.nextLink it had already returned in this \
+                 listing",
+            ));
+        }
+        self.next = Some(GraphRequest::get_exact(url, link));
+        Ok(())
+    }
+
+    /// The nextLink of the page last read (`None`: the first page, whose URL the gateway built).
+    pub fn link(&self) -> Option<&str> {
+        self.link.as_deref()
     }
 }
 

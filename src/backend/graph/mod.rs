@@ -5,9 +5,14 @@
 //! `$expand=groupPolicyOperations`, once per file per GraphQL request, and lists and lookups are
 //! answered from that read (see [`expand`]); with `--graph-navigation-reads` a lookup batch goes
 //! out as Graph `$batch` calls of at most 20 sub-requests (see [`batch`]) and list cursors carry
-//! only what Graph gave us for that collection, signed (see [`paging`]). Writes use the routes
-//! GRAPH.md names; a create answered without a body is read back (see [`created`]).
+//! only what Graph gave us for that collection, signed (see [`operations`]). Writes use the
+//! routes GRAPH.md names; a create answered without a body is read back (see [`created`]).
 //! Subscriptions are served by shared pollers (see [`poller`]).
+//!
+//! Each resource has its module, with its wire types and its calls: [`operations`] and
+//! [`files`]; what they share (the client, `$batch`, lookups by key, nextLinks, envelopes,
+//! pacing, pollers, `$expand` reads, read-back after a create) sits beside them. This module
+//! only hands each seam call to its resource.
 //!
 //! Every request that reaches Graph is paid from the caller's [`RequestBudget`] first
 //! (Graph `$batch` sub-requests, list pages and retries each count, as Intune counts them), and
@@ -23,21 +28,18 @@ mod created;
 mod envelope;
 mod expand;
 mod files;
-mod files_wire;
 mod links;
+mod lookups;
+mod operations;
 mod pacing;
-mod paging;
 mod poller;
 mod raw;
 mod reply;
-mod wire;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 
-use super::budget::ListCall;
 use super::cursor::CursorCodec;
 use super::identity::Claims;
 use super::tenant_budget::TenantBudget;
@@ -46,10 +48,10 @@ use crate::config::GraphConfig;
 use crate::config::cluster::BudgetConfig;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, NewDefinitionFile};
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
-use crate::error::{Code, Error};
+use crate::error::Error;
 use crate::shared_state::Redis;
 use api::GraphApi;
-use client::{GraphClient, GraphRequest};
+use client::{Answer, GraphClient, GraphRequest};
 
 pub use client::parse_retry_after;
 
@@ -86,40 +88,17 @@ impl GraphBackend {
         })
     }
 
-    /// Sends `request` with the retry policy (see [`client`]).
-    async fn call(
+    /// Sends a write, giving back Graph's answer and its `Location`. Whatever the outcome,
+    /// what the request read before it (lists, `$expand` reads) is stale now, and forgotten.
+    async fn write<T: envelope::Body>(
         &self,
         caller: &Caller,
         request: GraphRequest,
-    ) -> Result<Option<serde_json::Value>, Error> {
-        self.api.client().call(caller, &request).await
+    ) -> Result<(Answer<T>, Option<String>), Error> {
+        let answer = self.api.client().call_located(caller, &request).await;
+        caller.budget.forget_lists();
+        answer
     }
-}
-
-impl GraphBackend {
-    /// One operation, whole; `None` when it does not exist. From its file's `$expand` read
-    /// by default, else by a plain GET of the navigation route.
-    async fn read_operation(
-        &self,
-        caller: &Caller,
-        key: OperationKey,
-    ) -> Result<Option<Operation>, Error> {
-        if !self.api.navigation_reads() {
-            return self.operation_expanded(caller, key).await;
-        }
-        let body = self
-            .call(caller, GraphRequest::get(self.api.operation(key)))
-            .await?;
-        body.map(|b| wire::operation(key.definition_file_id, &b))
-            .transpose()
-    }
-}
-
-fn upstream_shape(what: &str) -> Error {
-    Error::upstream(
-        Code::UpstreamError,
-        format!("Microsoft Graph returned {what}"),
-    )
 }
 
 #[async_trait]
@@ -129,26 +108,7 @@ impl Backend for GraphBackend {
     }
 
     async fn get_many(&self, caller: &Caller, keys: &[OperationKey]) -> Lookups {
-        if !self.api.navigation_reads() {
-            return self.lookups_expanded(caller, keys).await;
-        }
-        if let [key] = keys {
-            let outcome = self.read_operation(caller, *key).await;
-            tracing::debug!(keys = 1, upstream_calls = 1, "lookup as a plain GET");
-            return match outcome {
-                Ok(Some(op)) => [(*key, Ok(op))].into_iter().collect(),
-                Ok(None) => Lookups::new(),
-                Err(e) => [(*key, Err(e))].into_iter().collect(),
-            };
-        }
-        batch::get_many(
-            &self.api,
-            caller,
-            keys,
-            |key| self.api.operation(*key),
-            |key, body| wire::operation(key.definition_file_id, body),
-        )
-        .await
+        operations::get_many(self, caller, keys).await
     }
 
     async fn list(
@@ -158,20 +118,7 @@ impl Backend for GraphBackend {
         first: usize,
         after: Option<&str>,
     ) -> Result<Page, Error> {
-        let call = ListCall {
-            definition_file_id,
-            first,
-            after: after.map(str::to_owned),
-        };
-        if !self.api.navigation_reads() {
-            return self
-                .list_expanded(caller, definition_file_id, first, after)
-                .await;
-        }
-        caller
-            .budget
-            .list_once(call.clone(), self.list_pages(caller, call))
-            .await
+        operations::list(self, caller, definition_file_id, first, after).await
     }
 
     async fn create(
@@ -180,24 +127,7 @@ impl Backend for GraphBackend {
         definition_file_id: Guid,
         input: NewOperation,
     ) -> Result<Operation, Error> {
-        let body = wire::create_body(&input)?;
-        let url = self.api.operations(definition_file_id, &[]);
-        let answer = self
-            .api
-            .client()
-            .call_for_answer(caller, &GraphRequest::post(url, Some(body)))
-            .await;
-        // After the write, whatever its outcome: a list read before it is stale now.
-        caller.budget.forget_lists();
-        let answer = answer?;
-        match answer.body {
-            Some(body) if body.get("id").is_some() => wire::operation(definition_file_id, &body),
-            // 204 or 202: created, but Graph did not say what; never POST again.
-            _ => {
-                self.find_created(caller, definition_file_id, &input, answer.location)
-                    .await
-            }
-        }
+        operations::create(self, caller, definition_file_id, input).await
     }
 
     async fn update(
@@ -206,50 +136,19 @@ impl Backend for GraphBackend {
         key: OperationKey,
         patch: OperationPatch,
     ) -> Result<Operation, Error> {
-        let body = wire::patch_body(&patch)?;
-        let reply = self
-            .call(caller, GraphRequest::patch(self.api.operation(key), body))
-            .await;
-        caller.budget.forget_lists();
-        // 200 carries the entity; Intune's usual 204 does not, so the new state is read.
-        match reply? {
-            Some(body) => wire::operation(key.definition_file_id, &body),
-            None => self.read_operation(caller, key).await?.ok_or_else(|| {
-                Error::NotFound(format!(
-                    "Operation {} vanished right after its update",
-                    key.id
-                ))
-            }),
-        }
+        operations::update(self, caller, key, patch).await
     }
 
     async fn delete(&self, caller: &Caller, key: OperationKey) -> Result<(), Error> {
-        let outcome = self
-            .call(caller, GraphRequest::delete(self.api.operation(key)))
-            .await;
-        caller.budget.forget_lists();
-        outcome.map(|_| ())
+        operations::delete(self, caller, key).await
     }
 
     async fn watch(&self, caller: &Caller, key: OperationKey) -> Result<Watch, Error> {
-        let snapshots = self
-            .pollers
-            .watch(caller, poller::Target::Operation(key))
-            .await?;
-        Ok(snapshots
-            .filter_map(|state| {
-                std::future::ready(match state {
-                    Ok(Some(poller::Snapshot::Operation(op))) => Some(Ok(Some(op))),
-                    Ok(Some(poller::Snapshot::File(..))) => None,
-                    Ok(None) => Some(Ok(None)),
-                    Err(e) => Some(Err(e)),
-                })
-            })
-            .boxed())
+        operations::watch(self, caller, key).await
     }
 
     async fn get_files(&self, caller: &Caller, ids: &[Guid]) -> FileLookups {
-        self.lookup_files(caller, ids).await
+        files::get_files(self, caller, ids).await
     }
 
     async fn list_files(
@@ -258,7 +157,7 @@ impl Backend for GraphBackend {
         first: usize,
         after: Option<&str>,
     ) -> Result<FilePage, Error> {
-        self.page_of_files(caller, first, after).await
+        files::list_files(self, caller, first, after).await
     }
 
     async fn upload_file(
@@ -266,7 +165,7 @@ impl Backend for GraphBackend {
         caller: &Caller,
         file: NewDefinitionFile,
     ) -> Result<DefinitionFile, Error> {
-        self.post_file(caller, file).await
+        files::upload_file(self, caller, file).await
     }
 
     async fn act_on_file(
@@ -275,14 +174,14 @@ impl Backend for GraphBackend {
         id: Guid,
         action: FileAction,
     ) -> Result<DefinitionFile, Error> {
-        self.post_action(caller, id, action).await
+        files::act_on_file(self, caller, id, action).await
     }
 
     async fn delete_file(&self, caller: &Caller, id: Guid) -> Result<(), Error> {
-        self.delete_file_record(caller, id).await
+        files::delete_file(self, caller, id).await
     }
 
     async fn watch_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
-        self.poll_file(caller, id).await
+        files::watch_file(self, caller, id).await
     }
 }

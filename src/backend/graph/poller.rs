@@ -21,8 +21,10 @@ use tokio_stream::wrappers::WatchStream;
 
 use super::api::GraphApi;
 use super::client::GraphRequest;
+use super::expand::expand_url;
+use super::files::wire::{FileEntity, file_with_operations};
+use super::operations::wire::OperationEntity;
 use super::pacing::throttle_backoff;
-use super::{files_wire, wire};
 use crate::backend::{Caller, RequestBudget};
 use crate::domain::files::{DefinitionFile, file_not_found};
 use crate::domain::{Guid, Operation, OperationKey, OperationStatus};
@@ -67,38 +69,68 @@ impl Target {
         }
     }
 
-    /// The state in `body`, as read from `api`'s route for this target (see [`Target::url`]);
-    /// `None` when an expanded file no longer holds the operation.
-    fn read(self, body: &serde_json::Value, api: &GraphApi) -> Result<Option<Snapshot>, Error> {
-        match self {
-            Target::Operation(key) if api.navigation_reads() => {
-                wire::operation(key.definition_file_id, body)
-                    .map(|op| Some(Snapshot::Operation(op)))
-            }
-            Target::Operation(key) => files_wire::file_with_operations(body).map(|(_, ops)| {
-                ops.into_iter()
-                    .find(|op| op.id == key.id)
-                    .map(Snapshot::Operation)
-            }),
-            Target::File(_) => files_wire::file_with_operations(body)
-                .map(|(file, ops)| Some(Snapshot::File(Box::new(file), ops))),
+    /// The state now, read with `request` (see [`Target::url`]); `None` when it is gone, or
+    /// when an expanded file no longer holds the operation.
+    async fn read(
+        self,
+        api: &GraphApi,
+        caller: &Caller,
+        request: &GraphRequest,
+    ) -> Result<Option<Snapshot>, Error> {
+        let client = api.client();
+        if let Target::Operation(key) = self
+            && api.navigation_reads()
+        {
+            let answer = client.call::<OperationEntity>(caller, request).await?;
+            return answer
+                .entity()
+                .map(|op| op.into_operation(key.definition_file_id))
+                .transpose()
+                .map(|op| op.map(Snapshot::Operation));
         }
+        let Some(entity) = client.call::<FileEntity>(caller, request).await?.entity() else {
+            return Ok(None);
+        };
+        let (file, ops) = file_with_operations(entity)?;
+        Ok(match self {
+            Target::Operation(key) => ops
+                .into_iter()
+                .find(|op| op.id == key.id)
+                .map(Snapshot::Operation),
+            Target::File(_) => Some(Snapshot::File(Box::new(file), ops)),
+        })
     }
 
     /// What a poll reads: the file with `$expand` (an operation too, unless
     /// `--graph-navigation-reads`).
     fn url(self, api: &GraphApi) -> url::Url {
-        let expand = |id| api.file(id, &[], &[("$expand", "groupPolicyOperations".to_owned())]);
         match self {
             Target::Operation(key) if api.navigation_reads() => api.operation(key),
-            Target::Operation(key) => expand(key.definition_file_id),
-            Target::File(id) => expand(id),
+            Target::Operation(key) => expand_url(api, key.definition_file_id),
+            Target::File(id) => expand_url(api, id),
         }
     }
 }
 
 /// A live view of what a poller follows: each state, `None` once it is gone.
 pub type Snapshots = BoxStream<'static, Result<Option<Snapshot>, Error>>;
+
+/// `snapshots` as the values `pick` takes from each state; a state it does not take is
+/// skipped, the end (`None`) and errors pass as they are.
+pub fn picked<T: Send + 'static>(
+    snapshots: Snapshots,
+    pick: impl Fn(Snapshot) -> Option<T> + Send + 'static,
+) -> BoxStream<'static, Result<Option<T>, Error>> {
+    snapshots
+        .filter_map(move |state| {
+            std::future::ready(match state {
+                Ok(Some(snapshot)) => pick(snapshot).map(|value| Ok(Some(value))),
+                Ok(None) => Some(Ok(None)),
+                Err(e) => Some(Err(e)),
+            })
+        })
+        .boxed()
+}
 
 /// What a poller has seen: nothing yet, then each state (`None` once deleted) or the error
 /// that ended it.
@@ -224,9 +256,7 @@ impl PollTask {
             ..self.caller.clone()
         };
         tracing::debug!(client_request_id = %caller.client_request_id, %started_by, "poll");
-        let body = self.api.client().call(&caller, &self.request).await?;
-        let snapshot = body.map(|b| self.target.read(&b, &self.api)).transpose()?;
-        Ok(snapshot.flatten())
+        self.target.read(&self.api, &caller, &self.request).await
     }
 }
 
@@ -299,7 +329,7 @@ fn backed_off(error: &Error, delay: Duration, failures: u32) -> Duration {
             detail,
             ..
         } => match detail.retry_after {
-            Some(seconds) => Duration::from_secs_f64(seconds.clamp(0.0, 3600.0)).max(delay),
+            Some(wait) => wait.min(Duration::from_secs(3600)).max(delay),
             None => throttle_backoff(failures).max(delay),
         },
         _ => (delay * 2).min(Duration::from_secs(60)),

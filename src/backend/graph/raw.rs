@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::Empty;
 use hyper::body::Bytes;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -15,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
 
-use super::client::{RawReply, SendFailure, append_within};
+use super::client::{RawReply, SendFailure, read_within};
 
 /// A small HTTP/1.1 client for exact request targets; `None` inside when TLS could not be
 /// set up (no system roots), in which case nextLinks go through reqwest as parsed.
@@ -76,24 +76,12 @@ impl RawSender {
                 .request(request)
                 .await
                 .map_err(|e| SendFailure::Unreachable(e.to_string()))?;
-            let status = response.status().as_u16();
+            let status = response.status();
             let headers = response.headers().clone();
-            let mut body = response.into_body();
-            let read = async {
-                let mut bytes = Vec::new();
-                while let Some(frame) = body.frame().await {
-                    let frame = frame.map_err(|e| SendFailure::Unreachable(e.to_string()))?;
-                    if let Ok(chunk) = frame.into_data() {
-                        append_within(&mut bytes, &chunk, limit)?;
-                    }
-                }
-                Ok(bytes)
-            }
-            .await;
             Ok(RawReply {
                 status,
                 headers,
-                body: read,
+                body: read_within(response.into_body(), limit).await,
             })
         };
         tokio::time::timeout(timeout, exchange)

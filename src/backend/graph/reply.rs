@@ -13,7 +13,7 @@ use crate::error::{Code, Error, UpstreamDetail};
 /// Graph's answer to one request (or one Graph `$batch` sub-request).
 #[derive(Debug)]
 pub struct Reply {
-    pub status: u16,
+    pub status: StatusCode,
     pub request_id: Option<String>,
     pub retry_after: Option<Duration>,
     pub body: Option<Value>,
@@ -71,10 +71,10 @@ impl ReplyOutcome {
     pub fn of(reply: &Reply, method: &Method, caller: &Caller) -> Self {
         let status = reply.status;
         let detail = UpstreamDetail {
-            status: Some(status),
+            status: Some(status.as_u16()),
             request_id: reply.request_id.clone(),
             client_request_id: Some(caller.client_request_id.clone()),
-            retry_after: reply.retry_after.map(|d| d.as_secs_f64()),
+            retry_after: reply.retry_after,
             ..Default::default()
         };
         let graph = reply
@@ -83,7 +83,7 @@ impl ReplyOutcome {
             .map(envelope::graph_error)
             .unwrap_or_default();
         let fail = |code| envelope::error_for(code, Some(status), graph.clone(), detail.clone());
-        match StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY) {
+        match status {
             s if s.is_success() => {
                 if reply.unreadable {
                     ReplyOutcome::Failure(envelope::error_for(
@@ -107,7 +107,7 @@ impl ReplyOutcome {
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
                 if method != Method::POST =>
             {
-                let code = if status == 504 {
+                let code = if status == StatusCode::GATEWAY_TIMEOUT {
                     Code::UpstreamTimeout
                 } else {
                     Code::UpstreamError
@@ -164,7 +164,7 @@ mod tests {
 
     fn reply(status: u16) -> Reply {
         Reply {
-            status,
+            status: StatusCode::from_u16(status).expect("a status"),
             request_id: None,
             retry_after: None,
             body: None,
@@ -212,7 +212,7 @@ mod route_tests {
 
     fn reply(status: u16, body: serde_json::Value, shaped_by_user: bool) -> Reply {
         Reply {
-            status,
+            status: StatusCode::from_u16(status).expect("a status"),
             request_id: None,
             retry_after: None,
             body: Some(body),

@@ -325,7 +325,7 @@ impl TenantBudget {
         } else {
             (self.limits.reads, "requests")
         };
-        let seconds = wait.as_secs_f64().max(0.001);
+        let wait = wait.max(Duration::from_millis(1));
         Error::Upstream {
             code: Code::Throttled,
             message: format!(
@@ -333,10 +333,10 @@ impl TenantBudget {
                  user of this gateway) has no room now, or Graph asked the tenant to slow down; \
                  try again in {} s",
                 self.limits.window.as_secs(),
-                seconds.ceil()
+                wait.as_secs_f64().ceil()
             ),
             detail: Box::new(UpstreamDetail {
-                retry_after: Some(seconds),
+                retry_after: Some(wait),
                 ..Default::default()
             }),
         }

@@ -17,7 +17,7 @@ fn far() -> Instant {
 
 fn retry_after(error: &Error) -> f64 {
     match error {
-        Error::Upstream { detail, .. } => detail.retry_after.expect("a retryAfter"),
+        Error::Upstream { detail, .. } => detail.retry_after.expect("a retryAfter").as_secs_f64(),
         other => panic!("not an upstream error: {other:?}"),
     }
 }

@@ -4,6 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use http_body_util::BodyExt;
+use hyper::body::Buf;
+use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use tracing::Instrument;
 
@@ -50,14 +53,14 @@ impl GraphClient {
             failure.into_error(detail())
         })?;
         let status = raw.status;
-        metrics::graph_request(method_label, route, status, started.elapsed());
-        if (200..300).contains(&status)
+        metrics::graph_request(method_label, route, status.as_u16(), started.elapsed());
+        if status.is_success()
             && let Some(token) = &caller.token
         {
             self.vouched.record(token);
         }
         let request_id = header(&raw.headers, "request-id");
-        span.record("http.response.status_code", status);
+        span.record("http.response.status_code", status.as_u16());
         if let Some(id) = &request_id {
             span.record("graph.request_id", id.as_str());
         }
@@ -66,14 +69,14 @@ impl GraphClient {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        if status == 429 {
+        if status == StatusCode::TOO_MANY_REQUESTS {
             metrics::graph_throttled(retry_after);
         }
         let bytes = match raw.body {
             Ok(bytes) => bytes,
             Err(failure) => {
                 return Err(failure.into_error(UpstreamDetail {
-                    status: Some(status),
+                    status: Some(status.as_u16()),
                     request_id,
                     ..detail()
                 }));
@@ -112,21 +115,10 @@ impl GraphClient {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let mut response = request.send().await.map_err(SendFailure::from)?;
-        let status = response.status().as_u16();
+        let response = request.send().await.map_err(SendFailure::from)?;
+        let status = response.status();
         let headers = response.headers().clone();
-        let limit = self.max_body;
-        let body = async {
-            if response.content_length().is_some_and(|n| n > limit as u64) {
-                return Err(SendFailure::TooLarge(limit));
-            }
-            let mut bytes = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(SendFailure::from)? {
-                append_within(&mut bytes, &chunk, limit)?;
-            }
-            Ok(bytes)
-        }
-        .await;
+        let body = read_within(reqwest::Body::from(response), self.max_body).await;
         Ok(RawReply {
             status,
             headers,
@@ -170,7 +162,7 @@ pub(in crate::backend::graph) fn route_name(relative: &str) -> String {
 
 /// The status, headers and body (read within the size limit) of one exchange.
 pub(in crate::backend::graph) struct RawReply {
-    pub status: u16,
+    pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Result<Vec<u8>, SendFailure>,
 }
@@ -182,6 +174,12 @@ pub(in crate::backend::graph) enum SendFailure {
     Unreachable(String),
     /// The answer body was larger than `--graph-max-body-bytes`.
     TooLarge(usize),
+}
+
+impl From<hyper::Error> for SendFailure {
+    fn from(error: hyper::Error) -> Self {
+        SendFailure::Unreachable(error.to_string())
+    }
 }
 
 impl From<reqwest::Error> for SendFailure {
@@ -238,16 +236,63 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Appends `chunk` to an answer being read, refusing it once it would pass `limit` bytes: the
-/// one rule for every way a Graph answer is read.
-pub(in crate::backend::graph) fn append_within(
-    bytes: &mut Vec<u8>,
-    chunk: &[u8],
+/// Reads an answer's body, refusing it as soon as it says or turns out to be over `limit`
+/// bytes: the one rule for every way a Graph answer is read (reqwest's and the byte-for-byte
+/// sender's).
+pub(in crate::backend::graph) async fn read_within<B>(
+    body: B,
     limit: usize,
-) -> Result<(), SendFailure> {
-    if bytes.len() + chunk.len() > limit {
+) -> Result<Vec<u8>, SendFailure>
+where
+    B: http_body::Body,
+    B::Error: Into<SendFailure>,
+{
+    if body.size_hint().lower() > limit as u64 {
         return Err(SendFailure::TooLarge(limit));
     }
-    bytes.extend_from_slice(chunk);
-    Ok(())
+    let mut body = std::pin::pin!(body);
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(Into::into)?;
+        if let Ok(mut chunk) = frame.into_data() {
+            if bytes.len() + chunk.remaining() > limit {
+                return Err(SendFailure::TooLarge(limit));
+            }
+            bytes.extend_from_slice(&chunk.copy_to_bytes(chunk.remaining()));
+        }
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::stream;
+    use http_body_util::{Full, StreamBody};
+    use hyper::body::{Bytes, Frame};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_answer_is_read_only_within_its_limit_said_or_counted() {
+        let said = || {
+            Full::new(Bytes::from_static(b"0123456789"))
+                .map_err(|never| -> SendFailure { match never {} })
+        };
+        assert_eq!(read_within(said(), 10).await.expect("fits"), b"0123456789");
+        assert!(matches!(
+            read_within(said(), 9).await,
+            Err(SendFailure::TooLarge(9))
+        ));
+        // No length said: the running count refuses it.
+        let counted = || {
+            let frames =
+                ["01234", "56789"].map(|c| Ok::<_, SendFailure>(Frame::data(Bytes::from(c))));
+            StreamBody::new(stream::iter(frames))
+        };
+        assert_eq!(read_within(counted(), 10).await.expect("fits").len(), 10);
+        assert!(matches!(
+            read_within(counted(), 7).await,
+            Err(SendFailure::TooLarge(7))
+        ));
+    }
 }

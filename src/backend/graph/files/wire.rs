@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::wire::{self, OperationEntity, upstream};
+use super::super::envelope::{Body, ODataPage, to_value, unusable};
+use super::super::operations::wire::OperationEntity;
 use crate::domain::files::{
     DefinitionFile, FileAction, FileStatus, LanguageFile, LanguageFileRef, LanguageFileUpload,
     NewDefinitionFile, PolicyType,
@@ -48,8 +49,16 @@ pub struct FileEntity {
     group_policy_operations: Option<Vec<OperationEntity>>,
 }
 
+impl Body for FileEntity {
+    const WHAT: &'static str = "a definition file";
+}
+
+impl Body for ODataPage<FileEntity> {
+    const WHAT: &'static str = "a list of definition files";
+}
+
 fn timestamp(raw: Option<&str>) -> Result<Option<Timestamp>, Error> {
-    raw.map(|raw| Timestamp::from_graph(raw).map_err(upstream))
+    raw.map(|raw| Timestamp::from_graph(raw).map_err(unusable))
         .transpose()
 }
 
@@ -70,11 +79,9 @@ fn is_never(raw: &str) -> bool {
 }
 
 /// The domain value of an entity, with its expanded operations when Graph sent them.
-pub fn file_of(
-    entity: FileEntity,
-) -> Result<(DefinitionFile, Option<Vec<OperationEntity>>), Error> {
+fn file_of(entity: FileEntity) -> Result<(DefinitionFile, Option<Vec<OperationEntity>>), Error> {
     let id = Guid::parse("id", &entity.id)
-        .map_err(|_| upstream(format!("Graph returned a non-GUID file id `{}`", entity.id)))?;
+        .map_err(|_| unusable(format!("Graph returned a non-GUID file id `{}`", entity.id)))?;
     let language_files = entity
         .group_policy_uploaded_language_files
         .unwrap_or_default()
@@ -100,7 +107,7 @@ pub fn file_of(
         status: entity.status.unwrap_or(FileStatus::None),
         upload_date_time: nullable_timestamp(entity.upload_date_time.as_deref())?,
         last_modified: timestamp(entity.last_modified_date_time.as_deref())?.ok_or_else(|| {
-            upstream("Graph returned a definition file without `lastModifiedDateTime`".into())
+            unusable("Graph returned a definition file without `lastModifiedDateTime`")
         })?,
         default_language_code: entity.default_language_code,
         language_files,
@@ -108,14 +115,14 @@ pub fn file_of(
     Ok((file, entity.group_policy_operations))
 }
 
-/// Reads a definition file from a Graph entity body.
-pub fn file(body: &Value) -> Result<DefinitionFile, Error> {
-    file_of(wire::read(body, "a definition file")?).map(|(file, _)| file)
+/// A definition file (its expanded operations, if any, dropped).
+pub fn file(entity: FileEntity) -> Result<DefinitionFile, Error> {
+    file_of(entity).map(|(file, _)| file)
 }
 
-/// Reads a definition file fetched with `$expand=groupPolicyOperations`, with its operations.
-pub fn file_with_operations(body: &Value) -> Result<(DefinitionFile, Vec<Operation>), Error> {
-    let (file, operations) = file_of(wire::read(body, "a definition file")?)?;
+/// A definition file fetched with `$expand=groupPolicyOperations`, with its operations.
+pub fn file_with_operations(entity: FileEntity) -> Result<(DefinitionFile, Vec<Operation>), Error> {
+    let (file, operations) = file_of(entity)?;
     let operations = operations
         .unwrap_or_default()
         .into_iter()
@@ -183,7 +190,7 @@ struct ActionBody<'a> {
 
 /// The POST body of an upload.
 pub fn upload_body(new: &NewDefinitionFile) -> Result<Value, Error> {
-    wire::to_value(UploadBody {
+    to_value(UploadBody {
         odata_type: FILE_TYPE,
         file_name: &new.file_name,
         content: new.content.to_base64(),
@@ -195,7 +202,7 @@ pub fn upload_body(new: &NewDefinitionFile) -> Result<Value, Error> {
 /// The action's name in the URL and its body (`None`: the action takes no body).
 pub fn action(action: &FileAction) -> Result<(&'static str, Option<Value>), Error> {
     let body = |content: Option<String>, files| {
-        wire::to_value(ActionBody {
+        to_value(ActionBody {
             content,
             group_policy_uploaded_language_files: files,
         })
@@ -221,8 +228,13 @@ pub fn action(action: &FileAction) -> Result<(&'static str, Option<Value>), Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::graph::envelope::read;
     use crate::domain::files::FileContent;
     use serde_json::json;
+
+    fn parsed(body: &Value) -> Result<DefinitionFile, Error> {
+        file(read(body)?)
+    }
 
     #[test]
     fn files_read_with_unknown_members_and_annotations() {
@@ -236,7 +248,7 @@ mod tests {
             "groupPolicyUploadedLanguageFiles": [{"fileName": "a.adml", "languageCode": "en-US", "id": "x"}],
             "somethingNew": true
         });
-        let file = file(&body).expect("reads");
+        let file = parsed(&body).expect("reads");
         assert_eq!(file.status, FileStatus::UnknownFutureValue);
         assert_eq!(file.language_files[0].file_name.as_deref(), Some("a.adml"));
         assert_eq!(file.last_modified.as_str(), "2025-09-07T08:32:57.5081686Z");
@@ -256,7 +268,7 @@ mod tests {
                 "languageCodes": [],
                 "groupPolicyUploadedLanguageFiles": [{"fileName": "a.adml", "lastModifiedDateTime": never}]
             });
-            let file = file(&body).expect("reads");
+            let file = parsed(&body).expect("reads");
             assert_eq!(file.upload_date_time, None, "{never}");
             assert_eq!(file.language_files[0].last_modified, None, "{never}");
             assert!(file.language_codes.is_empty());

@@ -6,15 +6,15 @@
 //! Used with `--graph-navigation-reads` only; by default a file's operations come from one
 //! `$expand` read (see `expand`).
 
-use std::collections::HashSet;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::client::GraphRequest;
-use super::envelope::ODataPage;
-use super::wire::{self, OperationEntity};
-use super::{GraphBackend, links, upstream_shape};
+use super::super::GraphBackend;
+use super::super::client::{Answer, GraphRequest};
+use super::super::envelope::ODataPage;
+use super::super::links::{self, Pages};
+use super::wire::OperationEntity;
 use crate::backend::Caller;
 use crate::backend::budget::ListCall;
 use crate::domain::files::file_not_found;
@@ -30,28 +30,28 @@ const MAX_PAGES_PER_CALL: usize = 10;
 /// input), the edge's place in that page, and, on a page's last edge, the next page's link.
 /// One-letter names on the wire keep cursors short.
 #[derive(Serialize, Deserialize)]
-pub(super) struct GraphCursor {
+pub(in crate::backend::graph) struct GraphCursor {
     /// The `@odata.nextLink` that produced the page (`None`: the first page).
     #[serde(rename = "p")]
-    pub(super) page_link: Option<String>,
+    pub(in crate::backend::graph) page_link: Option<String>,
     /// Index of the edge in that page.
     #[serde(rename = "i")]
-    pub(super) index: usize,
+    pub(in crate::backend::graph) index: usize,
     /// `$top` of the first page (the only page whose URL the gateway builds).
     #[serde(rename = "t")]
-    pub(super) top: usize,
+    pub(in crate::backend::graph) top: usize,
     /// On the last edge of an upstream page: the next page's link.
     #[serde(rename = "n")]
-    pub(super) next_link: Option<String>,
+    pub(in crate::backend::graph) next_link: Option<String>,
     /// The edge's operation id: resuming skips past it even if the page shifted meanwhile.
     #[serde(rename = "d")]
-    pub(super) id: Guid,
+    pub(in crate::backend::graph) id: Guid,
 }
 
 impl GraphCursor {
     /// The cursor of the edge at `index` of a list the gateway holds whole (an `$expand`
     /// read): no upstream page to return to.
-    pub(super) fn at(index: usize, id: Guid) -> Self {
+    pub(in crate::backend::graph) fn at(index: usize, id: Guid) -> Self {
         GraphCursor {
             page_link: None,
             index,
@@ -73,30 +73,21 @@ struct Resume {
 }
 
 impl GraphBackend {
-    /// One upstream page of a file's operations: the first (built with `$top`), or the one at
-    /// `link`, requested exactly as Graph wrote it. Returns its items and the next link, which
-    /// must address this very collection at Graph's origin (else an upstream error, and it is
-    /// never fetched).
+    /// The next upstream page of a file's operations (see [`Pages`]).
     async fn fetch_page(
         &self,
         caller: &Caller,
         file: Guid,
-        link: Option<&str>,
-        top: usize,
+        pages: &mut Pages,
     ) -> Result<ODataPage<Operation>, Error> {
-        let base = self.api.client().base();
-        let request = match link {
-            Some(link) => GraphRequest::get_exact(links::next_link(base, link)?, link.to_owned()),
-            None => GraphRequest::get(self.api.operations(file, &[("$top", top.to_string())])),
-        };
-        let Some(body) = self.call(caller, request).await? else {
+        let page = match pages
+            .read::<OperationEntity>(self.api.client(), caller)
+            .await?
+        {
+            Answer::Entity(page) => page,
             // A 404 for the collection: the definition file does not exist.
-            return Err(file_not_found(file));
+            Answer::Absent | Answer::NoContent => return Err(file_not_found(file)),
         };
-        let page: ODataPage<OperationEntity> = wire::read(&body, "a list of operations")?;
-        if let Some(next) = &page.next_link {
-            links::next_link(base, next)?;
-        }
         Ok(ODataPage {
             value: page
                 .value
@@ -136,10 +127,9 @@ impl GraphBackend {
     /// One client page, read from as many upstream pages as it takes (each paid from the
     /// caller's budget). When the budget runs out with some edges in hand, the page ends there
     /// and the last edge's cursor resumes it.
-    // One loop on purpose: the link, resume point and followed links it carries from page to
-    // page would only be passed around by a split.
+    // One loop on purpose: the resume point and the page it carries from upstream page to
+    // upstream page would only be passed around by a split.
     pub(super) async fn list_pages(&self, caller: &Caller, call: ListCall) -> Result<Page, Error> {
-        // Every property is read whatever the fields (see `fetch_page`).
         let ListCall {
             definition_file_id,
             first,
@@ -148,12 +138,18 @@ impl GraphBackend {
         } = call;
         // Decode (and so verify) the cursor before any upstream call.
         let Resume {
-            mut link,
+            link,
             past: mut resume,
             top,
         } = self.resume_from(definition_file_id, first, after.as_deref())?;
-        // Intune has been seen to return the same nextLink forever: never follow one twice.
-        let mut followed: HashSet<String> = link.iter().cloned().collect();
+        let first_page = self
+            .api
+            .operations(definition_file_id, &[("$top", top.to_string())]);
+        let mut pages = Pages::new(
+            self.api.client().base(),
+            GraphRequest::get(first_page),
+            link,
+        )?;
         let ours = self.api.operations(definition_file_id, &[]);
         let mut page = Page::default();
         let deadline = Instant::now() + self.api.client().timeout();
@@ -172,13 +168,13 @@ impl GraphBackend {
                     "Microsoft Graph kept answering with empty pages",
                 ));
             }
-            let fetched_page = self
-                .fetch_page(caller, definition_file_id, link.as_deref(), top)
-                .await;
             let ODataPage {
                 value: items,
                 next_link: next,
-            } = match fetched_page {
+            } = match self
+                .fetch_page(caller, definition_file_id, &mut pages)
+                .await
+            {
                 Ok(found) => found,
                 Err(e) if e.code() == Code::LimitExceeded && !page.items.is_empty() => {
                     page.has_next_page = true;
@@ -188,6 +184,7 @@ impl GraphBackend {
             };
             fetched += 1;
             let count = items.len();
+            let page_link = pages.link().map(|l| links::compact(&ours, l));
             // Past the resumed edge: found by id, else by its old position.
             let skip = resume.take().map_or(0, |(id, index)| {
                 items
@@ -201,7 +198,7 @@ impl GraphBackend {
                     return Ok(page);
                 }
                 let cursor = GraphCursor {
-                    page_link: link.as_deref().map(|l| links::compact(&ours, l)),
+                    page_link: page_link.clone(),
                     index,
                     top,
                     next_link: (index + 1 == count)
@@ -212,19 +209,11 @@ impl GraphBackend {
                 page.items
                     .push((self.cursors.encode(definition_file_id, &cursor), op));
             }
-            if let Some(next) = &next
-                && !followed.insert(next.clone())
-            {
-                return Err(upstream_shape(
-                    "an @odata.nextLink it had already returned in this listing",
-                ));
-            }
-            match next {
-                Some(next) if page.items.len() < first => link = Some(next),
-                next => {
-                    page.has_next_page = next.is_some();
-                    return Ok(page);
-                }
+            let more = pages.has_next();
+            pages.follow()?;
+            if !more || page.items.len() >= first {
+                page.has_next_page = more;
+                return Ok(page);
             }
         }
     }

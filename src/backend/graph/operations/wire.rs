@@ -6,18 +6,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::super::envelope::{Body, ODataPage, to_value, unusable};
 use crate::domain::{
     Guid, NewOperation, Operation, OperationPatch, OperationStatus, OperationType, Timestamp,
 };
-use crate::error::{Code, Error};
+use crate::error::Error;
 
 /// The `@odata.type` Graph expects on request bodies.
 const ODATA_TYPE: &str = "#microsoft.graph.groupPolicyOperation";
-
-/// The `UPSTREAM_ERROR` for a Graph body the gateway cannot use.
-pub fn upstream(message: String) -> Error {
-    Error::upstream(Code::UpstreamError, message)
-}
 
 /// The entity as Graph returns it: every property but `statusDetails` is required.
 #[derive(Deserialize)]
@@ -30,11 +26,19 @@ pub struct OperationEntity {
     last_modified_date_time: String,
 }
 
+impl Body for OperationEntity {
+    const WHAT: &'static str = "an operation";
+}
+
+impl Body for ODataPage<OperationEntity> {
+    const WHAT: &'static str = "a list of operations";
+}
+
 impl OperationEntity {
     /// The domain value, for an operation of `definition_file_id`.
     pub fn into_operation(self, definition_file_id: Guid) -> Result<Operation, Error> {
         let id = Guid::parse("id", &self.id)
-            .map_err(|_| upstream(format!("Graph returned a non-GUID id `{}`", self.id)))?;
+            .map_err(|_| unusable(format!("Graph returned a non-GUID id `{}`", self.id)))?;
         Ok(Operation {
             id,
             definition_file_id,
@@ -42,24 +46,9 @@ impl OperationEntity {
             operation_status: self.operation_status,
             status_details: self.status_details,
             last_modified: Timestamp::from_graph(&self.last_modified_date_time)
-                .map_err(upstream)?,
+                .map_err(unusable)?,
         })
     }
-}
-
-/// Reads a Graph body as `T`, naming `what` in the upstream error when it does not fit.
-pub fn read<'a, T: Deserialize<'a>>(body: &'a Value, what: &str) -> Result<T, Error> {
-    T::deserialize(body).map_err(|e| {
-        upstream(format!(
-            "Graph returned {what} the gateway cannot read: {e}"
-        ))
-    })
-}
-
-/// Reads an operation from a Graph entity body; a property Graph omitted (other than the
-/// nullable `statusDetails`) is an upstream error, never a stand-in value.
-pub fn operation(definition_file_id: Guid, body: &Value) -> Result<Operation, Error> {
-    read::<OperationEntity>(body, "an operation")?.into_operation(definition_file_id)
 }
 
 /// The POST body that creates an operation.
@@ -88,12 +77,6 @@ struct PatchBody<'a> {
     status_details: Option<Option<&'a str>>,
 }
 
-/// Serializes a request body. Fails only for `UNKNOWN_FUTURE_VALUE`, which Graph never
-/// accepts and resolvers refuse before a backend is reached.
-pub fn to_value(body: impl Serialize) -> Result<Value, Error> {
-    serde_json::to_value(body).map_err(|e| Error::Internal(format!("request body: {e}")))
-}
-
 /// The POST body that creates an operation.
 pub fn create_body(input: &NewOperation) -> Result<Value, Error> {
     to_value(CreateBody {
@@ -117,7 +100,14 @@ pub fn patch_body(patch: &OperationPatch) -> Result<Value, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::graph::envelope::read;
+    use crate::error::Code;
     use serde_json::json;
+
+    /// An operation of `definition_file_id` read from a Graph entity body.
+    fn operation(definition_file_id: Guid, body: &Value) -> Result<Operation, Error> {
+        read::<OperationEntity>(body)?.into_operation(definition_file_id)
+    }
 
     fn file() -> Guid {
         Guid::parse("f", "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01").expect("guid")
