@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 on_both_backends!(
     create_get_list_update_delete_round_trip,

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::helpers::{DEMO_FILE, DEMO_OP, TestApp};
+use crate::support::helpers::{DEMO_FILE, DEMO_OP, TestApp};
 
 /// The contract's error codes (the end of contract.graphql).
 const CODES: &[&str] = &[

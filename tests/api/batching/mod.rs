@@ -11,9 +11,9 @@ use axum::http::{Method, Request, StatusCode, header};
 use gpo_gateway::backend::Backend;
 use serde_json::{Value, json};
 
-use crate::fake_graph::{Canned, FakeGraph, Match, Recorded};
-use crate::helpers::*;
-use crate::test_backend::DelegatingBackend;
+use crate::support::backend::DelegatingBackend;
+use crate::support::helpers::*;
+use fake_graph::{Canned, FakeGraph, Match, Recorded};
 
 mod graph_failures;
 mod graph_mode;

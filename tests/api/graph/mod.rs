@@ -3,8 +3,10 @@
 //! timestamps, paging) and how it retries, all observed on the wire. One file per behaviour;
 //! this one holds what they share: paths, posting with headers, and reading what Graph got.
 
+mod budget;
 mod errors;
 mod expand;
+mod files;
 mod headers;
 mod paging;
 mod retries;
@@ -23,8 +25,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use crate::fake_graph::{Canned, FakeGraph, Match, Recorded};
-use crate::helpers::*;
+use crate::support::helpers::*;
+use fake_graph::{Canned, FakeGraph, Match, Recorded};
 
 const ROOT: &str = "/beta/deviceManagement/groupPolicyUploadedDefinitionFiles";
 

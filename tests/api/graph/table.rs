@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::file_helpers::contoso_input;
-use crate::ws_support as ws;
+use crate::support::files::contoso_input;
+use crate::support::ws;
 
 /// One request as the table writes it.
 type Row = (String, String, String);

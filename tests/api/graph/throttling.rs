@@ -4,7 +4,7 @@
 //! would go over it.
 
 use super::*;
-use crate::ws_support::{CHANGED, connect, eventually, init, next, send};
+use crate::support::ws::{CHANGED, connect, eventually, init, next, send};
 
 #[tokio::test]
 async fn a_429_pauses_the_tenant_so_the_next_request_is_throttled_without_reaching_graph() {

@@ -204,7 +204,7 @@ async fn an_upload_answered_without_a_body_is_read_back_and_never_posted_twice()
     let app = graph_app().await;
     let upload = "mutation($input: UploadGroupPolicyDefinitionFileInput!) {
       uploadGroupPolicyDefinitionFile(input: $input) { id fileName } }";
-    let input = crate::file_helpers::contoso_input();
+    let input = crate::support::files::contoso_input();
     // 202 with a Location: the file it names.
     let located = app.new_file().await;
     app.graph().inject(

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{assert_limit, over_websocket};
-use crate::bombs;
-use crate::helpers::*;
+use crate::support::bombs;
+use crate::support::helpers::*;
 
 #[tokio::test]
 async fn every_bomb_is_refused() {

@@ -10,9 +10,9 @@ use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
 use tokio_tungstenite::tungstenite;
 
-use crate::helpers::*;
 use crate::process::{start_reading, terminate};
-use crate::ws_support::{self, config_with, served, upgrade_request};
+use crate::support::helpers::*;
+use crate::support::ws::{self, config_with, served, upgrade_request};
 
 const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
 
@@ -252,18 +252,18 @@ async fn open_with_origin(addr: SocketAddr, protocol: &str, origin: Option<&str>
     }
     match tokio_tungstenite::connect_async(request).await {
         Ok((mut socket, _)) => {
-            ws_support::init(&mut socket, json!({})).await;
+            ws::init(&mut socket, json!({})).await;
             let start = if protocol == "graphql-ws" {
                 "start"
             } else {
                 "subscribe"
             };
-            ws_support::send(
+            ws::send(
                 &mut socket,
                 json!({ "id": "1", "type": start, "payload": { "query": "{ __typename }" } }),
             )
             .await;
-            let answer = ws_support::next(&mut socket).await;
+            let answer = ws::next(&mut socket).await;
             assert_eq!(answer["payload"]["data"]["__typename"], "Query", "{answer}");
             None
         }

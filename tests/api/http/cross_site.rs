@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 #[tokio::test]
 async fn simple_content_types_without_a_preflight_header_are_refused() {

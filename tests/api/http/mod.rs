@@ -5,14 +5,16 @@
 
 mod batches;
 mod browser_origins;
+mod compression;
 mod cross_site;
+pub(crate) mod playground;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-use crate::test_backend::DelegatingBackend;
+use crate::support::backend::DelegatingBackend;
+use crate::support::helpers::*;
 
 pub(super) fn get(uri: &str) -> Request<Body> {
     Request::builder()

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::helpers::code;
+use crate::support::helpers::code;
 
 fn with_hash(query: Option<&str>, hash: &str) -> Value {
     let mut body = json!({

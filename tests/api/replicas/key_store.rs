@@ -11,9 +11,9 @@ use gpo_gateway::shared_state::key_store::SharedKeys;
 use gpo_gateway::shared_state::keys::RedisKeys;
 
 use super::*;
-use crate::fake_graph::{Canned, Match};
-use crate::helpers::guid;
 use crate::idempotency::{create_body, send_keyed};
+use crate::support::helpers::guid;
+use fake_graph::{Canned, Match};
 
 #[tokio::test]
 async fn a_key_freed_on_one_replica_is_run_by_the_request_waiting_on_the_other() {
@@ -43,7 +43,7 @@ async fn a_key_freed_on_one_replica_is_run_by_the_request_waiting_on_the_other()
     };
     let (first, repeat) = tokio::join!(first, repeat);
     assert_eq!(
-        crate::helpers::code(&first.1),
+        crate::support::helpers::code(&first.1),
         "FORBIDDEN",
         "A was refused: {}",
         first.1

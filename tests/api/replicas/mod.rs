@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use gpo_gateway::{BackendKind, Config};
 
-use crate::fake_graph::FakeGraph;
-use crate::helpers::{Mode, TOKEN, TestApp, config};
+use crate::support::helpers::{Mode, TOKEN, TestApp, config};
+use fake_graph::FakeGraph;
 
 /// A `redis-server` child process on a free loopback port.
 pub struct RedisServer {

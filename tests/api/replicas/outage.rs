@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::helpers::{GET, code, guid};
+use crate::support::helpers::{GET, code, guid};
 
 fn with_hash(query: Option<&str>, hash: &str) -> Value {
     let mut body = json!({
