@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::process::{start, terminate};
+use crate::support::process::{start, terminate};
 
 const CLIENTS: usize = 64;
 const OPERATIONS: usize = 100;

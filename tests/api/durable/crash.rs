@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::process::start;
 use crate::support::files::{contoso_input, get_file, upload};
 use crate::support::helpers::{CREATE, DEMO_FILE, GET, temp_store_path};
+use crate::support::process::start;
 
 const WHOLE_LIST: &str = "query L($f: ID!, $after: String) {
   groupPolicyOperations(definitionFileId: $f, first: 100, after: $after) {

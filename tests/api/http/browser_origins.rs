@@ -10,8 +10,8 @@ use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
 use tokio_tungstenite::tungstenite;
 
-use crate::process::{start_reading, terminate};
 use crate::support::helpers::*;
+use crate::support::process::{start_reading, terminate};
 use crate::support::ws::{self, config_with, served, upgrade_request};
 
 const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];

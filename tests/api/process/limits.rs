@@ -10,9 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::process::{start, terminate};
 use crate::support::files::sample;
 use crate::support::helpers::temp_store_path;
+use crate::support::process::{start, terminate};
 
 /// Runs the binary with `args` and `env`, which must make it stop at start-up within 10 s.
 fn refused_start(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, Duration) {

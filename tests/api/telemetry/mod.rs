@@ -13,8 +13,8 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::process::{start, start_reading, terminate};
 use crate::support::helpers::{CREATE, DELETE, GET, TOKEN, TestApp, config, guid};
+use crate::support::process::{start, start_reading, terminate};
 use fake_graph::{Canned, FakeGraph, Match};
 
 /// Posts `query` to the binary at `addr` with the test token; returns the JSON answer.

@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::process::{start_with_env, terminate};
 use crate::support::helpers::{CREATE, GET, TOKEN, guid, serve_tcp};
+use crate::support::process::{start_with_env, terminate};
 use fake_graph::FakeGraph;
 
 /// An OTLP/HTTP receiver (JSON encoding) that keeps every span it is sent.
