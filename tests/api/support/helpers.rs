@@ -27,18 +27,15 @@ pub const DEMO_OP: &str = "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01";
 pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6InRlc3QtdG9rZW4tc2VjcmV0In0";
 
 /// Instantiates each `async fn name(mode: Mode)` of the calling module once per backend:
-/// `store_mode::name`, `durable_store_mode::name` (the store kept in SQLite) and
-/// `graph_mode::name`.
+/// `store_mode::name` (`Mode::Store`), `durable_store_mode::name` (`Mode::Durable`, the store
+/// kept in SQLite) and `graph_mode::name` (`Mode::Graph`).
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod store_mode {
             $(#[tokio::test] async fn $name() { super::$name(super::Mode::Store).await })*
         }
         mod durable_store_mode {
-            $(#[tokio::test] async fn $name() {
-                crate::support::helpers::use_durable_store();
-                super::$name(super::Mode::Store).await
-            })*
+            $(#[tokio::test] async fn $name() { super::$name(super::Mode::Durable).await })*
         }
         mod graph_mode {
             $(#[tokio::test] async fn $name() { super::$name(super::Mode::Graph).await })*
@@ -46,17 +43,6 @@ macro_rules! on_both_backends {
     };
 }
 pub(crate) use on_both_backends;
-
-thread_local! {
-    /// Set by `durable_store_mode` tests: store-mode apps of this test keep their store in a
-    /// fresh SQLite file (`--store-path`).
-    static DURABLE_STORE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Makes this test's store-mode apps durable (see `on_both_backends!`).
-pub fn use_durable_store() {
-    DURABLE_STORE.with(|d| d.set(true));
-}
 
 /// A fresh database path under the system's temporary directory.
 pub fn temp_store_path() -> std::path::PathBuf {
@@ -66,8 +52,19 @@ pub fn temp_store_path() -> std::path::PathBuf {
 /// Which backend a test app runs on.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
+    /// The in-process store, kept in memory.
     Store,
+    /// The in-process store, kept in a fresh SQLite file (`--store-path`).
+    Durable,
+    /// Graph mode, over a fresh fake Graph.
     Graph,
+}
+
+impl Mode {
+    /// Whether the backend is the in-process store, in memory or durable.
+    pub fn is_store(self) -> bool {
+        self != Mode::Graph
+    }
 }
 
 /// A gateway under test, plus the fake Graph behind it in Graph mode.
@@ -120,6 +117,10 @@ impl TestApp {
     pub async fn with_config(mode: Mode, mut config: Config) -> TestApp {
         let graph = match mode {
             Mode::Store => None,
+            Mode::Durable => {
+                config.store_path = Some(temp_store_path());
+                None
+            }
             Mode::Graph => {
                 let graph = FakeGraph::spawn().await;
                 config.backend = BackendKind::Graph;
@@ -127,11 +128,9 @@ impl TestApp {
                 Some(graph)
             }
         };
-        if mode == Mode::Store && DURABLE_STORE.with(|d| d.get()) {
-            config.store_path = Some(temp_store_path());
-        }
-        let store =
-            (mode == Mode::Store).then(|| gpo_gateway::store(&config).expect("the store builds"));
+        let store = mode
+            .is_store()
+            .then(|| gpo_gateway::store(&config).expect("the store builds"));
         let app = match &store {
             Some(store) => gpo_gateway::app_with_store(&config, store.clone()),
             None => gpo_gateway::app(&config).expect("the gateway builds"),
@@ -228,7 +227,7 @@ impl TestApp {
     pub async fn new_file(&self) -> String {
         let id = guid();
         match self.mode {
-            Mode::Store => self
+            Mode::Store | Mode::Durable => self
                 .store
                 .as_ref()
                 .expect("a store-mode app")
