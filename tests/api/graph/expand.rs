@@ -6,6 +6,7 @@
 //! errors.
 
 use super::*;
+use crate::support::helpers::AnswerJson;
 
 /// A gateway whose query guard lets a test send many aliases.
 async fn roomy_app() -> TestApp {
@@ -323,12 +324,8 @@ async fn the_fake_accepts_the_portals_upload_and_answers_as_captured() {
         .json(
             &json!({ "fileName": "portal.admx", "content": "PHgvPg==", "defaultLanguageCode": "" }),
         )
-        .send()
-        .await
-        .expect("an answer")
-        .json()
-        .await
-        .expect("JSON");
+        .answer_json()
+        .await;
     assert_eq!(answer["uploadDateTime"], "0001-01-01T00:00:00Z");
     assert_eq!(answer["languageCodes"], json!([]));
     assert_eq!(answer["groupPolicyUploadedLanguageFiles"], json!([]));

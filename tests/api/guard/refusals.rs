@@ -84,12 +84,8 @@ async fn healthz_answers_while_bombs_arrive_over_tcp() {
                     let answer: Value = client
                         .post(format!("http://{addr}/graphql"))
                         .json(&batch)
-                        .send()
-                        .await
-                        .expect("an answer")
-                        .json()
-                        .await
-                        .expect("JSON");
+                        .answer_json()
+                        .await;
                     answers.push(answer);
                 }
                 answers

@@ -5,10 +5,10 @@ use std::io::Read;
 
 use axum::body::Body;
 use axum::http::header;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::support::helpers::AllBytes;
 use crate::support::helpers::TestApp;
 
 /// Posts a list of every operation of `file` with `accept_encoding`; returns the answer's
@@ -38,12 +38,7 @@ async fn list(
         .headers()
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().expect("text").to_owned());
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let body = response.into_body().all_bytes().await;
     (encoding, body.to_vec())
 }
 

@@ -8,9 +8,9 @@ use std::io::Read;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use gpo_gateway::http::playground::BUNDLED;
-use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+use crate::support::helpers::AllBytes;
 use crate::support::helpers::TestApp;
 
 /// Fails the calling test, with the remedy, when this build has no playground bundle.
@@ -37,7 +37,7 @@ async fn get(app: &TestApp, uri: &str, accept: Option<&str>) -> (StatusCode, Hea
         .await
         .expect("infallible");
     let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("body").to_bytes().to_vec();
+    let body = body.all_bytes().await.to_vec();
     (parts.status, parts.headers, body)
 }
 

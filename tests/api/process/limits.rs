@@ -11,6 +11,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::files::sample;
+use crate::support::helpers::AnswerJson;
 use crate::support::helpers::temp_store_path;
 use crate::support::process::{start, terminate};
 
@@ -108,12 +109,7 @@ async fn sigterm_with_a_hostile_upload_being_processed_exits_within_the_drain_bo
             "query": "mutation($i: UploadGroupPolicyDefinitionFileInput!) { uploadGroupPolicyDefinitionFile(input: $i) { status } }",
             "variables": { "i": input }
         }))
-        .send()
-        .await
-        .expect("an answer")
-        .json()
-        .await
-        .expect("JSON");
+        .answer_json().await;
     assert_eq!(
         answer["data"]["uploadGroupPolicyDefinitionFile"]["status"], "UPLOAD_IN_PROGRESS",
         "{answer}"

@@ -164,12 +164,7 @@ impl TestApp {
             .expect("the router answers");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("a body")
-            .to_bytes();
+        let bytes = response.into_body().all_bytes().await;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
@@ -390,5 +385,36 @@ pub async fn list_all(app: &TestApp, file: &str, first: i64) -> (Vec<String>, us
         }
         after = conn["pageInfo"]["endCursor"].clone();
         assert!(pages < 10_000, "paging does not end");
+    }
+}
+
+/// Reads a whole HTTP body (of the router's answer, or of one read off a socket).
+pub trait AllBytes {
+    async fn all_bytes(self) -> axum::body::Bytes;
+}
+
+impl<B> AllBytes for B
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    async fn all_bytes(self) -> axum::body::Bytes {
+        self.collect().await.expect("a whole body").to_bytes()
+    }
+}
+
+/// Sends a request to a gateway on a socket and reads its JSON answer.
+pub trait AnswerJson {
+    async fn answer_json<T: serde::de::DeserializeOwned>(self) -> T;
+}
+
+impl AnswerJson for reqwest::RequestBuilder {
+    async fn answer_json<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send()
+            .await
+            .expect("an answer")
+            .json()
+            .await
+            .expect("a JSON answer")
     }
 }

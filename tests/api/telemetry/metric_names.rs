@@ -4,20 +4,15 @@
 
 use axum::body::Body;
 use axum::http::{Request, header};
-use http_body_util::BodyExt;
 use serde_json::json;
 use tower::ServiceExt;
 
+use crate::support::helpers::AllBytes;
 use crate::support::helpers::config;
 
 async fn text(router: &axum::Router, request: Request<Body>) -> String {
     let response = router.clone().oneshot(request).await.expect("an answer");
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
+    let body = response.into_body().all_bytes().await;
     String::from_utf8_lossy(&body).into_owned()
 }
 

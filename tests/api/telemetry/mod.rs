@@ -9,10 +9,10 @@ use std::process::Command;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::support::helpers::{AllBytes, AnswerJson};
 use crate::support::helpers::{CREATE, DELETE, GET, TOKEN, TestApp, config, guid};
 use crate::support::process::{start, start_reading, terminate};
 use fake_graph::{Canned, FakeGraph, Match};
@@ -23,12 +23,8 @@ async fn post(addr: &str, query: &str, variables: Value) -> Value {
         .post(format!("http://{addr}/graphql"))
         .bearer_auth(TOKEN)
         .json(&json!({ "query": query, "variables": variables }))
-        .send()
+        .answer_json()
         .await
-        .expect("the gateway answers")
-        .json()
-        .await
-        .expect("a JSON answer")
 }
 
 /// The samples of the exposition whose name is `name`, without the name: `{labels} value`.
@@ -198,12 +194,7 @@ async fn scrape(router: axum::Router) -> (StatusCode, String) {
         .expect("request");
     let response = router.oneshot(request).await.expect("an answer");
     let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let body = response.into_body().all_bytes().await;
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::routing::post;
 use serde_json::{Value, json};
 
+use crate::support::helpers::AnswerJson;
 use crate::support::helpers::{CREATE, GET, TOKEN, guid, serve_tcp};
 use crate::support::process::{start_with_env, terminate};
 use fake_graph::FakeGraph;
@@ -97,12 +98,8 @@ async fn spans_link_the_callers_trace_to_each_graph_call_and_graph_gets_the_trac
             .bearer_auth(TOKEN)
             .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
             .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("an answer")
-            .json()
-            .await
-            .expect("JSON");
+            .answer_json()
+            .await;
         assert!(answer.get("errors").is_none(), "{answer}");
     }
     // The exporter flushes what it holds when the gateway exits.
