@@ -90,8 +90,5 @@ async fn the_file_subscription_streams_until_the_work_is_settled(mode: Mode) {
         message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
         "{message}"
     );
-    assert_eq!(
-        ws::next(&mut socket).await,
-        json!({ "id": "2", "type": "complete" })
-    );
+    ws::assert_complete(&mut socket, "2").await;
 }

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::support::helpers::*;
-use crate::support::ws::{config_with, connect, init, next, send, status_of, subscribe};
+use crate::support::ws::{config_with, next, ready, send, status_of, subscribe};
 use fake_graph::{Canned, Match};
 
 /// A Graph-mode gateway whose requests may each make `budget` Graph requests.
@@ -264,9 +264,9 @@ async fn each_websocket_operation_has_its_own_budget() {
     let file = guid();
     let ids = insert(&app, &file, 31);
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(
-        &mut socket,
+    let mut socket = ready(
+        addr,
+        "graphql-transport-ws",
         json!({ "Authorization": format!("Bearer {TOKEN}") }),
     )
     .await;
@@ -300,8 +300,12 @@ async fn a_shared_poller_is_not_charged_to_the_subscribing_operation() {
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({ "Authorization": "Bearer poller" })).await;
+    let mut socket = ready(
+        addr,
+        "graphql-transport-ws",
+        json!({ "Authorization": "Bearer poller" }),
+    )
+    .await;
     subscribe(&mut socket, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
     // Wait for polls beyond the operation's budget of one.

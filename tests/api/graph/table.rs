@@ -136,9 +136,9 @@ async fn first_poll(app: &TestApp, field: &str, file: &str, op: &str) {
         ),
     };
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = ws::connect(addr, "graphql-transport-ws").await;
-    ws::init(
-        &mut socket,
+    let mut socket = ws::ready(
+        addr,
+        "graphql-transport-ws",
         json!({ "Authorization": format!("Bearer {TOKEN}") }),
     )
     .await;

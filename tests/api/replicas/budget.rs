@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::*;
 use crate::support::helpers::{GET, code, guid, serve_tcp};
-use crate::support::ws::{CHANGED, connect, eventually, init, next, send};
+use crate::support::ws::{CHANGED, eventually, next, ready, send};
 use fake_graph::{Canned, Match};
 
 /// What Graph received so far as Intune counts it: plain requests and `$batch` sub-requests,
@@ -74,9 +74,9 @@ fn subscription(id: &str, file: &str, op: &str) -> Value {
 
 /// `ops.len()` subscriptions on one WebSocket of `addr`; the socket is returned to keep them.
 async fn watch_all(addr: SocketAddr, file: &str, ops: &[String]) -> crate::support::ws::Socket {
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(
-        &mut socket,
+    let mut socket = ready(
+        addr,
+        "graphql-transport-ws",
         json!({ "authorization": format!("Bearer {TOKEN}") }),
     )
     .await;

@@ -79,6 +79,18 @@ pub async fn init(socket: &mut Socket, payload: Value) {
     assert_eq!(next(socket).await["type"], "connection_ack");
 }
 
+/// A WebSocket speaking `protocol` whose `connection_init` (with `payload`) was acknowledged.
+pub async fn ready(addr: SocketAddr, protocol: &str, payload: Value) -> Socket {
+    let mut socket = connect(addr, protocol).await;
+    init(&mut socket, payload).await;
+    socket
+}
+
+/// Asserts that the next message completes the subscription `id`.
+pub async fn assert_complete(socket: &mut Socket, id: &str) {
+    assert_eq!(next(socket).await, json!({ "id": id, "type": "complete" }));
+}
+
 pub async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
     send(
         socket,
@@ -164,6 +176,6 @@ pub async fn run(socket: &mut Socket, id: &str, query: &str) -> Value {
     .await;
     let result = next(socket).await;
     assert_eq!(result["type"], "next", "{result}");
-    assert_eq!(next(socket).await, json!({ "id": id, "type": "complete" }));
+    assert_complete(socket, id).await;
     result["payload"].clone()
 }

@@ -168,8 +168,7 @@ async fn a_client_that_reads_gets_every_change_of_a_flood_larger_than_its_queue(
     let (app, state, addr) = served(flood_config("10")).await;
     let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     for n in 0..25 {
         subscribe(&mut socket, &n.to_string(), &file, &id).await;
         assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");

@@ -20,8 +20,7 @@ async fn watching(protocol: &str, status: &str) -> (TestApp, Socket, String, Str
     let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", status, None).await;
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = connect(addr, protocol).await;
-    init(&mut socket, json!({})).await;
+    let socket = ready(addr, protocol, json!({})).await;
     (app, socket, file, id)
 }
 
@@ -46,10 +45,7 @@ async fn graphql_transport_ws_streams_each_change_then_completes_after_success()
     app.update(&file, &id, json!({ "operationStatus": "SUCCESS" }))
         .await;
     assert_eq!(status_of(&next(&mut socket).await), "SUCCESS");
-    assert_eq!(
-        next(&mut socket).await,
-        json!({ "id": "1", "type": "complete" })
-    );
+    assert_complete(&mut socket, "1").await;
 }
 
 #[tokio::test]
@@ -66,10 +62,7 @@ async fn the_legacy_graphql_ws_protocol_works_too() {
     app.update(&file, &id, json!({ "operationStatus": "FAILED" }))
         .await;
     assert_eq!(status_of(&next(&mut socket).await), "FAILED");
-    assert_eq!(
-        next(&mut socket).await,
-        json!({ "id": "a", "type": "complete" })
-    );
+    assert_complete(&mut socket, "a").await;
 }
 
 #[tokio::test]
@@ -78,18 +71,14 @@ async fn deleting_the_operation_completes_the_subscription() {
     subscribe(&mut socket, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
     app.data(DELETE, json!({ "f": file, "id": id })).await;
-    assert_eq!(
-        next(&mut socket).await,
-        json!({ "id": "1", "type": "complete" })
-    );
+    assert_complete(&mut socket, "1").await;
 }
 
 #[tokio::test]
 async fn a_missing_operation_ends_with_not_found_and_bad_ids_with_bad_user_input() {
     let app = TestApp::store().await;
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     subscribe(&mut socket, "1", &guid(), &guid()).await;
     let message = next(&mut socket).await;
     assert_eq!(message["type"], "next");
@@ -97,10 +86,7 @@ async fn a_missing_operation_ends_with_not_found_and_bad_ids_with_bad_user_input
         message["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
         "{message}"
     );
-    assert_eq!(
-        next(&mut socket).await,
-        json!({ "id": "1", "type": "complete" })
-    );
+    assert_complete(&mut socket, "1").await;
     subscribe(&mut socket, "2", "../x", &guid()).await;
     let message = next(&mut socket).await;
     assert!(message.to_string().contains("BAD_USER_INPUT"), "{message}");
@@ -117,8 +103,7 @@ async fn subscriptions_per_connection_are_capped() {
         app.create(&file, "UPLOAD", "IN_PROGRESS", None).await,
     );
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     subscribe(&mut socket, "1", &file, &a).await;
     assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
     subscribe(&mut socket, "2", &file, &b).await;
@@ -126,8 +111,7 @@ async fn subscriptions_per_connection_are_capped() {
     assert_eq!(refused["id"], "2");
     assert!(refused.to_string().contains("LIMIT_EXCEEDED"), "{refused}");
     // Another connection has its own allowance.
-    let mut other = connect(addr, "graphql-transport-ws").await;
-    init(&mut other, json!({})).await;
+    let mut other = ready(addr, "graphql-transport-ws", json!({})).await;
     subscribe(&mut other, "1", &file, &b).await;
     assert_eq!(status_of(&next(&mut other).await), "IN_PROGRESS");
 }
@@ -150,17 +134,18 @@ async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completi
     let (app, addr) = graph_app(0.1).await;
     let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({ "authorization": "Bearer ws-token-1" })).await;
+    let mut socket = ready(
+        addr,
+        "graphql-transport-ws",
+        json!({ "authorization": "Bearer ws-token-1" }),
+    )
+    .await;
     subscribe(&mut socket, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
     app.graph()
         .update(&file, &id, json!({ "operationStatus": "success" }));
     assert_eq!(status_of(&next(&mut socket).await), "SUCCESS");
-    assert_eq!(
-        next(&mut socket).await,
-        json!({ "id": "1", "type": "complete" })
-    );
+    assert_complete(&mut socket, "1").await;
     let gets: Vec<_> = app
         .graph()
         .requests()
@@ -178,8 +163,7 @@ async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
     let (app, addr) = graph_app(0.1).await;
     let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     subscribe(&mut socket, "1", &file, &id).await;
     assert!(
         next(&mut socket)
@@ -196,15 +180,23 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
     let (app, addr) = graph_app(0.5).await;
     let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let mut first = connect(addr, "graphql-transport-ws").await;
-    init(&mut first, json!({ "Authorization": "Bearer shared" })).await;
+    let mut first = ready(
+        addr,
+        "graphql-transport-ws",
+        json!({ "Authorization": "Bearer shared" }),
+    )
+    .await;
     subscribe(&mut first, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut first).await), "IN_PROGRESS");
     assert_eq!(gets_of(&app, &file), 1, "the poller's first fetch");
 
     // Joining gets the current state from the running poller: no fetch of its own.
-    let mut second = connect(addr, "graphql-transport-ws").await;
-    init(&mut second, json!({ "Authorization": "Bearer shared" })).await;
+    let mut second = ready(
+        addr,
+        "graphql-transport-ws",
+        json!({ "Authorization": "Bearer shared" }),
+    )
+    .await;
     subscribe(&mut second, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut second).await), "IN_PROGRESS");
     assert_eq!(
@@ -224,9 +216,9 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
     );
 
     // A different token gets its own poller (tokens are never mixed).
-    let mut stranger = connect(addr, "graphql-transport-ws").await;
-    init(
-        &mut stranger,
+    let mut stranger = ready(
+        addr,
+        "graphql-transport-ws",
         json!({ "Authorization": "Bearer other-user" }),
     )
     .await;
@@ -261,8 +253,12 @@ async fn graph_mode_a_passing_graph_failure_does_not_end_the_subscription() {
     let (app, addr) = graph_app(0.1).await;
     let file = app.new_file().await;
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({ "Authorization": "Bearer t" })).await;
+    let mut socket = ready(
+        addr,
+        "graphql-transport-ws",
+        json!({ "Authorization": "Bearer t" }),
+    )
+    .await;
     subscribe(&mut socket, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
     app.graph().inject(
@@ -273,10 +269,7 @@ async fn graph_mode_a_passing_graph_failure_does_not_end_the_subscription() {
     app.graph()
         .update(&file, &id, json!({ "operationStatus": "success" }));
     assert_eq!(status_of(&next(&mut socket).await), "SUCCESS");
-    assert_eq!(
-        next(&mut socket).await,
-        json!({ "id": "1", "type": "complete" })
-    );
+    assert_complete(&mut socket, "1").await;
     assert_eq!(
         app.graph().pending_injections(),
         0,
@@ -311,12 +304,10 @@ async fn live_subscriptions_are_capped_across_connections() {
     let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let addr = serve_tcp(app.router.clone()).await;
-    let mut first = connect(addr, "graphql-transport-ws").await;
-    init(&mut first, json!({})).await;
+    let mut first = ready(addr, "graphql-transport-ws", json!({})).await;
     subscribe(&mut first, "1", &file, &id).await;
     assert_eq!(status_of(&next(&mut first).await), "IN_PROGRESS");
-    let mut second = connect(addr, "graphql-transport-ws").await;
-    init(&mut second, json!({})).await;
+    let mut second = ready(addr, "graphql-transport-ws", json!({})).await;
     subscribe(&mut second, "1", &file, &id).await;
     assert!(
         next(&mut second)

@@ -12,8 +12,7 @@ use crate::support::ws::*;
 #[tokio::test]
 async fn a_websocket_runs_ten_queries_of_100_lookups_in_a_row_without_limit_exceeded() {
     let (_app, _state, addr) = served(config()).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     for round in 0..10 {
         let payload = run(&mut socket, &format!("q{round}"), &lookups(100)).await;
         assert!(payload.get("errors").is_none(), "round {round}: {payload}");
@@ -28,8 +27,7 @@ async fn the_501st_lookup_of_one_websocket_operation_is_refused() {
     let mut config = config();
     lift_query_caps(&mut config);
     let (_app, _state, addr) = served(config).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     let just_under = run(&mut socket, "500", &lookups(500)).await;
     assert!(just_under.get("errors").is_none(), "{just_under}");
     let over = run(&mut socket, "501", &lookups(501)).await;
@@ -63,8 +61,7 @@ async fn a_websocket_without_connection_init_is_closed_with_4408_on_both_protoco
 async fn connection_init_in_time_keeps_the_websocket_open_past_the_timeout() {
     // Long enough that a busy machine still reads `connection_init` in time.
     let (_app, _state, addr) = served(config_with(&["--ws-init-timeout", "1.5"])).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     // Waiting out the configured timeout is the point of this test.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let payload = run(&mut socket, "1", &lookups(1)).await;
@@ -79,8 +76,7 @@ async fn a_malformed_message_closes_with_4400() {
         json!({ "type": "subscribe", "payload": { "query": "{ __typename }" } }),
         json!("not an object"),
     ] {
-        let mut socket = connect(addr, "graphql-transport-ws").await;
-        init(&mut socket, json!({})).await;
+        let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
         send(&mut socket, bad.clone()).await;
         assert_eq!(closed_with(&mut socket).await.0, 4400, "{bad}");
     }
@@ -102,8 +98,7 @@ async fn a_second_subscriber_with_a_live_id_closes_with_4409_and_a_finished_id_i
     let (app, _state, addr) = served(config()).await;
     let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     // A finished operation's id may be used again.
     run(&mut socket, "same", &lookups(1)).await;
     subscribe(&mut socket, "same", &file, &id).await;
@@ -118,8 +113,7 @@ async fn a_second_subscriber_with_a_live_id_closes_with_4409_and_a_finished_id_i
 #[tokio::test]
 async fn a_second_connection_init_closes_with_4429() {
     let (_app, _state, addr) = served(config()).await;
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({})).await;
+    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     send(&mut socket, json!({ "type": "connection_init" })).await;
     assert_eq!(closed_with(&mut socket).await.0, 4429);
 }
