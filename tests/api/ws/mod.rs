@@ -103,17 +103,13 @@ async fn subscriptions_per_connection_are_capped() {
         app.create(&file, "UPLOAD", "IN_PROGRESS", None).await,
     );
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
-    subscribe(&mut socket, "1", &file, &a).await;
-    assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
+    let mut socket = following(addr, json!({}), &file, &a).await;
     subscribe(&mut socket, "2", &file, &b).await;
     let refused = next(&mut socket).await;
     assert_eq!(refused["id"], "2");
     assert!(refused.to_string().contains("LIMIT_EXCEEDED"), "{refused}");
     // Another connection has its own allowance.
-    let mut other = ready(addr, "graphql-transport-ws", json!({})).await;
-    subscribe(&mut other, "1", &file, &b).await;
-    assert_eq!(status_of(&next(&mut other).await), "IN_PROGRESS");
+    let _other = following(addr, json!({}), &file, &b).await;
 }
 
 async fn graph_app(poll_interval: f64) -> (TestApp, SocketAddr) {
@@ -124,6 +120,24 @@ async fn graph_app(poll_interval: f64) -> (TestApp, SocketAddr) {
     (app, addr)
 }
 
+/// A Graph-mode gateway on a socket polling every `poll_interval` seconds, and an upload in
+/// progress in a new file: returns the app, its address, the file and the operation.
+async fn graph_watch(poll_interval: f64) -> (TestApp, SocketAddr, String, String) {
+    let (app, addr) = graph_app(poll_interval).await;
+    let file = app.new_file().await;
+    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
+    (app, addr, file, id)
+}
+
+/// A connection opened with `payload`, subscribed (as "1") to operation `id` of `file`, whose
+/// first event says IN_PROGRESS.
+async fn following(addr: SocketAddr, payload: serde_json::Value, file: &str, id: &str) -> Socket {
+    let mut socket = ready(addr, "graphql-transport-ws", payload).await;
+    subscribe(&mut socket, "1", file, id).await;
+    assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
+    socket
+}
+
 /// GETs that read `id` (a poll of an operation reads its file with `$expand`: pass the file).
 fn gets_of(app: &TestApp, id: &str) -> usize {
     app.graph().count(&Match::method("GET").path_contains(id))
@@ -131,17 +145,14 @@ fn gets_of(app: &TestApp, id: &str) -> usize {
 
 #[tokio::test]
 async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completion() {
-    let (app, addr) = graph_app(0.1).await;
-    let file = app.new_file().await;
-    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let mut socket = ready(
+    let (app, addr, file, id) = graph_watch(0.1).await;
+    let mut socket = following(
         addr,
-        "graphql-transport-ws",
         json!({ "authorization": "Bearer ws-token-1" }),
+        &file,
+        &id,
     )
     .await;
-    subscribe(&mut socket, "1", &file, &id).await;
-    assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
     app.graph()
         .update(&file, &id, json!({ "operationStatus": "success" }));
     assert_eq!(status_of(&next(&mut socket).await), "SUCCESS");
@@ -160,9 +171,7 @@ async fn graph_mode_polls_with_the_connection_init_token_and_streams_to_completi
 
 #[tokio::test]
 async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
-    let (app, addr) = graph_app(0.1).await;
-    let file = app.new_file().await;
-    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
+    let (app, addr, file, id) = graph_watch(0.1).await;
     let mut socket = ready(addr, "graphql-transport-ws", json!({})).await;
     subscribe(&mut socket, "1", &file, &id).await;
     assert!(
@@ -177,28 +186,24 @@ async fn graph_mode_subscribing_without_a_token_is_unauthenticated() {
 // Long on purpose: the poller's whole life, from the first subscriber to the last leaving.
 #[tokio::test]
 async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_when_they_leave() {
-    let (app, addr) = graph_app(0.5).await;
-    let file = app.new_file().await;
-    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let mut first = ready(
+    let (app, addr, file, id) = graph_watch(0.5).await;
+    let first = following(
         addr,
-        "graphql-transport-ws",
         json!({ "Authorization": "Bearer shared" }),
+        &file,
+        &id,
     )
     .await;
-    subscribe(&mut first, "1", &file, &id).await;
-    assert_eq!(status_of(&next(&mut first).await), "IN_PROGRESS");
     assert_eq!(gets_of(&app, &file), 1, "the poller's first fetch");
 
     // Joining gets the current state from the running poller: no fetch of its own.
-    let mut second = ready(
+    let second = following(
         addr,
-        "graphql-transport-ws",
         json!({ "Authorization": "Bearer shared" }),
+        &file,
+        &id,
     )
     .await;
-    subscribe(&mut second, "1", &file, &id).await;
-    assert_eq!(status_of(&next(&mut second).await), "IN_PROGRESS");
     assert_eq!(
         gets_of(&app, &file),
         1,
@@ -250,17 +255,8 @@ async fn graph_mode_subscribers_with_the_same_token_share_one_poller_that_stops_
 
 #[tokio::test]
 async fn graph_mode_a_passing_graph_failure_does_not_end_the_subscription() {
-    let (app, addr) = graph_app(0.1).await;
-    let file = app.new_file().await;
-    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let mut socket = ready(
-        addr,
-        "graphql-transport-ws",
-        json!({ "Authorization": "Bearer t" }),
-    )
-    .await;
-    subscribe(&mut socket, "1", &file, &id).await;
-    assert_eq!(status_of(&next(&mut socket).await), "IN_PROGRESS");
+    let (app, addr, file, id) = graph_watch(0.1).await;
+    let mut socket = following(addr, json!({ "Authorization": "Bearer t" }), &file, &id).await;
     app.graph().inject(
         Match::method("GET").path_contains(&file),
         Canned::graph_error(500, "InternalServerError", "try later"),
@@ -304,9 +300,7 @@ async fn live_subscriptions_are_capped_across_connections() {
     let file = app.new_file().await;
     let id = app.create(&file, "UPLOAD", "IN_PROGRESS", None).await;
     let addr = serve_tcp(app.router.clone()).await;
-    let mut first = ready(addr, "graphql-transport-ws", json!({})).await;
-    subscribe(&mut first, "1", &file, &id).await;
-    assert_eq!(status_of(&next(&mut first).await), "IN_PROGRESS");
+    let mut first = following(addr, json!({}), &file, &id).await;
     let mut second = ready(addr, "graphql-transport-ws", json!({})).await;
     subscribe(&mut second, "1", &file, &id).await;
     assert!(
