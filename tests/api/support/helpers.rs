@@ -233,6 +233,14 @@ impl TestApp {
         id
     }
 
+    /// Creates an operation from `input` (the create must succeed) and returns it as the
+    /// gateway answered.
+    pub async fn create_op(&self, file: &str, input: Value) -> Value {
+        self.data(CREATE, json!({ "f": file, "input": input }))
+            .await["createGroupPolicyOperation"]
+            .clone()
+    }
+
     /// Creates an operation and returns its id.
     pub async fn create(
         &self,
@@ -241,13 +249,8 @@ impl TestApp {
         status: &str,
         details: Option<&str>,
     ) -> String {
-        let data = self
-            .data(
-                CREATE,
-                json!({ "f": file, "input": { "operationType": op_type, "operationStatus": status, "statusDetails": details } }),
-            )
-            .await;
-        data["createGroupPolicyOperation"]["id"]
+        let input = json!({ "operationType": op_type, "operationStatus": status, "statusDetails": details });
+        self.create_op(file, input).await["id"]
             .as_str()
             .expect("an id")
             .to_owned()
