@@ -34,6 +34,26 @@ fn lookup(alias: impl Into<String>, id: &str, selection: &'static str) -> Lookup
     }
 }
 
+/// An aliased lookup `k<i>` of `selection` for each of `ids`.
+fn aliased(ids: &[String], selection: &'static str) -> Vec<Lookup> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| lookup(format!("k{i}"), id, selection))
+        .collect()
+}
+
+/// Asserts that each alias `k<i>` of `data` is operation `ids[i]` with statusDetails
+/// "details <i>".
+fn assert_details(data: &Value, ids: &[String]) {
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            data[format!("k{i}")],
+            json!({ "id": id, "statusDetails": format!("details {i}") }),
+            "k{i}"
+        );
+    }
+}
+
 /// `query($f: ID!) { alias: groupPolicyOperation(definitionFileId: $f, id: "…") { … } … }`
 fn lookups_query(lookups: &[Lookup]) -> String {
     let mut query = String::from("query Many($f: ID!) {\n");
