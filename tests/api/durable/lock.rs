@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::files::{contoso_input, get_file, upload};
+use crate::support::files::{contoso_input, get_file, upload_file};
 use crate::support::helpers::{CREATE, Mode, TestApp, code, config, serve_tcp, temp_store_path};
 
 /// What one operation counts besides its statusDetails (the README's figure).
@@ -72,13 +72,7 @@ async fn a_write_lock_held_elsewhere_fails_a_create_cleanly_and_nothing_stalls_o
     let file = app.new_file().await;
     assert!(create(&app, &file, "before").await.get("errors").is_none());
     // An upload whose processing ends while the lock is held: its outcome is recorded after.
-    let uploaded = app
-        .data(&upload(), json!({ "input": contoso_input() }))
-        .await;
-    let busy_file = uploaded["uploadGroupPolicyDefinitionFile"]["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let busy_file = upload_file(&app, contoso_input()).await;
 
     let released = hold_write_lock(&path, Duration::from_secs(4));
     let blocked = {
@@ -148,13 +142,7 @@ async fn a_write_lock_held_elsewhere_fails_a_create_cleanly_and_nothing_stalls_o
     assert!(after.get("errors").is_none(), "{after}");
     let settled = wait_for_status(&app, &busy_file, "AVAILABLE").await;
     assert_eq!(settled["displayName"], "Contoso Browser");
-    let again = app
-        .data(&upload(), json!({ "input": contoso_input() }))
-        .await;
-    let again = again["uploadGroupPolicyDefinitionFile"]["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let again = upload_file(&app, contoso_input()).await;
     wait_for_status(&app, &again, "AVAILABLE").await;
     // ...and the limit still counts exactly what is held: a new store over the same
     // database with room for one more operation of 10 bytes of details accepts it and

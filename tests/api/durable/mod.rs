@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::files::{contoso_input, get_file, sample, upload};
+use crate::support::files::{contoso_input, get_file, sample, upload_file};
 use crate::support::helpers::{CREATE, DEMO_FILE, GET, Mode, TestApp, config, temp_store_path};
 
 fn durable_config(path: &Path) -> gpo_gateway::Config {
@@ -42,13 +42,7 @@ async fn files_language_files_contents_and_operations_survive_a_restart() {
     let path = temp_store_path();
     let (file, op) = {
         let app = TestApp::with_config(Mode::Store, durable_config(&path)).await;
-        let uploaded = app
-            .data(&upload(), json!({ "input": contoso_input() }))
-            .await;
-        let file = uploaded["uploadGroupPolicyDefinitionFile"]["id"]
-            .as_str()
-            .expect("an id")
-            .to_owned();
+        let file = upload_file(&app, contoso_input()).await;
         wait_for_status(&app, &file, "AVAILABLE").await;
         let created = app
             .data(
@@ -110,13 +104,7 @@ async fn the_seed_applies_only_to_a_new_database() {
 #[tokio::test]
 async fn an_exported_store_loads_back_as_a_seed_with_its_files_bytes_and_operations() {
     let app = TestApp::store().await;
-    let uploaded = app
-        .data(&upload(), json!({ "input": contoso_input() }))
-        .await;
-    let file = uploaded["uploadGroupPolicyDefinitionFile"]["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let file = upload_file(&app, contoso_input()).await;
     let before = wait_for_status(&app, &file, "AVAILABLE").await;
     let exported = app
         .store

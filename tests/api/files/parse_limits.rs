@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::files::{get_file, sample, upload};
+use crate::support::files::{get_file, sample, upload, upload_file};
 use crate::support::helpers::{Mode, TestApp, config, serve_tcp, temp_store_path};
 
 /// A probe slower than this means a worker was blocked (the review measured 20 s).
@@ -261,11 +261,7 @@ async fn a_large_valid_file_still_reads() {
     let addr = serve_tcp(app.router.clone()).await;
     let mut input = upload_input(&admx);
     input["groupPolicyUploadedLanguageFiles"][0]["content"] = json!(STANDARD.encode(adml));
-    let uploaded = app.data(&upload(), json!({ "input": input })).await;
-    let id = uploaded["uploadGroupPolicyDefinitionFile"]["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let id = upload_file(&app, input).await;
     let (_, file) = probe_until_settled(&app, addr, &id).await;
     assert_eq!(file["status"], "AVAILABLE", "{file}");
     let details = file["groupPolicyOperations"]["nodes"][0]["statusDetails"]

@@ -8,7 +8,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::files::{FILE_FIELDS, contoso_input, get_file, op_types, sample, upload};
+use crate::support::files::{
+    FILE_FIELDS, contoso_input, get_file, op_types, sample, upload, upload_file,
+};
 use crate::support::helpers::*;
 
 /// Reads the file until no work on it is in progress (bounded wait).
@@ -30,11 +32,7 @@ pub async fn settled(app: &TestApp, id: &str) -> Value {
 
 /// Uploads `input`; returns the file once its processing ended.
 pub async fn upload_settled(app: &TestApp, input: Value) -> Value {
-    let data = app.data(&upload(), json!({ "input": input })).await;
-    let id = data["uploadGroupPolicyDefinitionFile"]["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let id = upload_file(app, input).await;
     settled(app, &id).await
 }
 

@@ -23,15 +23,7 @@ async fn the_file_subscription_streams_until_the_work_is_settled(mode: Mode) {
     config.poll_interval = std::time::Duration::from_millis(50);
     let app = TestApp::with_config(mode, config).await;
     let id = match mode {
-        Mode::Store | Mode::Durable => {
-            let data = app
-                .data(&upload(), json!({ "input": contoso_input() }))
-                .await;
-            data["uploadGroupPolicyDefinitionFile"]["id"]
-                .as_str()
-                .expect("id")
-                .to_owned()
-        }
+        Mode::Store | Mode::Durable => upload_file(&app, contoso_input()).await,
         Mode::Graph => {
             let id = app.new_file().await;
             app.graph()

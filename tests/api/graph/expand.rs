@@ -246,10 +246,9 @@ async fn a_route_graph_does_not_serve_is_upstream_error_naming_it() {
 #[tokio::test]
 async fn a_get_404_is_absent_only_when_graph_says_not_found() {
     let app = graph_app().await;
-    let file = guid();
-    let id = app.graph().insert_op(&file, "upload", "success", None);
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
+    let (file, id) = failing_reads(
+        &app,
+        None,
         Canned::graph_error(404, "UnknownError", "Something went wrong"),
         1,
     );

@@ -106,6 +106,21 @@ fn query_param(r: &Recorded, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// A successful operation (with `details`) in a new file whose GETs are answered `canned` the
+/// next `times` times; returns the file and the operation.
+fn failing_reads(
+    app: &TestApp,
+    details: Option<&str>,
+    canned: Canned,
+    times: usize,
+) -> (String, String) {
+    let file = guid();
+    let id = app.graph().insert_op(&file, "upload", "success", details);
+    app.graph()
+        .inject(Match::method("GET").path_contains(&file), canned, times);
+    (file, id)
+}
+
 fn is_guid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::parse_str(s).is_ok()
 }

@@ -39,12 +39,9 @@ async fn a_429_pauses_the_tenant_so_the_next_request_is_throttled_without_reachi
 #[tokio::test]
 async fn a_429_without_retry_after_is_retried_after_three_seconds_with_retry_attempt() {
     let app = graph_app_with_timeout(10.0).await;
-    let file = guid();
-    let id = app
-        .graph()
-        .insert_op(&file, "upload", "success", Some("ok"));
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
+    let (file, id) = failing_reads(
+        &app,
+        Some("ok"),
         Canned::graph_error(429, "TooManyRequests", "slow down"),
         1,
     );

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::files::{contoso_input, get_file, upload};
+use crate::support::files::{contoso_input, get_file, upload, upload_file};
 use crate::support::helpers::*;
 
 /// What one operation counts besides its statusDetails (the README's figure).
@@ -109,11 +109,7 @@ async fn an_upload_counts_its_contents_and_a_deleted_file_gives_them_back() {
     assert_over_the_limit(&refused);
 
     let app = app_with_max(needed + 1024).await;
-    let uploaded = app.data(&upload(), json!({ "input": input })).await;
-    let file = uploaded["uploadGroupPolicyDefinitionFile"]["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
+    let file = upload_file(&app, input.clone()).await;
     wait_until_gone_from_work(&app, &file).await;
     let second = app.gql(&upload(), json!({ "input": input })).await;
     assert_over_the_limit(&second);

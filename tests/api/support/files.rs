@@ -5,6 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use crate::support::helpers::TestApp;
+
 pub const FILE_FIELDS: &str = "id displayName description fileName languageCodes targetPrefix \
     targetNamespace policyType revision status uploadDateTime lastModifiedDateTime \
     defaultLanguageCode groupPolicyUploadedLanguageFiles { fileName languageCode lastModifiedDateTime } \
@@ -32,6 +34,14 @@ pub const LIST_FILES: &str = "query Files($first: Int, $after: String) {
 }";
 
 /// Standard base64 of a sample under playground/samples.
+/// Uploads `input` (the upload must be accepted); returns the new file's id.
+pub async fn upload_file(app: &TestApp, input: Value) -> String {
+    app.data(&upload(), json!({ "input": input })).await["uploadGroupPolicyDefinitionFile"]["id"]
+        .as_str()
+        .expect("the new file's id")
+        .to_owned()
+}
+
 pub fn sample(path: &str) -> String {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("playground/samples")
