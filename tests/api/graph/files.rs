@@ -287,14 +287,7 @@ async fn every_poll_sends_a_fresh_client_request_id() {
 
 /// Uploads on `mode` with every log line captured at TRACE; returns the logs.
 async fn upload_with_logs(mode: Mode) -> String {
-    let logs = crate::graph::LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = crate::graph::LogBuffer::capture();
     let app = TestApp::new(mode).await;
     let data = app
         .data(&upload(), json!({ "input": contoso_input() }))

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 use tokio_tungstenite::tungstenite;
 
@@ -16,19 +16,13 @@ use crate::support::ws::{self, config_with, served, upgrade_request};
 
 const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
 
+/// A preflight from `origin` asking for every header the gateway's clients send.
 fn preflight(origin: &str) -> Request<Body> {
-    Request::builder()
-        .method(Method::OPTIONS)
-        .uri("/graphql")
-        .header(header::ORIGIN, origin)
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(
-            header::ACCESS_CONTROL_REQUEST_HEADERS,
-            "content-type,idempotency-key,traceparent,tracestate,client-request-id,\
-             apollo-require-preflight,x-apollo-operation-name",
-        )
-        .body(Body::empty())
-        .expect("request")
+    super::preflight(
+        origin,
+        "content-type,idempotency-key,traceparent,tracestate,client-request-id,\
+         apollo-require-preflight,x-apollo-operation-name",
+    )
 }
 
 fn allowed_origin(headers: &axum::http::HeaderMap) -> Option<&str> {

@@ -23,6 +23,18 @@ pub(super) fn get(uri: &str) -> Request<Body> {
         .expect("request")
 }
 
+/// A CORS preflight from `origin` for a POST to `/graphql` that means to send `headers`.
+pub(super) fn preflight(origin: &str, headers: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/graphql")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, headers)
+        .body(Body::empty())
+        .expect("request")
+}
+
 pub(super) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -180,25 +180,19 @@ async fn a_waiting_repeat_holds_an_in_flight_permit() {
     app.graph()
         .set_delay(Match::method("POST"), Duration::from_secs(4));
     let body = create_body(&file, "slow");
-    let first = tokio::spawn({
+    let send = || {
         let request = app
             .post_request()
             .header("Idempotency-Key", "slow")
             .body(Body::from(body.to_string()))
             .expect("a request");
-        tower::ServiceExt::oneshot(app.router.clone(), request)
-    });
+        tokio::spawn(tower::ServiceExt::oneshot(app.router.clone(), request))
+    };
+    let first = send();
     while app.graph().count(&Match::method("POST")) == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let repeat = tokio::spawn({
-        let request = app
-            .post_request()
-            .header("Idempotency-Key", "slow")
-            .body(Body::from(body.to_string()))
-            .expect("a request");
-        tower::ServiceExt::oneshot(app.router.clone(), request)
-    });
+    let repeat = send();
     // Lets the repeat take its permit and start waiting before anything else runs.
     for _ in 0..10 {
         tokio::task::yield_now().await;
