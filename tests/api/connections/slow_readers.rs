@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+use crate::support::helpers::assert_healthy;
 use crate::support::process::{start, terminate};
 
 const CLIENTS: usize = 64;
@@ -139,12 +140,7 @@ async fn clients_that_never_read_are_bounded_in_memory_closed_on_time_and_others
     let answered = Instant::now();
     let grown = rss_bytes(pid).saturating_sub(baseline);
     // Meanwhile another client is served.
-    let health = client
-        .get(format!("http://{addr}/healthz"))
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(health.status(), 200);
+    assert_healthy(&client, addr).await;
     let small = client
         .post(&url)
         .header("content-type", "application/json")

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::files::{contoso_input, get_file, upload_file};
-use crate::support::helpers::{CREATE, Mode, TestApp, code, config, serve_tcp, temp_store_path};
+use crate::support::helpers::{
+    CREATE, Mode, TestApp, assert_healthy, code, config, serve_tcp, temp_store_path,
+};
 
 /// What one operation counts besides its statusDetails (the README's figure).
 const OPERATION_BYTES: usize = 128;
@@ -95,12 +97,7 @@ async fn a_write_lock_held_elsewhere_fails_a_create_cleanly_and_nothing_stalls_o
     let mut probes = Vec::new();
     while !blocked.is_finished() {
         let sent = Instant::now();
-        let health = client
-            .get(format!("http://{addr}/healthz"))
-            .send()
-            .await
-            .expect("healthz");
-        assert_eq!(health.status(), 200);
+        assert_healthy(&client, addr).await;
         probes.push(sent.elapsed());
         // Reads do not wait for the database either.
         let sent = Instant::now();

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::support::files::{get_file, sample, upload, upload_file};
-use crate::support::helpers::{Mode, TestApp, config, serve_tcp, temp_store_path};
+use crate::support::helpers::{Mode, TestApp, assert_healthy, config, serve_tcp, temp_store_path};
 
 /// A probe slower than this means a worker was blocked (the review measured 20 s).
 const PROBE_BOUND: Duration = Duration::from_millis(100);
@@ -81,12 +81,7 @@ async fn probe_until_settled(
     let started = Instant::now();
     loop {
         let sent = Instant::now();
-        let health = client
-            .get(format!("http://{addr}/healthz"))
-            .send()
-            .await
-            .expect("healthz answers");
-        assert_eq!(health.status(), 200);
+        assert_healthy(&client, addr).await;
         let took = sent.elapsed();
         probes.count += 1;
         if took > PROBE_BOUND {

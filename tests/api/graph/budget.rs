@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::support::helpers::*;
-use crate::support::ws::{config_with, next, ready, send, status_of, subscribe};
+use crate::support::ws::{config_with, next, ready, ready_with_token, send, status_of, subscribe};
 use fake_graph::{Canned, Match};
 
 /// A Graph-mode gateway whose requests may each make `budget` Graph requests.
@@ -264,12 +264,7 @@ async fn each_websocket_operation_has_its_own_budget() {
     let file = guid();
     let ids = insert(&app, &file, 31);
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = ready(
-        addr,
-        "graphql-transport-ws",
-        json!({ "Authorization": format!("Bearer {TOKEN}") }),
-    )
-    .await;
+    let mut socket = ready_with_token(addr).await;
     for round in 0..3 {
         let query = lookups_of(&file, &ids[..30]);
         send(

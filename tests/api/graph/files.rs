@@ -240,12 +240,7 @@ async fn every_poll_sends_a_fresh_client_request_id() {
         .update_file(&file, json!({ "status": "uploadInProgress" }));
     let op = app.graph().insert_op(&file, "upload", "inProgress", None);
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = ws::ready(
-        addr,
-        "graphql-transport-ws",
-        json!({ "Authorization": format!("Bearer {TOKEN}") }),
-    )
-    .await;
+    let mut socket = ws::ready_with_token(addr).await;
     let watch = format!(
         "subscription W($id: ID!) {{ groupPolicyUploadedDefinitionFileChanged(id: $id) {{ {FILE_FIELDS} }} }}"
     );

@@ -136,12 +136,7 @@ async fn first_poll(app: &TestApp, field: &str, file: &str, op: &str) {
         ),
     };
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = ws::ready(
-        addr,
-        "graphql-transport-ws",
-        json!({ "Authorization": format!("Bearer {TOKEN}") }),
-    )
-    .await;
+    let mut socket = ws::ready_with_token(addr).await;
     ws::send(
         &mut socket,
         json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),

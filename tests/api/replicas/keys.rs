@@ -13,12 +13,7 @@ use super::*;
 use crate::support::helpers::AllBytes;
 
 fn keys(redis: &RedisServer) -> (Arc<Redis>, RedisKeys) {
-    let mut config = config();
-    config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
-    config.redis.redis_timeout = Duration::from_secs(2);
-    let shared = Redis::from_config(&config)
-        .expect("a Redis URL")
-        .expect("configured");
+    let shared = redis_connection(redis);
     (Arc::clone(&shared), RedisKeys::new(shared))
 }
 

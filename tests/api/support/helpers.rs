@@ -391,6 +391,16 @@ pub async fn list_all(app: &TestApp, file: &str, first: i64) -> (Vec<String>, us
     }
 }
 
+/// Asserts that `/healthz` of the gateway at `addr` answers 200 through `client`.
+pub async fn assert_healthy(client: &reqwest::Client, addr: impl std::fmt::Display) {
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .expect("/healthz answers");
+    assert_eq!(health.status(), 200);
+}
+
 /// Reads a whole HTTP body (of the router's answer, or of one read off a socket).
 pub trait AllBytes {
     async fn all_bytes(self) -> axum::body::Bytes;

@@ -86,6 +86,12 @@ pub async fn ready(addr: SocketAddr, protocol: &str, payload: Value) -> Socket {
     socket
 }
 
+/// A `graphql-transport-ws` connection whose `connection_init` carried the tests' token.
+pub async fn ready_with_token(addr: SocketAddr) -> Socket {
+    let payload = json!({ "Authorization": format!("Bearer {TOKEN}") });
+    ready(addr, "graphql-transport-ws", payload).await
+}
+
 /// Asserts that the next message completes the subscription `id`.
 pub async fn assert_complete(socket: &mut Socket, id: &str) {
     assert_eq!(next(socket).await, json!({ "id": id, "type": "complete" }));
