@@ -6,7 +6,7 @@
 //! the slowest refusal time over `RUNS` runs (after one warm-up), and whether the median
 //! meets the 5 ms target. Each refusal is also checked to carry the expected code.
 
-#[path = "../tests/api/bombs.rs"]
+#[path = "../tests/api/support/bombs.rs"]
 mod bombs;
 
 use std::time::{Duration, Instant};

@@ -38,10 +38,10 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::flowing::LateBody;
-use crate::config::ConnectionConfig;
 use super::handlers::caller_from;
 use super::negotiation::Negotiated;
 use super::response::Rejection;
+use crate::config::ConnectionConfig;
 use crate::refusal::Refusal;
 use crate::telemetry::metrics;
 use conn::{Admitted, Counted, DeadlineBody, Tally};

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 on_both_backends!(
     create_get_list_update_delete_round_trip,
@@ -24,13 +24,7 @@ on_both_backends!(
 async fn create_get_list_update_delete_round_trip(mode: Mode) {
     let app = TestApp::new(mode).await;
     let file = app.new_file().await;
-    let created = app
-        .data(
-            CREATE,
-            json!({ "f": file, "input": { "operationType": "UPLOAD", "operationStatus": "IN_PROGRESS", "statusDetails": "Importing chrome.admx" } }),
-        )
-        .await["createGroupPolicyOperation"]
-        .clone();
+    let created = app.create_op(&file, json!({ "operationType": "UPLOAD", "operationStatus": "IN_PROGRESS", "statusDetails": "Importing chrome.admx" })).await;
     let id = created["id"].as_str().expect("id").to_owned();
     assert_eq!(id, id.to_lowercase());
     assert!(uuid::Uuid::parse_str(&id).is_ok());

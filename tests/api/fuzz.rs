@@ -9,13 +9,13 @@
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use http_body_util::BodyExt;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::helpers::{DEMO_FILE, DEMO_OP, TestApp};
+use crate::support::helpers::AllBytes;
+use crate::support::helpers::{DEMO_FILE, DEMO_OP, TestApp};
 
 /// The contract's error codes (the end of contract.graphql).
 const CODES: &[&str] = &[
@@ -335,7 +335,7 @@ fn no_request_makes_the_gateway_panic_or_answer_anything_but_graphql_or_an_http_
             let response = app.router.clone().oneshot(request).await.expect("infallible");
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.into_body().collect().await.expect("a body").to_bytes();
+            let body = response.into_body().all_bytes().await;
             (status, headers, body)
         });
         if let Err(problem) = check(&sent, status, &headers, &body) {

@@ -6,7 +6,7 @@ use gpo_gateway::backend::Backend;
 
 #[test]
 fn schema_graphql_matches_the_live_schema() {
-    let backend: Arc<dyn Backend> = Arc::new(crate::helpers::demo_store());
+    let backend: Arc<dyn Backend> = Arc::new(crate::support::helpers::demo_store());
     let schema = gpo_gateway::graphql::build_schema(backend, limits());
     let live = gpo_gateway::graphql::client_sdl(&schema);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
@@ -80,7 +80,7 @@ fn the_live_schema_has_exactly_the_contract_s_names_and_types() {
             "tests/api/contract.graphql is a copy of ../shared/contract.graphql"
         );
     }
-    let backend: Arc<dyn Backend> = Arc::new(crate::helpers::demo_store());
+    let backend: Arc<dyn Backend> = Arc::new(crate::support::helpers::demo_store());
     let schema = gpo_gateway::graphql::build_schema(backend, limits());
     let live = shape(&gpo_gateway::graphql::client_sdl(&schema));
     for (name, members) in shape(contract) {

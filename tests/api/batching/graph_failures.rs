@@ -18,11 +18,7 @@ async fn a_throttled_sub_request_alone_is_retried_in_a_later_batch() {
         Canned::throttled("0.3"),
         1,
     );
-    let lookups: Vec<Lookup> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| lookup(format!("k{i}"), id, "id statusDetails"))
-        .collect();
+    let lookups = aliased(&ids, "id statusDetails");
     let started = Instant::now();
     let body = app
         .gql(&lookups_query(&lookups), json!({ "f": file }))
@@ -82,11 +78,7 @@ async fn a_sub_request_throttled_beyond_the_budget_is_throttled_alone() {
         Canned::throttled("30"),
         10,
     );
-    let lookups: Vec<Lookup> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| lookup(format!("k{i}"), id, "id"))
-        .collect();
+    let lookups = aliased(&ids, "id");
     let started = Instant::now();
     let body = app
         .gql(&lookups_query(&lookups), json!({ "f": file }))
@@ -148,11 +140,7 @@ async fn a_batch_answered_400_fails_only_the_keys_it_carried() {
         ),
         1,
     );
-    let lookups: Vec<Lookup> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| lookup(format!("k{i}"), id, "id statusDetails"))
-        .collect();
+    let lookups = aliased(&ids, "id statusDetails");
     let body = app
         .gql(&lookups_query(&lookups), json!({ "f": file }))
         .await;

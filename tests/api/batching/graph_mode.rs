@@ -10,11 +10,7 @@ async fn many_lookups_become_few_batches_fetching_each_key_once() {
     let graph = app.graph();
     let file = guid();
     let ids = insert_many(graph, &file, 45);
-    let mut lookups: Vec<Lookup> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| lookup(format!("k{i}"), id, "id statusDetails"))
-        .collect();
+    let mut lookups = aliased(&ids, "id statusDetails");
     // Ten more aliases for keys already asked for, some with other fields.
     for i in 0..10 {
         lookups.push(lookup(
@@ -27,13 +23,7 @@ async fn many_lookups_become_few_batches_fetching_each_key_once() {
         .data(&lookups_query(&lookups), json!({ "f": file }))
         .await;
 
-    for (i, id) in ids.iter().enumerate() {
-        assert_eq!(
-            data[format!("k{i}")],
-            json!({ "id": id, "statusDetails": format!("details {i}") }),
-            "k{i}"
-        );
-    }
+    assert_details(&data, &ids);
     for i in 0..10 {
         let stored = graph.entity(&file, &ids[i * 4]).expect("stored");
         let status = contract_status(stored["operationStatus"].as_str().expect("status"));
@@ -104,11 +94,7 @@ async fn shuffled_sub_responses_still_map_to_their_keys() {
     for n in [2, 7, 20] {
         graph.clear_requests();
         let ids = insert_many(graph, &file, n);
-        let lookups: Vec<Lookup> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| lookup(format!("k{i}"), id, "id operationStatus statusDetails"))
-            .collect();
+        let lookups = aliased(&ids, "id operationStatus statusDetails");
         let data = app
             .data(&lookups_query(&lookups), json!({ "f": file }))
             .await;
@@ -189,11 +175,7 @@ async fn concurrent_requests_of_different_callers_never_share_a_batch() {
     let ids_b = insert_many(graph, &file, 25);
     let (crid_a, crid_b) = (guid(), guid());
     let request = |token: &str, crid: &str, ids: &[String]| {
-        let lookups: Vec<Lookup> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| lookup(format!("k{i}"), id, "id statusDetails"))
-            .collect();
+        let lookups = aliased(ids, "id statusDetails");
         Request::builder()
             .method(Method::POST)
             .uri("/graphql")

@@ -11,9 +11,9 @@ use axum::http::{Method, Request, StatusCode, header};
 use gpo_gateway::backend::Backend;
 use serde_json::{Value, json};
 
-use crate::fake_graph::{Canned, FakeGraph, Match, Recorded};
-use crate::helpers::*;
-use crate::test_backend::DelegatingBackend;
+use crate::support::backend::DelegatingBackend;
+use crate::support::helpers::*;
+use fake_graph::{Canned, FakeGraph, Match, Recorded};
 
 mod graph_failures;
 mod graph_mode;
@@ -31,6 +31,26 @@ fn lookup(alias: impl Into<String>, id: &str, selection: &'static str) -> Lookup
         alias: alias.into(),
         id: id.to_owned(),
         selection,
+    }
+}
+
+/// An aliased lookup `k<i>` of `selection` for each of `ids`.
+fn aliased(ids: &[String], selection: &'static str) -> Vec<Lookup> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| lookup(format!("k{i}"), id, selection))
+        .collect()
+}
+
+/// Asserts that each alias `k<i>` of `data` is operation `ids[i]` with statusDetails
+/// "details <i>".
+fn assert_details(data: &Value, ids: &[String]) {
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            data[format!("k{i}")],
+            json!({ "id": id, "statusDetails": format!("details {i}") }),
+            "k{i}"
+        );
     }
 }
 

@@ -17,10 +17,14 @@ fn counting_app(config: gpo_gateway::Config) -> (TestApp, Arc<DelegatingBackend>
     (app, store)
 }
 
-#[tokio::test]
-async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
-    let mut config = config();
-    config.query.federation = true;
+/// `counting_app` with a file of `count` operations in `status`, the i-th with statusDetails
+/// "details <i>", and no batch recorded yet; returns the app, its backend, the file and the
+/// operations.
+async fn counting_file(
+    config: gpo_gateway::Config,
+    count: usize,
+    status: &str,
+) -> (TestApp, Arc<DelegatingBackend>, String, Vec<String>) {
     let (app, store) = counting_app(config);
     let file = guid();
     store
@@ -28,13 +32,19 @@ async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
         .insert_file(bare_file(&file))
         .expect("the file is stored");
     let mut ids = Vec::new();
-    for i in 0..45 {
-        ids.push(
-            app.create(&file, "UPLOAD", "SUCCESS", Some(&format!("d{i}")))
-                .await,
-        );
+    for i in 0..count {
+        let details = format!("details {i}");
+        ids.push(app.create(&file, "UPLOAD", status, Some(&details)).await);
     }
     store.reset();
+    (app, store, file, ids)
+}
+
+#[tokio::test]
+async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
+    let mut config = config();
+    config.query.federation = true;
+    let (app, store, file, ids) = counting_file(config, 45, "SUCCESS").await;
     let representations = |ids: &[String]| -> Value {
         ids.iter()
             .map(|id| json!({ "__typename": "GroupPolicyOperation", "definitionFileId": file, "id": id }))
@@ -62,7 +72,7 @@ async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
     for (i, _) in ids[35..44].iter().enumerate() {
         assert_eq!(
             data["short"][i]["statusDetails"],
-            json!(format!("d{}", 35 + i))
+            json!(format!("details {}", 35 + i))
         );
     }
     assert_eq!(data["a"]["id"], json!(ids[44]));
@@ -76,41 +86,14 @@ async fn lookups_in_aliases_and_nested_lists_of_one_step_are_one_store_call() {
 
 #[tokio::test]
 async fn store_mode_loads_all_lookups_of_a_request_in_one_call() {
-    let (app, store) = counting_app(config());
-    let file = guid();
-    store
-        .store
-        .insert_file(bare_file(&file))
-        .expect("the file is stored");
-    let mut ids = Vec::new();
-    for i in 0..30 {
-        ids.push(
-            app.create(
-                &file,
-                "UPLOAD",
-                "IN_PROGRESS",
-                Some(&format!("details {i}")),
-            )
-            .await,
-        );
-    }
-    store.reset();
-    let mut lookups: Vec<Lookup> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| lookup(format!("k{i}"), id, "id statusDetails"))
-        .collect();
+    let (app, store, file, ids) = counting_file(config(), 30, "IN_PROGRESS").await;
+    let mut lookups = aliased(&ids, "id statusDetails");
     lookups.push(lookup("again", &ids[0], "operationType"));
     lookups.push(lookup("missing", &guid(), "id"));
     let data = app
         .data(&lookups_query(&lookups), json!({ "f": file }))
         .await;
-    for (i, id) in ids.iter().enumerate() {
-        assert_eq!(
-            data[format!("k{i}")],
-            json!({ "id": id, "statusDetails": format!("details {i}") })
-        );
-    }
+    assert_details(&data, &ids);
     assert_eq!(data["again"], json!({ "operationType": "UPLOAD" }));
     assert_eq!(data["missing"], Value::Null);
     assert_eq!(
@@ -121,12 +104,7 @@ async fn store_mode_loads_all_lookups_of_a_request_in_one_call() {
 
     // Exactly 30 aliased lookups: one call with 30 keys.
     store.reset();
-    let lookups: Vec<Lookup> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| lookup(format!("k{i}"), id, "id"))
-        .collect();
-    app.data(&lookups_query(&lookups), json!({ "f": file }))
+    app.data(&lookups_query(&aliased(&ids, "id")), json!({ "f": file }))
         .await;
     assert_eq!(store.lookup_batches(), [30]);
 }

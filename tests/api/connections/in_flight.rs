@@ -9,8 +9,8 @@ use gpo_gateway::Config;
 use serde_json::{Value, json};
 
 use super::BOUND;
-use crate::fake_graph::Match;
-use crate::helpers::{GET, Mode, TestApp, code, config, guid};
+use crate::support::helpers::{GET, Mode, TestApp, code, config, guid};
+use fake_graph::Match;
 
 /// A Graph-mode gateway whose Graph answers reads only after a long delay.
 async fn slow_graph_app(tune: impl FnOnce(&mut Config)) -> TestApp {

@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::{BOUND, RawResponse, exchange, post_head, read_until_closed, served};
-use crate::helpers::code;
+use crate::support::helpers::code;
 
 const PLAIN: usize = 1_000;
 const LIMIT: usize = 100_000;

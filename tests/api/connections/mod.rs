@@ -7,6 +7,7 @@
 
 mod in_flight;
 mod large_bodies;
+mod slow_readers;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::helpers::{Mode, TestApp, code, config, serve_tcp_with};
+use crate::support::helpers::{Mode, TestApp, code, config, serve_tcp_with};
 
 /// Longest any test here waits for something that should happen within about a second.
 const BOUND: Duration = Duration::from_secs(10);
@@ -273,7 +274,7 @@ async fn connections_over_the_per_address_cap_get_503_while_other_addresses_are_
 #[tokio::test]
 async fn an_open_websocket_holds_its_connection_slot() {
     let addr = served(|c| c.connections.max_connections = 1).await;
-    let socket = crate::ws_support::connect(addr, "graphql-transport-ws").await;
+    let socket = crate::support::ws::connect(addr, "graphql-transport-ws").await;
     assert_over_capacity(&get(addr, "/healthz").await);
     drop(socket);
     let started = Instant::now();

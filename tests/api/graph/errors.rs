@@ -100,13 +100,7 @@ async fn status_500_and_502_are_upstream_error() {
 #[tokio::test]
 async fn status_429_after_retries_is_throttled_with_retry_after() {
     let app = graph_app().await;
-    let file = guid();
-    let id = app.graph().insert_op(&file, "upload", "success", None);
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
-        Canned::throttled("0.2"),
-        10,
-    );
+    let (file, id) = failing_reads(&app, None, Canned::throttled("0.2"), 10);
     let client_request_id = guid();
     let (_, body) = post_with(
         &app,

@@ -6,6 +6,7 @@
 //! errors.
 
 use super::*;
+use crate::support::helpers::AnswerJson;
 
 /// A gateway whose query guard lets a test send many aliases.
 async fn roomy_app() -> TestApp {
@@ -245,10 +246,9 @@ async fn a_route_graph_does_not_serve_is_upstream_error_naming_it() {
 #[tokio::test]
 async fn a_get_404_is_absent_only_when_graph_says_not_found() {
     let app = graph_app().await;
-    let file = guid();
-    let id = app.graph().insert_op(&file, "upload", "success", None);
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
+    let (file, id) = failing_reads(
+        &app,
+        None,
         Canned::graph_error(404, "UnknownError", "Something went wrong"),
         1,
     );
@@ -323,12 +323,8 @@ async fn the_fake_accepts_the_portals_upload_and_answers_as_captured() {
         .json(
             &json!({ "fileName": "portal.admx", "content": "PHgvPg==", "defaultLanguageCode": "" }),
         )
-        .send()
-        .await
-        .expect("an answer")
-        .json()
-        .await
-        .expect("JSON");
+        .answer_json()
+        .await;
     assert_eq!(answer["uploadDateTime"], "0001-01-01T00:00:00Z");
     assert_eq!(answer["languageCodes"], json!([]));
     assert_eq!(answer["groupPolicyUploadedLanguageFiles"], json!([]));

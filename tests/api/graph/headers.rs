@@ -109,14 +109,7 @@ async fn an_upper_case_guid_client_request_id_is_kept() {
 // whole capture searched for the token.
 #[tokio::test(flavor = "current_thread")]
 async fn the_token_never_appears_in_logs_or_errors() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = LogBuffer::capture();
 
     let app = graph_app().await;
     let file = app.new_file().await;

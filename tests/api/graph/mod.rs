@@ -3,8 +3,10 @@
 //! timestamps, paging) and how it retries, all observed on the wire. One file per behaviour;
 //! this one holds what they share: paths, posting with headers, and reading what Graph got.
 
+mod budget;
 mod errors;
 mod expand;
+mod files;
 mod headers;
 mod paging;
 mod retries;
@@ -23,8 +25,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use crate::fake_graph::{Canned, FakeGraph, Match, Recorded};
-use crate::helpers::*;
+use crate::support::helpers::*;
+use fake_graph::{Canned, FakeGraph, Match, Recorded};
 
 const ROOT: &str = "/beta/deviceManagement/groupPolicyUploadedDefinitionFiles";
 
@@ -102,6 +104,21 @@ fn query_param(r: &Recorded, name: &str) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
+}
+
+/// A successful operation (with `details`) in a new file whose GETs are answered `canned` the
+/// next `times` times; returns the file and the operation.
+fn failing_reads(
+    app: &TestApp,
+    details: Option<&str>,
+    canned: Canned,
+    times: usize,
+) -> (String, String) {
+    let file = guid();
+    let id = app.graph().insert_op(&file, "upload", "success", details);
+    app.graph()
+        .inject(Match::method("GET").path_contains(&file), canned, times);
+    (file, id)
 }
 
 fn is_guid(s: &str) -> bool {
@@ -228,6 +245,18 @@ impl Write for LogBuffer {
 }
 
 impl LogBuffer {
+    /// Captures every log line of this thread at TRACE until the guard is dropped.
+    pub(crate) fn capture() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+        let logs = LogBuffer::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
     pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }

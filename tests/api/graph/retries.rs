@@ -10,15 +10,7 @@ use super::*;
 async fn retried_after(retry_after: impl FnOnce() -> String, min_wait: Duration) {
     let app = graph_app().await;
     let retry_after = retry_after();
-    let file = guid();
-    let id = app
-        .graph()
-        .insert_op(&file, "upload", "success", Some("ok"));
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
-        Canned::throttled(&retry_after),
-        1,
-    );
+    let (file, id) = failing_reads(&app, Some("ok"), Canned::throttled(&retry_after), 1);
     let started = Instant::now();
     let data = app.data(GET, json!({ "f": file, "id": id })).await;
     let elapsed = started.elapsed();
@@ -89,12 +81,9 @@ async fn a_post_is_not_retried_on_503() {
 #[tokio::test]
 async fn a_get_is_retried_on_503_and_504() {
     let app = graph_app().await;
-    let file = guid();
-    let id = app
-        .graph()
-        .insert_op(&file, "upload", "success", Some("ok"));
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
+    let (file, id) = failing_reads(
+        &app,
+        Some("ok"),
         Canned::graph_error(503, "ServiceUnavailable", "down").header("Retry-After", "0.1"),
         1,
     );
@@ -123,13 +112,7 @@ async fn a_get_is_retried_on_503_and_504() {
 #[tokio::test]
 async fn throttling_gives_up_within_the_time_budget() {
     let app = graph_app_with_timeout(2.0).await;
-    let file = guid();
-    let id = app.graph().insert_op(&file, "upload", "success", None);
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
-        Canned::throttled("10"),
-        100,
-    );
+    let (file, id) = failing_reads(&app, None, Canned::throttled("10"), 100);
     let started = Instant::now();
     let body = app.gql(GET, json!({ "f": file, "id": id })).await;
     let elapsed = started.elapsed();
@@ -145,13 +128,7 @@ async fn throttling_gives_up_within_the_time_budget() {
 async fn throttling_without_retry_after_gives_up_within_the_time_budget() {
     // A fresh app: the 429s above paused their tenant for 10 s.
     let app = graph_app_with_timeout(2.0).await;
-    let file = guid();
-    let id = app.graph().insert_op(&file, "upload", "success", None);
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
-        Canned::throttled_without_retry_after(),
-        100,
-    );
+    let (file, id) = failing_reads(&app, None, Canned::throttled_without_retry_after(), 100);
     let started = Instant::now();
     let body = app.gql(GET, json!({ "f": file, "id": id })).await;
     let elapsed = started.elapsed();

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::file_helpers::contoso_input;
-use crate::ws_support as ws;
+use crate::support::files::contoso_input;
+use crate::support::ws;
 
 /// One request as the table writes it.
 type Row = (String, String, String);
@@ -136,12 +136,7 @@ async fn first_poll(app: &TestApp, field: &str, file: &str, op: &str) {
         ),
     };
     let addr = serve_tcp(app.router.clone()).await;
-    let mut socket = ws::connect(addr, "graphql-transport-ws").await;
-    ws::init(
-        &mut socket,
-        json!({ "Authorization": format!("Bearer {TOKEN}") }),
-    )
-    .await;
+    let mut socket = ws::ready_with_token(addr).await;
     ws::send(
         &mut socket,
         json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),

@@ -4,7 +4,7 @@
 //! would go over it.
 
 use super::*;
-use crate::ws_support::{CHANGED, connect, eventually, init, next, send};
+use crate::support::ws::{CHANGED, eventually, next, ready, send};
 
 #[tokio::test]
 async fn a_429_pauses_the_tenant_so_the_next_request_is_throttled_without_reaching_graph() {
@@ -39,12 +39,9 @@ async fn a_429_pauses_the_tenant_so_the_next_request_is_throttled_without_reachi
 #[tokio::test]
 async fn a_429_without_retry_after_is_retried_after_three_seconds_with_retry_attempt() {
     let app = graph_app_with_timeout(10.0).await;
-    let file = guid();
-    let id = app
-        .graph()
-        .insert_op(&file, "upload", "success", Some("ok"));
-    app.graph().inject(
-        Match::method("GET").path_contains(&file),
+    let (file, id) = failing_reads(
+        &app,
+        Some("ok"),
         Canned::graph_error(429, "TooManyRequests", "slow down"),
         1,
     );
@@ -126,8 +123,12 @@ async fn a_429_on_one_poller_holds_every_poller_of_its_tenant_until_retry_after(
     let (file, file_b) = (app.new_file().await, app.new_file().await);
     let a = app.graph().insert_op(&file, "upload", "inProgress", None);
     let b = app.graph().insert_op(&file_b, "upload", "inProgress", None);
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(&mut socket, json!({ "authorization": "Bearer poll-token" })).await;
+    let mut socket = ready(
+        addr,
+        "graphql-transport-ws",
+        json!({ "authorization": "Bearer poll-token" }),
+    )
+    .await;
     send(&mut socket, subscription("a", &file, &a)).await;
     send(&mut socket, subscription("b", &file_b, &b)).await;
     next(&mut socket).await;

@@ -9,13 +9,7 @@ async fn create_posts_exactly_the_body_graph_expects() {
     let app = graph_app().await;
     let file = app.new_file().await;
     let details = "Téléversement de chrome.admx …";
-    let created = app
-        .data(
-            CREATE,
-            json!({ "f": file, "input": { "operationType": "UPLOAD_NEW_VERSION", "operationStatus": "IN_PROGRESS", "statusDetails": details } }),
-        )
-        .await["createGroupPolicyOperation"]
-        .clone();
+    let created = app.create_op(&file, json!({ "operationType": "UPLOAD_NEW_VERSION", "operationStatus": "IN_PROGRESS", "statusDetails": details })).await;
     assert_eq!(created["operationType"], "UPLOAD_NEW_VERSION");
     assert_eq!(created["statusDetails"], details);
     let posts: Vec<Recorded> = app
@@ -121,13 +115,7 @@ async fn create_accepts_201_and_200() {
         let app = graph_app().await;
         app.graph().set_create_status(status);
         let file = app.new_file().await;
-        let created = app
-            .data(
-                CREATE,
-                json!({ "f": file, "input": { "operationType": "UPLOAD", "operationStatus": "IN_PROGRESS", "statusDetails": "s" } }),
-            )
-            .await["createGroupPolicyOperation"]
-            .clone();
+        let created = app.create_op(&file, json!({ "operationType": "UPLOAD", "operationStatus": "IN_PROGRESS", "statusDetails": "s" })).await;
         let id = created["id"].as_str().expect("id");
         assert!(is_guid(id), "{status}: {created}");
         assert_eq!(created["definitionFileId"], json!(file));
@@ -137,26 +125,32 @@ async fn create_accepts_201_and_200() {
     }
 }
 
-#[tokio::test]
-async fn patch_answered_200_with_a_body_is_used_without_a_reread() {
+/// Updates an operation in progress with `input` on a Graph that answers PATCH with 204
+/// (`no_content`) or with the entity; checks that the answer carries the stored timestamp and
+/// returns the app, the file, the operation and the answer.
+async fn patched(no_content: bool, input: Value) -> (TestApp, String, String, Value) {
     let app = graph_app().await;
-    app.graph().set_patch_no_content(false);
+    app.graph().set_patch_no_content(no_content);
     let file = guid();
     let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let updated = app
-        .update(
-            &file,
-            &id,
-            json!({ "operationStatus": "FAILED", "statusDetails": "bad ADMX" }),
-        )
-        .await;
-    assert_eq!(updated["operationStatus"], "FAILED");
-    assert_eq!(updated["statusDetails"], "bad ADMX");
+    let updated = app.update(&file, &id, input).await;
     let stored = app.graph().entity(&file, &id).expect("stored");
     assert_eq!(
         updated["lastModifiedDateTime"],
         stored["lastModifiedDateTime"]
     );
+    (app, file, id, updated)
+}
+
+#[tokio::test]
+async fn patch_answered_200_with_a_body_is_used_without_a_reread() {
+    let (app, _, _, updated) = patched(
+        false,
+        json!({ "operationStatus": "FAILED", "statusDetails": "bad ADMX" }),
+    )
+    .await;
+    assert_eq!(updated["operationStatus"], "FAILED");
+    assert_eq!(updated["statusDetails"], "bad ADMX");
     let methods: Vec<String> = app
         .graph()
         .requests()
@@ -168,26 +162,15 @@ async fn patch_answered_200_with_a_body_is_used_without_a_reread() {
 
 #[tokio::test]
 async fn patch_answered_204_is_followed_by_a_get_of_the_new_state() {
-    let app = graph_app().await;
-    app.graph().set_patch_no_content(true);
-    let file = guid();
-    let id = app.graph().insert_op(&file, "upload", "inProgress", None);
-    let updated = app
-        .update(
-            &file,
-            &id,
-            json!({ "operationStatus": "SUCCESS", "statusDetails": "412 policies" }),
-        )
-        .await;
+    let (app, file, id, updated) = patched(
+        true,
+        json!({ "operationStatus": "SUCCESS", "statusDetails": "412 policies" }),
+    )
+    .await;
     assert_eq!(updated["id"], json!(id));
     assert_eq!(updated["operationType"], "UPLOAD");
     assert_eq!(updated["operationStatus"], "SUCCESS");
     assert_eq!(updated["statusDetails"], "412 policies");
-    let stored = app.graph().entity(&file, &id).expect("stored");
-    assert_eq!(
-        updated["lastModifiedDateTime"],
-        stored["lastModifiedDateTime"]
-    );
     let requests = app.graph().requests();
     let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(methods, ["PATCH", "GET"], "{requests:?}");
@@ -204,7 +187,7 @@ async fn an_upload_answered_without_a_body_is_read_back_and_never_posted_twice()
     let app = graph_app().await;
     let upload = "mutation($input: UploadGroupPolicyDefinitionFileInput!) {
       uploadGroupPolicyDefinitionFile(input: $input) { id fileName } }";
-    let input = crate::file_helpers::contoso_input();
+    let input = crate::support::files::contoso_input();
     // 202 with a Location: the file it names.
     let located = app.new_file().await;
     app.graph().inject(

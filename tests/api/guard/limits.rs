@@ -5,7 +5,7 @@ use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 
 use super::{assert_limit, assert_passes, over_websocket, repeat_join};
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 #[tokio::test]
 async fn depth_just_under_the_default_passes_and_just_over_is_refused() {

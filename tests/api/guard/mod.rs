@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::helpers::{TestApp, code, serve_tcp};
+use crate::support::helpers::{TestApp, code, serve_tcp};
 
 pub fn assert_limit(body: &Value, needle: &str) {
     assert_eq!(code(body), "LIMIT_EXCEEDED", "{body}");

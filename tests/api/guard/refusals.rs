@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{assert_limit, over_websocket};
-use crate::bombs;
-use crate::helpers::*;
+use crate::support::bombs;
+use crate::support::helpers::*;
 
 #[tokio::test]
 async fn every_bomb_is_refused() {
@@ -84,12 +84,8 @@ async fn healthz_answers_while_bombs_arrive_over_tcp() {
                     let answer: Value = client
                         .post(format!("http://{addr}/graphql"))
                         .json(&batch)
-                        .send()
-                        .await
-                        .expect("an answer")
-                        .json()
-                        .await
-                        .expect("JSON");
+                        .answer_json()
+                        .await;
                     answers.push(answer);
                 }
                 answers

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const PAGE: &str = "query Page($f: ID!, $n: Int, $after: String, $full: Boolean!) { \
     groupPolicyOperations(definitionFileId: $f, first: $n, after: $after) { \

@@ -6,7 +6,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{encode, get};
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 #[tokio::test]
 async fn a_batch_runs_every_operation_and_is_capped() {

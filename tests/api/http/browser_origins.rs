@@ -6,29 +6,23 @@ use std::net::SocketAddr;
 use std::process::Command;
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 use tokio_tungstenite::tungstenite;
 
-use crate::helpers::*;
-use crate::process::{start_reading, terminate};
-use crate::ws_support::{self, config_with, served, upgrade_request};
+use crate::support::helpers::*;
+use crate::support::process::{start_reading, terminate};
+use crate::support::ws::{self, config_with, served, upgrade_request};
 
 const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
 
+/// A preflight from `origin` asking for every header the gateway's clients send.
 fn preflight(origin: &str) -> Request<Body> {
-    Request::builder()
-        .method(Method::OPTIONS)
-        .uri("/graphql")
-        .header(header::ORIGIN, origin)
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(
-            header::ACCESS_CONTROL_REQUEST_HEADERS,
-            "content-type,idempotency-key,traceparent,tracestate,client-request-id,\
-             apollo-require-preflight,x-apollo-operation-name",
-        )
-        .body(Body::empty())
-        .expect("request")
+    super::preflight(
+        origin,
+        "content-type,idempotency-key,traceparent,tracestate,client-request-id,\
+         apollo-require-preflight,x-apollo-operation-name",
+    )
 }
 
 fn allowed_origin(headers: &axum::http::HeaderMap) -> Option<&str> {
@@ -252,18 +246,18 @@ async fn open_with_origin(addr: SocketAddr, protocol: &str, origin: Option<&str>
     }
     match tokio_tungstenite::connect_async(request).await {
         Ok((mut socket, _)) => {
-            ws_support::init(&mut socket, json!({})).await;
+            ws::init(&mut socket, json!({})).await;
             let start = if protocol == "graphql-ws" {
                 "start"
             } else {
                 "subscribe"
             };
-            ws_support::send(
+            ws::send(
                 &mut socket,
                 json!({ "id": "1", "type": start, "payload": { "query": "{ __typename }" } }),
             )
             .await;
-            let answer = ws_support::next(&mut socket).await;
+            let answer = ws::next(&mut socket).await;
             assert_eq!(answer["payload"]["data"]["__typename"], "Query", "{answer}");
             None
         }

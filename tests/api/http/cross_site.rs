@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 #[tokio::test]
 async fn simple_content_types_without_a_preflight_header_are_refused() {
@@ -59,19 +59,7 @@ async fn cors_preflight_allows_configured_origins_only() {
     let mut config = config();
     config.http.cors_origins = vec!["https://admin.contoso.example".to_owned()];
     let app = TestApp::with_config(Mode::Store, config).await;
-    let preflight = |origin: &str| {
-        Request::builder()
-            .method(Method::OPTIONS)
-            .uri("/graphql")
-            .header(header::ORIGIN, origin)
-            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-            .header(
-                header::ACCESS_CONTROL_REQUEST_HEADERS,
-                "content-type,authorization",
-            )
-            .body(Body::empty())
-            .expect("request")
-    };
+    let preflight = |origin: &str| super::preflight(origin, "content-type,authorization");
     let (status, headers, _) = app.send(preflight("https://admin.contoso.example")).await;
     assert!(status.is_success());
     assert_eq!(

@@ -5,18 +5,32 @@
 
 mod batches;
 mod browser_origins;
+mod compression;
 mod cross_site;
+pub(crate) mod playground;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-use crate::test_backend::DelegatingBackend;
+use crate::support::backend::DelegatingBackend;
+use crate::support::helpers::*;
 
 pub(super) fn get(uri: &str) -> Request<Body> {
     Request::builder()
         .uri(uri)
+        .body(Body::empty())
+        .expect("request")
+}
+
+/// A CORS preflight from `origin` for a POST to `/graphql` that means to send `headers`.
+pub(super) fn preflight(origin: &str, headers: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/graphql")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, headers)
         .body(Body::empty())
         .expect("request")
 }

@@ -1,20 +1,9 @@
 //! Automatic persisted queries across replicas: registered on one, answered by the other.
 
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::helpers::code;
-
-fn with_hash(query: Option<&str>, hash: &str) -> Value {
-    let mut body = json!({
-        "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } }
-    });
-    if let Some(query) = query {
-        body["query"] = json!(query);
-    }
-    body
-}
+use crate::support::helpers::code;
 
 #[tokio::test]
 async fn an_apq_hash_registered_on_replica_a_is_answered_by_replica_b_without_the_text() {

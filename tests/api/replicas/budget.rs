@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use super::*;
-use crate::fake_graph::{Canned, Match};
-use crate::helpers::{GET, code, guid, serve_tcp};
-use crate::ws_support::{CHANGED, connect, eventually, init, next, send};
+use crate::support::helpers::{GET, code, guid, serve_tcp};
+use crate::support::ws::{CHANGED, eventually, next, ready, send};
+use fake_graph::{Canned, Match};
 
 /// What Graph received so far as Intune counts it: plain requests and `$batch` sub-requests,
 /// not the `$batch` envelopes.
@@ -73,10 +73,10 @@ fn subscription(id: &str, file: &str, op: &str) -> Value {
 }
 
 /// `ops.len()` subscriptions on one WebSocket of `addr`; the socket is returned to keep them.
-async fn watch_all(addr: SocketAddr, file: &str, ops: &[String]) -> crate::ws_support::Socket {
-    let mut socket = connect(addr, "graphql-transport-ws").await;
-    init(
-        &mut socket,
+async fn watch_all(addr: SocketAddr, file: &str, ops: &[String]) -> crate::support::ws::Socket {
+    let mut socket = ready(
+        addr,
+        "graphql-transport-ws",
         json!({ "authorization": format!("Bearer {TOKEN}") }),
     )
     .await;

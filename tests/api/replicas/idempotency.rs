@@ -3,7 +3,7 @@
 //! while Redis is unreachable a keyed request gets 503 with `Retry-After` (nothing runs) while
 //! other requests are served; once Redis is back keys work again without a restart.
 
-use crate::idempotency_scope::send_as;
+use crate::idempotency::scope::send_as;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
@@ -11,9 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::fake_graph::Match;
-use crate::helpers::{GET, LIST, code, guid};
 use crate::idempotency::{create_body, send_keyed};
+use crate::support::helpers::{GET, LIST, code, guid};
+use fake_graph::Match;
 
 fn posts(graph: &FakeGraph) -> usize {
     graph.count(&Match::method("POST"))
@@ -166,7 +166,7 @@ async fn while_redis_is_down_keyed_writes_get_503_and_others_are_served_then_key
         "{read}"
     );
     let unkeyed = b
-        .gql(crate::helpers::CREATE, body["variables"].clone())
+        .gql(crate::support::helpers::CREATE, body["variables"].clone())
         .await;
     created(&unkeyed);
     assert_eq!(posts(&graph), 1, "a write without a key is served");

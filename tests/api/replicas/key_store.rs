@@ -2,18 +2,15 @@
 //! waiting on the other replica, which runs it; the limits of one process's table hold (a
 //! caller's running keys within its quota, answers over the cap kept without their body).
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use gpo_gateway::idempotency::{Answer, Claim, KeyId, KeyStore, Limits};
-use gpo_gateway::shared_state::Redis;
 use gpo_gateway::shared_state::key_store::SharedKeys;
 use gpo_gateway::shared_state::keys::RedisKeys;
 
 use super::*;
-use crate::fake_graph::{Canned, Match};
-use crate::helpers::guid;
 use crate::idempotency::{create_body, send_keyed};
+use crate::support::helpers::guid;
+use fake_graph::{Canned, Match};
 
 #[tokio::test]
 async fn a_key_freed_on_one_replica_is_run_by_the_request_waiting_on_the_other() {
@@ -43,7 +40,7 @@ async fn a_key_freed_on_one_replica_is_run_by_the_request_waiting_on_the_other()
     };
     let (first, repeat) = tokio::join!(first, repeat);
     assert_eq!(
-        crate::helpers::code(&first.1),
+        crate::support::helpers::code(&first.1),
         "FORBIDDEN",
         "A was refused: {}",
         first.1
@@ -64,13 +61,7 @@ async fn a_key_freed_on_one_replica_is_run_by_the_request_waiting_on_the_other()
 }
 
 fn store(redis: &RedisServer, limits: Limits) -> SharedKeys {
-    let mut config = config();
-    config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
-    config.redis.redis_timeout = Duration::from_secs(2);
-    let shared = Redis::new(&config.redis)
-        .expect("a Redis URL")
-        .expect("configured");
-    SharedKeys::new(RedisKeys::new(Arc::clone(&shared)), limits)
+    SharedKeys::new(RedisKeys::new(redis_connection(redis)), limits)
 }
 
 fn id(scope: &str, key: usize) -> KeyId {

@@ -8,17 +8,12 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode};
 use gpo_gateway::shared_state::keys::{Claim, KeyState, RedisKeys, StoredAnswer};
 use gpo_gateway::shared_state::{Redis, Unavailable};
-use http_body_util::BodyExt;
 
 use super::*;
+use crate::support::helpers::AllBytes;
 
 fn keys(redis: &RedisServer) -> (Arc<Redis>, RedisKeys) {
-    let mut config = config();
-    config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
-    config.redis.redis_timeout = Duration::from_secs(2);
-    let shared = Redis::new(&config.redis)
-        .expect("a Redis URL")
-        .expect("configured");
+    let shared = redis_connection(redis);
     (Arc::clone(&shared), RedisKeys::new(shared))
 }
 
@@ -169,12 +164,7 @@ async fn while_redis_is_unreachable_keys_fail_and_a_keyed_request_gets_503() {
     let response = gpo_gateway::shared_state::keys::unavailable(&HeaderMap::new());
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()["retry-after"], "1");
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
+    let body = response.into_body().all_bytes().await;
     let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     assert!(
         body["errors"][0]["message"]

@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use super::*;
-use crate::helpers::{GET, TOKEN, guid};
-use crate::process::{start, terminate};
+use crate::support::helpers::{GET, TOKEN, guid};
+use crate::support::process::{start, terminate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_says_when_a_request_waited_for_the_budget_and_when_redis_is_lost() {

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use gpo_gateway::{BackendKind, Config};
 
-use crate::fake_graph::FakeGraph;
-use crate::helpers::{Mode, TOKEN, TestApp, config};
+use crate::support::helpers::{Mode, TOKEN, TestApp, config};
+use fake_graph::FakeGraph;
 
 /// A `redis-server` child process on a free loopback port.
 pub struct RedisServer {
@@ -108,11 +108,36 @@ pub fn replica_config(graph: &FakeGraph, redis: &RedisServer) -> Config {
     let mut config = config();
     config.backend = BackendKind::Graph;
     config.graph.graph_url = graph.base_url();
+    share_redis(&mut config, redis);
+    config
+}
+
+/// Points `config` at `redis`, as every replica is.
+fn share_redis(config: &mut Config, redis: &RedisServer) {
     config.redis.redis_url = Some(gpo_gateway::config::Secret(redis.url()));
     // A loaded test machine must not make a live Redis look unreachable (each replica would
     // then count alone, by design); a Redis that is down refuses connections at once anyway.
     config.redis.redis_timeout = Duration::from_secs(2);
-    config
+}
+
+/// A connection to `redis` as a replica makes one (see `replica_config`).
+pub fn redis_connection(redis: &RedisServer) -> std::sync::Arc<gpo_gateway::shared_state::Redis> {
+    let mut config = config();
+    share_redis(&mut config, redis);
+    gpo_gateway::shared_state::Redis::new(&config.redis)
+        .expect("a Redis URL")
+        .expect("configured")
+}
+
+/// A request for the persisted query `hash`, with its text `query` or without.
+pub fn with_hash(query: Option<&str>, hash: &str) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } }
+    });
+    if let Some(query) = query {
+        body["query"] = serde_json::json!(query);
+    }
+    body
 }
 
 /// A replica built from `config`, as `main` builds one.

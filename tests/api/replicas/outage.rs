@@ -4,21 +4,11 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::*;
-use crate::helpers::{GET, code, guid};
-
-fn with_hash(query: Option<&str>, hash: &str) -> Value {
-    let mut body = json!({
-        "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } }
-    });
-    if let Some(query) = query {
-        body["query"] = json!(query);
-    }
-    body
-}
+use crate::support::helpers::{GET, code, guid};
 
 /// Registers a fresh query on `a` and says whether `b` answers its hash alone.
 async fn shared_between(a: &TestApp, b: &TestApp) -> bool {

@@ -1,0 +1,12 @@
+//! What the suites share: the gateway under test and its requests (`helpers`), the
+//! definition-file operations and samples (`files`), WebSocket plumbing (`ws`), a backend
+//! that watches the seam (`backend`), the real binary (`process`) and the query bombs
+//! (`bombs`). The fake Graph is a crate of its own (`support/fake_graph`) so the benches
+//! share it.
+
+pub mod backend;
+pub mod bombs;
+pub mod files;
+pub mod helpers;
+pub mod process;
+pub mod ws;
