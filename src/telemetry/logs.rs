@@ -28,6 +28,12 @@ use crate::http::CLIENT_REQUEST_ID;
 /// Whether spans go to an OpenTelemetry exporter (set once by [`init`]).
 static TRACES_ON: AtomicBool = AtomicBool::new(false);
 
+/// Whether spans go to an OpenTelemetry exporter: when they do not, no per-field span is
+/// wanted, and an operation may run without the schema's per-field hooks.
+pub fn traces_on() -> bool {
+    TRACES_ON.load(Ordering::Relaxed)
+}
+
 /// Installs the process' log subscriber (`RUST_LOG` filters, default `info`) and, when the
 /// environment asks for them, OpenTelemetry traces. Call before the async runtime starts; keep
 /// the returned exporter until exit.

@@ -9,4 +9,4 @@ pub mod metrics;
 mod operations;
 pub mod traces;
 
-pub use operations::OperationTelemetry;
+pub use operations::{OperationTelemetry, operation_label, record as record_operation};
