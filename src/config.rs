@@ -338,6 +338,12 @@ pub struct Config {
     #[arg(long, env = "GPO_GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Log one in N request lines of answers under 400 that took under a second (1: every
+    /// one); error statuses and slow requests are always logged.
+    #[arg(long, env = "GPO_GATEWAY_REQUEST_LOG_SAMPLE", default_value_t = 1,
+          value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
+    pub request_log_sample: u64,
+
     /// Smallest `/graphql` response compressed (gzip, brotli or zstd, as `Accept-Encoding`
     /// allows); smaller ones are sent as they are.
     #[arg(long, env = "GPO_GATEWAY_COMPRESS_MIN_BYTES", default_value_t = 1024,

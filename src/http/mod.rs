@@ -66,6 +66,8 @@ pub struct HttpConfig {
     pub idempotency: crate::idempotency::Limits,
     /// How long a repeat waits for the first request with its `Idempotency-Key`.
     pub idempotency_wait: Duration,
+    /// One in this many ordinary request lines is logged.
+    pub request_log_sample: u64,
 }
 
 impl HttpConfig {
@@ -95,6 +97,7 @@ impl HttpConfig {
                 max_answer_bytes: config.idempotency.max_answer_bytes,
             },
             idempotency_wait: config.idempotency.wait,
+            request_log_sample: config.request_log_sample,
         }
     }
 }

@@ -32,6 +32,7 @@ mod playground;
 mod process;
 mod process_limits;
 mod replicas;
+mod request_lines;
 mod schema;
 mod simulation;
 mod slow_readers;
