@@ -132,7 +132,10 @@ impl RequestLines {
         self.sample == 1
             || status >= 400
             || latency >= SLOW_REQUEST
-            || self.seen.fetch_add(1, Ordering::Relaxed) % self.sample == 0
+            || self
+                .seen
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(self.sample)
     }
 }
 
