@@ -152,6 +152,6 @@ pub fn http_config(config: &Config) -> http::HttpConfig {
         &config.idempotency,
         config.backend,
         config.graph.graph_request_budget,
-        config.telemetry.metrics_on_main_port,
+        &config.telemetry,
     )
 }

@@ -1,4 +1,5 @@
-//! The flags of what the gateway tells its operator (metrics listener, log format), a group of
+//! The flags of what the gateway tells its operator (metrics listener, log format, request-line
+//! sampling), a group of
 //! their own: start-up reads them before anything else is built.
 
 use std::net::SocketAddr;
@@ -24,4 +25,10 @@ pub struct TelemetryConfig {
     /// log collector.
     #[arg(long, env = "GPO_GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Log one in N request lines of answers under 400 that took under a second (1: every
+    /// one); error statuses and slow requests are always logged.
+    #[arg(long, env = "GPO_GATEWAY_REQUEST_LOG_SAMPLE", default_value_t = 1,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
+    pub request_log_sample: u64,
 }

@@ -4,6 +4,7 @@
 pub mod batcher;
 pub mod documents;
 pub mod errors;
+mod fast;
 pub mod guard;
 pub mod loader;
 pub mod resolvers;
@@ -18,6 +19,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Response, SDLExportOptions, Schema, ServerError};
 
+pub use fast::execute;
 pub use guard::{BoundWhenSent, QueryLimits, ResponseLimits};
 pub use loader::{FileLoader, OperationLoader};
 pub use resolvers::{Mutation, Query, Subscription};
@@ -99,24 +101,38 @@ pub fn build_schema_counting(
     // Depth and cost are the guard's (it measures them without expanding fragments);
     // async-graphql's recursion check stays as a second line at the same figure.
     let documents = Arc::new(DocumentCache::new(limits.document_cache, metrics.clone()));
-    let mut builder = Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
-    )
-    .data(backend)
-    .data(limits.response)
-    .data(Arc::clone(&documents))
-    .enable_federation()
-    .limit_recursive_depth(guard::MAX_RECURSION)
-    .extension(crate::telemetry::OperationTelemetry(metrics.clone()))
-    .data(metrics)
-    .data(Arc::clone(&guard))
-    .extension(Guard(guard, documents));
-    if limits.production {
-        builder = builder.disable_introspection().disable_suggestions();
-    }
-    builder.finish()
+    let base = || {
+        let builder = Schema::build(
+            Query::default(),
+            Mutation::default(),
+            Subscription::default(),
+        )
+        .data(Arc::clone(&backend))
+        .data(limits.response)
+        .data(Arc::clone(&documents))
+        .data(metrics.clone())
+        .data(Arc::clone(&guard))
+        .enable_federation()
+        .limit_recursive_depth(guard::MAX_RECURSION);
+        if limits.production {
+            builder.disable_introspection().disable_suggestions()
+        } else {
+            builder
+        }
+    };
+    // The twin without extensions: see `fast` for when an operation runs on it.
+    let plain = fast::Plain {
+        schema: base()
+            .validation_mode(async_graphql::ValidationMode::Fast)
+            .finish(),
+        limits: Arc::clone(&guard),
+        documents: Arc::clone(&documents),
+    };
+    base()
+        .data(plain)
+        .extension(crate::telemetry::OperationTelemetry(metrics.clone()))
+        .extension(Guard(guard, documents))
+        .finish()
 }
 
 /// The parsed document of `query` as the guard sees it: from the document cache, or counted,

@@ -63,7 +63,7 @@ impl AppState {
             let request = with_operation_data(request, &self.inner.backend, caller, &budget)
                 // The response's bytes are counted as it is serialised to be sent.
                 .data(crate::graphql::BoundWhenSent);
-            self.inner.schema.execute(request).await
+            crate::graphql::execute(&self.inner.schema, request).await
         }))
         .await
     }

@@ -67,6 +67,8 @@ pub struct HttpConfig {
     pub idempotency: crate::idempotency::Limits,
     /// How long a repeat waits for the first request with its `Idempotency-Key`.
     pub idempotency_wait: Duration,
+    /// One in this many ordinary request lines is logged.
+    pub request_log_sample: u64,
 }
 
 impl HttpConfig {
@@ -78,7 +80,7 @@ impl HttpConfig {
         keys: &crate::config::keys::IdempotencyConfig,
         backend: crate::BackendKind,
         graph_request_budget: usize,
-        metrics_on_main_port: bool,
+        telemetry: &crate::config::TelemetryConfig,
     ) -> Self {
         HttpConfig {
             max_body_bytes: flags.max_body_bytes,
@@ -95,10 +97,11 @@ impl HttpConfig {
             request_timeout: flags.request_timeout,
             graph_request_budget,
             websocket: WebSocketLimits::new(flags),
-            metrics_on_main_port,
+            metrics_on_main_port: telemetry.metrics_on_main_port,
             compress_min_bytes: flags.compress_min_bytes,
             idempotency: keys.limits(),
             idempotency_wait: keys.wait,
+            request_log_sample: telemetry.request_log_sample,
         }
     }
 }

@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     let shedder = admission::LoadShedder::new(&state.inner.config, counted.clone());
     let bodies = admission::BodyAdmission::new(&state.inner.config, counted.clone());
     let compression = compression_layer(state.inner.config.compress_min_bytes);
+    let request_lines = telemetry::logs::RequestLines::new(state.inner.config.request_log_sample);
     let keyed = idempotency::Guard {
         keys: Arc::clone(&state.inner.keys),
         backend: Arc::clone(&state.inner.backend),
@@ -62,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::logs::request_span)
-                .on_response(telemetry::logs::on_response),
+                .on_response(request_lines),
         )
 }
 

@@ -7,7 +7,8 @@
 //! pays for formatting fields that no line would print. A line logged inside one of them is
 //! printed in its request's span, with the trace id that leads to them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -27,6 +28,12 @@ use crate::http::CLIENT_REQUEST_ID;
 
 /// Whether spans go to an OpenTelemetry exporter (set once by [`init`]).
 static TRACES_ON: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans go to an OpenTelemetry exporter: when they do not, no per-field span is
+/// wanted, and an operation may run without the schema's per-field hooks.
+pub fn traces_on() -> bool {
+    TRACES_ON.load(Ordering::Relaxed)
+}
 
 /// Installs the process' log subscriber (`RUST_LOG` filters, default `info`) and, when the
 /// environment asks for them, OpenTelemetry traces. Call before the async runtime starts; keep
@@ -100,8 +107,48 @@ pub fn request_span(request: &Request) -> Span {
     span
 }
 
+/// A request taking this long or longer is always logged, whatever the sampling.
+pub const SLOW_REQUEST: Duration = Duration::from_secs(1);
+
+/// Writes the request line ([`on_response`]) for one in `sample` ordinary requests (an answer
+/// under 400, faster than [`SLOW_REQUEST`]) and for every other one: at a high rate, the line
+/// is a large share of a small request's cost.
+#[derive(Clone)]
+pub struct RequestLines {
+    sample: u64,
+    seen: Arc<AtomicU64>,
+}
+
+impl RequestLines {
+    /// Every request line when `sample` is 1 (or 0); one ordinary line in `sample` otherwise.
+    pub fn new(sample: u64) -> Self {
+        RequestLines {
+            sample: sample.max(1),
+            seen: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn wanted_for(&self, status: u16, latency: Duration) -> bool {
+        self.sample == 1
+            || status >= 400
+            || latency >= SLOW_REQUEST
+            || self
+                .seen
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(self.sample)
+    }
+}
+
+impl<B> tower_http::trace::OnResponse<B> for RequestLines {
+    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+        if self.wanted_for(response.status().as_u16(), latency) {
+            on_response(response, latency, span);
+        }
+    }
+}
+
 /// The request line: status, latency and the `client-request-id` the gateway answered with.
-pub fn on_response(response: &Response, latency: Duration, span: &Span) {
+pub fn on_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
     if let Some(id) = response
         .headers()
         .get(&CLIENT_REQUEST_ID)
@@ -198,5 +245,25 @@ mod tests {
         );
         assert_eq!(parse_traceparent("00-xyz-00f067aa0ba902b7-01"), None);
         assert_eq!(parse_traceparent("Bearer secret"), None);
+    }
+}
+
+#[cfg(test)]
+mod sampling_tests {
+    use super::*;
+
+    #[test]
+    fn one_ordinary_line_in_n_and_every_error_and_slow_request() {
+        let lines = RequestLines::new(3);
+        let fast = Duration::from_millis(2);
+        let kept: Vec<bool> = (0..7).map(|_| lines.wanted_for(200, fast)).collect();
+        assert_eq!(kept, [true, false, false, true, false, false, true]);
+        for _ in 0..5 {
+            assert!(lines.wanted_for(400, fast));
+            assert!(lines.wanted_for(503, fast));
+            assert!(lines.wanted_for(200, SLOW_REQUEST));
+        }
+        let every = RequestLines::new(1);
+        assert!((0..5).all(|_| every.wanted_for(200, fast)));
     }
 }

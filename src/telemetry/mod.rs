@@ -11,4 +11,4 @@ pub mod process_metrics;
 mod refusal_counts;
 pub mod traces;
 
-pub use operations::OperationTelemetry;
+pub use operations::{OperationTelemetry, operation_label, record as record_operation};

@@ -65,19 +65,73 @@ fn outcome(response: &Response) -> &'static str {
         .map_or("OTHER", Code::as_str)
 }
 
+/// Each operation `document` defines: its name (none when anonymous) and type.
+fn defined(document: &ExecutableDocument) -> Vec<(Option<String>, OperationType)> {
+    match &document.operations {
+        DocumentOperations::Single(op) => vec![(None, op.node.ty)],
+        DocumentOperations::Multiple(ops) => ops
+            .iter()
+            .map(|(name, op)| (Some(name.to_string()), op.node.ty))
+            .collect(),
+    }
+}
+
+/// The name and type label of the operation a request for `operation_name` runs, among those
+/// `defined`; [`metrics::UNKNOWN`] when none is chosen.
+fn chosen(
+    defined: &[(Option<String>, OperationType)],
+    operation_name: Option<&str>,
+) -> (Option<String>, &'static str) {
+    let chosen = match operation_name {
+        // Only a name the document defines becomes a label.
+        Some(wanted) => defined
+            .iter()
+            .find(|(name, _)| name.as_deref() == Some(wanted))
+            .cloned(),
+        None if defined.len() == 1 => defined.first().cloned(),
+        None => None,
+    };
+    match chosen {
+        Some((name, ty)) => (name, type_label(ty)),
+        None => (None, metrics::UNKNOWN),
+    }
+}
+
+/// The operation `document` runs for `operation_name`, as the operation metric labels it (a
+/// name and type label), or `None` when it is not known (then counted as `unknown`).
+pub fn operation_label(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<String>, &'static str)> {
+    match chosen(&defined(document), operation_name) {
+        (_, metrics::UNKNOWN) => None,
+        known => Some(known),
+    }
+}
+
+/// Counts one operation in `metrics`' operation metric: what `ran` (when known), how
+/// `response` ended, and how long since `started`.
+pub fn record(
+    metrics: &Metrics,
+    ran: Option<(Option<String>, &'static str)>,
+    response: &Response,
+    started: Instant,
+) {
+    let (name, kind) = ran.unwrap_or((None, metrics::UNKNOWN));
+    let name = match (kind, name) {
+        (metrics::UNKNOWN, _) => Some(metrics::UNKNOWN.to_owned()),
+        (_, name) => name,
+    };
+    metrics.graphql_operation(kind, name.as_deref(), outcome(response), started.elapsed());
+}
+
 #[async_trait::async_trait]
 impl Extension for Recorder {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let response = next.run(ctx).await;
         let ran = self.ran.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let (name, kind) = ran.unwrap_or((None, "unknown"));
-        let name = match (kind, name) {
-            (metrics::UNKNOWN, _) => Some(metrics::UNKNOWN.to_owned()),
-            (_, name) => name,
-        };
-        let took = started.elapsed();
-        (self.metrics).graphql_operation(kind, name.as_deref(), outcome(&response), took);
+        record(&self.metrics, ran, &response, started);
         response
     }
 
@@ -89,14 +143,7 @@ impl Extension for Recorder {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let defined = match &document.operations {
-            DocumentOperations::Single(op) => vec![(None, op.node.ty)],
-            DocumentOperations::Multiple(ops) => ops
-                .iter()
-                .map(|(name, op)| (Some(name.to_string()), op.node.ty))
-                .collect(),
-        };
-        *self.defined.lock().unwrap_or_else(|p| p.into_inner()) = defined;
+        *self.defined.lock().unwrap_or_else(|p| p.into_inner()) = defined(&document);
         Ok(document)
     }
 
@@ -106,21 +153,9 @@ impl Extension for Recorder {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let chosen = {
+        let (name, kind) = {
             let defined = self.defined.lock().unwrap_or_else(|p| p.into_inner());
-            match operation_name {
-                // Only a name the document defines becomes a label.
-                Some(wanted) => defined
-                    .iter()
-                    .find(|(name, _)| name.as_deref() == Some(wanted))
-                    .cloned(),
-                None if defined.len() == 1 => defined.first().cloned(),
-                None => None,
-            }
-        };
-        let (name, kind) = match chosen {
-            Some((name, ty)) => (name, type_label(ty)),
-            None => (None, metrics::UNKNOWN),
+            chosen(&defined, operation_name)
         };
         // A long name is cut (as in the metrics); recorded as strings, so text logs print
         // them quoted and escaped.

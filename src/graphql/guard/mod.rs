@@ -120,12 +120,8 @@ struct Guarded {
 impl Extension for Guarded {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        if self.bound_when_sent.load(Ordering::Relaxed) {
-            (self.limits.response).bound_errors(&mut response, &self.limits.metrics);
-        } else {
-            (self.limits.response).bound(&mut response, &self.limits.metrics);
-        }
-        super::finish_errors(&mut response);
+        let bound_when_sent = self.bound_when_sent.load(Ordering::Relaxed);
+        finish(&mut response, &self.limits, bound_when_sent);
         response
     }
 
@@ -167,13 +163,15 @@ impl Extension for Guarded {
     ) -> ServerResult<Request> {
         let marked = request.data.contains_key(&TypeId::of::<BoundWhenSent>());
         self.bound_when_sent.store(marked, Ordering::Relaxed);
-        let (document, validations) = check_remembered(&request, &self.limits, &self.documents)?;
-        let plan = validation::plan(
-            validations,
-            &document,
-            request.operation_name.as_deref(),
-            &request.variables,
-        );
+        let ahead = request
+            .data
+            .get(&TypeId::of::<Prepared>())
+            .and_then(|data| data.downcast_ref::<Prepared>())
+            .and_then(Prepared::take);
+        let (document, plan) = match ahead {
+            Some(prepared) => prepared?,
+            None => prepare(&request, &self.limits, &self.documents)?,
+        };
         *self
             .validation
             .lock()
@@ -211,6 +209,62 @@ impl Extension for Guarded {
             errors
         })
     }
+}
+
+/// What the guard makes of a request before validation: its document (within limits) and
+/// what to do about validating it.
+type Preparation = ServerResult<(ExecutableDocument, Option<validation::Plan>)>;
+
+/// The guard's work on a request done before it reached the schema ([`prepare_ahead`]), which
+/// the guard then takes instead of doing it again (so nothing is counted twice).
+struct Prepared(Mutex<Option<Preparation>>);
+
+impl Prepared {
+    fn take(&self) -> Option<Preparation> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// Counts, parses (or finds in the cache) and measures the document of `request`, and plans
+/// its validation.
+fn prepare(request: &Request, limits: &GuardLimits, documents: &DocumentCache) -> Preparation {
+    let (document, validations) = check_remembered(request, limits, documents)?;
+    let plan = validation::plan(
+        validations,
+        &document,
+        request.operation_name.as_deref(),
+        &request.variables,
+    );
+    Ok((document, plan))
+}
+
+/// Does the guard's work on `request` before it reaches a schema. When the request is within
+/// limits and its validation is remembered (so nothing the guard's hooks do before execution
+/// is left to do), the document to execute it with; otherwise `None`, and the outcome is
+/// attached to `request` for the guard to take up when a schema with it executes the request.
+pub(crate) fn prepare_ahead(
+    request: &mut Request,
+    limits: &GuardLimits,
+    documents: &DocumentCache,
+) -> Option<ExecutableDocument> {
+    match prepare(request, limits, documents) {
+        Ok((document, Some(validation::Plan::Reuse(_)))) => Some(document),
+        outcome => {
+            request.data.insert(Prepared(Mutex::new(Some(outcome))));
+            None
+        }
+    }
+}
+
+/// What the guard does to every response: the caps on errors (and on bytes, unless the
+/// response's bytes are counted as it is sent), and a code for every error.
+pub(crate) fn finish(response: &mut Response, limits: &GuardLimits, bound_when_sent: bool) {
+    if bound_when_sent {
+        limits.response.bound_errors(response, &limits.metrics);
+    } else {
+        limits.response.bound(response, &limits.metrics);
+    }
+    super::finish_errors(response);
 }
 
 /// Counts, parses and measures a request's document; the document when it is within limits.

@@ -1,10 +1,12 @@
 //! The pre-execution guard and the response bounds, through the real router: every limit
 //! just under and just over its default and the production and federation switches
-//! (`limits`), the query bombs of issue 8 on every way an operation arrives (`refusals`), and
-//! validation reused per document refusing what full validation refuses (`validation`).
+//! (`limits`), the query bombs of issue 8 on every way an operation arrives (`refusals`),
+//! validation reused per document refusing what full validation refuses (`validation`),
+//! and repeated documents answered and counted as the first time (`repeated`).
 
 mod limits;
 mod refusals;
+mod repeated;
 mod validation;
 
 use std::time::Duration;

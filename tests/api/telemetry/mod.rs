@@ -3,6 +3,7 @@
 //! JSON request logs carrying the ids, and `gpo-gateway schema`.
 
 mod metric_names;
+mod request_lines;
 mod traces;
 
 use std::process::Command;
