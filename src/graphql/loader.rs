@@ -52,7 +52,7 @@ pub type Found<K, V> = HashMap<K, Result<V, Error>>;
 /// A resource a GraphQL operation looks up by key, many keys in one backend call.
 pub trait Resource: Send + Sync + 'static {
     /// What identifies one.
-    type Key: Copy + Ord + Hash + Send + Sync;
+    type Key: Copy + Ord + Hash + std::fmt::Debug + Send + Sync;
     /// What one loads as.
     type Value: Clone + Send + Sync;
     /// Its name in the `LIMIT_EXCEEDED` message, plural.
