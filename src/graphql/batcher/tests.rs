@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::pin::pin;
 use std::sync::Mutex;
-use std::task::{Context, Waker};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::future::{join, join_all};
 
@@ -103,6 +103,29 @@ fn waiters_of_a_cancelled_leader_load_in_a_batch_of_their_own() {
     assert_eq!(run(batcher.load_one(6)), Some(12));
 }
 
+#[test]
+fn a_repolled_waiter_keeps_one_slot() {
+    let batcher = Batcher::new(Doubler::default());
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut leader = pin!(batcher.load_one(2));
+    let mut waiter = pin!(batcher.load_one(4));
+    assert!(leader.as_mut().poll(&mut cx).is_pending());
+    for _ in 0..10 {
+        assert!(waiter.as_mut().poll(&mut cx).is_pending());
+    }
+    let open = batcher.open.lock().expect("not poisoned").clone();
+    let batch = open.expect("an open batch");
+    assert_eq!(batch.state().waiters.len(), 1);
+    // Two passes without growth and the leader loads.
+    loop {
+        if let Poll::Ready(value) = leader.as_mut().poll(&mut cx) {
+            assert_eq!(value, Some(4));
+            break;
+        }
+    }
+    assert_eq!(waiter.as_mut().poll(&mut cx), Poll::Ready(Some(8)));
+}
+
 /// Keeps its first call in flight for ever (a backend call that never answers); answers later
 /// calls at once.
 #[derive(Default)]
@@ -134,7 +157,13 @@ fn a_lookup_cancelled_while_its_batch_loads_leaves_the_others_a_fresh_load() {
     let mut first = Box::pin(batcher.load_one(2));
     let mut second = pin!(batcher.load_one(4));
     // Poll both until the batch of both keys is being loaded.
-    while batcher.loader().calls.lock().expect("not poisoned").is_empty() {
+    while batcher
+        .loader()
+        .calls
+        .lock()
+        .expect("not poisoned")
+        .is_empty()
+    {
         assert!(first.as_mut().poll(&mut cx).is_pending());
         assert!(second.as_mut().poll(&mut cx).is_pending());
     }

@@ -44,12 +44,7 @@ fn each_language_file<F, T>(
     language: impl Fn(&F) -> &str,
     parse: impl Fn(&str, F) -> Result<T, crate::error::Error>,
 ) -> Result<Vec<T>> {
-    check_languages(
-        argument,
-        files.iter().map(&language),
-        at_least_one,
-    )
-    .extend()?;
+    check_languages(argument, files.iter().map(&language), at_least_one).extend()?;
     files
         .into_iter()
         .enumerate()
