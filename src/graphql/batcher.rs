@@ -22,8 +22,9 @@
 //! machine. `tests/api/batching/` passed with it; it lost on cost and on cancellation:
 //! - `benches/callgrind.sh by-id`: 325,005 instructions per request against 205,998 here
 //!   (+58%); `aliases` (100 lookups in one query, one batch): 5,182,356 against 3,702,861
-//!   (+40%). Every lookup yields its fixed count, however few siblings it has, and takes an
-//!   async lock twice; a leader here yields until its batch stops growing, usually twice.
+//!   (+40%). At a yield count of 2 (batching tests not run at that count) still 227,647 and
+//!   4,168,432 (+11%, +13%). Every lookup yields its fixed count, however few siblings it
+//!   has, and takes an async lock twice; a leader here yields until its batch stops growing.
 //! - It holds its state lock across the backend call; a lookup dropped while its batch loads
 //!   (a field cancelled by a sibling's error) leaves the others to panic inside the crate
 //!   (`expect("failed")`), which the test
