@@ -4,10 +4,11 @@
 # one scenario over one keep-alive connection, and prints (MANY run - FEW run) / (MANY - FEW),
 # so start-up and shutdown cancel out. Needs valgrind and python3.
 #
-#   bash benches/callgrind.sh [by-id|apq|list|page] [extra gateway flags...]
+#   bash benches/callgrind.sh [by-id|apq|list|page|aliases] [extra gateway flags...]
 #
 # `list` asks for `first: 100` of a demo file's 3 operations; `page` first adds 100 operations
-# to another demo file (in both runs, so they cancel out) and lists a full page of 100.
+# to another demo file (in both runs, so they cancel out) and lists a full page of 100;
+# `aliases` adds the same 100 and looks them up by id in one query of 100 aliases (one batch).
 #
 # e.g. `bash benches/callgrind.sh by-id --document-cache-size 0` prices the parsed-document
 # cache. Profiles stay in target/callgrind/ for `callgrind_annotate`. GATEWAY_BIN=path measures
@@ -54,9 +55,15 @@ def post(query, variables, extensions=None):
     return conn.getresponse()
 page_file = "b2e6d4c3-8c75-4f1a-8d32-4e9f6a7b8c02"
 create = "mutation New($f: ID!) { createGroupPolicyOperation(definitionFileId: $f, input: { operationType: UPLOAD, operationStatus: IN_PROGRESS, statusDetails: \"bench\" }) { id } }"
-if scenario == "page":
+created = []
+if scenario in ("page", "aliases"):
     for _ in range(100):
-        post(create, {"f": page_file}).read()
+        answer = json.loads(post(create, {"f": page_file}).read())
+        created.append(answer["data"]["createGroupPolicyOperation"]["id"])
+aliases = "query Many($f: ID!) { " + " ".join(
+    f'o{i}: groupPolicyOperation(definitionFileId: $f, id: "{id}") {{ id operationStatus }}'
+    for i, id in enumerate(created)
+) + " }"
 sha = hashlib.sha256(by_id.encode()).hexdigest()
 pq = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
 post(by_id, {"f": f, "id": op}, pq).read()
@@ -68,6 +75,8 @@ for _ in range(count):
         response = post(listing, {"f": f})
     elif scenario == "page":
         response = post(listing, {"f": page_file})
+    elif scenario == "aliases":
+        response = post(aliases, {"f": page_file})
     elif scenario == "apq":
         conn.request("GET", get)
         response = conn.getresponse()

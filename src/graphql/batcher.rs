@@ -15,6 +15,21 @@
 //! wait for that answer. A batch whose leader is dropped (its operation cancelled) is
 //! abandoned, and its waiters start a new one. Each operation owns its batchers (see
 //! [`super::loader`]), so no batch mixes callers.
+//!
+//! Why not the `dataloader` crate (0.18, its non-cached loader with a yield count: the same
+//! timer-free idea). It was tried behind this module's API (branch i20-loader, commit marked
+//! TRIAL) at its default yield count of 10, with the same tests and the same commands on one
+//! machine. `tests/api/batching/` passed with it; it lost on cost and on cancellation:
+//! - `benches/callgrind.sh by-id`: 325,005 instructions per request against 205,998 here
+//!   (+58%); `aliases` (100 lookups in one query, one batch): 5,182,356 against 3,702,861
+//!   (+40%). At a yield count of 2 (batching tests not run at that count) still 227,647 and
+//!   4,168,432 (+11%, +13%). Every lookup yields its fixed count, however few siblings it
+//!   has, and takes an async lock twice; a leader here yields until its batch stops growing.
+//! - It holds its state lock across the backend call; a lookup dropped while its batch loads
+//!   (a field cancelled by a sibling's error) leaves the others to panic inside the crate
+//!   (`expect("failed")`), which the test
+//!   `a_lookup_cancelled_while_its_batch_loads_leaves_the_others_a_fresh_load` shows. A lookup
+//!   dropped before loading still has its key loaded and counted against the lookup cap.
 
 use std::collections::{HashMap, HashSet};
 use std::future::{Future, poll_fn};

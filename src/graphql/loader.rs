@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -41,106 +40,93 @@ pub fn with_operation_data(
     budget: &RequestBudget,
 ) -> Request {
     let caller = caller.with_budget(budget.clone());
-    let operations = OperationLoader::per_operation(Arc::clone(backend), caller.clone());
-    let files = FileLoader::per_operation(Arc::clone(backend), caller.clone());
+    let operations = Loader::per_operation(backend, &caller, OPERATIONS);
+    let files = Loader::per_operation(backend, &caller, FILES);
     request.data(caller).data(operations).data(files)
 }
 
 /// What a batch of lookups found: each key's value or error (a key left out was not found).
 pub type Found<K, V> = HashMap<K, Result<V, Error>>;
 
-/// A resource a GraphQL operation looks up by key, many keys in one backend call.
-pub trait Resource: Send + Sync + 'static {
-    /// What identifies one.
-    type Key: Copy + Ord + Hash + Send + Sync;
-    /// What one loads as.
-    type Value: Clone + Send + Sync;
-    /// Its name in the `LIMIT_EXCEEDED` message, plural.
-    const WHAT: &'static str;
-    /// Whether its lookup count joins the lookups metric when the operation ends.
-    const COUNTED: bool;
+/// Loads `keys` (distinct) of one resource in one backend call.
+type GetMany<K, V> = for<'a> fn(&'a dyn Backend, &'a Caller, &'a [K]) -> BoxFuture<'a, Found<K, V>>;
 
-    /// Loads `keys` (distinct) in one backend call.
-    fn get_many<'a>(
-        backend: &'a dyn Backend,
-        caller: &'a Caller,
-        keys: &'a [Self::Key],
-    ) -> BoxFuture<'a, Found<Self::Key, Self::Value>>;
+/// A resource a GraphQL operation looks up by key, many keys in one backend call.
+struct Resource<K, V> {
+    /// Its name in the `LIMIT_EXCEEDED` message, plural.
+    what: &'static str,
+    /// Whether its lookup count joins the lookups metric when the operation ends.
+    counted: bool,
+    get_many: GetMany<K, V>,
 }
 
 /// Group policy operations, looked up by file and id.
-pub struct Operations;
-
-impl Resource for Operations {
-    type Key = LoadKey;
-    type Value = Operation;
-    const WHAT: &'static str = "group policy operations";
-    const COUNTED: bool = true;
-
-    fn get_many<'a>(
-        backend: &'a dyn Backend,
-        caller: &'a Caller,
-        keys: &'a [LoadKey],
-    ) -> BoxFuture<'a, Found<LoadKey, Operation>> {
-        backend.get_many(caller, keys)
-    }
-}
+const OPERATIONS: Resource<LoadKey, Operation> = Resource {
+    what: "group policy operations",
+    counted: true,
+    get_many: |backend, caller, keys| backend.get_many(caller, keys),
+};
 
 /// Uploaded definition files, looked up by id.
-pub struct Files;
-
-impl Resource for Files {
-    type Key = Guid;
-    type Value = DefinitionFile;
-    const WHAT: &'static str = "definition files";
-    const COUNTED: bool = false;
-
-    fn get_many<'a>(
-        backend: &'a dyn Backend,
-        caller: &'a Caller,
-        keys: &'a [Guid],
-    ) -> BoxFuture<'a, Found<Guid, DefinitionFile>> {
-        backend.get_files(caller, keys)
-    }
-}
+const FILES: Resource<Guid, DefinitionFile> = Resource {
+    what: "definition files",
+    counted: false,
+    get_many: |backend, caller, ids| backend.get_files(caller, ids),
+};
 
 /// Loads one resource for one caller, holding the operation to [`MAX_LOOKUPS_PER_OPERATION`].
-pub struct Loader<R: Resource> {
+pub struct Loader<K, V> {
     backend: Arc<dyn Backend>,
     caller: Caller,
+    resource: Resource<K, V>,
     looked_up: AtomicUsize,
-    resource: PhantomData<fn() -> R>,
 }
 
 /// Loads operations for one caller.
-pub type OperationLoader = Loader<Operations>;
+pub type OperationLoader = Loader<LoadKey, Operation>;
 /// Loads definition files for one caller.
-pub type FileLoader = Loader<Files>;
+pub type FileLoader = Loader<Guid, DefinitionFile>;
 /// The lookups of one operation, batched per execution step.
 pub type OperationLookups = Batcher<OperationLoader>;
 /// The definition-file lookups of one operation, batched per execution step.
 pub type FileLookups = Batcher<FileLoader>;
 
-impl<R: Resource> Loader<R> {
-    /// The batched lookups of one GraphQL operation of `caller`.
-    pub fn per_operation(backend: Arc<dyn Backend>, caller: Caller) -> Batcher<Self> {
+impl<K, V> Loader<K, V>
+where
+    Self: Load,
+{
+    /// The batched lookups of `resource` in one GraphQL operation of `caller`.
+    fn per_operation(
+        backend: &Arc<dyn Backend>,
+        caller: &Caller,
+        resource: Resource<K, V>,
+    ) -> Batcher<Self> {
         Batcher::new(Loader {
-            backend,
-            caller,
+            backend: Arc::clone(backend),
+            caller: caller.clone(),
+            resource,
             looked_up: AtomicUsize::new(0),
-            resource: PhantomData,
         })
     }
 }
 
-impl<R: Resource> Load for Loader<R> {
-    type Key = R::Key;
-    type Value = Result<R::Value, Error>;
+impl<K, V> Load for Loader<K, V>
+where
+    K: Copy + Ord + Hash + Send + Sync,
+    V: Clone + Send + Sync,
+{
+    type Key = K;
+    type Value = Result<V, Error>;
 
-    async fn load(&self, keys: &[R::Key]) -> HashMap<R::Key, Self::Value> {
-        within_cap(&self.looked_up, keys, R::WHAT, |allowed| async move {
-            R::get_many(self.backend.as_ref(), &self.caller, &allowed).await
-        })
+    async fn load(&self, keys: &[K]) -> HashMap<K, Self::Value> {
+        within_cap(
+            &self.looked_up,
+            keys,
+            self.resource.what,
+            |allowed| async move {
+                (self.resource.get_many)(self.backend.as_ref(), &self.caller, &allowed).await
+            },
+        )
         .await
     }
 }
@@ -190,10 +176,10 @@ where
     found
 }
 
-impl<R: Resource> Drop for Loader<R> {
+impl<K, V> Drop for Loader<K, V> {
     /// The operation is over: its lookup count joins the metrics.
     fn drop(&mut self) {
-        if R::COUNTED {
+        if self.resource.counted {
             crate::telemetry::metrics::lookups(*self.looked_up.get_mut());
         }
     }

@@ -125,3 +125,52 @@ fn a_repolled_waiter_keeps_one_slot() {
     }
     assert_eq!(waiter.as_mut().poll(&mut cx), Poll::Ready(Some(8)));
 }
+
+/// Keeps its first call in flight for ever (a backend call that never answers); answers later
+/// calls at once.
+#[derive(Default)]
+struct FirstCallHangs {
+    calls: Mutex<Vec<Vec<u32>>>,
+}
+
+impl Load for FirstCallHangs {
+    type Key = u32;
+    type Value = u32;
+
+    async fn load(&self, keys: &[u32]) -> HashMap<u32, u32> {
+        let first = {
+            let mut calls = self.calls.lock().expect("not poisoned");
+            calls.push(keys.to_vec());
+            calls.len() == 1
+        };
+        if first {
+            std::future::pending::<()>().await;
+        }
+        keys.iter().map(|k| (*k, k * 2)).collect()
+    }
+}
+
+#[test]
+fn a_lookup_cancelled_while_its_batch_loads_leaves_the_others_a_fresh_load() {
+    let batcher = Batcher::new(FirstCallHangs::default());
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut first = Box::pin(batcher.load_one(2));
+    let mut second = pin!(batcher.load_one(4));
+    // Poll both until the batch of both keys is being loaded.
+    while batcher
+        .loader()
+        .calls
+        .lock()
+        .expect("not poisoned")
+        .is_empty()
+    {
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+    }
+    // The lookup that loads goes away (its field was cancelled): the other is loaded again.
+    drop(first);
+    assert_eq!(run(second), Some(8));
+    let calls = batcher.loader().calls.lock().expect("not poisoned").clone();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1], vec![4]);
+}

@@ -26,24 +26,29 @@ fn uploads(
     files: Vec<GroupPolicyUploadedLanguageFileInput>,
     at_least_one: bool,
 ) -> Result<Vec<LanguageFileUpload>> {
-    check_languages(
+    each_language_file(
         argument,
-        files.iter().map(|f| f.language_code.as_str()),
+        files,
         at_least_one,
+        |f| f.language_code.as_str(),
+        |name, f| LanguageFileUpload::parse(name, &f.file_name, &f.language_code, f.content.0),
     )
-    .extend()?;
+}
+
+/// Checks the languages of a list of ADML entries (distinct, and at least one if
+/// `at_least_one`), then reads each with `parse`, which names it `argument[i]` in errors.
+fn each_language_file<F, T>(
+    argument: &str,
+    files: Vec<F>,
+    at_least_one: bool,
+    language: impl Fn(&F) -> &str,
+    parse: impl Fn(&str, F) -> Result<T, crate::error::Error>,
+) -> Result<Vec<T>> {
+    check_languages(argument, files.iter().map(&language), at_least_one).extend()?;
     files
         .into_iter()
         .enumerate()
-        .map(|(i, f)| {
-            LanguageFileUpload::parse(
-                &format!("{argument}[{i}]"),
-                &f.file_name,
-                &f.language_code,
-                f.content.0,
-            )
-            .extend()
-        })
+        .map(|(i, f)| parse(&format!("{argument}[{i}]"), f).extend())
         .collect()
 }
 
@@ -91,12 +96,14 @@ impl FileQuery {
     }
 }
 
+/// Starts `action` on the file whose id is the argument `argument`, and returns the file.
 async fn act(
     ctx: &Context<'_>,
-    definition_file_id: &ID,
+    argument: &str,
+    id: &ID,
     action: FileAction,
 ) -> Result<GroupPolicyUploadedDefinitionFile> {
-    let id = file_id("definitionFileId", definition_file_id)?;
+    let id = file_id(argument, id)?;
     let file = backend(ctx)?
         .act_on_file(caller(ctx)?, id, action)
         .await
@@ -149,12 +156,8 @@ impl FileMutation {
         >,
     ) -> Result<GroupPolicyUploadedDefinitionFile> {
         let files = uploads("languageFiles", language_files, true)?;
-        act(
-            ctx,
-            &definition_file_id,
-            FileAction::AddLanguageFiles(files),
-        )
-        .await
+        let action = FileAction::AddLanguageFiles(files);
+        act(ctx, "definitionFileId", &definition_file_id, action).await
     }
 
     /// Replaces ADML files of languages the file already has.
@@ -167,12 +170,8 @@ impl FileMutation {
         >,
     ) -> Result<GroupPolicyUploadedDefinitionFile> {
         let files = uploads("languageFiles", language_files, true)?;
-        act(
-            ctx,
-            &definition_file_id,
-            FileAction::UpdateLanguageFiles(files),
-        )
-        .await
+        let action = FileAction::UpdateLanguageFiles(files);
+        act(ctx, "definitionFileId", &definition_file_id, action).await
     }
 
     /// Removes ADML files (never the default language's).
@@ -184,26 +183,16 @@ impl FileMutation {
             GroupPolicyLanguageFileRefInput,
         >,
     ) -> Result<GroupPolicyUploadedDefinitionFile> {
-        check_languages(
+        let refs = each_language_file(
             "languageFiles",
-            language_files.iter().map(|f| f.language_code.as_str()),
+            language_files,
             true,
-        )
-        .extend()?;
-        let refs = language_files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                LanguageFileRef::parse(
-                    &format!("languageFiles[{i}]"),
-                    &f.file_name,
-                    &f.language_code,
-                )
-                .extend()
-            })
-            .collect::<Result<Vec<_>>>()?;
+            |f| f.language_code.as_str(),
+            |name, f| LanguageFileRef::parse(name, &f.file_name, &f.language_code),
+        )?;
         act(
             ctx,
+            "definitionFileId",
             &definition_file_id,
             FileAction::RemoveLanguageFiles(refs),
         )
@@ -232,7 +221,7 @@ impl FileMutation {
             content: content.0,
             language_files,
         };
-        act(ctx, &definition_file_id, action).await
+        act(ctx, "definitionFileId", &definition_file_id, action).await
     }
 
     /// Intune's remove action: the file goes REMOVAL_IN_PROGRESS, then disappears.
@@ -241,11 +230,7 @@ impl FileMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "GUID of the groupPolicyUploadedDefinitionFile.")] id: ID,
     ) -> Result<GroupPolicyUploadedDefinitionFile> {
-        let file = backend(ctx)?
-            .act_on_file(caller(ctx)?, file_id("id", &id)?, FileAction::Remove)
-            .await
-            .extend()?;
-        Ok(GroupPolicyUploadedDefinitionFile::new(file))
+        act(ctx, "id", &id, FileAction::Remove).await
     }
 
     /// Deletes the file record at once (used to clean up failed uploads). Returns its id;
