@@ -2,7 +2,52 @@
 //!
 //! Layers, from the outside in: [`http`] (routes, limits, protocols) -> [`graphql`] (schema,
 //! resolvers, per-request loader) -> [`backend`] (the seam; the in-process store or Graph REST)
-//! over the [`domain`] types. [`app`] wires them from a [`Config`].
+//! over the [`domain`] types. [`app`] wires them from a [`Config`], each layer handed its own
+//! group of flags when it is built.
+//!
+//! # The path of one request
+//!
+//! A GraphQL request over HTTP passes these steps, in this order; each may answer early, and
+//! every early answer is shaped in one place (`http::response`, from a `refusal::Refusal` or an
+//! [`error::Error`]):
+//!
+//! 1. **Connection** ([`http::serve`]): the connection counts against the total and per-address
+//!    caps; headers and body must arrive within their read timeouts; an answer nobody reads is
+//!    cut after the write timeout, and answers waiting for slow readers share one byte budget.
+//! 2. **Request span and line** (`telemetry::logs`, the router's outermost layer): ids only,
+//!    never headers; the line is written when the answer is done (sampled when asked).
+//! 3. **CORS** (`http::cors`): a preflight is answered here; a refused origin goes no further.
+//! 4. **Body admission** (`http::admission::admit_body`, then axum's body limit): a declared
+//!    length over the cap is refused at once; a large upload needs a large-body slot and must
+//!    keep flowing.
+//! 5. **Compression** (the `/graphql` route's outermost layer) wraps whatever comes back.
+//! 6. **Load shedding** (`http::admission::shed_load`): an in-flight permit or 503, and the
+//!    request timeout (504).
+//! 7. **Idempotency** (`http::idempotency`, over the [`idempotency`] key store, local or Redis):
+//!    a mutation with an `Idempotency-Key` runs once per caller and key; a repeat gets the
+//!    stored answer.
+//! 8. **Handler** (`http::handlers`): media type and CSRF rule, the JSON body, the batch cap;
+//!    then for each operation the persisted query (`http::apq`, with Redis as a second tier)
+//!    and its request data: the caller, the per-request loaders, one Graph request budget.
+//! 9. **Execution** (`graphql::execute`): a document the guard has already validated runs on
+//!    the schema's twin without extensions when traces are off; anything else runs on the
+//!    schema with its two extensions, the operation telemetry (metric, span) and the guard.
+//! 10. **Guard** (`graphql::guard`): tokens counted before parsing, the document parsed once and
+//!     cached, depth, cost, aliases, root fields and directives measured, validation run or a
+//!     remembered success reused; afterwards every error gets its contract code and the error
+//!     count is capped.
+//! 11. **Resolvers** (`graphql::resolvers`): arguments become [`domain`] inputs (checked there),
+//!     lookups go through the loaders, which batch one execution step's keys into one call.
+//! 12. **Backend** ([`backend::Backend`]): the store answers in process (durable in SQLite when
+//!     asked); Graph mode waits for the tenant's budget (shared through Redis), then calls Graph
+//!     (`$expand` reads, `$batch`, nextLinks followed under the version root) and maps its
+//!     answers back to domain types.
+//! 13. **Answer**: serialised once, straight into the body, stopping at the response byte cap;
+//!     then compressed, counted in the metrics, and logged by step 2.
+//!
+//! A WebSocket (`graphql-transport-ws` or `graphql-ws`) passes steps 1 to 3, then runs each
+//! operation from step 9 on (always on the schema with extensions), with its own caps on
+//! subscriptions, queued bytes and stalls.
 
 pub mod backend;
 pub mod config;
