@@ -2,8 +2,8 @@
 //!
 //! Layers, from the outside in: [`http`] (routes, limits, protocols) -> [`graphql`] (schema,
 //! resolvers, per-request loader) -> [`backend`](mod@backend) (the seam; the in-process store
-//! or Graph REST) over the [`domain`] types. [`app`] wires them from a [`Config`], each layer handed its own
-//! group of flags when it is built.
+//! or Graph REST) over the [`domain`] types. [`app`] wires them from a [`Config`], each layer
+//! handed its own group of flags when it is built.
 //!
 //! # The path of one request
 //!
