@@ -16,6 +16,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
+use super::answer_room::AnswerBudget;
 pub use super::pacing::{MAX_RETRIES, backoff, parse_retry_after};
 use super::pacing::{retry_headers, throttle_backoff};
 use super::reply::ReplyOutcome;
@@ -32,6 +33,8 @@ pub(super) use exchange::{RawReply, SendFailure, append_within, route_name};
 
 /// `--graph-max-body-bytes`' default.
 const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+/// `--graph-answer-bytes-in-flight`'s default.
+const DEFAULT_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// One request to Graph: the method (which also decides how a 404 and a 503 are read, see
 /// [`reply`](super::reply)), the URL and the JSON body, if any.
@@ -116,6 +119,8 @@ pub struct GraphClient {
     vouched: Arc<Vouched>,
     /// The tenants' Graph budgets; none: unlimited (a client built for a unit test).
     tenant: Option<Arc<TenantBudget>>,
+    /// Room for the answers being read at once (`--graph-answer-bytes-in-flight`).
+    answers: Arc<AnswerBudget>,
 }
 
 impl GraphClient {
@@ -142,12 +147,19 @@ impl GraphClient {
             max_body: DEFAULT_MAX_BODY,
             vouched: Arc::new(Vouched::default()),
             tenant: None,
+            answers: Arc::new(AnswerBudget::new(DEFAULT_ANSWER_BYTES)),
         })
     }
 
     /// The same client reading answer bodies of at most `bytes`.
     pub fn with_max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
+        self
+    }
+
+    /// The same client holding all answers being read at once to `bytes` together.
+    pub fn with_answer_bytes_in_flight(mut self, bytes: usize) -> Self {
+        self.answers = Arc::new(AnswerBudget::new(bytes));
         self
     }
 
@@ -266,7 +278,7 @@ impl GraphClient {
         loop {
             self.admit(caller, write, 1, deadline).await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let reply = self
+            let mut reply = self
                 .send_once(request, retry_headers(&headers, attempt), remaining, caller)
                 .await?;
             tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status, request_id = ?reply.request_id, attempt, "graph call");
@@ -274,7 +286,7 @@ impl GraphClient {
             if request.method == Method::DELETE && attempt > 0 && reply.status == 404 {
                 return Ok(Answer::default());
             }
-            match ReplyOutcome::of(&reply, &request.method, caller) {
+            match ReplyOutcome::of(&mut reply, &request.method, caller) {
                 ReplyOutcome::Success(body) => {
                     return Ok(Answer {
                         body,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use tracing::Instrument;
 
+use super::super::answer_room::{Holding, NoRoom};
 use super::super::reply::Reply;
 use super::{GraphClient, GraphRequest, parse_retry_after};
 use crate::backend::Caller;
@@ -32,6 +33,8 @@ impl GraphClient {
             ..Default::default()
         };
         let started = Instant::now();
+        // The answer's room in `--graph-answer-bytes-in-flight`, held until it is parsed.
+        let mut holding = self.answers.holding();
         let sent = match &graph_request.exact {
             Some(link) if self.raw.available() => {
                 self.raw
@@ -40,7 +43,7 @@ impl GraphClient {
                     .await
             }
             _ => {
-                self.send_with_reqwest(graph_request, headers, timeout)
+                self.send_with_reqwest(graph_request, headers, timeout, &mut holding)
                     .instrument(span.clone())
                     .await
             }
@@ -80,6 +83,7 @@ impl GraphClient {
             }
         };
         let (body, unreadable) = read_json(&bytes);
+        drop((bytes, holding));
         Ok(Reply {
             status,
             request_id,
@@ -95,13 +99,16 @@ impl GraphClient {
         })
     }
 
-    /// One exchange through the shared reqwest client, the body read with a running count.
+    /// One exchange through the shared reqwest client, the body read with a running count
+    /// and its room taken in `holding` (see [`answer_room`](super::super::answer_room)).
     async fn send_with_reqwest(
         &self,
         graph_request: &GraphRequest,
         headers: HeaderMap,
         timeout: Duration,
+        holding: &mut Holding,
     ) -> Result<RawReply, SendFailure> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut request = self
             .http
             .request(graph_request.method.clone(), graph_request.url.clone())
@@ -120,9 +127,13 @@ impl GraphClient {
             if response.content_length().is_some_and(|n| n > limit as u64) {
                 return Err(SendFailure::TooLarge(limit));
             }
+            if let Some(length) = response.content_length() {
+                holding.wait_for(length as usize, deadline).await?;
+            }
             let mut bytes = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(SendFailure::from)? {
                 append_within(&mut bytes, &chunk, limit)?;
+                holding.grow_to(bytes.len())?;
             }
             Ok(bytes)
         }
@@ -182,6 +193,14 @@ pub(in crate::backend::graph) enum SendFailure {
     Unreachable(String),
     /// The answer body was larger than `--graph-max-body-bytes`.
     TooLarge(usize),
+    /// No room for the answer in `--graph-answer-bytes-in-flight`.
+    NoRoom(NoRoom),
+}
+
+impl From<NoRoom> for SendFailure {
+    fn from(no_room: NoRoom) -> Self {
+        SendFailure::NoRoom(no_room)
+    }
 }
 
 impl From<reqwest::Error> for SendFailure {
@@ -206,6 +225,26 @@ impl SendFailure {
                          (--graph-max-body-bytes); it was not read"
                     ),
                 )
+            }
+            SendFailure::NoRoom(no_room) => {
+                let (message, limit) = match no_room {
+                    NoRoom::Larger(limit) => (
+                        format!(
+                            "Microsoft Graph answered with a body over the {limit} bytes of \
+                             --graph-answer-bytes-in-flight; it was not read"
+                        ),
+                        limit,
+                    ),
+                    NoRoom::Taken(limit) => (
+                        format!(
+                            "The gateway is reading {limit} bytes of Microsoft Graph answers \
+                             (--graph-answer-bytes-in-flight); try again shortly"
+                        ),
+                        limit,
+                    ),
+                };
+                tracing::warn!(limit, "no room for a graph answer");
+                (Code::LimitExceeded, message)
             }
             // The error text can include the URL; it carries no secret, but keep it in logs.
             SendFailure::Timeout(error) => {
