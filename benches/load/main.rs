@@ -6,6 +6,7 @@
 //! (default 5). Every server runs on loopback; every answer is checked to be a 200 without
 //! GraphQL errors (a run with any other answer fails the benchmark).
 
+mod graph_only;
 mod peers;
 mod procs;
 mod replicas;
@@ -169,9 +170,14 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let client = reqwest::Client::new();
-    // LOAD_ONLY=replicas runs the replica scenarios alone (they need redis-server).
+    // LOAD_ONLY=replicas runs the replica scenarios alone (they need redis-server); LOAD_ONLY=graph
+    // graph mode alone (see graph_only.rs).
     if std::env::var("LOAD_ONLY").as_deref() == Ok("replicas") {
         replicas::run(seconds).await;
+        return;
+    }
+    if std::env::var("LOAD_ONLY").as_deref() == Ok("graph") {
+        graph_only::run(seconds);
         return;
     }
 

@@ -65,7 +65,9 @@ pub struct Holding {
 impl Holding {
     /// Bytes held.
     pub fn held(&self) -> usize {
-        self.permit.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
+        self.permit
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits)
     }
 
     /// Room for `total` bytes in all, waiting in line until `deadline` when this answer holds
@@ -150,9 +152,8 @@ mod tests {
         assert_eq!(second.wait_for(30, soon).await, Err(NoRoom::Taken(100)));
         let mut third = budget.holding();
         let later = Instant::now() + Duration::from_secs(30);
-        let waiting = tokio::spawn(async move {
-            third.wait_for(90, later).await.map(|()| third.held())
-        });
+        let waiting =
+            tokio::spawn(async move { third.wait_for(90, later).await.map(|()| third.held()) });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "no room while the first holds 80");
         drop(first);

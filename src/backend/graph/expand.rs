@@ -152,9 +152,13 @@ async fn read_files(
     caller: &Caller,
     files: &[Guid],
 ) -> HashMap<Guid, Result<Vec<Operation>, Error>> {
-    let operations = |body: &serde_json::Value| {
+    // Generic over `&Value` (a `$batch` sub-response) and `Value` (a GET's own answer, taken
+    // apart rather than copied: a file of a hundred operations holds hundreds of strings).
+    fn operations<'a>(
+        body: impl serde::Deserializer<'a, Error = serde_json::Error>,
+    ) -> Result<Vec<Operation>, Error> {
         files_wire::file_with_operations(body).map(|(_, operations)| operations)
-    };
+    }
     if let [file] = files {
         let request = GraphRequest::get(expand_url(api, *file));
         tracing::debug!(
@@ -163,7 +167,7 @@ async fn read_files(
             "operations read with $expand"
         );
         return match api.client().call(caller, &request).await {
-            Ok(Some(body)) => [(*file, operations(&body))].into_iter().collect(),
+            Ok(Some(body)) => [(*file, operations(body))].into_iter().collect(),
             Ok(None) => HashMap::new(),
             Err(e) => [(*file, Err(e))].into_iter().collect(),
         };

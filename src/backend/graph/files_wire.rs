@@ -113,8 +113,11 @@ pub fn file(body: &Value) -> Result<DefinitionFile, Error> {
     file_of(wire::read(body, "a definition file")?).map(|(file, _)| file)
 }
 
-/// Reads a definition file fetched with `$expand=groupPolicyOperations`, with its operations.
-pub fn file_with_operations(body: &Value) -> Result<(DefinitionFile, Vec<Operation>), Error> {
+/// Reads a definition file fetched with `$expand=groupPolicyOperations`, with its operations
+/// (from a `Value` taken apart, each string moves into the operation that keeps it).
+pub fn file_with_operations<'a>(
+    body: impl serde::Deserializer<'a, Error = serde_json::Error>,
+) -> Result<(DefinitionFile, Vec<Operation>), Error> {
     let (file, operations) = file_of(wire::read(body, "a definition file")?)?;
     let operations = operations
         .unwrap_or_default()

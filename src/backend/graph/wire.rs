@@ -47,8 +47,12 @@ impl OperationEntity {
     }
 }
 
-/// Reads a Graph body as `T`, naming `what` in the upstream error when it does not fit.
-pub fn read<'a, T: Deserialize<'a>>(body: &'a Value, what: &str) -> Result<T, Error> {
+/// Reads a Graph body (`&Value`, or a `Value` taken apart without copying its strings) as `T`,
+/// naming `what` in the upstream error when it does not fit.
+pub fn read<'a, T: Deserialize<'a>>(
+    body: impl serde::Deserializer<'a, Error = serde_json::Error>,
+    what: &str,
+) -> Result<T, Error> {
     T::deserialize(body).map_err(|e| {
         upstream(format!(
             "Graph returned {what} the gateway cannot read: {e}"

@@ -30,7 +30,9 @@ fn file_with_operations(app: &TestApp, count: usize) -> (String, String) {
                 &file,
                 "upload",
                 "success",
-                Some(&format!("operation number {i} of a file that fills the budget")),
+                Some(&format!(
+                    "operation number {i} of a file that fills the budget"
+                )),
             )
         })
         .collect();
@@ -72,7 +74,10 @@ async fn concurrent_answers_over_the_budget_wait_for_room_and_all_arrive() {
     let app = TestApp::with_config(Mode::Graph, config).await;
     let (file, id) = file_with_operations(&app, 20);
     let here = expanded_size(&app, &file).await;
-    assert!(here <= budget && 2 * here > budget, "room for one answer at a time, not two");
+    assert!(
+        here <= budget && 2 * here > budget,
+        "room for one answer at a time, not two"
+    );
     let expand_reads = || {
         app.graph()
             .requests()
@@ -86,5 +91,9 @@ async fn concurrent_answers_over_the_budget_wait_for_room_and_all_arrive() {
         assert!(body.get("errors").is_none(), "{body}");
         assert_eq!(body["data"]["groupPolicyOperation"]["id"], id);
     }
-    assert_eq!(expand_reads() - before, 16, "each request read the file once");
+    assert_eq!(
+        expand_reads() - before,
+        16,
+        "each request read the file once"
+    );
 }
