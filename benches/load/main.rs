@@ -170,21 +170,14 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let client = reqwest::Client::new();
-    // LOAD_ONLY=replicas runs the replica scenarios alone (they need redis-server); LOAD_ONLY=graph
-    // graph mode alone (see graph_only.rs).
-    if std::env::var("LOAD_ONLY").as_deref() == Ok("replicas") {
-        replicas::run(seconds).await;
-        return;
-    }
-    if std::env::var("LOAD_ONLY").as_deref() == Ok("graph") {
-        graph_only::run(seconds);
-        return;
+    // LOAD_ONLY=replicas: the replica scenarios alone (they need redis-server); graph: graph mode.
+    match std::env::var("LOAD_ONLY").as_deref() {
+        Ok("replicas") => return replicas::run(seconds).await,
+        Ok("graph") => return graph_only::run(seconds),
+        _ => {}
     }
 
-    // The file the graph lookups read holds OP and the hundred aliased ids.
-    let operations: Vec<String> = std::iter::once(OP.to_owned())
-        .chain((0..100).map(numbered_id))
-        .collect();
+    let operations = graph_only::operations();
     let fast_graph = peers::upstream(Duration::ZERO, &operations);
     let slow_graph = peers::upstream(Duration::from_millis(25), &operations);
     let mut store = procs::Server::gateway("store", &[]);
