@@ -4,11 +4,14 @@
 # one scenario over one keep-alive connection, and prints (MANY run - FEW run) / (MANY - FEW),
 # so start-up and shutdown cancel out. Needs valgrind and python3.
 #
-#   bash benches/callgrind.sh [by-id|apq|list|page|aliases] [extra gateway flags...]
+#   bash benches/callgrind.sh [by-id|apq|list|page|aliases|graph|graph-100] [extra gateway flags...]
 #
 # `list` asks for `first: 100` of a demo file's 3 operations; `page` first adds 100 operations
 # to another demo file (in both runs, so they cancel out) and lists a full page of 100;
 # `aliases` adds the same 100 and looks them up by id in one query of 100 aliases (one batch).
+# `graph` is the by-id lookup in graph mode and `graph-100` 100 aliased lookups there, both
+# against a small Graph (python, outside valgrind) whose file holds 101 operations, as the
+# load benchmark's does; the gateway is started with `--backend graph` and its URL.
 #
 # e.g. `bash benches/callgrind.sh by-id --document-cache-size 0` prices the parsed-document
 # cache. Profiles stay in target/callgrind/ for `callgrind_annotate`. GATEWAY_BIN=path measures
@@ -25,6 +28,46 @@ bin="${GATEWAY_BIN:-target/release/gpo-gateway}"
 out="target/callgrind/${TAG:-$scenario}"
 mkdir -p "$out"
 
+upstream_pid=""
+case "$scenario" in
+  graph|graph-100)
+    rm -f "$out/upstream.port"
+    python3 - "$out/upstream.port" <<'PY' &
+import http.server, json, sys
+file = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01"
+ids = ["0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01"] + [f"00000000-0000-4000-8000-{n:012d}" for n in range(100)]
+def entity(i):
+    return {"id": i, "operationType": "upload", "operationStatus": "success",
+            "statusDetails": "chrome.admx and en-US/chrome.adml imported: 412 policies",
+            "lastModifiedDateTime": "2025-09-07T08:32:57.5081686Z"}
+body = json.dumps({"@odata.context": "https://graph.microsoft.com/beta/$metadata#deviceManagement/groupPolicyUploadedDefinitionFiles(groupPolicyOperations())/$entity",
+    "id": file, "displayName": "Contoso Browser", "fileName": "contoso-browser.admx", "languageCodes": ["en-US"],
+    "targetPrefix": "contoso", "targetNamespace": "Contoso.Policies.Browser", "policyType": "admxIngested",
+    "revision": "1.0", "status": "available", "uploadDateTime": "2025-09-07T08:32:57.5081686Z",
+    "lastModifiedDateTime": "2025-09-07T08:32:57.5081686Z", "defaultLanguageCode": "en-US",
+    "groupPolicyUploadedLanguageFiles": [], "groupPolicyOperations": [entity(i) for i in ids]}).encode()
+class Graph(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Graph)
+open(sys.argv[1], "w").write(str(server.server_address[1]))
+server.serve_forever()
+PY
+    upstream_pid=$!
+    trap 'kill "$upstream_pid" 2>/dev/null || true' EXIT
+    for _ in $(seq 1 100); do [ -s "$out/upstream.port" ] && break; sleep 0.1; done
+    set -- --backend graph --graph-url "http://127.0.0.1:$(cat "$out/upstream.port")/beta" \
+      --tenant-read-budget 1000000 "$@"
+    ;;
+esac
+
 run() {
   local count="$1" file="$out/$scenario-$1.out" log="$out/$scenario-$1.log"
   shift
@@ -33,7 +76,9 @@ run() {
   local pid=$!
   local url=""
   for _ in $(seq 1 600); do
-    url=$(grep -o 'http://[0-9.:]*' "$log" | head -n1 || true)
+    # Valgrind's own lines and, in graph mode, the line naming the upstream ("serving
+    # http://...") are not the gateway's address.
+    url=$(grep -v -e '^==' -e ' serving ' "$log" | grep -o 'http://[0-9.:]*' | head -n1 || true)
     [ -n "$url" ] && break
     sleep 0.1
   done
@@ -44,6 +89,7 @@ url, scenario, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 host = url.split("//")[1]
 f, op = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01", "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01"
 by_id = "query Op($f: ID!, $id: ID!) { groupPolicyOperation(definitionFileId: $f, id: $id) { id operationType operationStatus statusDetails lastModifiedDateTime } }"
+aliased = "query Many($f: ID!) { " + " ".join(f'o{n}: groupPolicyOperation(definitionFileId: $f, id: "00000000-0000-4000-8000-{n:012d}") {{ id operationType operationStatus statusDetails lastModifiedDateTime }}' for n in range(100)) + " }"
 listing = "query List($f: ID!) { groupPolicyOperations(definitionFileId: $f, first: 100) { nodes { id operationType operationStatus statusDetails lastModifiedDateTime } pageInfo { hasNextPage endCursor } } }"
 conn = http.client.HTTPConnection(host)
 headers = {"Content-Type": "application/json", "Authorization": "Bearer benchmark-token"}
@@ -69,8 +115,10 @@ pq = {"persistedQuery": {"version": 1, "sha256Hash": sha}}
 post(by_id, {"f": f, "id": op}, pq).read()
 get = "/graphql?" + urllib.parse.urlencode({"extensions": json.dumps(pq), "variables": json.dumps({"f": f, "id": op})})
 for _ in range(count):
-    if scenario == "by-id":
+    if scenario in ("by-id", "graph"):
         response = post(by_id, {"f": f, "id": op})
+    elif scenario == "graph-100":
+        response = post(aliased, {"f": f})
     elif scenario == "list":
         response = post(listing, {"f": f})
     elif scenario == "page":

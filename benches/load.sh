@@ -2,7 +2,8 @@
 # The load benchmark in one command: installs wrk (Debian) and the Apollo Server comparison's
 # locked npm packages if missing, then builds in release and runs every server under load.
 # LOAD_SECONDS=N sets each run's length (default 5); LOAD_ONLY=replicas runs only the replica
-# scenarios (Redis). Prints a Markdown table and the targets.
+# scenarios (Redis), LOAD_ONLY=graph only graph mode (LOAD_COMPARE_BIN=path adds another
+# gateway binary to it, for an A/B in one run). Prints a Markdown table and the targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

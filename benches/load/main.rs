@@ -6,6 +6,7 @@
 //! (default 5). Every server runs on loopback; every answer is checked to be a 200 without
 //! GraphQL errors (a run with any other answer fails the benchmark).
 
+mod graph_only;
 mod peers;
 mod procs;
 mod replicas;
@@ -169,16 +170,14 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let client = reqwest::Client::new();
-    // LOAD_ONLY=replicas runs the replica scenarios alone (they need redis-server).
-    if std::env::var("LOAD_ONLY").as_deref() == Ok("replicas") {
-        replicas::run(seconds).await;
-        return;
+    // LOAD_ONLY=replicas: the replica scenarios alone (they need redis-server); graph: graph mode.
+    match std::env::var("LOAD_ONLY").as_deref() {
+        Ok("replicas") => return replicas::run(seconds).await,
+        Ok("graph") => return graph_only::run(seconds),
+        _ => {}
     }
 
-    // The file the graph lookups read holds OP and the hundred aliased ids.
-    let operations: Vec<String> = std::iter::once(OP.to_owned())
-        .chain((0..100).map(numbered_id))
-        .collect();
+    let operations = graph_only::operations();
     let fast_graph = peers::upstream(Duration::ZERO, &operations);
     let slow_graph = peers::upstream(Duration::from_millis(25), &operations);
     let mut store = procs::Server::gateway("store", &[]);

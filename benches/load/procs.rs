@@ -17,7 +17,12 @@ pub struct Server {
 impl Server {
     /// The gateway binary that `cargo bench` built, on a free loopback port.
     pub fn gateway(name: &'static str, args: &[&str]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gpo-gateway"));
+        Server::gateway_at(env!("CARGO_BIN_EXE_gpo-gateway"), name, args)
+    }
+
+    /// The gateway binary at `bin` (another build, for an A/B in one run), as [`gateway`](Self::gateway).
+    pub fn gateway_at(bin: &str, name: &'static str, args: &[&str]) -> Server {
+        let mut command = Command::new(bin);
         // Every load comes from one address, and a run's 32 connections may still be closing
         // when the next run opens its own: the per-address cap is raised as behind a proxy.
         command

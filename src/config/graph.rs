@@ -48,6 +48,13 @@ pub struct GraphConfig {
           value_parser = RangedU64ValueParser::<usize>::new().range(1024..))]
     pub graph_max_body_bytes: usize,
 
+    /// Graph mode: most bytes of Graph answers being read at once, all requests together; an
+    /// answer waits for room (a larger one, or one of unknown length with no room left, is
+    /// LIMIT_EXCEEDED). Keep it at least --graph-max-body-bytes.
+    #[arg(long, env = "GPO_GATEWAY_GRAPH_ANSWER_BYTES_IN_FLIGHT", default_value_t = 64 * 1024 * 1024,
+          value_parser = RangedU64ValueParser::<usize>::new().range(1024..=u64::from(u32::MAX)))]
+    pub graph_answer_bytes_in_flight: usize,
+
     /// Graph mode: most Microsoft Graph requests one GraphQL request may cause (each $batch
     /// sub-request, list page and retry counts; an HTTP batch shares one budget, each WebSocket
     /// operation has its own). Fields beyond it get LIMIT_EXCEEDED.

@@ -179,7 +179,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
             }
             Err(error) => Err(error),
         };
-        let reply = match reply {
+        let mut reply = match reply {
             Ok(reply) => reply,
             Err(error) => {
                 return chunk
@@ -196,7 +196,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
                 .map(|k| {
                     (
                         *k,
-                        share(ReplyOutcome::of(&reply, &Method::GET, self.caller)),
+                        share(ReplyOutcome::of(&mut reply, &Method::GET, self.caller)),
                     )
                 })
                 .collect();
@@ -240,11 +240,11 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
                     Some(response) => {
                         let route =
                             client::route_name(&self.api.client().relative(&(self.url)(key)));
-                        let reply = sub_reply(response, format!("GET {route} (in $batch)"));
+                        let mut reply = sub_reply(response, format!("GET {route} (in $batch)"));
                         if reply.status == StatusCode::TOO_MANY_REQUESTS {
                             crate::telemetry::metrics::graph_throttled(reply.retry_after);
                         }
-                        ReplyOutcome::of(&reply, &Method::GET, self.caller)
+                        ReplyOutcome::of(&mut reply, &Method::GET, self.caller)
                     }
                     None => ReplyOutcome::Failure(Error::upstream(
                         Code::UpstreamError,

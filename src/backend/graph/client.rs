@@ -16,6 +16,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use super::answer_room::AnswerBudget;
 use super::envelope::Body;
 pub use super::pacing::{MAX_RETRIES, backoff, parse_retry_after};
 use super::pacing::{retry_headers, throttle_backoff};
@@ -35,6 +36,8 @@ pub(super) use exchange::{RawReply, SendFailure, read_within, route_name};
 
 /// `--graph-max-body-bytes`' default.
 const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+/// `--graph-answer-bytes-in-flight`'s default.
+const DEFAULT_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// One request to Graph: the method (which also decides how a 404 and a 503 are read, see
 /// [`reply`](super::reply)), the URL and the JSON body, if any.
@@ -112,6 +115,8 @@ pub struct GraphClient {
     vouched: Arc<Vouched>,
     /// The tenants' Graph budgets; none: unlimited (a client built for a unit test).
     tenant: Option<Arc<TenantBudget>>,
+    /// Room for the answers being read at once (`--graph-answer-bytes-in-flight`).
+    answers: Arc<AnswerBudget>,
 }
 
 impl GraphClient {
@@ -138,12 +143,19 @@ impl GraphClient {
             max_body: DEFAULT_MAX_BODY,
             vouched: Arc::new(Vouched::default()),
             tenant: None,
+            answers: Arc::new(AnswerBudget::new(DEFAULT_ANSWER_BYTES)),
         })
     }
 
     /// The same client reading answer bodies of at most `bytes`.
     pub fn with_max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
+        self
+    }
+
+    /// The same client holding all answers being read at once to `bytes` together.
+    pub fn with_answer_bytes_in_flight(mut self, bytes: usize) -> Self {
+        self.answers = Arc::new(AnswerBudget::new(bytes));
         self
     }
 
@@ -268,7 +280,7 @@ impl GraphClient {
         loop {
             self.admit(caller, write, 1, deadline).await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let reply = self
+            let mut reply = self
                 .send_once(request, retry_headers(&headers, attempt), remaining, caller)
                 .await?;
             tracing::debug!(method = %request.method, path = request.url.path(), status = reply.status.as_u16(), request_id = ?reply.request_id, attempt, "graph call");
@@ -279,7 +291,7 @@ impl GraphClient {
             {
                 return Ok((StatusCode::NO_CONTENT, None, None));
             }
-            match ReplyOutcome::of(&reply, &request.method, caller) {
+            match ReplyOutcome::of(&mut reply, &request.method, caller) {
                 ReplyOutcome::Success(body) => return Ok((reply.status, body, reply.location)),
                 ReplyOutcome::Failure(error) => return Err(error),
                 ReplyOutcome::Retry(wait, error) => {

@@ -24,8 +24,11 @@ impl Body for IgnoredAny {
     const WHAT: &'static str = "an answer";
 }
 
-/// Reads a Graph body as `T`; a body that does not fit is an upstream error naming `T`.
-pub fn read<T: Body>(body: &Value) -> Result<T, Error> {
+/// Reads a Graph body (`&Value`, or a `Value` taken apart so its strings move rather than
+/// being copied) as `T`; a body that does not fit is an upstream error naming `T`.
+pub fn read<'a, T: Body>(
+    body: impl serde::Deserializer<'a, Error = serde_json::Error>,
+) -> Result<T, Error> {
     T::deserialize(body).map_err(|e| {
         unusable(format!(
             "Graph returned {} the gateway cannot read: {e}",

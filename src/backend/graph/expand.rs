@@ -103,10 +103,14 @@ impl ExpandReads {
         };
         // Held while awaiting: the gathering stays registered only while someone waits on it.
         let reads = gathering.done.clone().await;
-        match reads.get(&file) {
-            Some(outcome) => outcome.clone(),
-            None => Err(file_not_found(file)),
-        }
+        // The last one out takes its file's operations instead of copying them (the usual
+        // case: one file per request).
+        drop(gathering);
+        let outcome = match Arc::try_unwrap(reads) {
+            Ok(mut reads) => reads.remove(&file),
+            Err(reads) => reads.get(&file).cloned(),
+        };
+        outcome.unwrap_or_else(|| Err(file_not_found(file)))
     }
 }
 

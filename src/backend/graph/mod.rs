@@ -21,6 +21,7 @@
 //!
 //! [`RequestBudget`]: super::RequestBudget
 
+mod answer_room;
 mod api;
 mod batch;
 mod client;
@@ -78,6 +79,7 @@ impl GraphBackend {
             config.graph_timeout,
         )?
         .with_max_body(config.graph_max_body_bytes)
+        .with_answer_bytes_in_flight(config.graph_answer_bytes_in_flight)
         .with_tenant_budget(Arc::new(TenantBudget::new(budget, redis)));
         let api = Arc::new(GraphApi::new(client, config.graph_navigation_reads));
         Ok(GraphBackend {

@@ -81,7 +81,7 @@ impl RawSender {
             Ok(RawReply {
                 status,
                 headers,
-                body: read_within(response.into_body(), limit).await,
+                body: read_within(response.into_body(), limit, None).await,
             })
         };
         tokio::time::timeout(timeout, exchange)

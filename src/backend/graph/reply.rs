@@ -67,9 +67,13 @@ pub enum ReplyOutcome {
 
 impl ReplyOutcome {
     /// What `reply` means for a request of `method`: a GET's 404 is "absent", and a POST is
-    /// not retried after a 503 or 504 (Graph may have done it already).
-    pub fn of(reply: &Reply, method: &Method, caller: &Caller) -> Self {
+    /// not retried after a 503 or 504 (Graph may have done it already). A success takes the
+    /// body out of `reply` (an expanded file is tens of kilobytes: never copied).
+    pub fn of(reply: &mut Reply, method: &Method, caller: &Caller) -> Self {
         let status = reply.status;
+        if status.is_success() && !reply.unreadable {
+            return ReplyOutcome::Success(reply.body.take());
+        }
         let detail = UpstreamDetail {
             status: Some(status.as_u16()),
             request_id: reply.request_id.clone(),
@@ -98,7 +102,7 @@ impl ReplyOutcome {
                         detail,
                     ))
                 } else {
-                    ReplyOutcome::Success(reply.body.clone())
+                    ReplyOutcome::Success(reply.body.take())
                 }
             }
             StatusCode::TOO_MANY_REQUESTS => {
@@ -189,7 +193,7 @@ mod tests {
             body: Some(serde_json::json!({"error": {"code": "ResourceNotFound", "message": "x"}})),
             ..reply(status)
         };
-        let of = |status, method| ReplyOutcome::of(&not_found(status), &method, &caller());
+        let of = |status, method| ReplyOutcome::of(&mut not_found(status), &method, &caller());
         assert!(matches!(of(404, Method::GET), ReplyOutcome::Success(None)));
         for method in [Method::PATCH, Method::DELETE, Method::POST] {
             match of(404, method) {
@@ -224,12 +228,19 @@ mod route_tests {
     }
 
     fn code_of(reply: &Reply, method: Method) -> Option<Code> {
+        let mut reply = Reply {
+            body: reply.body.clone(),
+            route: reply.route.clone(),
+            request_id: None,
+            location: None,
+            ..*reply
+        };
         let caller = Caller {
             token: None,
             client_request_id: "c".into(),
             budget: RequestBudget::unmetered(),
         };
-        match ReplyOutcome::of(reply, &method, &caller) {
+        match ReplyOutcome::of(&mut reply, &method, &caller) {
             ReplyOutcome::Failure(e) => Some(e.code()),
             _ => None,
         }
@@ -249,7 +260,7 @@ mod route_tests {
                 );
             }
         }
-        let r = reply(
+        let mut r = reply(
             400,
             json!({"error": {"code": NO_ROUTE, "message": "m"}}),
             false,
@@ -259,7 +270,7 @@ mod route_tests {
             client_request_id: "c".into(),
             budget: RequestBudget::unmetered(),
         };
-        let ReplyOutcome::Failure(error) = ReplyOutcome::of(&r, &Method::GET, &caller) else {
+        let ReplyOutcome::Failure(error) = ReplyOutcome::of(&mut r, &Method::GET, &caller) else {
             panic!("a failure");
         };
         assert!(

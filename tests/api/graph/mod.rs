@@ -3,6 +3,7 @@
 //! timestamps, paging) and how it retries, all observed on the wire. One file per behaviour;
 //! this one holds what they share: paths, posting with headers, and reading what Graph got.
 
+mod answer_room;
 mod budget;
 mod errors;
 mod expand;

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use tracing::Instrument;
 
+use super::super::answer_room::{Holding, NoRoom};
 use super::super::reply::Reply;
 use super::{GraphClient, GraphRequest, parse_retry_after};
 use crate::backend::Caller;
@@ -35,6 +36,8 @@ impl GraphClient {
             ..Default::default()
         };
         let started = Instant::now();
+        // The answer's room in `--graph-answer-bytes-in-flight`, held until it is parsed.
+        let mut holding = self.answers.holding();
         let sent = match &graph_request.exact {
             Some(link) if self.raw.available() => {
                 self.raw
@@ -43,7 +46,7 @@ impl GraphClient {
                     .await
             }
             _ => {
-                self.send_with_reqwest(graph_request, headers, timeout)
+                self.send_with_reqwest(graph_request, headers, timeout, &mut holding)
                     .instrument(span.clone())
                     .await
             }
@@ -83,6 +86,7 @@ impl GraphClient {
             }
         };
         let (body, unreadable) = read_json(&bytes);
+        drop((bytes, holding));
         Ok(Reply {
             status,
             request_id,
@@ -98,13 +102,16 @@ impl GraphClient {
         })
     }
 
-    /// One exchange through the shared reqwest client, the body read with a running count.
+    /// One exchange through the shared reqwest client, the body read with a running count
+    /// and its room taken in `holding` (see [`answer_room`](super::super::answer_room)).
     async fn send_with_reqwest(
         &self,
         graph_request: &GraphRequest,
         headers: HeaderMap,
         timeout: Duration,
+        holding: &mut Holding,
     ) -> Result<RawReply, SendFailure> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut request = self
             .http
             .request(graph_request.method.clone(), graph_request.url.clone())
@@ -118,7 +125,16 @@ impl GraphClient {
         let response = request.send().await.map_err(SendFailure::from)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = read_within(reqwest::Body::from(response), self.max_body).await;
+        let limit = self.max_body;
+        let length = response.content_length();
+        let body = async {
+            // Room for an answer that says its length is taken whole before reading it.
+            if let Some(length) = length.filter(|&n| n <= limit as u64) {
+                holding.wait_for(length as usize, deadline).await?;
+            }
+            read_within(reqwest::Body::from(response), limit, Some(holding)).await
+        }
+        .await;
         Ok(RawReply {
             status,
             headers,
@@ -174,6 +190,14 @@ pub(in crate::backend::graph) enum SendFailure {
     Unreachable(String),
     /// The answer body was larger than `--graph-max-body-bytes`.
     TooLarge(usize),
+    /// No room for the answer in `--graph-answer-bytes-in-flight`.
+    NoRoom(NoRoom),
+}
+
+impl From<NoRoom> for SendFailure {
+    fn from(no_room: NoRoom) -> Self {
+        SendFailure::NoRoom(no_room)
+    }
 }
 
 impl From<hyper::Error> for SendFailure {
@@ -204,6 +228,26 @@ impl SendFailure {
                          (--graph-max-body-bytes); it was not read"
                     ),
                 )
+            }
+            SendFailure::NoRoom(no_room) => {
+                let (message, limit) = match no_room {
+                    NoRoom::Larger(limit) => (
+                        format!(
+                            "Microsoft Graph answered with a body over the {limit} bytes of \
+                             --graph-answer-bytes-in-flight; it was not read"
+                        ),
+                        limit,
+                    ),
+                    NoRoom::Taken(limit) => (
+                        format!(
+                            "The gateway is reading {limit} bytes of Microsoft Graph answers \
+                             (--graph-answer-bytes-in-flight); try again shortly"
+                        ),
+                        limit,
+                    ),
+                };
+                tracing::warn!(limit, "no room for a graph answer");
+                (Code::LimitExceeded, message)
             }
             // The error text can include the URL; it carries no secret, but keep it in logs.
             SendFailure::Timeout(error) => {
@@ -238,10 +282,11 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Reads an answer's body, refusing it as soon as it says or turns out to be over `limit`
 /// bytes: the one rule for every way a Graph answer is read (reqwest's and the byte-for-byte
-/// sender's).
+/// sender's). With `room`, the bytes read so far are held in the shared answer budget.
 pub(in crate::backend::graph) async fn read_within<B>(
     body: B,
     limit: usize,
+    mut room: Option<&mut Holding>,
 ) -> Result<Vec<u8>, SendFailure>
 where
     B: http_body::Body,
@@ -259,6 +304,9 @@ where
                 return Err(SendFailure::TooLarge(limit));
             }
             bytes.extend_from_slice(&chunk.copy_to_bytes(chunk.remaining()));
+            if let Some(holding) = room.as_deref_mut() {
+                holding.grow_to(bytes.len())?;
+            }
         }
     }
     Ok(bytes)
@@ -278,9 +326,12 @@ mod tests {
             Full::new(Bytes::from_static(b"0123456789"))
                 .map_err(|never| -> SendFailure { match never {} })
         };
-        assert_eq!(read_within(said(), 10).await.expect("fits"), b"0123456789");
+        assert_eq!(
+            read_within(said(), 10, None).await.expect("fits"),
+            b"0123456789"
+        );
         assert!(matches!(
-            read_within(said(), 9).await,
+            read_within(said(), 9, None).await,
             Err(SendFailure::TooLarge(9))
         ));
         // No length said: the running count refuses it.
@@ -289,9 +340,12 @@ mod tests {
                 ["01234", "56789"].map(|c| Ok::<_, SendFailure>(Frame::data(Bytes::from(c))));
             StreamBody::new(stream::iter(frames))
         };
-        assert_eq!(read_within(counted(), 10).await.expect("fits").len(), 10);
+        assert_eq!(
+            read_within(counted(), 10, None).await.expect("fits").len(),
+            10
+        );
         assert!(matches!(
-            read_within(counted(), 7).await,
+            read_within(counted(), 7, None).await,
             Err(SendFailure::TooLarge(7))
         ));
     }
