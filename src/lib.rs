@@ -11,7 +11,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod idempotency;
-pub mod refusal;
+pub(crate) mod refusal;
 pub mod shared_state;
 pub mod telemetry;
 

@@ -14,9 +14,9 @@ use std::time::Duration;
 use crate::error::{Code, Error};
 
 /// Seconds a client is asked to wait (`Retry-After`) when the gateway is at capacity.
-pub const RETRY_AFTER_SECONDS: u64 = 1;
+pub(crate) const RETRY_AFTER_SECONDS: u64 = 1;
 /// Seconds a client is asked to wait before opening another WebSocket.
-pub const WEBSOCKET_RETRY_AFTER_SECONDS: u64 = 5;
+pub(crate) const WEBSOCKET_RETRY_AFTER_SECONDS: u64 = 5;
 
 /// A limit that refused a request, named as its flag is (underscores for dashes): the label of
 /// the `refusals` metric. `max_connections` counts refusals by either connection cap (in total

@@ -6,9 +6,9 @@
 pub mod budget;
 pub mod cursor;
 pub mod graph;
-pub mod identity;
+pub(crate) mod identity;
 pub mod store;
-pub mod tenant_budget;
+pub(crate) mod tenant_budget;
 
 use std::collections::HashMap;
 use std::fmt;

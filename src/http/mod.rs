@@ -8,9 +8,9 @@
 //! media type the client accepts. Nothing below this layer sees HTTP.
 
 pub(crate) mod admission;
-pub mod apq;
+pub(crate) mod apq;
 mod body_limits;
-pub mod cors;
+pub(crate) mod cors;
 mod flowing;
 mod handlers;
 mod idempotency;

@@ -293,7 +293,7 @@ fn decode(text: &str) -> Result<Record, Unavailable> {
 mod body_base64 {
     use super::*;
 
-    pub fn serialize<S: serde::Serializer>(
+    pub(crate) fn serialize<S: serde::Serializer>(
         body: &Option<Vec<u8>>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
@@ -303,7 +303,7 @@ mod body_base64 {
         }
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Vec<u8>>, D::Error> {
         Option::<String>::deserialize(d)?

@@ -33,7 +33,7 @@ use crate::refusal::Refusal;
 use executor::ConnectionExecutor;
 use slots::{AddressSlot, AddressSlots, Slot};
 
-pub use slots::Slots;
+pub(crate) use slots::Slots;
 
 /// Limits of the WebSocket endpoint.
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ impl WebSocketLimits {
 }
 
 /// The open WebSockets, counted in total and per client address.
-pub struct OpenWebSockets {
+pub(crate) struct OpenWebSockets {
     total: Slots,
     per_address: AddressSlots,
 }
@@ -72,7 +72,7 @@ struct Admitted {
 
 impl OpenWebSockets {
     /// Counters for `limits`.
-    pub fn new(limits: &WebSocketLimits) -> Self {
+    pub(crate) fn new(limits: &WebSocketLimits) -> Self {
         OpenWebSockets {
             total: Slots::new(limits.max_total),
             per_address: AddressSlots::new(limits.max_per_address),
@@ -113,7 +113,7 @@ impl AppState {
 }
 
 /// Whether a GET asks to become a WebSocket.
-pub fn is_upgrade(headers: &HeaderMap) -> bool {
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
     headers
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
@@ -149,7 +149,7 @@ fn caller_from_init(payload: &serde_json::Value, fallback: &Caller) -> Caller {
 }
 
 /// Upgrades a GET on `/graphql` to a GraphQL WebSocket, if the caps allow another.
-pub async fn upgrade(state: AppState, request: Request) -> Response {
+pub(crate) async fn upgrade(state: AppState, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let fallback = caller_from(&parts.headers);
     // Browsers do not preflight WebSockets: without this, any site a developer visits could
