@@ -38,10 +38,15 @@ pub(crate) use slots::Slots;
 /// Limits of the WebSocket endpoint.
 #[derive(Debug, Clone)]
 pub struct WebSocketLimits {
+    /// Time a client has to send `connection_init` before the socket is closed with 4408.
     pub init_timeout: Duration,
+    /// Most open WebSockets in total; more get 503 with `Retry-After`.
     pub max_total: usize,
+    /// Most open WebSockets from one client IP address; more get 503 with `Retry-After`.
     pub max_per_address: usize,
+    /// Most bytes waiting to be sent to one client before the connection pauses for it.
     pub max_queued_bytes: usize,
+    /// Time a client may leave more than `max_queued_bytes` unread before it is disconnected.
     pub stall_timeout: Duration,
 }
 
