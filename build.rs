@@ -54,8 +54,8 @@ fn main() {
                  (playground/build.sh, or run the gateway with scripts/run)"
             );
             "/// No bundle was built: the playground page says how to build it.\n\
-             pub const BUNDLED: bool = false;\n\
-             pub static ASSETS: &[Asset] = &[];\n"
+             pub(super) const BUNDLED: bool = false;\n\
+             pub(super) static ASSETS: &[Asset] = &[];\n"
                 .to_owned()
         }
     };
@@ -94,9 +94,9 @@ fn asset_table(dist: &Path) -> String {
 
     let mut table = String::from(
         "/// A bundle was built and is embedded.\n\
-         pub const BUNDLED: bool = true;\n\
+         pub(super) const BUNDLED: bool = true;\n\
          /// Every file of the playground build.\n\
-         pub static ASSETS: &[Asset] = &[\n",
+         pub(super) static ASSETS: &[Asset] = &[\n",
     );
     for name in originals {
         let url = if name == "index.html" {

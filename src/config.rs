@@ -76,9 +76,11 @@ pub struct Config {
     pub telemetry: telemetry::TelemetryConfig,
 
     // The tenant's Graph budget and Redis (issue 18).
+    /// The tenant's Graph budget: its rates, the pollers' share and how long a request waits.
     #[command(flatten)]
     pub budget: cluster::BudgetConfig,
 
+    /// The Redis through which replicas share budgets, persisted queries and idempotency keys.
     #[command(flatten)]
     pub redis: cluster::RedisConfig,
 

@@ -21,18 +21,35 @@
 )]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
+    /// `GRAPHQL_PARSE_FAILED`: the document is not valid GraphQL.
     GraphqlParseFailed,
+    /// `GRAPHQL_VALIDATION_FAILED`: the document does not fit the schema, or uses a directive
+    /// other than `@skip` and `@include`.
     GraphqlValidationFailed,
+    /// `BAD_USER_INPUT`: an argument, variable or header is invalid.
     BadUserInput,
+    /// `PERSISTED_QUERY_NOT_FOUND`: a persisted query hash the gateway does not know, sent
+    /// without its query text.
     PersistedQueryNotFound,
+    /// `UNAUTHENTICATED`: no usable bearer token, or Microsoft Graph refused it.
     Unauthenticated,
+    /// `FORBIDDEN`: the token lacks the permission, or the browser origin is not allowed.
     Forbidden,
+    /// `NOT_FOUND`: the definition file or operation does not exist.
     NotFound,
+    /// `CONFLICT`: the object's state does not allow the request now, or an `Idempotency-Key`
+    /// was reused for another body or is still running.
     Conflict,
+    /// `THROTTLED`: Microsoft Graph (or the tenant's budget) says wait; `retryAfter` says how long.
     Throttled,
+    /// `UPSTREAM_ERROR`: Microsoft Graph failed or answered something unusable.
     UpstreamError,
+    /// `UPSTREAM_TIMEOUT`: Microsoft Graph did not answer in time; a write may or may not have
+    /// happened.
     UpstreamTimeout,
+    /// `LIMIT_EXCEEDED`: a limit of the gateway or of Intune was reached.
     LimitExceeded,
+    /// `INTERNAL_SERVER_ERROR`: a bug in the gateway; the detail is logged, never sent.
     InternalServerError,
 }
 
@@ -71,7 +88,9 @@ pub enum Error {
     /// The caller sent something invalid; `argument` names the offending argument.
     #[error("{message}")]
     BadUserInput {
+        /// What the client reads.
         message: String,
+        /// The argument at fault (e.g. `input.fileName`); `None` when the request as a whole is.
         argument: Option<String>,
     },
     /// The addressed operation does not exist.
@@ -95,8 +114,11 @@ pub enum Error {
     /// Graph answered with an error, or could not be reached; `code` is the mapped contract code.
     #[error("{message}")]
     Upstream {
+        /// The contract code a client gets (`THROTTLED`, `UPSTREAM_ERROR`, `NOT_FOUND`, ...).
         code: Code,
+        /// What the client reads: Graph's failure in the gateway's words.
         message: String,
+        /// Graph's status, codes and request ids, for the error's extensions.
         detail: Box<UpstreamDetail>,
     },
     /// A bug or an unexpected state; the text is logged, never sent.

@@ -56,7 +56,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod idempotency;
-pub mod refusal;
+pub(crate) mod refusal;
 pub mod shared_state;
 pub mod telemetry;
 
@@ -71,9 +71,12 @@ use idempotency::KeyStore;
 
 /// A ready-to-serve gateway: its router and the state to mark it draining on shutdown.
 pub struct App {
+    /// The public router: `/graphql` (HTTP and WebSocket), `/healthz`, `/readyz`, the
+    /// playground, and `/metrics` with `--metrics-on-main-port`.
     pub router: axum::Router,
     /// `/metrics` alone, for the separate metrics listener.
     pub metrics: axum::Router,
+    /// The router's state; mark it draining on shutdown so `/readyz` fails.
     pub state: http::AppState,
 }
 

@@ -14,9 +14,9 @@ use std::time::Duration;
 use crate::error::{Code, Error};
 
 /// Seconds a client is asked to wait (`Retry-After`) when the gateway is at capacity.
-pub const RETRY_AFTER_SECONDS: u64 = 1;
+pub(crate) const RETRY_AFTER_SECONDS: u64 = 1;
 /// Seconds a client is asked to wait before opening another WebSocket.
-pub const WEBSOCKET_RETRY_AFTER_SECONDS: u64 = 5;
+pub(crate) const WEBSOCKET_RETRY_AFTER_SECONDS: u64 = 5;
 
 /// A limit that refused a request, named as its flag is (underscores for dashes): the label of
 /// the `refusals` metric. `max_connections` counts refusals by either connection cap (in total
@@ -24,32 +24,59 @@ pub const WEBSOCKET_RETRY_AFTER_SECONDS: u64 = 5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum Limit {
+    /// `--max-tokens`: tokens in one document.
     MaxTokens,
+    /// The fixed cap on bracket nesting in one document.
     MaxNesting,
+    /// `--max-depth`: field nesting of one operation, through fragments.
     MaxDepth,
+    /// `--max-complexity`: the cost of one operation, paged fields counted per item.
     MaxComplexity,
+    /// `--max-aliases`: aliases in one operation.
     MaxAliases,
+    /// `--max-root-fields`: fields at the root of one operation.
     MaxRootFields,
+    /// `--max-directives`: directives in one document.
     MaxDirectives,
+    /// The fixed cap on nested lists in an introspection query.
     MaxIntrospectionDepth,
+    /// `--max-response-bytes`: the size of one operation's response.
     MaxResponseBytes,
+    /// `--max-batch-response-bytes`: the size of all responses of one HTTP batch together.
     MaxBatchResponseBytes,
+    /// `--max-errors`: errors in one response (the rest are left out).
     MaxErrors,
+    /// `--max-body-bytes`: the size of a request body (the larger upload allowance included).
     MaxBodyBytes,
+    /// `--max-large-bodies`: requests with a body over `--max-body-bytes` at once.
     MaxLargeBodies,
+    /// `--max-batch`: operations in one HTTP batch (an empty batch counts here too).
     MaxBatch,
+    /// `--max-in-flight`: GraphQL requests over HTTP being served at once.
     MaxInFlight,
+    /// `--request-timeout`: how long one GraphQL request over HTTP may take.
     RequestTimeout,
+    /// `--body-read-timeout`: how long a client may take to send a body.
     BodyReadTimeout,
+    /// `--max-connections` or `--max-connections-per-address`: open connections.
     MaxConnections,
+    /// `--max-websockets`: open WebSockets in total.
     MaxWebsockets,
+    /// `--max-websockets-per-address`: open WebSockets from one client address.
     MaxWebsocketsPerAddress,
+    /// `--max-subscriptions` or `--max-subscriptions-per-connection`: live subscriptions.
     MaxSubscriptions,
+    /// `--ws-init-timeout`: how long a WebSocket may wait before `connection_init`.
     WsInitTimeout,
+    /// `--ws-stall-timeout`: how long a WebSocket client may leave its messages unread.
     WsStallTimeout,
+    /// `--graph-request-budget`: Microsoft Graph requests one GraphQL request may cause.
     GraphRequestBudget,
+    /// The fixed cap on lookups (files or operations) one GraphQL operation may make.
     MaxLookups,
+    /// `--write-timeout`: how long an answer may wait for its client to read any of it.
     WriteTimeout,
+    /// `--max-pending-response-bytes`: answer bytes waiting for slow readers, over all connections.
     MaxPendingResponseBytes,
 }
 

@@ -9,13 +9,13 @@ use std::time::Duration;
 use crate::{Bench, FILE, OP, Shot, aliased_lookups, by_id, check, numbered_id, peers, procs};
 
 /// The operations of the file the graph lookups read: OP and the hundred aliased ids.
-pub fn operations() -> Vec<String> {
+pub(crate) fn operations() -> Vec<String> {
     std::iter::once(OP.to_owned())
         .chain((0..100).map(numbered_id))
         .collect()
 }
 
-pub fn run(seconds: u32) {
+pub(crate) fn run(seconds: u32) {
     let upstream = peers::upstream(Duration::ZERO, &operations());
     let args = [
         "--backend".to_owned(),

@@ -41,7 +41,7 @@ fn spawn(app: Router) -> SocketAddr {
 }
 
 /// The floor: every POST to `/graphql` gets `body`, nothing is parsed.
-pub fn floor(body: Bytes) -> SocketAddr {
+pub(crate) fn floor(body: Bytes) -> SocketAddr {
     let app = Router::new().route(
         "/graphql",
         post(move || {
@@ -53,7 +53,7 @@ pub fn floor(body: Bytes) -> SocketAddr {
 }
 
 /// The Graph entity of one operation, as Graph sends it (with its OData annotation).
-pub fn entity(id: &str) -> String {
+pub(crate) fn entity(id: &str) -> String {
     format!(
         r#"{{"@odata.context":"https://graph.microsoft.com/beta/$metadata#deviceManagement/groupPolicyUploadedDefinitionFiles('x')/groupPolicyOperations/$entity","id":"{id}","operationType":"upload","operationStatus":"success","statusDetails":"chrome.admx and en-US/chrome.adml imported: 412 policies","lastModifiedDateTime":"2025-09-07T08:32:57.5081686Z"}}"#
     )
@@ -75,7 +75,7 @@ const FILE_ID: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
 /// A minimal fast Graph under `/beta`, answering each HTTP request after `latency`: the file
 /// with `operations` expanded (the gateway's default read), each operation on its navigation
 /// route (for `--graph-navigation-reads`), and `$batch`.
-pub fn upstream(latency: Duration, operations: &[String]) -> SocketAddr {
+pub(crate) fn upstream(latency: Duration, operations: &[String]) -> SocketAddr {
     let file: Bytes = expanded_file(operations).into();
     let app = Router::new()
         .route(

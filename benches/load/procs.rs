@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use crate::wrk::Shot;
 
 /// A server process, killed when dropped.
-pub struct Server {
+pub(crate) struct Server {
     pub name: &'static str,
     pub address: SocketAddr,
     child: Child,
@@ -16,12 +16,12 @@ pub struct Server {
 
 impl Server {
     /// The gateway binary that `cargo bench` built, on a free loopback port.
-    pub fn gateway(name: &'static str, args: &[&str]) -> Server {
+    pub(crate) fn gateway(name: &'static str, args: &[&str]) -> Server {
         Server::gateway_at(env!("CARGO_BIN_EXE_gpo-gateway"), name, args)
     }
 
     /// The gateway binary at `bin` (another build, for an A/B in one run), as [`gateway`](Self::gateway).
-    pub fn gateway_at(bin: &str, name: &'static str, args: &[&str]) -> Server {
+    pub(crate) fn gateway_at(bin: &str, name: &'static str, args: &[&str]) -> Server {
         let mut command = Command::new(bin);
         // Every load comes from one address, and a run's 32 connections may still be closing
         // when the next run opens its own: the per-address cap is raised as behind a proxy.
@@ -33,7 +33,7 @@ impl Server {
     }
 
     /// Apollo Server 5 over an in-memory Map (`benches/apollo`), when `npm ci` was run there.
-    pub fn apollo() -> Option<Server> {
+    pub(crate) fn apollo() -> Option<Server> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/apollo");
         if !std::path::Path::new(dir).join("node_modules").exists() {
             eprintln!(
@@ -98,12 +98,12 @@ impl Server {
     }
 
     /// Resident memory now, in KiB.
-    pub fn rss_kib(&self) -> u64 {
+    pub(crate) fn rss_kib(&self) -> u64 {
         self.status_kib("VmRSS:")
     }
 
     /// The most resident memory the process has had, in KiB.
-    pub fn peak_rss_kib(&self) -> u64 {
+    pub(crate) fn peak_rss_kib(&self) -> u64 {
         self.status_kib("VmHWM:")
     }
 }
@@ -116,7 +116,7 @@ impl Drop for Server {
 }
 
 /// Sends `shot` once and returns the body, which must be a 200 without GraphQL errors.
-pub async fn send(client: &reqwest::Client, address: SocketAddr, shot: &Shot) -> String {
+pub(crate) async fn send(client: &reqwest::Client, address: SocketAddr, shot: &Shot) -> String {
     let url = format!("http://{address}{}", shot.path);
     let method = reqwest::Method::from_bytes(shot.method.as_bytes()).expect("a method");
     let mut request = client.request(method, url);

@@ -210,7 +210,7 @@ async fn measure(
 }
 
 /// Runs the replica scenarios and prints their section of the report.
-pub async fn run(seconds: u32) {
+pub(crate) async fn run(seconds: u32) {
     let Some(redis) = Redis::start() else {
         println!(
             "\n## Replicas\n\nskipped: `redis-server` is not installed (apt-get install redis-server)"

@@ -7,7 +7,7 @@ use std::process::Command;
 
 /// One HTTP request the load repeats.
 #[derive(Clone)]
-pub struct Shot {
+pub(crate) struct Shot {
     pub method: &'static str,
     /// Path and query string.
     pub path: String,
@@ -16,7 +16,7 @@ pub struct Shot {
 }
 
 /// What one wrk run measured.
-pub struct Measured {
+pub(crate) struct Measured {
     pub requests_per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -91,7 +91,7 @@ end
 }
 
 /// Runs `shot` against `address` with `connections` for `seconds`.
-pub fn run(address: SocketAddr, shot: &Shot, connections: u32, seconds: u32) -> Measured {
+pub(crate) fn run(address: SocketAddr, shot: &Shot, connections: u32, seconds: u32) -> Measured {
     let dir = std::env::temp_dir().join(format!("gpo-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     let path = dir.join("shot.lua");

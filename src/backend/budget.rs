@@ -23,8 +23,11 @@ use crate::error::Error;
 /// give the same page within one request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListCall {
+    /// The definition file whose operations are listed.
     pub definition_file_id: Guid,
+    /// The page size asked for.
     pub first: usize,
+    /// The cursor the page resumes after; `None` for the first page.
     pub after: Option<String>,
 }
 
@@ -40,7 +43,9 @@ struct Meter {
 /// person's request, or a subscription poller that yields to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Priority {
+    /// A client's GraphQL request: first in line.
     Interactive,
+    /// A shared subscription poller: last in line, standing aside while a client's request waits.
     Poller,
 }
 

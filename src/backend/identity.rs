@@ -55,7 +55,7 @@ impl Claims {
 }
 
 /// A token's SHA-256, hex: a key that identifies the token without holding the secret.
-pub fn fingerprint(token: &BearerToken) -> String {
+pub(crate) fn fingerprint(token: &BearerToken) -> String {
     let digest = Sha256::digest(token.expose().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -63,20 +63,20 @@ pub fn fingerprint(token: &BearerToken) -> String {
 /// Tokens Graph has accepted (answered with a 2xx), remembered by fingerprint with their
 /// claims, most recent first. Bounded: the oldest are forgotten, and a forgotten token is
 /// simply keyed by itself again until Graph accepts it once more.
-pub struct Vouched {
+pub(crate) struct Vouched {
     accepted: Mutex<lru::LruCache<[u8; 32], Arc<Claims>>>,
 }
 
 impl Vouched {
     /// Remembers at most `capacity` tokens.
-    pub fn new(capacity: NonZeroUsize) -> Self {
+    pub(crate) fn new(capacity: NonZeroUsize) -> Self {
         Vouched {
             accepted: Mutex::new(lru::LruCache::new(capacity)),
         }
     }
 
     /// Graph answered a request made with `token` with a 2xx.
-    pub fn record(&self, token: &BearerToken) {
+    pub(crate) fn record(&self, token: &BearerToken) {
         let key: [u8; 32] = Sha256::digest(token.expose().as_bytes()).into();
         let mut accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
         if accepted.get(&key).is_none() {
@@ -86,7 +86,7 @@ impl Vouched {
     }
 
     /// The claims of `token` if Graph has accepted it; `None` otherwise.
-    pub fn claims(&self, token: &BearerToken) -> Option<Arc<Claims>> {
+    pub(crate) fn claims(&self, token: &BearerToken) -> Option<Arc<Claims>> {
         let key: [u8; 32] = Sha256::digest(token.expose().as_bytes()).into();
         let mut accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
         accepted.get(&key).cloned()

@@ -6,9 +6,9 @@
 pub mod budget;
 pub mod cursor;
 pub mod graph;
-pub mod identity;
+pub(crate) mod identity;
 pub mod store;
-pub mod tenant_budget;
+pub(crate) mod tenant_budget;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -51,7 +51,11 @@ impl fmt::Debug for BearerToken {
 /// with Graph's logs, and what the request may still spend upstream.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The caller's bearer token, forwarded to Microsoft Graph in graph mode; `None` when the
+    /// request carried none.
     pub token: Option<BearerToken>,
+    /// The GUID sent to Graph as `client-request-id`: the client's own when it sent one,
+    /// else a fresh one.
     pub client_request_id: String,
     /// Shared by every call of one GraphQL request (see [`budget`]).
     pub budget: RequestBudget,

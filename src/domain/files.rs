@@ -74,27 +74,45 @@ pub enum PolicyType {
 /// An ADML file of a definition file, as Graph lists it (its content is never returned).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LanguageFile {
+    /// The ADML file name, e.g. `contoso.adml`; `None` when Graph sends none.
     pub file_name: Option<String>,
+    /// The file's language, e.g. `en-US`; `None` when Graph sends none.
     pub language_code: Option<String>,
+    /// When Intune last changed the ADML file; `None` when Graph sends none.
     pub last_modified: Option<Timestamp>,
 }
 
 /// One uploaded ADMX definition file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DefinitionFile {
+    /// Intune's id of the definition file (a GUID).
     pub id: Guid,
+    /// The name Intune shows for the file; `None` when Graph sends none.
     pub display_name: Option<String>,
+    /// Intune's description of the file; `None` when Graph sends none.
     pub description: Option<String>,
+    /// The ADMX file name as uploaded, e.g. `contoso.admx`; `None` when Graph sends none.
     pub file_name: Option<String>,
+    /// The languages of the file's ADML files, e.g. `en-US` (Graph may answer an upload with none).
     pub language_codes: Vec<String>,
+    /// The ADMX's target prefix; `None` when Graph sends none.
     pub target_prefix: Option<String>,
+    /// The ADMX's target namespace; `None` when Graph sends none.
     pub target_namespace: Option<String>,
+    /// Whether the policies are built into Windows or ingested from this upload.
     pub policy_type: PolicyType,
+    /// The ADMX's revision; `None` when Graph sends none.
     pub revision: Option<String>,
+    /// Where the file is in Intune's pipeline (uploading, available, removing, failed...).
     pub status: FileStatus,
+    /// When the file was uploaded; `None` when Graph sends none (its "never" is year 1 instead).
     pub upload_date_time: Option<Timestamp>,
+    /// When Intune last changed the file.
     pub last_modified: Timestamp,
+    /// The language Intune shows the file's policies in, e.g. `en-US`; `None` when Graph
+    /// sends none.
     pub default_language_code: Option<String>,
+    /// The file's ADML files, one per language (their content is never returned).
     pub language_files: Vec<LanguageFile>,
 }
 
@@ -112,6 +130,7 @@ pub fn file_not_found(id: Guid) -> Error {
 /// A file as a subscription sees it: its state and its operations, read together.
 #[derive(Debug, Clone)]
 pub struct WatchedFile {
+    /// The file as it is now.
     pub file: DefinitionFile,
     /// The first page of the file's operations, with cursors from the backend.
     pub operations: Page,
@@ -144,7 +163,9 @@ impl WatchedFile {
 /// One page of definition files, each with the cursor that resumes after it.
 #[derive(Debug, Clone, Default)]
 pub struct FilePage {
+    /// The files of this page, in order, each with the cursor that resumes after it.
     pub items: Vec<(String, DefinitionFile)>,
+    /// True when more files follow the last one; ask again with its cursor as `after`.
     pub has_next_page: bool,
 }
 

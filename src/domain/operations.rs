@@ -59,7 +59,9 @@ impl fmt::Display for Guid {
 /// Addresses one operation: the definition file it belongs to and its own id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OperationKey {
+    /// Intune's id of the definition file the operation belongs to (a GUID).
     pub definition_file_id: Guid,
+    /// Intune's id of the operation (a GUID).
     pub id: Guid,
 }
 
@@ -210,11 +212,17 @@ impl Default for Timestamp {
 /// One group policy operation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
+    /// Intune's id of the operation (a GUID).
     pub id: Guid,
+    /// Intune's id of the definition file the operation belongs to (a GUID).
     pub definition_file_id: Guid,
+    /// What the operation does to its file (upload, add language files, remove...).
     pub operation_type: OperationType,
+    /// Where it stands: in progress, succeeded, failed (or unknown).
     pub operation_status: OperationStatus,
+    /// Intune's free-text explanation, usually of a failure; `None` when it gave none.
     pub status_details: Option<String>,
+    /// When Intune last changed the operation.
     pub last_modified: Timestamp,
 }
 
@@ -231,16 +239,22 @@ impl Operation {
 /// The fields a new operation is created with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOperation {
+    /// What the operation does to its file.
     pub operation_type: OperationType,
+    /// How far it got.
     pub operation_status: OperationStatus,
+    /// Free-text explanation; `None` for none.
     pub status_details: Option<String>,
 }
 
 /// A partial update: `None` leaves a field unchanged; `status_details: Some(None)` clears it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationPatch {
+    /// The new type; `None` leaves it.
     pub operation_type: Option<OperationType>,
+    /// The new status; `None` leaves it.
     pub operation_status: Option<OperationStatus>,
+    /// `Some(Some(text))` sets the details, `Some(None)` clears them, `None` leaves them.
     pub status_details: Option<Option<String>>,
 }
 
@@ -269,7 +283,9 @@ impl OperationPatch {
 /// One page of a definition file's operations, each with the cursor that resumes after it.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
+    /// The operations of this page, in order, each with the cursor that resumes after it.
     pub items: Vec<(String, Operation)>,
+    /// True when more operations follow the last one; ask again with its cursor as `after`.
     pub has_next_page: bool,
 }
 

@@ -57,7 +57,7 @@ pub trait Load: Send + Sync {
 const MAX_SETTLE_PASSES: usize = 16;
 
 /// Collects the keys of one execution step and loads them with one [`Load::load`] call.
-pub struct Batcher<L: Load> {
+pub(crate) struct Batcher<L: Load> {
     loader: L,
     /// The batch still taking keys, if any.
     open: OpenBatch<L::Key, L::Value>,
@@ -70,7 +70,7 @@ type SharedBatch<L> = Arc<Batch<<L as Load>::Key, <L as Load>::Value>>;
 
 impl<L: Load> Batcher<L> {
     /// A batcher over `loader`.
-    pub fn new(loader: L) -> Self {
+    pub(crate) fn new(loader: L) -> Self {
         Batcher {
             loader,
             open: Mutex::new(None),
@@ -78,12 +78,13 @@ impl<L: Load> Batcher<L> {
     }
 
     /// The loader behind this batcher.
-    pub fn loader(&self) -> &L {
+    #[cfg(test)]
+    pub(crate) fn loader(&self) -> &L {
         &self.loader
     }
 
     /// Loads `key` together with every other key registered in the same execution step.
-    pub async fn load_one(&self, key: L::Key) -> Option<L::Value> {
+    pub(crate) async fn load_one(&self, key: L::Key) -> Option<L::Value> {
         loop {
             let (batch, leader) = self.join(&key);
             let outcome = if leader {

@@ -28,7 +28,7 @@ use lru::LruCache;
 use crate::telemetry::metrics::Metrics;
 
 /// Estimated bytes a parsed document takes per token of its text (nodes, names, positions).
-pub const BYTES_PER_TOKEN: usize = 96;
+pub(crate) const BYTES_PER_TOKEN: usize = 96;
 
 /// How big the cache may grow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,9 +39,10 @@ pub struct DocumentCacheSize {
     pub bytes: usize,
 }
 
-/// What the cache has done so far, for metrics.
+/// What the cache has done so far (its tests read it).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DocumentCacheStats {
+pub(crate) struct DocumentCacheStats {
     /// Lookups that found their document.
     pub hits: u64,
     /// Lookups that had to parse.
@@ -53,7 +54,7 @@ pub struct DocumentCacheStats {
 }
 
 /// Parsed documents by their text.
-pub struct DocumentCache {
+pub(crate) struct DocumentCache {
     cache: Option<Mutex<Cache>>,
     max_bytes: usize,
     hits: AtomicU64,
@@ -73,7 +74,7 @@ struct Entry {
 }
 
 /// A document found in the cache, with what is remembered of its validation.
-pub struct Cached {
+pub(crate) struct Cached {
     /// The parsed document, the caller's own copy.
     pub document: ExecutableDocument,
     /// Validation results remembered for it.
@@ -87,7 +88,7 @@ const MAX_VALIDATIONS: usize = 16;
 /// async-graphql's validation results for one document, by the operation name requested (none
 /// for an anonymous or only operation). Only successes are kept: a refusal is worked out anew.
 #[derive(Default)]
-pub struct Validations(Mutex<Vec<(Option<String>, ValidationResult)>>);
+pub(crate) struct Validations(Mutex<Vec<(Option<String>, ValidationResult)>>);
 
 impl Validations {
     fn results(&self) -> MutexGuard<'_, Vec<(Option<String>, ValidationResult)>> {
@@ -96,7 +97,7 @@ impl Validations {
     }
 
     /// The result remembered for `operation`, if validation passed for it before.
-    pub fn get(&self, operation: Option<&str>) -> Option<ValidationResult> {
+    pub(crate) fn get(&self, operation: Option<&str>) -> Option<ValidationResult> {
         self.results()
             .iter()
             .find(|(name, _)| name.as_deref() == operation)
@@ -104,7 +105,7 @@ impl Validations {
     }
 
     /// Remembers that validation passed for `operation` with `result`.
-    pub fn remember(&self, operation: Option<&str>, result: ValidationResult) {
+    pub(crate) fn remember(&self, operation: Option<&str>, result: ValidationResult) {
         let mut results = self.results();
         if results.len() < MAX_VALIDATIONS
             && !results.iter().any(|(name, _)| name.as_deref() == operation)
@@ -116,7 +117,7 @@ impl Validations {
 
 impl DocumentCache {
     /// A cache within `size`.
-    pub fn new(size: DocumentCacheSize, metrics: Metrics) -> Self {
+    pub(crate) fn new(size: DocumentCacheSize, metrics: Metrics) -> Self {
         DocumentCache {
             cache: NonZeroUsize::new(size.entries).map(|entries| {
                 Mutex::new(Cache {
@@ -138,7 +139,7 @@ impl DocumentCache {
     }
 
     /// The parsed document of `query`, if it is cached (counted as a hit or a miss).
-    pub fn get(&self, query: &str) -> Option<Cached> {
+    pub(crate) fn get(&self, query: &str) -> Option<Cached> {
         // The lock is held only to find the entry; the copy is made outside it.
         let found = self.cache().and_then(|mut cache| {
             let entry = cache.entries.get(query)?;
@@ -161,7 +162,7 @@ impl DocumentCache {
     /// Remembers the parsed `document` of `query` (which has `tokens` tokens), dropping the
     /// least recently used documents to stay within the bounds. The validation memory of the
     /// new entry, or `None` when the document is not kept.
-    pub fn insert(
+    pub(crate) fn insert(
         &self,
         query: &str,
         tokens: usize,
@@ -197,7 +198,8 @@ impl DocumentCache {
     }
 
     /// Hits, misses and size so far.
-    pub fn stats(&self) -> DocumentCacheStats {
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> DocumentCacheStats {
         let (entries, bytes) = self
             .cache()
             .map_or((0, 0), |cache| (cache.entries.len(), cache.bytes));

@@ -39,7 +39,7 @@ pub(crate) struct Plain {
 /// Executes `request` on `schema`, or on its twin without per-field hooks when the guard has
 /// nothing left to do before execution and traces are off. Either way the response is the
 /// same, its errors coded and capped, and the operation counted.
-pub async fn execute(schema: &GatewaySchema, mut request: Request) -> Response {
+pub(crate) async fn execute(schema: &GatewaySchema, mut request: Request) -> Response {
     let Some(plain) = schema.data::<Plain>() else {
         return schema.execute(request).await;
     };

@@ -23,17 +23,17 @@ use crate::domain::{Guid, Operation, OperationKey};
 use crate::error::Error;
 
 /// A lookup key: the operation to read (always whole, so lookups of one operation merge).
-pub type LoadKey = OperationKey;
+pub(crate) type LoadKey = OperationKey;
 
 /// Most distinct operations one GraphQL operation may look up (aliases and `_entities`
 /// representations together), and likewise definition files; the rest get `LIMIT_EXCEEDED`.
 /// In Graph mode the request's Graph budget usually stops a request sooner.
-pub const MAX_LOOKUPS_PER_OPERATION: usize = 500;
+pub(crate) const MAX_LOOKUPS_PER_OPERATION: usize = 500;
 
 /// Gives one GraphQL operation its data: `caller` carrying `budget`, and fresh loaders with
 /// their own lookup counts. Called once per operation; the budget is shared by every operation
 /// of one HTTP request (an HTTP batch included) and is new for each WebSocket operation.
-pub fn with_operation_data(
+pub(crate) fn with_operation_data(
     request: Request,
     backend: &Arc<dyn Backend>,
     caller: &Caller,
@@ -46,7 +46,7 @@ pub fn with_operation_data(
 }
 
 /// What a batch of lookups found: each key's value or error (a key left out was not found).
-pub type Found<K, V> = HashMap<K, Result<V, Error>>;
+pub(crate) type Found<K, V> = HashMap<K, Result<V, Error>>;
 
 /// Loads `keys` (distinct) of one resource in one backend call.
 type GetMany<K, V> = for<'a> fn(&'a dyn Backend, &'a Caller, &'a [K]) -> BoxFuture<'a, Found<K, V>>;
@@ -87,9 +87,9 @@ pub type OperationLoader = Loader<LoadKey, Operation>;
 /// Loads definition files for one caller.
 pub type FileLoader = Loader<Guid, DefinitionFile>;
 /// The lookups of one operation, batched per execution step.
-pub type OperationLookups = Batcher<OperationLoader>;
+pub(crate) type OperationLookups = Batcher<OperationLoader>;
 /// The definition-file lookups of one operation, batched per execution step.
-pub type FileLookups = Batcher<FileLoader>;
+pub(crate) type FileLookups = Batcher<FileLoader>;
 
 impl<K, V> Loader<K, V>
 where

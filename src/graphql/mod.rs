@@ -1,15 +1,15 @@
 //! The GraphQL schema: types, resolvers, the per-request loader, the guard that bounds what
 //! an operation may cost and gives every error a contract code.
 
-pub mod batcher;
-pub mod documents;
-pub mod errors;
+pub(crate) mod batcher;
+pub(crate) mod documents;
+pub(crate) mod errors;
 mod fast;
-pub mod guard;
-pub mod loader;
-pub mod resolvers;
-pub mod schema_doc;
-pub mod types;
+pub(crate) mod guard;
+pub(crate) mod loader;
+pub(crate) mod resolvers;
+pub(crate) mod schema_doc;
+pub(crate) mod types;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -19,8 +19,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Response, SDLExportOptions, Schema, ServerError};
 
-pub use fast::execute;
-pub use guard::{BoundWhenSent, QueryLimits, ResponseLimits};
+pub(crate) use fast::execute;
+pub(crate) use guard::{BoundWhenSent, QueryLimits, ResponseLimits};
 pub use loader::{FileLoader, OperationLoader};
 pub use resolvers::{Mutation, Query, Subscription};
 

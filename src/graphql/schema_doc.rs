@@ -88,7 +88,7 @@ const EXTENSIONS: [(&str, &str); 8] = [
 ];
 
 /// The schema description: what the API is, then the error codes and extensions.
-pub fn schema_description() -> String {
+pub(crate) fn schema_description() -> String {
     let mut text = String::from(
         "Intune group policy definition files (uploaded ADMX files) and the operations Intune \
          records on them, over Microsoft Graph.\n\n\
@@ -107,7 +107,7 @@ pub fn schema_description() -> String {
 
 /// `sdl` with the schema description written above its `schema {` block, indented as the SDL
 /// indents nothing at that level.
-pub fn describe_schema(sdl: &str) -> String {
+pub(crate) fn describe_schema(sdl: &str) -> String {
     let block = format!("\"\"\"\n{}\n\"\"\"\n", schema_description());
     match sdl.find("\nschema {") {
         Some(at) => format!("{}{block}{}", &sdl[..=at], &sdl[at + 1..]),

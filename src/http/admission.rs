@@ -22,7 +22,7 @@ use crate::error::Error;
 use crate::refusal::Refusal;
 use crate::telemetry::metrics::Metrics;
 
-pub use crate::refusal::RETRY_AFTER_SECONDS;
+pub(crate) use crate::refusal::RETRY_AFTER_SECONDS;
 
 /// A refusal in GraphQL's response shape, in the media type the client accepts, with the
 /// client's `client-request-id` echoed; `retry_after` adds `Retry-After`.

@@ -8,9 +8,9 @@
 //! media type the client accepts. Nothing below this layer sees HTTP.
 
 pub(crate) mod admission;
-pub mod apq;
+pub(crate) mod apq;
 mod body_limits;
-pub mod cors;
+pub(crate) mod cors;
 mod flowing;
 mod handlers;
 mod idempotency;
@@ -43,6 +43,8 @@ pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-reques
 /// Limits and switches of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
+    /// Largest request body accepted, in bytes, unless the excess is in `variables`
+    /// (`--max-body-bytes`); more gets 413.
     pub max_body_bytes: usize,
     /// Largest body when the excess over `max_body_bytes` is all in `variables` (uploads).
     pub max_variables_bytes: usize,
@@ -50,18 +52,29 @@ pub struct HttpConfig {
     pub max_large_bodies: usize,
     /// Bytes per second a body over `max_body_bytes` must bring to keep its slot (0: any).
     pub large_body_min_rate: usize,
+    /// Most operations in one HTTP batch (`--max-batch`).
     pub max_batch: usize,
+    /// Most automatic persisted queries remembered (`--apq-cache-size`).
     pub apq_cache_size: usize,
     /// Browser origins allowed over HTTP (CORS) and WebSocket.
     pub origins: cors::AllowedOrigins,
+    /// Most live subscriptions on one WebSocket (`--max-subscriptions-per-connection`).
     pub max_subscriptions_per_connection: usize,
+    /// Most live subscriptions across all connections (`--max-subscriptions`).
     pub max_subscriptions: usize,
+    /// Time between keep-alive messages on WebSockets (`--keepalive`).
     pub keepalive: Duration,
+    /// Most GraphQL requests over HTTP served at once; more get 503 (`--max-in-flight`).
     pub max_in_flight: usize,
+    /// Time one GraphQL request over HTTP may take, body included; then 504 (`--request-timeout`).
     pub request_timeout: Duration,
+    /// Most Microsoft Graph requests one GraphQL request may cause (`--graph-request-budget`).
     pub graph_request_budget: usize,
+    /// Limits of the WebSocket endpoint.
     pub websocket: WebSocketLimits,
+    /// Whether `/metrics` is also served on the public port (`--metrics-on-main-port`).
     pub metrics_on_main_port: bool,
+    /// Smallest `/graphql` response compressed, in bytes (`--compress-min-bytes`).
     pub compress_min_bytes: u16,
     /// What `Idempotency-Key`s may hold.
     pub idempotency: crate::idempotency::Limits,
@@ -159,12 +172,12 @@ impl AppState {
         }
     }
 
-    /// Which browser origins may call the gateway, in words (for the start-up banner).
     /// This gateway's metrics, the figures its `/metrics` page shows.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
 
+    /// Which browser origins may call the gateway, in words (for the start-up banner).
     pub fn allowed_origins(&self) -> &str {
         self.inner.config.origins.summary()
     }

@@ -18,9 +18,13 @@ use axum::routing::get;
 pub struct Asset {
     /// URL path: `/` for the page, `/playground/<file>` for the rest.
     pub path: &'static str,
+    /// The `Content-Type` the file is served with.
     pub content_type: &'static str,
+    /// The file's bytes, uncompressed.
     pub identity: &'static [u8],
+    /// The gzip copy; `None` when it would not be smaller.
     pub gzip: Option<&'static [u8]>,
+    /// The brotli copy; `None` when it would not be smaller.
     pub brotli: Option<&'static [u8]>,
 }
 

@@ -54,7 +54,10 @@ pub enum Drained {
     /// Every HTTP request in flight finished (WebSockets are not waited for).
     Clean,
     /// The drain time ran out with this many connections still serving a request.
-    CutOff { connections: usize },
+    CutOff {
+        /// Connections whose requests were cut off unfinished.
+        connections: usize,
+    },
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains for at most `drain`.

@@ -127,6 +127,7 @@ pub struct MemoryKeys {
 }
 
 impl MemoryKeys {
+    /// An empty store that keeps at most what `limits` allow.
     pub fn new(limits: Limits) -> Self {
         MemoryKeys {
             table: Mutex::default(),

@@ -32,6 +32,7 @@ pub const ENTRY_OVERHEAD_BYTES: usize = 160;
 pub struct KeyId {
     /// Hex SHA-256 of who the caller is (see the HTTP layer's scoping); never a token.
     pub scope: String,
+    /// The client's `Idempotency-Key` header, as sent (at most `MAX_KEY_BYTES`).
     pub key: String,
 }
 
@@ -41,6 +42,7 @@ pub struct KeyId {
 pub struct Answer {
     /// The HTTP status; 0 for a request the gateway stopped during (outcome unknown).
     pub status: u16,
+    /// The answer's `Content-Type`; `None` when it had none.
     pub content_type: Option<String>,
     /// `None` when the answer was too large to keep.
     pub body: Option<Vec<u8>>,
@@ -52,9 +54,19 @@ pub enum Claim {
     /// The key is now this request's: run it, then `complete` or `release` it.
     New,
     /// A request with the key is running; `same_body` says whether it is the same request.
-    Running { same_body: bool },
+    Running {
+        /// True when this request's body matches the running one's (a repeat may wait for its
+        /// answer); false when the key was reused for another body (a `CONFLICT`).
+        same_body: bool,
+    },
     /// The key has an answer.
-    Done { same_body: bool, answer: Answer },
+    Done {
+        /// True when this request's body matches the first one's, so `answer` is replayed;
+        /// false when the key was reused for another body (a `CONFLICT`).
+        same_body: bool,
+        /// The first request's answer.
+        answer: Answer,
+    },
 }
 
 /// How much a store keeps.

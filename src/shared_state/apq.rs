@@ -14,7 +14,7 @@ use super::Redis;
 /// How long a registered query is kept in Redis.
 const TTL: Duration = Duration::from_secs(24 * 3600);
 /// Longest query text kept in Redis; longer ones stay in the local tier only.
-pub const MAX_QUERY_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_QUERY_BYTES: usize = 256 * 1024;
 
 /// Persisted queries in Redis, by their SHA-256 (lowercase hex).
 pub struct SharedQueries {

@@ -20,14 +20,14 @@ enum State {
 }
 
 /// Whether Redis may be asked now.
-pub struct Breaker {
+pub(crate) struct Breaker {
     state: Mutex<State>,
     cool_down: Duration,
 }
 
 impl Breaker {
     /// A closed breaker that waits `cool_down` after a failure before probing.
-    pub fn new(cool_down: Duration) -> Self {
+    pub(crate) fn new(cool_down: Duration) -> Self {
         metrics::redis_up(true);
         Breaker {
             state: Mutex::new(State::Closed),
@@ -40,7 +40,7 @@ impl Breaker {
     }
 
     /// True when a command may be sent now (closed, or this call is the probe).
-    pub fn allow(&self) -> bool {
+    pub(crate) fn allow(&self) -> bool {
         let mut state = self.state();
         match *state {
             State::Closed => true,
@@ -53,7 +53,7 @@ impl Breaker {
     }
 
     /// The command sent after [`allow`](Self::allow) succeeded.
-    pub fn succeeded(&self) {
+    pub(crate) fn succeeded(&self) {
         let mut state = self.state();
         if *state != State::Closed {
             *state = State::Closed;
@@ -65,7 +65,7 @@ impl Breaker {
     }
 
     /// The command sent after [`allow`](Self::allow) failed or timed out.
-    pub fn failed(&self, error: &str) {
+    pub(crate) fn failed(&self, error: &str) {
         let mut state = self.state();
         if *state == State::Closed {
             metrics::redis_up(false);
@@ -81,7 +81,7 @@ impl Breaker {
     }
 
     /// True while commands are refused.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         *self.state() != State::Closed
     }
 }

@@ -67,7 +67,7 @@ return 1
 ";
 
 /// The tenant budgets in Redis.
-pub struct SharedLedger {
+pub(crate) struct SharedLedger {
     redis: Arc<Redis>,
     window: Duration,
     take: Script,
@@ -79,7 +79,7 @@ pub struct SharedLedger {
 
 impl SharedLedger {
     /// Budgets counted over `window` in `redis`.
-    pub fn new(redis: Arc<Redis>, window: Duration) -> Self {
+    pub(crate) fn new(redis: Arc<Redis>, window: Duration) -> Self {
         SharedLedger {
             redis,
             window,
@@ -97,7 +97,7 @@ impl SharedLedger {
     }
 
     /// Grants `ask` or says how long to wait, in one atomic round trip.
-    pub async fn take(&self, ask: &Ask<'_>) -> Result<Decision, Unavailable> {
+    pub(crate) async fn take(&self, ask: &Ask<'_>) -> Result<Decision, Unavailable> {
         let mut invocation = self.take.prepare_invoke();
         invocation.key(self.tenant_key(ask.tenant, "pause"));
         for bucket in &ask.buckets {
@@ -129,7 +129,7 @@ impl SharedLedger {
     }
 
     /// Pauses `tenant` for `wait` on every replica.
-    pub async fn pause(&self, tenant: &str, wait: Duration) -> Result<(), Unavailable> {
+    pub(crate) async fn pause(&self, tenant: &str, wait: Duration) -> Result<(), Unavailable> {
         let mut invocation = self.pause.prepare_invoke();
         invocation
             .key(self.tenant_key(tenant, "pause"))

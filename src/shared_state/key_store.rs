@@ -115,6 +115,7 @@ pub struct SharedKeys {
 }
 
 impl SharedKeys {
+    /// Idempotency keys kept in Redis through `keys`; this replica's claims stay within `limits`.
     pub fn new(keys: RedisKeys, limits: Limits) -> Self {
         SharedKeys {
             keys: Arc::new(keys),

@@ -28,7 +28,9 @@ pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
 /// A stored answer: what to replay to a repeat of the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredAnswer {
+    /// The HTTP status of the first answer; 0 when the gateway stopped during the request.
     pub status: u16,
+    /// The answer's `Content-Type`; `None` when it had none.
     pub content_type: Option<String>,
     /// `None` when the answer was too large to keep (a repeat is told so, never rerun).
     #[serde(with = "body_base64", default)]
@@ -39,10 +41,15 @@ pub struct StoredAnswer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyState {
     /// A replica runs the request; `fingerprint` identifies the request it runs.
-    Running { fingerprint: String },
+    Running {
+        /// Hex SHA-256 of the running request's body, so a repeat with another body is told apart.
+        fingerprint: String,
+    },
     /// The request ran; its answer.
     Done {
+        /// Hex SHA-256 of the body of the request that ran.
         fingerprint: String,
+        /// What to replay to a repeat with the same body.
         answer: StoredAnswer,
     },
 }
@@ -105,6 +112,7 @@ pub struct RedisKeys {
 }
 
 impl RedisKeys {
+    /// Key records kept in `redis`.
     pub fn new(redis: Arc<Redis>) -> Self {
         RedisKeys {
             redis,
@@ -293,7 +301,7 @@ fn decode(text: &str) -> Result<Record, Unavailable> {
 mod body_base64 {
     use super::*;
 
-    pub fn serialize<S: serde::Serializer>(
+    pub(crate) fn serialize<S: serde::Serializer>(
         body: &Option<Vec<u8>>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
@@ -303,7 +311,7 @@ mod body_base64 {
         }
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Vec<u8>>, D::Error> {
         Option::<String>::deserialize(d)?

@@ -8,9 +8,9 @@
 //! to a local share, a persisted query misses, a keyed request gets 503). The connection is
 //! the `redis` crate's `ConnectionManager`, which reconnects by itself.
 
-pub mod apq;
-pub mod breaker;
-pub mod budget;
+pub(crate) mod apq;
+pub(crate) mod breaker;
+pub(crate) mod budget;
 pub mod key_store;
 pub mod keys;
 

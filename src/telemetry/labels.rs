@@ -6,18 +6,18 @@ use std::collections::HashSet;
 
 /// Longest operation name kept as it is in a label or a span, in bytes; a longer one is cut
 /// to [`KEPT_NAME_BYTES`] and marked with [`TRUNCATED`].
-pub const MAX_OPERATION_NAME_BYTES: usize = 64;
+pub(crate) const MAX_OPERATION_NAME_BYTES: usize = 64;
 /// What is kept of a name that is too long.
-pub const KEPT_NAME_BYTES: usize = 48;
+pub(crate) const KEPT_NAME_BYTES: usize = 48;
 /// The mark of a cut name.
-pub const TRUNCATED: &str = "__truncated";
+pub(crate) const TRUNCATED: &str = "__truncated";
 /// Most bytes all operation-name labels may take together; names beyond go to the overflow
 /// label, so many long names cannot grow the metrics either.
-pub const OPERATION_NAME_LABEL_BYTES: usize = 4096;
+pub(crate) const OPERATION_NAME_LABEL_BYTES: usize = 4096;
 
 /// `name` as a label or span field: as it is up to [`MAX_OPERATION_NAME_BYTES`], else its first
 /// [`KEPT_NAME_BYTES`] and [`TRUNCATED`] (GraphQL names are ASCII; a cut never splits a char).
-pub fn operation_name(name: &str) -> Cow<'_, str> {
+pub(crate) fn operation_name(name: &str) -> Cow<'_, str> {
     if name.len() <= MAX_OPERATION_NAME_BYTES {
         return Cow::Borrowed(name);
     }
@@ -31,7 +31,7 @@ pub fn operation_name(name: &str) -> Cow<'_, str> {
 /// The operation names that have become labels: at most `count` of them and
 /// [`OPERATION_NAME_LABEL_BYTES`] in all.
 #[derive(Default)]
-pub struct OperationNames {
+pub(crate) struct OperationNames {
     names: HashSet<String>,
     bytes: usize,
 }
@@ -39,7 +39,7 @@ pub struct OperationNames {
 impl OperationNames {
     /// The label of `name`: itself (shortened as [`operation_name`] says) while the bounds
     /// allow, else `overflow`.
-    pub fn label(&mut self, name: &str, count: usize, overflow: &str) -> String {
+    pub(crate) fn label(&mut self, name: &str, count: usize, overflow: &str) -> String {
         let name = operation_name(name);
         if self.names.contains(name.as_ref()) {
             return name.into_owned();

@@ -9,6 +9,6 @@ pub mod metrics;
 mod operations;
 pub mod process_metrics;
 mod refusal_counts;
-pub mod traces;
+pub(crate) mod traces;
 
 pub use operations::{OperationTelemetry, operation_label, record as record_operation};

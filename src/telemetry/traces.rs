@@ -29,14 +29,14 @@ impl Tracing {
 }
 
 /// Whether the environment asks for traces.
-pub fn requested() -> bool {
+pub(crate) fn requested() -> bool {
     let set = |name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
     let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
     !disabled && (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 }
 
 /// The exporter and the tracing layer that feeds it. Call outside an async runtime.
-pub fn layer<S>() -> Result<(Tracing, impl tracing_subscriber::Layer<S>), String>
+pub(crate) fn layer<S>() -> Result<(Tracing, impl tracing_subscriber::Layer<S>), String>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
@@ -97,7 +97,7 @@ impl Injector for HeadersMut<'_> {
 
 /// Makes the caller's `traceparent` (when valid) the parent of `span`, and returns the trace id
 /// `span` belongs to when traces are on.
-pub fn continue_trace(span: &Span, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn continue_trace(span: &Span, headers: &HeaderMap) -> Option<String> {
     let parent = TraceContextPropagator::new().extract(&Headers(headers));
     if parent.span().span_context().is_valid() {
         let _ = span.set_parent(parent);
@@ -108,7 +108,7 @@ pub fn continue_trace(span: &Span, headers: &HeaderMap) -> Option<String> {
 }
 
 /// Adds the `traceparent` of `span` to a request for Graph (nothing when traces are off).
-pub fn propagate(span: &Span, headers: &mut reqwest::header::HeaderMap) {
+pub(crate) fn propagate(span: &Span, headers: &mut reqwest::header::HeaderMap) {
     let context = span.context();
     if context.span().span_context().is_valid() {
         TraceContextPropagator::new().inject_context(&context, &mut HeadersMut(headers));

@@ -15,14 +15,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// The budget shared by every call of one client.
-pub struct AnswerBudget {
+pub(crate) struct AnswerBudget {
     room: Arc<Semaphore>,
     capacity: usize,
 }
 
 /// Why an answer could not have room.
 #[derive(Debug, PartialEq)]
-pub enum NoRoom {
+pub(crate) enum NoRoom {
     /// The answer alone is larger than the whole budget.
     Larger(usize),
     /// The budget is taken by other answers (none left at once, or none before the deadline).
@@ -31,7 +31,7 @@ pub enum NoRoom {
 
 impl AnswerBudget {
     /// A budget of `bytes` (at most `u32::MAX`, the most a semaphore hands out at once).
-    pub fn new(bytes: usize) -> Self {
+    pub(crate) fn new(bytes: usize) -> Self {
         let capacity = bytes.min(u32::MAX as usize);
         AnswerBudget {
             room: Arc::new(Semaphore::new(capacity)),
@@ -40,7 +40,7 @@ impl AnswerBudget {
     }
 
     /// The room one answer holds, empty for now; given back when dropped.
-    pub fn holding(&self) -> Holding {
+    pub(crate) fn holding(&self) -> Holding {
         Holding {
             room: Arc::clone(&self.room),
             capacity: self.capacity,
@@ -50,13 +50,13 @@ impl AnswerBudget {
 
     /// Bytes no answer holds now.
     #[cfg(test)]
-    pub fn available(&self) -> usize {
+    pub(crate) fn available(&self) -> usize {
         self.room.available_permits()
     }
 }
 
 /// The room one answer holds.
-pub struct Holding {
+pub(crate) struct Holding {
     room: Arc<Semaphore>,
     capacity: usize,
     permit: Option<OwnedSemaphorePermit>,
@@ -64,7 +64,7 @@ pub struct Holding {
 
 impl Holding {
     /// Bytes held.
-    pub fn held(&self) -> usize {
+    pub(crate) fn held(&self) -> usize {
         self.permit
             .as_ref()
             .map_or(0, OwnedSemaphorePermit::num_permits)
@@ -72,7 +72,7 @@ impl Holding {
 
     /// Room for `total` bytes in all, waiting in line until `deadline` when this answer holds
     /// nothing yet; otherwise as [`grow_to`](Self::grow_to).
-    pub async fn wait_for(&mut self, total: usize, deadline: Instant) -> Result<(), NoRoom> {
+    pub(crate) async fn wait_for(&mut self, total: usize, deadline: Instant) -> Result<(), NoRoom> {
         if self.held() > 0 {
             return self.grow_to(total);
         }
@@ -92,7 +92,7 @@ impl Holding {
     }
 
     /// Room for `total` bytes in all, taken at once or refused, never waited for.
-    pub fn grow_to(&mut self, total: usize) -> Result<(), NoRoom> {
+    pub(crate) fn grow_to(&mut self, total: usize) -> Result<(), NoRoom> {
         let wanted = self.checked(total)? as usize;
         let more = wanted.saturating_sub(self.held());
         if more == 0 {

@@ -11,7 +11,7 @@ const DEFINITION_FILES: [&str; 2] = ["deviceManagement", "groupPolicyUploadedDef
 const OPERATIONS: &str = "groupPolicyOperations";
 
 /// The URLs of the resources the gateway calls, and the client to call them with.
-pub struct GraphApi {
+pub(crate) struct GraphApi {
     client: GraphClient,
     navigation_reads: bool,
 }
@@ -19,7 +19,7 @@ pub struct GraphApi {
 impl GraphApi {
     /// `navigation_reads`: read operations through the `groupPolicyOperations` routes
     /// (`--graph-navigation-reads`) rather than the file's `$expand`.
-    pub fn new(client: GraphClient, navigation_reads: bool) -> Self {
+    pub(crate) fn new(client: GraphClient, navigation_reads: bool) -> Self {
         GraphApi {
             client,
             navigation_reads,
@@ -27,22 +27,22 @@ impl GraphApi {
     }
 
     /// Whether operations are read through the navigation routes.
-    pub fn navigation_reads(&self) -> bool {
+    pub(crate) fn navigation_reads(&self) -> bool {
         self.navigation_reads
     }
 
     /// The shared client.
-    pub fn client(&self) -> &GraphClient {
+    pub(crate) fn client(&self) -> &GraphClient {
         &self.client
     }
 
     /// `.../groupPolicyUploadedDefinitionFiles`.
-    pub fn files(&self) -> Url {
+    pub(crate) fn files(&self) -> Url {
         self.client.url(&DEFINITION_FILES, &[])
     }
 
     /// `.../groupPolicyUploadedDefinitionFiles/{id}` followed by `rest`, with `query`.
-    pub fn file(&self, id: Guid, rest: &[&str], query: &[(&str, String)]) -> Url {
+    pub(crate) fn file(&self, id: Guid, rest: &[&str], query: &[(&str, String)]) -> Url {
         let id = id.to_string();
         let mut segments = DEFINITION_FILES.to_vec();
         segments.push(&id);
@@ -51,12 +51,12 @@ impl GraphApi {
     }
 
     /// A definition file's operations, with `query`.
-    pub fn operations(&self, file: Guid, query: &[(&str, String)]) -> Url {
+    pub(crate) fn operations(&self, file: Guid, query: &[(&str, String)]) -> Url {
         self.file(file, &[OPERATIONS], query)
     }
 
     /// One operation.
-    pub fn operation(&self, key: OperationKey) -> Url {
+    pub(crate) fn operation(&self, key: OperationKey) -> Url {
         self.file(
             key.definition_file_id,
             &[OPERATIONS, &key.id.to_string()],
@@ -65,7 +65,7 @@ impl GraphApi {
     }
 
     /// Graph's JSON batching endpoint.
-    pub fn batch(&self) -> Url {
+    pub(crate) fn batch(&self) -> Url {
         self.client.url(&["$batch"], &[])
     }
 }

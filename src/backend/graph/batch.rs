@@ -38,7 +38,7 @@ type Outcomes<K, T> = HashMap<K, Result<T, Error>>;
 
 /// Looks up `keys` (a lookup batch of two or more) through Graph `$batch`: `url` addresses a key's entity, `read`
 /// turns its body into a value. A key absent from the answer does not exist.
-pub async fn get_many<K, T>(
+pub(crate) async fn get_many<K, T>(
     api: &GraphApi,
     caller: &Caller,
     keys: &[K],

@@ -18,7 +18,7 @@ use url::Url;
 
 use super::answer_room::AnswerBudget;
 use super::envelope::Body;
-pub use super::pacing::{MAX_RETRIES, backoff, parse_retry_after};
+pub(crate) use super::pacing::{MAX_RETRIES, backoff, parse_retry_after};
 use super::pacing::{retry_headers, throttle_backoff};
 use super::reply::ReplyOutcome;
 use crate::backend::Caller;
@@ -31,7 +31,7 @@ use tracing::Instrument;
 mod answer;
 mod exchange;
 
-pub use answer::Answer;
+pub(crate) use answer::Answer;
 pub(super) use exchange::{RawReply, SendFailure, read_within, route_name};
 
 /// `--graph-max-body-bytes`' default.
@@ -42,7 +42,7 @@ const DEFAULT_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// One request to Graph: the method (which also decides how a 404 and a 503 are read, see
 /// [`reply`](super::reply)), the URL and the JSON body, if any.
 #[derive(Debug, Clone)]
-pub struct GraphRequest {
+pub(crate) struct GraphRequest {
     pub method: Method,
     pub url: Url,
     pub body: Option<Value>,
@@ -53,7 +53,7 @@ pub struct GraphRequest {
 
 impl GraphRequest {
     /// A read; a 404 means "absent", not an error.
-    pub fn get(url: Url) -> Self {
+    pub(crate) fn get(url: Url) -> Self {
         GraphRequest {
             method: Method::GET,
             url,
@@ -63,7 +63,7 @@ impl GraphRequest {
     }
 
     /// A create or an action; retried only when throttled.
-    pub fn post(url: Url, body: Option<Value>) -> Self {
+    pub(crate) fn post(url: Url, body: Option<Value>) -> Self {
         GraphRequest {
             method: Method::POST,
             url,
@@ -73,7 +73,7 @@ impl GraphRequest {
     }
 
     /// A partial update.
-    pub fn patch(url: Url, body: Value) -> Self {
+    pub(crate) fn patch(url: Url, body: Value) -> Self {
         GraphRequest {
             method: Method::PATCH,
             url,
@@ -84,7 +84,7 @@ impl GraphRequest {
 
     /// A GET of an `@odata.nextLink`, sent exactly as Graph wrote it (`link` must already be
     /// checked to point into Graph's version root, see [`links`](super::links)).
-    pub fn get_exact(url: Url, link: String) -> Self {
+    pub(crate) fn get_exact(url: Url, link: String) -> Self {
         GraphRequest {
             exact: Some(link),
             ..GraphRequest::get(url)
@@ -92,7 +92,7 @@ impl GraphRequest {
     }
 
     /// A delete.
-    pub fn delete(url: Url) -> Self {
+    pub(crate) fn delete(url: Url) -> Self {
         GraphRequest {
             method: Method::DELETE,
             url,
@@ -103,7 +103,7 @@ impl GraphRequest {
 }
 
 /// The shared client.
-pub struct GraphClient {
+pub(crate) struct GraphClient {
     http: reqwest::Client,
     base: Url,
     timeout: Duration,
@@ -121,7 +121,11 @@ pub struct GraphClient {
 
 impl GraphClient {
     /// A client for the Graph version root `base` (e.g. `https://graph.microsoft.com/beta`).
-    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration) -> Result<Self, String> {
+    pub(crate) fn new(
+        base: &str,
+        connect_timeout: Duration,
+        timeout: Duration,
+    ) -> Result<Self, String> {
         let mut base =
             Url::parse(base).map_err(|e| format!("--graph-url `{base}` is not a URL: {e}"))?;
         if !matches!(base.scheme(), "https" | "http") || base.cannot_be_a_base() {
@@ -148,46 +152,46 @@ impl GraphClient {
     }
 
     /// The same client reading answer bodies of at most `bytes`.
-    pub fn with_max_body(mut self, bytes: usize) -> Self {
+    pub(crate) fn with_max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
         self
     }
 
     /// The same client holding all answers being read at once to `bytes` together.
-    pub fn with_answer_bytes_in_flight(mut self, bytes: usize) -> Self {
+    pub(crate) fn with_answer_bytes_in_flight(mut self, bytes: usize) -> Self {
         self.answers = Arc::new(AnswerBudget::new(bytes));
         self
     }
 
     /// The version root, e.g. `https://graph.microsoft.com/beta`.
-    pub fn base(&self) -> &Url {
+    pub(crate) fn base(&self) -> &Url {
         &self.base
     }
 
     /// The same client, taking every request's slot from `budget` first.
-    pub fn with_tenant_budget(mut self, budget: Arc<TenantBudget>) -> Self {
+    pub(crate) fn with_tenant_budget(mut self, budget: Arc<TenantBudget>) -> Self {
         self.tenant = Some(budget);
         self
     }
 
     /// The tenants' Graph budgets, when set.
-    pub fn tenant_budget(&self) -> Option<&Arc<TenantBudget>> {
+    pub(crate) fn tenant_budget(&self) -> Option<&Arc<TenantBudget>> {
         self.tenant.as_ref()
     }
 
     /// The tokens Graph has accepted so far.
-    pub fn vouched(&self) -> &Arc<Vouched> {
+    pub(crate) fn vouched(&self) -> &Arc<Vouched> {
         &self.vouched
     }
 
     /// The per-call budget, retries and waits included.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// A URL under the version root from path segments (each percent-encoded, so no input can
     /// add a segment, a query or change the host) and query pairs.
-    pub fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
+    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .expect("the base URL was checked to have a path")
@@ -201,7 +205,7 @@ impl GraphClient {
     }
 
     /// The same URL relative to the version root, as a Graph `$batch` sub-request wants it.
-    pub fn relative(&self, url: &Url) -> String {
+    pub(crate) fn relative(&self, url: &Url) -> String {
         let path = url.path();
         let root = self.base.path().trim_end_matches('/');
         let mut relative = path.strip_prefix(root).unwrap_or(path).to_owned();
@@ -213,7 +217,7 @@ impl GraphClient {
     }
 
     /// The headers every upstream request carries.
-    pub fn headers(caller: &Caller) -> Result<HeaderMap, Error> {
+    pub(crate) fn headers(caller: &Caller) -> Result<HeaderMap, Error> {
         let token = caller.token.as_ref().ok_or_else(|| {
             Error::Unauthenticated(
                 "Send `Authorization: Bearer <token>` with a Microsoft Graph access token".into(),
@@ -236,7 +240,7 @@ impl GraphClient {
     /// Sends one request with the retry policy and returns its successful answer, read as
     /// `T`. Every attempt is paid from the caller's budget before it is sent; a retry the
     /// budget cannot pay for is not made, and the last answer stands.
-    pub async fn call<T: Body>(
+    pub(crate) async fn call<T: Body>(
         &self,
         caller: &Caller,
         request: &GraphRequest,
@@ -247,7 +251,7 @@ impl GraphClient {
     }
 
     /// [`call`](Self::call), also giving back the answer's `Location` header (a create's).
-    pub async fn call_located<T: Body>(
+    pub(crate) async fn call_located<T: Body>(
         &self,
         caller: &Caller,
         request: &GraphRequest,

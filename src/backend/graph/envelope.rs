@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::error::{Code, Error, UpstreamDetail};
 
 /// A typed Graph answer body, and how an error names it when Graph's JSON does not fit.
-pub trait Body: DeserializeOwned {
+pub(crate) trait Body: DeserializeOwned {
     /// E.g. "an operation", as in "Graph returned an operation the gateway cannot read".
     const WHAT: &'static str;
 }
@@ -26,7 +26,7 @@ impl Body for IgnoredAny {
 
 /// Reads a Graph body (`&Value`, or a `Value` taken apart so its strings move rather than
 /// being copied) as `T`; a body that does not fit is an upstream error naming `T`.
-pub fn read<'a, T: Body>(
+pub(crate) fn read<'a, T: Body>(
     body: impl serde::Deserializer<'a, Error = serde_json::Error>,
 ) -> Result<T, Error> {
     T::deserialize(body).map_err(|e| {
@@ -38,19 +38,19 @@ pub fn read<'a, T: Body>(
 }
 
 /// The `UPSTREAM_ERROR` for an answer from Graph the gateway cannot use.
-pub fn unusable(message: impl Into<String>) -> Error {
+pub(crate) fn unusable(message: impl Into<String>) -> Error {
     Error::upstream(Code::UpstreamError, message)
 }
 
 /// Serializes a request body. Fails only for `UNKNOWN_FUTURE_VALUE`, which Graph never
 /// accepts and resolvers refuse before a backend is reached.
-pub fn to_value(body: impl Serialize) -> Result<Value, Error> {
+pub(crate) fn to_value(body: impl Serialize) -> Result<Value, Error> {
     serde_json::to_value(body).map_err(|e| Error::Internal(format!("request body: {e}")))
 }
 
 /// One page of a Graph collection: its items and the link to the next page, if any.
 #[derive(Debug, Deserialize)]
-pub struct ODataPage<T> {
+pub(crate) struct ODataPage<T> {
     pub value: Vec<T>,
     #[serde(rename = "@odata.nextLink")]
     pub next_link: Option<String>,
@@ -58,7 +58,7 @@ pub struct ODataPage<T> {
 
 /// Graph's error envelope, reduced to what a client can use.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct GraphError {
+pub(crate) struct GraphError {
     pub code: Option<String>,
     pub message: Option<String>,
     pub request_id: Option<String>,
@@ -128,7 +128,7 @@ fn unwrap_message(raw: &str) -> (String, Option<String>) {
 
 /// Reads `{"error":{"code","message","innerError":{"request-id", "innererror": ...}}}`; a body
 /// of another shape gives an empty [`GraphError`].
-pub fn graph_error(body: &Value) -> GraphError {
+pub(crate) fn graph_error(body: &Value) -> GraphError {
     let Ok(ErrorEnvelope { error }) = ErrorEnvelope::deserialize(body) else {
         return GraphError::default();
     };
@@ -150,7 +150,7 @@ pub fn graph_error(body: &Value) -> GraphError {
 }
 
 /// Builds the gateway error for a failed Graph answer.
-pub fn error_for(
+pub(crate) fn error_for(
     code: Code,
     status: Option<StatusCode>,
     graph: GraphError,
@@ -176,13 +176,13 @@ pub fn error_for(
 
 /// The body of a Graph `$batch` request.
 #[derive(Serialize)]
-pub struct BatchRequest<'a> {
+pub(crate) struct BatchRequest<'a> {
     pub requests: Vec<SubRequest<'a>>,
 }
 
 /// One sub-request of a Graph `$batch`: a GET of `url`, relative to the version root.
 #[derive(Serialize)]
-pub struct SubRequest<'a> {
+pub(crate) struct SubRequest<'a> {
     pub id: String,
     pub method: &'static str,
     pub url: String,
@@ -191,7 +191,7 @@ pub struct SubRequest<'a> {
 
 /// The headers each sub-request carries.
 #[derive(Serialize)]
-pub struct SubRequestHeaders<'a> {
+pub(crate) struct SubRequestHeaders<'a> {
     #[serde(rename = "client-request-id")]
     pub client_request_id: &'a str,
     pub accept: &'static str,
@@ -199,14 +199,14 @@ pub struct SubRequestHeaders<'a> {
 
 /// The body of a Graph `$batch` answer: the sub-responses, in any order.
 #[derive(Deserialize)]
-pub struct BatchResponse {
+pub(crate) struct BatchResponse {
     #[serde(default)]
     pub responses: Vec<SubResponse>,
 }
 
 /// One sub-response of a Graph `$batch` answer.
 #[derive(Deserialize)]
-pub struct SubResponse {
+pub(crate) struct SubResponse {
     pub id: String,
     pub status: u16,
     /// Values are strings, save a few (`Retry-After`) Graph writes as numbers.
@@ -218,7 +218,7 @@ pub struct SubResponse {
 
 impl SubResponse {
     /// The header `name` (any case) as text.
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         let (_, value) = self
             .headers
             .iter()

@@ -50,7 +50,7 @@ type OpenGatherings = Arc<Mutex<HashMap<GatherKey, Weak<Gathering>>>>;
 
 /// The gatherings still taking files.
 #[derive(Default)]
-pub struct ExpandReads {
+pub(crate) struct ExpandReads {
     open: OpenGatherings,
 }
 
@@ -172,7 +172,7 @@ fn memo_key(file: Guid) -> ListCall {
 }
 
 /// `.../groupPolicyUploadedDefinitionFiles/{id}?$expand=groupPolicyOperations`.
-pub fn expand_url(api: &GraphApi, file: Guid) -> url::Url {
+pub(crate) fn expand_url(api: &GraphApi, file: Guid) -> url::Url {
     api.file(
         file,
         &[],

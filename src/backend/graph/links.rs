@@ -17,7 +17,7 @@ use crate::error::Error;
 /// The URL of an `@odata.nextLink` (as the `url` crate reads it, for logs and metrics), once
 /// the link is known to start with the version root `base` byte for byte and still to lie
 /// under it once `.` and `..` segments are resolved.
-pub fn next_link(base: &Url, link: &str) -> Result<Url, Error> {
+pub(crate) fn next_link(base: &Url, link: &str) -> Result<Url, Error> {
     let root = base.as_str().trim_end_matches('/');
     let refuse =
         || unusable("Microsoft Graph returned an @odata.nextLink outside its own version root");
@@ -42,7 +42,7 @@ pub fn next_link(base: &Url, link: &str) -> Result<Url, Error> {
 
 /// A nextLink as a cursor keeps it: only its query when it starts with the collection's own
 /// URL (cursors stay short), else whole. [`expand`] gives back the exact text.
-pub fn compact(ours: &Url, link: &str) -> String {
+pub(crate) fn compact(ours: &Url, link: &str) -> String {
     match link.strip_prefix(ours.as_str()) {
         Some(query) if query.starts_with('?') => query.to_owned(),
         _ => link.to_owned(),
@@ -50,7 +50,7 @@ pub fn compact(ours: &Url, link: &str) -> String {
 }
 
 /// The stored form of a nextLink (see [`compact`]) back as Graph wrote it.
-pub fn expand(ours: &Url, stored: String) -> String {
+pub(crate) fn expand(ours: &Url, stored: String) -> String {
     if stored.starts_with('?') {
         format!("{}{stored}", ours.as_str())
     } else {
@@ -63,7 +63,7 @@ pub fn expand(ours: &Url, stored: String) -> String {
 /// nextLink is checked as the page arrives (outside the version root: `UPSTREAM_ERROR`), and
 /// again when the walk follows it (one this walk has already followed: `UPSTREAM_ERROR`, since
 /// Intune has been seen to return the same link forever).
-pub struct Pages {
+pub(crate) struct Pages {
     /// The page to read next, once [`follow`](Self::follow) has armed it.
     next: Option<GraphRequest>,
     /// The last page's nextLink, checked to lie under the version root, not yet followed.
@@ -75,7 +75,11 @@ pub struct Pages {
 
 impl Pages {
     /// A walk starting at `first`, or at the nextLink `resume` when given.
-    pub fn new(base: &Url, first: GraphRequest, resume: Option<String>) -> Result<Self, Error> {
+    pub(crate) fn new(
+        base: &Url,
+        first: GraphRequest,
+        resume: Option<String>,
+    ) -> Result<Self, Error> {
         let next = match &resume {
             Some(link) => GraphRequest::get_exact(next_link(base, link)?, link.clone()),
             None => first,
@@ -90,7 +94,7 @@ impl Pages {
 
     /// Reads the armed page (`NoContent` when none is); [`link`](Self::link) then names it,
     /// and its nextLink, if any, waits for [`follow`](Self::follow).
-    pub async fn read<T>(
+    pub(crate) async fn read<T>(
         &mut self,
         client: &GraphClient,
         caller: &Caller,
@@ -112,13 +116,13 @@ impl Pages {
     }
 
     /// Whether the page last read has a next one.
-    pub fn has_next(&self) -> bool {
+    pub(crate) fn has_next(&self) -> bool {
         self.pending.is_some()
     }
 
     /// Arms the next page for [`read`](Self::read), unless this walk has followed its link
     /// before.
-    pub fn follow(&mut self) -> Result<(), Error> {
+    pub(crate) fn follow(&mut self) -> Result<(), Error> {
         let Some((url, link)) = self.pending.take() else {
             return Ok(());
         };
@@ -133,7 +137,7 @@ impl Pages {
     }
 
     /// The nextLink of the page last read (`None`: the first page, whose URL the gateway built).
-    pub fn link(&self) -> Option<&str> {
+    pub(crate) fn link(&self) -> Option<&str> {
         self.link.as_deref()
     }
 }

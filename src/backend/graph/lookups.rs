@@ -15,7 +15,7 @@ use crate::error::Error;
 
 /// Looks up `keys`: `url` addresses a key's entity, which Graph answers as `E`, and `map`
 /// turns that into the value the caller wants.
-pub async fn by_key<K, E, T>(
+pub(crate) async fn by_key<K, E, T>(
     api: &GraphApi,
     caller: &Caller,
     keys: &[K],

@@ -54,8 +54,6 @@ use crate::shared_state::Redis;
 use api::GraphApi;
 use client::{Answer, GraphClient, GraphRequest};
 
-pub use client::parse_retry_after;
-
 /// Forwards every operation to Microsoft Graph.
 pub struct GraphBackend {
     api: Arc<GraphApi>,

@@ -15,14 +15,14 @@ use crate::backend::Caller;
 use crate::error::Error;
 
 /// Most retries of one call (or of one key inside a Graph `$batch`).
-pub const MAX_RETRIES: u32 = 3;
+pub(crate) const MAX_RETRIES: u32 = 3;
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Microsoft's header telling Graph which retry a request is.
-pub const RETRY_ATTEMPT: HeaderName = HeaderName::from_static("retry-attempt");
+pub(crate) const RETRY_ATTEMPT: HeaderName = HeaderName::from_static("retry-attempt");
 
 /// Parses `Retry-After`: whole or fractional seconds, or an HTTP date.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return (seconds.is_finite() && seconds >= 0.0)
@@ -37,20 +37,20 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// Exponential backoff with full jitter around the doubling base.
-pub fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = BASE_BACKOFF * 2u32.saturating_pow(attempt);
     base.mul_f64(0.5 + fastrand::f64())
 }
 
 /// What Kiota's retry handler waits after a 429 without `Retry-After`: 3 s x 2^n (n from 0
 /// for the first retry) plus up to 1 s of jitter.
-pub fn throttle_backoff(attempt: u32) -> Duration {
+pub(crate) fn throttle_backoff(attempt: u32) -> Duration {
     let base = Duration::from_secs(3).saturating_mul(2u32.saturating_pow(attempt.min(10)));
     base + Duration::from_secs_f64(fastrand::f64())
 }
 
 /// `headers`, with `Retry-Attempt: n` from the first retry on.
-pub fn retry_headers(headers: &HeaderMap, attempt: u32) -> HeaderMap {
+pub(crate) fn retry_headers(headers: &HeaderMap, attempt: u32) -> HeaderMap {
     let mut headers = headers.clone();
     if attempt > 0 {
         headers.insert(RETRY_ATTEMPT, HeaderValue::from(attempt));
@@ -61,7 +61,7 @@ pub fn retry_headers(headers: &HeaderMap, attempt: u32) -> HeaderMap {
 impl GraphClient {
     /// Takes `count` slots (writes: from the write budget too) for `caller`'s tenant, waiting
     /// at most until `deadline`; `THROTTLED` with a `retryAfter` when there is no room in time.
-    pub async fn admit(
+    pub(crate) async fn admit(
         &self,
         caller: &Caller,
         write: bool,
@@ -80,7 +80,7 @@ impl GraphClient {
     }
 
     /// Graph answered `caller` with a 429 asking for `wait`: the tenant waits, everywhere.
-    pub async fn pause_tenant(&self, caller: &Caller, wait: Duration) {
+    pub(crate) async fn pause_tenant(&self, caller: &Caller, wait: Duration) {
         if let Some(budget) = self.tenant_budget() {
             let tenant = budget.tenant_of(caller.token.as_ref(), self.vouched());
             budget.pause(&tenant, wait).await;

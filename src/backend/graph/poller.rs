@@ -32,7 +32,7 @@ use crate::error::{Code, Error};
 
 /// What a poller follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Target {
+pub(crate) enum Target {
     Operation(OperationKey),
     /// A definition file with its operations (`$expand`, one call for both).
     File(Guid),
@@ -40,7 +40,7 @@ pub enum Target {
 
 /// One state of what a poller follows.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Snapshot {
+pub(crate) enum Snapshot {
     Operation(Operation),
     File(Box<DefinitionFile>, Vec<Operation>),
 }
@@ -113,11 +113,11 @@ impl Target {
 }
 
 /// A live view of what a poller follows: each state, `None` once it is gone.
-pub type Snapshots = BoxStream<'static, Result<Option<Snapshot>, Error>>;
+pub(crate) type Snapshots = BoxStream<'static, Result<Option<Snapshot>, Error>>;
 
 /// `snapshots` as the values `pick` takes from each state; a state it does not take is
 /// skipped, the end (`None`) and errors pass as they are.
-pub fn picked<T: Send + 'static>(
+pub(crate) fn picked<T: Send + 'static>(
     snapshots: Snapshots,
     pick: impl Fn(Snapshot) -> Option<T> + Send + 'static,
 ) -> BoxStream<'static, Result<Option<T>, Error>> {
@@ -143,7 +143,7 @@ type PollerKey = ([u8; 32], Target);
 type RunningPollers = Arc<Mutex<HashMap<PollerKey, Weak<watch::Sender<State>>>>>;
 
 /// Starts pollers and lets subscribers of the same token and target share one.
-pub struct PollerRegistry {
+pub(crate) struct PollerRegistry {
     api: Arc<GraphApi>,
     interval: Duration,
     running: RunningPollers,
@@ -151,7 +151,7 @@ pub struct PollerRegistry {
 
 impl PollerRegistry {
     /// A registry whose pollers fetch every `interval` (jittered).
-    pub fn new(api: Arc<GraphApi>, interval: Duration) -> Self {
+    pub(crate) fn new(api: Arc<GraphApi>, interval: Duration) -> Self {
         PollerRegistry {
             api,
             interval,
@@ -161,7 +161,7 @@ impl PollerRegistry {
 
     /// Subscribes `caller` to `target`, joining the poller of the same token and target if
     /// one runs.
-    pub async fn watch(&self, caller: &Caller, target: Target) -> Result<Snapshots, Error> {
+    pub(crate) async fn watch(&self, caller: &Caller, target: Target) -> Result<Snapshots, Error> {
         let token = caller.token.as_ref().ok_or_else(|| {
             Error::Unauthenticated(
                 "Send {\"Authorization\": \"Bearer <token>\"} in connection_init to subscribe"

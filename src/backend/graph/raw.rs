@@ -19,12 +19,12 @@ use super::client::{RawReply, SendFailure, read_within};
 
 /// A small HTTP/1.1 client for exact request targets; `None` inside when TLS could not be
 /// set up (no system roots), in which case nextLinks go through reqwest as parsed.
-pub struct RawSender {
+pub(crate) struct RawSender {
     client: Option<Client<HttpsConnector<HttpConnector>, Empty<Bytes>>>,
 }
 
 impl RawSender {
-    pub fn new(connect_timeout: Duration) -> Result<Self, String> {
+    pub(crate) fn new(connect_timeout: Duration) -> Result<Self, String> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(connect_timeout));
@@ -42,13 +42,13 @@ impl RawSender {
     }
 
     /// Whether links can be sent byte for byte.
-    pub fn available(&self) -> bool {
+    pub(crate) fn available(&self) -> bool {
         self.client.is_some()
     }
 
     /// GETs `link` with its exact bytes as the request target, within `timeout`, reading at
     /// most `limit` bytes of body.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         link: &str,
         headers: HeaderMap,

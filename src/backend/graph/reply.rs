@@ -12,7 +12,7 @@ use crate::error::{Code, Error, UpstreamDetail};
 
 /// Graph's answer to one request (or one Graph `$batch` sub-request).
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub request_id: Option<String>,
     pub retry_after: Option<Duration>,
@@ -56,7 +56,7 @@ fn says_no_route(graph: &GraphError) -> bool {
 }
 
 /// What a reply means.
-pub enum ReplyOutcome {
+pub(crate) enum ReplyOutcome {
     /// Success, with the body if any.
     Success(Option<Value>),
     /// Worth another try after the given wait (or a backoff when `None`).
@@ -69,7 +69,7 @@ impl ReplyOutcome {
     /// What `reply` means for a request of `method`: a GET's 404 is "absent", and a POST is
     /// not retried after a 503 or 504 (Graph may have done it already). A success takes the
     /// body out of `reply` (an expanded file is tens of kilobytes: never copied).
-    pub fn of(reply: &mut Reply, method: &Method, caller: &Caller) -> Self {
+    pub(crate) fn of(reply: &mut Reply, method: &Method, caller: &Caller) -> Self {
         let status = reply.status;
         if status.is_success() && !reply.unreadable {
             return ReplyOutcome::Success(reply.body.take());

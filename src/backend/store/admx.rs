@@ -11,7 +11,7 @@ use roxmltree::{Document, Node, ParsingOptions};
 
 /// What an ADMX file declares.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Admx {
+pub(crate) struct Admx {
     pub target_prefix: String,
     pub target_namespace: String,
     pub revision: String,
@@ -25,7 +25,7 @@ pub struct Admx {
 
 /// What an ADML file provides.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Adml {
+pub(crate) struct Adml {
     pub display_name: Option<String>,
     pub description: Option<String>,
     strings: BTreeSet<String>,
@@ -56,7 +56,7 @@ fn child<'a, 'i>(node: Node<'a, 'i>, tag: &str) -> Option<Node<'a, 'i>> {
 }
 
 /// Reads an ADMX file; the error says what is wrong with it.
-pub fn read_admx(name: &str, bytes: &[u8]) -> Result<Admx, String> {
+pub(crate) fn read_admx(name: &str, bytes: &[u8]) -> Result<Admx, String> {
     let document = parse(name, text(name, bytes)?)?;
     let root = document.root_element();
     if root.tag_name().name() != "policyDefinitions" {
@@ -121,7 +121,7 @@ fn reference<'a>(value: &'a str, kind: &str) -> Option<&'a str> {
 }
 
 /// Reads an ADML file; the error says what is wrong with it.
-pub fn read_adml(name: &str, bytes: &[u8]) -> Result<Adml, String> {
+pub(crate) fn read_adml(name: &str, bytes: &[u8]) -> Result<Adml, String> {
     let document = parse(name, text(name, bytes)?)?;
     let root = document.root_element();
     if root.tag_name().name() != "policyDefinitionResources" {
@@ -157,7 +157,7 @@ pub fn read_adml(name: &str, bytes: &[u8]) -> Result<Adml, String> {
 }
 
 /// Checks that `adml` (file `name`) defines everything `admx` (file `admx_name`) refers to.
-pub fn check_references(
+pub(crate) fn check_references(
     admx_name: &str,
     admx: &Admx,
     name: &str,

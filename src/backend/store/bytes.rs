@@ -10,16 +10,16 @@ use crate::domain::Operation;
 use crate::error::Error;
 
 /// What an operation counts besides its `statusDetails`: its ids, enums and timestamp.
-pub const OPERATION_BYTES: usize = 128;
+pub(crate) const OPERATION_BYTES: usize = 128;
 
 /// The bytes `op` counts.
-pub fn of_operation(op: &Operation) -> usize {
+pub(crate) fn of_operation(op: &Operation) -> usize {
     OPERATION_BYTES + op.status_details.as_ref().map_or(0, String::len)
 }
 
 impl Sources {
     /// The bytes of the ADMX and ADML contents.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         let admx = self.admx.as_ref().map_or(0, |(_, content)| content.len());
         admx + self.admls.values().map(|l| l.content.len()).sum::<usize>()
     }

@@ -26,7 +26,7 @@ use record::{StoredRecord, stamp, wire};
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An open store database.
-pub struct Db {
+pub(crate) struct Db {
     conn: Connection,
 }
 
@@ -41,7 +41,7 @@ fn guid(text: &str) -> Result<Guid, String> {
 impl Db {
     /// Opens (or creates) the database at `path`, migrating it to [`SCHEMA_VERSION`]. A
     /// database written by a newer gateway is refused.
-    pub fn open(path: &Path) -> Result<Db, String> {
+    pub(crate) fn open(path: &Path) -> Result<Db, String> {
         let conn = Connection::open(path)
             .map_err(|e| format!("cannot open the store database {}: {e}", path.display()))?;
         Db::from_connection(conn)
@@ -64,7 +64,7 @@ impl Db {
 
     /// Whether the seed decision was never made for this database (a seed applies only
     /// then): a marker row written with the seed, never inferred from what the tables hold.
-    pub fn never_seeded(&self) -> Result<bool, String> {
+    pub(crate) fn never_seeded(&self) -> Result<bool, String> {
         let seeded: Option<String> = self
             .conn
             .query_row(
@@ -80,7 +80,7 @@ impl Db {
     /// Starts a write: takes the database's write lock, waiting up to [`BUSY_TIMEOUT`] for
     /// another process holding it. Called before the store's data lock is taken, so readers
     /// never wait while SQLite does.
-    pub fn begin(&mut self) -> Result<Transaction<'_>, String> {
+    pub(crate) fn begin(&mut self) -> Result<Transaction<'_>, String> {
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)
@@ -88,7 +88,7 @@ impl Db {
 
     /// Writes what `changes` did to `data` in `tx` and commits; returns once it is durable
     /// (on an error the transaction is rolled back).
-    pub fn commit(
+    pub(crate) fn commit(
         tx: Transaction<'_>,
         data: &Data,
         changes: &[Change],
@@ -138,7 +138,7 @@ impl Db {
     }
 
     /// Reads the whole store back.
-    pub fn load(&self) -> Result<Data, String> {
+    pub(crate) fn load(&self) -> Result<Data, String> {
         let mut data = Data::default();
         let mut files = self
             .conn

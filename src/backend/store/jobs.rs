@@ -17,7 +17,7 @@ use crate::domain::{Guid, OperationStatus, OperationType, Timestamp};
 
 /// Work waiting for its simulated processing to end.
 #[derive(Clone)]
-pub struct Job {
+pub(crate) struct Job {
     pub file: Guid,
     pub operation: Guid,
     pub kind: OperationType,

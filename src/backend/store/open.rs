@@ -13,7 +13,7 @@ use crate::domain::files::FileStatus;
 use crate::domain::{Guid, OperationStatus, OperationType, Timestamp};
 
 /// What an interrupted operation says once it is failed at start-up.
-pub const INTERRUPTED: &str = "The gateway stopped before processing of this work ended, so \
+pub(crate) const INTERRUPTED: &str = "The gateway stopped before processing of this work ended, so \
                                nothing of it was applied; start it again";
 
 impl Store {

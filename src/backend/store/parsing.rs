@@ -10,14 +10,14 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// Files parsed at once, across the process.
-pub const PARSERS: usize = 2;
+pub(crate) const PARSERS: usize = 2;
 /// Time one set of files may take to read before its work is failed.
-pub const BUDGET: Duration = Duration::from_secs(10);
+pub(crate) const BUDGET: Duration = Duration::from_secs(10);
 
 static POOL: Semaphore = Semaphore::const_new(PARSERS);
 
 /// Runs `work` on the bounded pool; `Err` with the reason when it overran `budget` or failed.
-pub async fn run<T: Send + 'static>(
+pub(crate) async fn run<T: Send + 'static>(
     budget: Duration,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, String> {

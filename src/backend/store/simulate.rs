@@ -14,7 +14,7 @@ use crate::domain::{Guid, OperationKey, Timestamp};
 
 /// One ADML file as the store keeps it.
 #[derive(Clone, Debug)]
-pub struct LanguageSource {
+pub(crate) struct LanguageSource {
     pub file_name: String,
     pub language_code: String,
     pub content: FileContent,
@@ -25,7 +25,7 @@ pub struct LanguageSource {
 
 /// The bytes a file was built from, kept so later actions can check the whole set again.
 #[derive(Clone, Debug, Default)]
-pub struct Sources {
+pub(crate) struct Sources {
     /// The ADMX file's name and bytes (`None` for a record seeded without them).
     pub admx: Option<(String, FileContent)>,
     /// ADML files by lower-cased language code.
@@ -37,7 +37,7 @@ pub struct Sources {
 
 impl Sources {
     /// The sources of a record whose bytes are unknown: its ADML names, no contents.
-    pub fn unread(record: &DefinitionFile) -> Self {
+    pub(crate) fn unread(record: &DefinitionFile) -> Self {
         let admls = record
             .language_files
             .iter()
@@ -64,13 +64,13 @@ impl Sources {
     }
 
     /// Replaces the ADMX file (what was read of the old one no longer applies).
-    pub fn set_admx(&mut self, name: String, content: FileContent) {
+    pub(crate) fn set_admx(&mut self, name: String, content: FileContent) {
         self.admx = Some((name, content));
         self.admx_summary = None;
     }
 
     /// The ADML files as Graph lists them.
-    pub fn language_files(&self) -> Vec<LanguageFile> {
+    pub(crate) fn language_files(&self) -> Vec<LanguageFile> {
         self.admls
             .values()
             .map(|l| LanguageFile {
@@ -82,7 +82,7 @@ impl Sources {
     }
 
     /// The language codes, as uploaded.
-    pub fn language_codes(&self) -> Vec<String> {
+    pub(crate) fn language_codes(&self) -> Vec<String> {
         self.admls
             .values()
             .map(|l| l.language_code.clone())
@@ -92,7 +92,7 @@ impl Sources {
 
 /// What a successful read found.
 #[derive(Clone)]
-pub struct Reading {
+pub(crate) struct Reading {
     pub admx: Arc<Admx>,
     pub default: Arc<Adml>,
 }
@@ -102,7 +102,7 @@ pub struct Reading {
 /// the ADMX builds on already uploaded. Files read before (their summary kept in `sources`) are
 /// not parsed again; those read now keep theirs. Call it off the async workers (see
 /// [`super::parsing`]): parsing a large file takes milliseconds.
-pub fn read(
+pub(crate) fn read(
     sources: &mut Sources,
     known_namespaces: &[String],
     namespace: Option<&str>,
@@ -157,7 +157,7 @@ pub fn read(
 }
 
 /// Fills a record's fields from a successful read.
-pub fn describe(record: &mut DefinitionFile, sources: &Sources, reading: &Reading) {
+pub(crate) fn describe(record: &mut DefinitionFile, sources: &Sources, reading: &Reading) {
     record.display_name = reading.default.display_name.clone();
     record.description = reading.default.description.clone();
     record.target_prefix = Some(reading.admx.target_prefix.clone());

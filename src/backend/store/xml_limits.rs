@@ -13,21 +13,21 @@
 //! only what the scan already found within the limits.
 
 /// Most attributes (namespace declarations included) on one element.
-pub const MAX_ATTRIBUTES_PER_ELEMENT: usize = 32;
+pub(crate) const MAX_ATTRIBUTES_PER_ELEMENT: usize = 32;
 /// Most namespace declarations (`xmlns`, `xmlns:p`) in one file.
-pub const MAX_NAMESPACE_DECLARATIONS: usize = 32;
+pub(crate) const MAX_NAMESPACE_DECLARATIONS: usize = 32;
 /// Most elements in one file.
-pub const MAX_ELEMENTS: usize = 100_000;
+pub(crate) const MAX_ELEMENTS: usize = 100_000;
 /// Deepest nesting of elements.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Longest element or attribute name, in bytes.
-pub const MAX_NAME_BYTES: usize = 1024;
+pub(crate) const MAX_NAME_BYTES: usize = 1024;
 /// Longest attribute value, in bytes.
-pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// Checks `text` against the limits; the error says which one it broke, ending with the phrase
 /// Intune reports for a file it cannot parse.
-pub fn check(name: &str, text: &str) -> Result<(), String> {
+pub(crate) fn check(name: &str, text: &str) -> Result<(), String> {
     scan(text.as_bytes()).map_err(|broken| {
         format!("{name} is too complex to read: {broken} (ContentParsingException)")
     })

@@ -19,7 +19,7 @@
 //! accepted that exact token (see [`identity`](super::identity)), so a made-up claim cannot
 //! spend another tenant's budget; else the token's fingerprint.
 
-pub mod window;
+pub(crate) mod window;
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,7 +36,7 @@ use crate::telemetry::budget_metrics as metrics;
 
 /// The two budgets of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Every request (writes count here too).
     Read = 0,
     /// Writes only.
@@ -45,7 +45,7 @@ pub enum Kind {
 
 impl Kind {
     /// The metric label and the Redis key suffix.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Read => "read",
             Kind::Write => "write",
@@ -55,7 +55,7 @@ impl Kind {
 
 /// One budget an ask takes from: `cap` slots for this priority, out of `limit`.
 #[derive(Debug, Clone, Copy)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     pub kind: Kind,
     pub cap: u32,
     pub limit: u32,
@@ -63,7 +63,7 @@ pub struct Bucket {
 
 /// `count` slots from each of `buckets` of `tenant`, all or none.
 #[derive(Debug, Clone)]
-pub struct Ask<'a> {
+pub(crate) struct Ask<'a> {
     pub tenant: &'a str,
     pub count: u32,
     pub buckets: Vec<Bucket>,
@@ -71,7 +71,7 @@ pub struct Ask<'a> {
 
 /// What a ledger answered.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Taken; `left` slots remain in the first bucket for interactive requests.
     Granted { left: u32 },
     /// No room (or paused) for this long at least.
@@ -80,7 +80,7 @@ pub enum Decision {
 
 /// The budget's settings.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub reads: u32,
     pub writes: u32,
     pub window: Duration,
@@ -90,7 +90,7 @@ pub struct Limits {
 
 impl Limits {
     /// The limits `config` sets.
-    pub fn new(config: &BudgetConfig) -> Self {
+    pub(crate) fn new(config: &BudgetConfig) -> Self {
         Limits {
             reads: config.tenant_read_budget,
             writes: config.tenant_write_budget,
@@ -154,7 +154,7 @@ impl Drop for InLine<'_> {
 }
 
 /// Every tenant's budget, as one process sees it.
-pub struct TenantBudget {
+pub(crate) struct TenantBudget {
     limits: Limits,
     tenant_id: Option<String>,
     /// This process' count: the whole budget alone, a replica's share behind Redis.
@@ -166,7 +166,7 @@ pub struct TenantBudget {
 
 impl TenantBudget {
     /// The budget `config` describes, shared through `redis` when given.
-    pub fn new(config: &BudgetConfig, redis: Option<Arc<Redis>>) -> Self {
+    pub(crate) fn new(config: &BudgetConfig, redis: Option<Arc<Redis>>) -> Self {
         let limits = Limits::new(config);
         let local_limits = match (&redis, config.replicas) {
             (Some(_), Some(replicas)) => limits.share_of(replicas),
@@ -185,7 +185,7 @@ impl TenantBudget {
     }
 
     /// The key `token`'s requests are counted under (see the module header).
-    pub fn tenant_of(&self, token: Option<&BearerToken>, vouched: &Vouched) -> String {
+    pub(crate) fn tenant_of(&self, token: Option<&BearerToken>, vouched: &Vouched) -> String {
         if let Some(id) = &self.tenant_id {
             return format!("tid:{id}");
         }
@@ -225,7 +225,7 @@ impl TenantBudget {
     /// Takes `count` slots for `tenant` (from the write budget too when `write`), waiting in
     /// line until `deadline` or `--graph-budget-wait`, whichever is sooner. Returns how long
     /// it waited; `THROTTLED` with a `retryAfter` when the slots cannot be had in time.
-    pub async fn acquire(
+    pub(crate) async fn acquire(
         &self,
         tenant: &str,
         write: bool,
@@ -305,7 +305,7 @@ impl TenantBudget {
 
     /// Graph answered 429 for `tenant`: hold every request of the tenant for `wait`, here and,
     /// through Redis, on every replica.
-    pub async fn pause(&self, tenant: &str, wait: Duration) {
+    pub(crate) async fn pause(&self, tenant: &str, wait: Duration) {
         metrics::paused(wait);
         tracing::warn!(
             wait_ms = wait.as_millis() as u64,

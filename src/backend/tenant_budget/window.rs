@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::{Ask, Decision};
 
 /// Most tenants tracked at once; a new tenant beyond it waits a window (see [`Ledger::take`]).
-pub const MAX_TENANTS: usize = 10_000;
+pub(crate) const MAX_TENANTS: usize = 10_000;
 
 #[derive(Default)]
 struct Tenant {
@@ -35,14 +35,14 @@ impl Tenant {
 }
 
 /// Tenants' windows and pauses in this process.
-pub struct Ledger {
+pub(crate) struct Ledger {
     window: Duration,
     tenants: Mutex<HashMap<String, Tenant>>,
 }
 
 impl Ledger {
     /// A ledger counting over `window`.
-    pub fn new(window: Duration) -> Self {
+    pub(crate) fn new(window: Duration) -> Self {
         Ledger {
             window,
             tenants: Mutex::default(),
@@ -50,7 +50,7 @@ impl Ledger {
     }
 
     /// Grants `ask` now, or says how long until it could be.
-    pub fn take(&self, ask: &Ask<'_>, now: Instant) -> Decision {
+    pub(crate) fn take(&self, ask: &Ask<'_>, now: Instant) -> Decision {
         let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
         if !tenants.contains_key(ask.tenant) && tenants.len() >= MAX_TENANTS {
             tenants.retain(|_, t| !t.idle(now, self.window));
@@ -93,7 +93,7 @@ impl Ledger {
     }
 
     /// Holds every request of `tenant` until `until` (a later pause already set stands).
-    pub fn pause(&self, tenant: &str, until: Instant) {
+    pub(crate) fn pause(&self, tenant: &str, until: Instant) {
         let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
         if !tenants.contains_key(tenant) && tenants.len() >= MAX_TENANTS {
             let now = Instant::now();

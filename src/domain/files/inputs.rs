@@ -101,8 +101,11 @@ fn language_code(argument: &str, value: &str) -> Result<String, Error> {
 /// An ADML file to upload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LanguageFileUpload {
+    /// The ADML file name, ending in `.adml` (no path).
     pub file_name: String,
+    /// The file's language, a tag such as `en-US`.
     pub language_code: String,
+    /// The ADML file's bytes (not empty).
     pub content: FileContent,
 }
 
@@ -127,7 +130,9 @@ impl LanguageFileUpload {
 /// Names an ADML file to remove.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LanguageFileRef {
+    /// The ADML file name, ending in `.adml`.
     pub file_name: String,
+    /// The language of the file to remove, e.g. `en-US`.
     pub language_code: String,
 }
 
@@ -184,9 +189,13 @@ pub fn check_languages<'a>(
 /// An ADMX upload: the file, its default language and its ADML files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewDefinitionFile {
+    /// The ADMX file name, ending in `.admx`, e.g. `contoso.admx`.
     pub file_name: String,
+    /// The ADMX file's bytes (not empty).
     pub content: FileContent,
+    /// The language Intune shows the policies in, a tag such as `en-US`.
     pub default_language_code: String,
+    /// The ADML files, at most one per language.
     pub language_files: Vec<LanguageFileUpload>,
 }
 
@@ -216,13 +225,21 @@ impl NewDefinitionFile {
 /// Work an admin starts on an existing definition file. Each records its own operation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FileAction {
+    /// Adds ADML files for languages the file lacks (an `ADD_LANGUAGE_FILES` operation).
     AddLanguageFiles(Vec<LanguageFileUpload>),
+    /// Replaces ADML files of languages the file has (an `UPDATE_LANGUAGE_FILES` operation).
     UpdateLanguageFiles(Vec<LanguageFileUpload>),
+    /// Removes the named ADML files (a `REMOVE_LANGUAGE_FILES` operation).
     RemoveLanguageFiles(Vec<LanguageFileRef>),
+    /// Replaces the ADMX and its ADML files with a new version (an `UPLOAD_NEW_VERSION` operation).
     UploadNewVersion {
+        /// The new ADMX file's bytes.
         content: FileContent,
+        /// The ADML files that go with the new version.
         language_files: Vec<LanguageFileUpload>,
     },
+    /// Intune's remove action: the file goes `REMOVAL_IN_PROGRESS`, then disappears (a `REMOVE`
+    /// operation).
     Remove,
 }
 

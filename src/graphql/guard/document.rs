@@ -12,9 +12,9 @@ use crate::error::Code;
 use crate::refusal::Refusal;
 
 /// The directives a client may use in an operation (the schema defines no custom ones).
-pub const EXECUTABLE_DIRECTIVES: [&str; 2] = ["skip", "include"];
+pub(crate) const EXECUTABLE_DIRECTIVES: [&str; 2] = ["skip", "include"];
 /// The fields federation adds to `Query`.
-pub const FEDERATION_FIELDS: [&str; 2] = ["_service", "_entities"];
+pub(crate) const FEDERATION_FIELDS: [&str; 2] = ["_service", "_entities"];
 
 /// What a walk over the document collected.
 #[derive(Default)]
@@ -42,7 +42,7 @@ impl Found {
 
 /// Refuses a document with too many directives, an unknown directive, or a federation or
 /// introspection field that is switched off.
-pub fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResult<()> {
+pub(crate) fn check(document: &ExecutableDocument, limits: &GuardLimits) -> ServerResult<()> {
     let mut found = Found::default();
     // An explicit stack: the walk's depth never depends on the input.
     let mut stack: Vec<&SelectionSet> = Vec::new();

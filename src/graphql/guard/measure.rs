@@ -9,13 +9,13 @@ use async_graphql::{Name, Pos, Variables};
 use async_graphql_value::{ConstValue, Value};
 
 /// Page size assumed when a paged field is selected without `first` (the resolvers' default).
-pub const DEFAULT_PAGE: u64 = 25;
+pub(crate) const DEFAULT_PAGE: u64 = 25;
 /// Largest page a paged field returns; a bigger `first` is refused by the resolver anyway.
-pub const MAX_PAGE: u64 = 100;
+pub(crate) const MAX_PAGE: u64 = 100;
 
 /// The expanded figures of a selection set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Measure {
+pub(crate) struct Measure {
     /// Fields after expanding fragments (`__typename` included); the selection of a paged
     /// field counts `first` times.
     pub cost: u64,
@@ -46,7 +46,7 @@ impl Measure {
 
 /// Why a document could not be measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unmeasurable {
+pub(crate) enum Unmeasurable {
     /// A fragment spreads itself, directly or through others.
     Cycle { fragment: String, pos: Pos },
     /// Selection sets nest deeper than the limit (counted as [`Measure::height`]).
@@ -54,7 +54,7 @@ pub enum Unmeasurable {
 }
 
 /// Measures selection sets of one document; remembers each fragment's figures.
-pub struct Measurer<'a> {
+pub(crate) struct Measurer<'a> {
     doc: &'a ExecutableDocument,
     /// Field names that take `first` (paged fields of the schema).
     paged: &'a HashSet<String>,
@@ -71,12 +71,12 @@ enum Visit {
     Done(Measure),
 }
 
-pub const INTROSPECTION_ROOTS: [&str; 2] = ["__schema", "__type"];
+pub(crate) const INTROSPECTION_ROOTS: [&str; 2] = ["__schema", "__type"];
 const INTROSPECTION_LISTS: [&str; 4] = ["fields", "inputFields", "interfaces", "possibleTypes"];
 
 impl<'a> Measurer<'a> {
     /// A measurer for `doc`; `defaults` are the executed operation's variable defaults.
-    pub fn new(
+    pub(crate) fn new(
         doc: &'a ExecutableDocument,
         paged: &'a HashSet<String>,
         variables: &'a Variables,
@@ -94,7 +94,11 @@ impl<'a> Measurer<'a> {
     }
 
     /// The figures of an operation's selection set.
-    pub fn operation(&mut self, set: &'a SelectionSet, pos: Pos) -> Result<Measure, Unmeasurable> {
+    pub(crate) fn operation(
+        &mut self,
+        set: &'a SelectionSet,
+        pos: Pos,
+    ) -> Result<Measure, Unmeasurable> {
         self.set(set, false, 0, pos)
     }
 

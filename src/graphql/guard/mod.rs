@@ -38,27 +38,26 @@ use async_graphql::{
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
-pub use measure::{DEFAULT_PAGE, MAX_PAGE, Measure};
-pub use response::{BoundWhenSent, ResponseLimits, http_batch_body, http_body};
+pub(crate) use response::{BoundWhenSent, ResponseLimits, http_batch_body, http_body};
 
 use super::documents::{DocumentCache, Validations};
 use crate::error::Code;
 use crate::refusal::Refusal;
 use crate::telemetry::metrics::Metrics;
 use measure::Measurer;
-pub use refusals::refused;
+pub(crate) use refusals::refused;
 use refusals::{check_limits, unmeasurable};
 
 /// async-graphql's parser refuses selection sets nested deeper than this; brackets nested
 /// deeper are refused before parsing, so the parser never recurses that far.
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 /// Selection sets (fragments and inline fragments included) nested deeper than this are
 /// refused: async-graphql's own recursion limit, set on the schema too.
-pub const MAX_RECURSION: usize = 32;
+pub(crate) const MAX_RECURSION: usize = 32;
 /// Introspection lists (`fields`, `inputFields`, `interfaces`, `possibleTypes`) nested this
 /// deep or deeper are refused, as graphql-js does: the schema's own cycles would otherwise
 /// let a small query return an enormous answer.
-pub const MAX_INTROSPECTION_LISTS: usize = 3;
+pub(crate) const MAX_INTROSPECTION_LISTS: usize = 3;
 
 /// The caps on one operation's document (each documented on its `Config` flag).
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +78,7 @@ pub struct QueryLimits {
 
 /// What the guard holds every operation to.
 #[derive(Clone)]
-pub struct GuardLimits {
+pub(crate) struct GuardLimits {
     pub query: QueryLimits,
     /// Whether `_service` and `_entities` may be queried.
     pub federation: bool,
@@ -94,7 +93,7 @@ pub struct GuardLimits {
 }
 
 /// The guard as a schema extension, with the cache of documents it has parsed.
-pub struct Guard(pub Arc<GuardLimits>, pub Arc<DocumentCache>);
+pub(crate) struct Guard(pub Arc<GuardLimits>, pub Arc<DocumentCache>);
 
 impl ExtensionFactory for Guard {
     fn create(&self) -> Arc<dyn Extension> {
@@ -271,7 +270,8 @@ pub(crate) fn finish(response: &mut Response, limits: &GuardLimits, bound_when_s
 ///
 /// `prepare_request` can return one error only; when several limits are exceeded the first
 /// (in the order below) is reported.
-pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<ExecutableDocument> {
+#[cfg(test)]
+pub(crate) fn check(request: &Request, limits: &GuardLimits) -> ServerResult<ExecutableDocument> {
     let (document, _) = parse_checked(&request.query, limits)?;
     measure_checked(&document, request, limits)?;
     Ok(document)
@@ -279,7 +279,8 @@ pub fn check(request: &Request, limits: &GuardLimits) -> ServerResult<Executable
 
 /// [`check`], with the parsing and the checks that do not depend on variables skipped for a
 /// document found in `documents` (and a newly parsed one remembered there).
-pub fn check_cached(
+#[cfg(test)]
+pub(crate) fn check_cached(
     request: &Request,
     limits: &GuardLimits,
     documents: &DocumentCache,
@@ -300,7 +301,7 @@ fn check_remembered(
 
 /// The document of `query` from `documents`, or counted, parsed and given the checks that do
 /// not depend on variables now, and remembered there.
-pub fn parsed_cached(
+pub(crate) fn parsed_cached(
     query: &str,
     limits: &GuardLimits,
     documents: &DocumentCache,

@@ -67,7 +67,7 @@ pub(super) fn unmeasurable(problem: Unmeasurable, metrics: &Metrics) -> ServerEr
 
 /// The `LIMIT_EXCEEDED` error for `refusal`, at `pos` in the document when it points at an
 /// operation; the refusal is counted here, in `metrics`.
-pub fn refused(metrics: &Metrics, refusal: Refusal, pos: Option<Pos>) -> ServerError {
+pub(crate) fn refused(metrics: &Metrics, refusal: Refusal, pos: Option<Pos>) -> ServerError {
     metrics.refused(&refusal);
     let mut error = ServerError::new(refusal.to_string(), pos);
     crate::graphql::ensure_code(&mut error, refusal.code());

@@ -27,7 +27,7 @@ pub struct ResponseLimits {
 /// Request data saying the response goes back over HTTP, which holds it to the byte cap as it
 /// serialises it ([`http_body`], [`http_batch_body`]), so the guard need not measure it first.
 #[derive(Debug, Clone, Copy)]
-pub struct BoundWhenSent;
+pub(crate) struct BoundWhenSent;
 
 impl ResponseLimits {
     /// Trims `response` to the error cap, then replaces it with one `LIMIT_EXCEEDED` error if
@@ -66,7 +66,7 @@ impl ResponseLimits {
 /// The JSON body answering one HTTP request: `response` serialised once, or, when that goes
 /// over `max_response_bytes` (serialising stops there), the `LIMIT_EXCEEDED` error that
 /// `response` is then replaced with.
-pub fn http_body(
+pub(crate) fn http_body(
     response: &mut Response,
     limits: &ResponseLimits,
     metrics: &Metrics,
@@ -85,7 +85,7 @@ pub fn http_body(
 /// [`http_body`]; responses are kept in order while the total stays within
 /// `max_batch_response_bytes`, and each one that would go over is replaced by a
 /// `LIMIT_EXCEEDED` error, so the client still gets one answer per operation.
-pub fn http_batch_body(
+pub(crate) fn http_batch_body(
     responses: &mut [Response],
     limits: &ResponseLimits,
     metrics: &Metrics,

@@ -9,7 +9,7 @@ use async_graphql::{Request, Variables};
 
 use crate::telemetry::metrics::Metrics;
 
-use super::measure::{Measurer, Unmeasurable};
+use super::measure::{DEFAULT_PAGE, MAX_PAGE, Measure, Measurer, Unmeasurable};
 use super::*;
 
 fn paged() -> HashSet<String> {

@@ -5,7 +5,7 @@
 
 /// What the counting lexer found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TextShape {
+pub(crate) struct TextShape {
     /// Lexical tokens (punctuators, names, numbers, strings), as the GraphQL spec defines them.
     pub tokens: usize,
     /// Deepest nesting of `{`, `(` and `[`.
@@ -16,7 +16,7 @@ pub struct TextShape {
 ///
 /// Exact for a valid document; for an invalid one the figures are close enough to judge its
 /// size (the parser reports the syntax error afterwards).
-pub fn scan(text: &str) -> TextShape {
+pub(crate) fn scan(text: &str) -> TextShape {
     let bytes = text.as_bytes();
     let mut shape = TextShape::default();
     let mut open = 0usize;

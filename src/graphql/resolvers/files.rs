@@ -54,7 +54,7 @@ fn each_language_file<F, T>(
 
 /// Reads of uploaded definition files.
 #[derive(Default)]
-pub struct FileQuery;
+pub(crate) struct FileQuery;
 
 #[Object]
 impl FileQuery {
@@ -115,7 +115,7 @@ async fn act(
 /// and returns the file as it is right after; follow
 /// `groupPolicyUploadedDefinitionFileChanged` to see the work end.
 #[derive(Default)]
-pub struct FileMutation;
+pub(crate) struct FileMutation;
 
 #[Object]
 impl FileMutation {
@@ -248,7 +248,7 @@ impl FileMutation {
 
 /// Live updates of a definition file.
 #[derive(Default)]
-pub struct FileSubscription;
+pub(crate) struct FileSubscription;
 
 #[Subscription]
 impl FileSubscription {

@@ -69,7 +69,7 @@ async fn load(ctx: &Context<'_>, key: OperationKey) -> Result<Option<GroupPolicy
 /// A subscription's stream: each state of `watch` as `emit` turns it (telling whether it is
 /// settled), until a settled state (inclusive), the end (`None`) or an error. It ends right
 /// after a settled state rather than waiting for another change.
-pub fn until_settled<T: Send + 'static, U>(
+pub(crate) fn until_settled<T: Send + 'static, U>(
     watch: BoxStream<'static, Result<Option<T>, Error>>,
     emit: fn(T) -> (bool, U),
 ) -> impl Stream<Item = Result<U>> {
@@ -89,7 +89,7 @@ pub fn until_settled<T: Send + 'static, U>(
 }
 
 /// Checks `first` (1..=100, 25 when omitted).
-pub fn page_size(first: Option<i32>) -> Result<usize> {
+pub(crate) fn page_size(first: Option<i32>) -> Result<usize> {
     let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&first) {
         return Err(Error::bad_argument(
@@ -102,7 +102,7 @@ pub fn page_size(first: Option<i32>) -> Result<usize> {
 }
 
 /// One page of a definition file's operations.
-pub async fn operations_page(
+pub(crate) async fn operations_page(
     ctx: &Context<'_>,
     file: Guid,
     first: Option<i32>,
@@ -122,7 +122,7 @@ pub async fn operations_page(
 
 /// Reads of group policy operations.
 #[derive(Default)]
-pub struct OperationQuery;
+pub(crate) struct OperationQuery;
 
 #[Object]
 impl OperationQuery {
@@ -175,7 +175,7 @@ impl OperationQuery {
 
 /// Changes to group policy operations.
 #[derive(Default)]
-pub struct OperationMutation;
+pub(crate) struct OperationMutation;
 
 #[Object]
 impl OperationMutation {
@@ -252,7 +252,7 @@ impl OperationMutation {
 
 /// Live updates of an operation.
 #[derive(Default)]
-pub struct OperationSubscription;
+pub(crate) struct OperationSubscription;
 
 #[Subscription]
 impl OperationSubscription {

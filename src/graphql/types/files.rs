@@ -15,7 +15,7 @@ use crate::graphql::resolvers::operations_page;
 
 /// Standard base64 (RFC 4648, with padding) of a file's bytes, as Graph's Edm.Binary.
 /// Input only: the gateway never returns file contents.
-pub struct Base64(pub FileContent);
+pub(crate) struct Base64(pub FileContent);
 
 /// A file's bytes as standard base64 with padding (RFC 4648 section 4, alphabet `A-Z a-z 0-9 +
 /// /`, `=` padding; not the URL-safe alphabet), as Graph's Edm.Binary. Input only: the gateway
@@ -79,7 +79,7 @@ pub enum GroupPolicyType {
 
 /// An ADML language file of an uploaded definition file. Its content is write-only, as in Graph.
 #[derive(SimpleObject)]
-pub struct GroupPolicyUploadedLanguageFile {
+pub(crate) struct GroupPolicyUploadedLanguageFile {
     /// The ADML file name, e.g. contoso.adml.
     pub file_name: Option<String>,
     /// Its language, e.g. en-US.
@@ -89,7 +89,7 @@ pub struct GroupPolicyUploadedLanguageFile {
 }
 
 /// An ADMX file an admin uploaded, with its ADML files and the operations Intune recorded on it.
-pub struct GroupPolicyUploadedDefinitionFile {
+pub(crate) struct GroupPolicyUploadedDefinitionFile {
     pub file: DefinitionFile,
     /// The file's operations when they were read with it (subscriptions), so the nested
     /// first page costs no further call.
@@ -98,7 +98,7 @@ pub struct GroupPolicyUploadedDefinitionFile {
 
 impl GroupPolicyUploadedDefinitionFile {
     /// A file read on its own.
-    pub fn new(file: DefinitionFile) -> Self {
+    pub(crate) fn new(file: DefinitionFile) -> Self {
         GroupPolicyUploadedDefinitionFile {
             file,
             operations: None,
@@ -212,7 +212,7 @@ impl GroupPolicyUploadedDefinitionFile {
 }
 
 /// Looks a definition file up through the request's file loader.
-pub async fn load_file(
+pub(crate) async fn load_file(
     ctx: &Context<'_>,
     id: Guid,
 ) -> Result<Option<GroupPolicyUploadedDefinitionFile>> {
@@ -227,7 +227,7 @@ pub async fn load_file(
 
 /// A definition file and the cursor that resumes the list after it.
 #[derive(SimpleObject)]
-pub struct GroupPolicyUploadedDefinitionFileEdge {
+pub(crate) struct GroupPolicyUploadedDefinitionFileEdge {
     /// Opaque; pass it as `after` to continue after this file.
     pub cursor: String,
     /// The file.
@@ -235,7 +235,7 @@ pub struct GroupPolicyUploadedDefinitionFileEdge {
 }
 
 /// One page of the tenant's definition files (a Relay connection, forward only).
-pub struct GroupPolicyUploadedDefinitionFileConnection {
+pub(crate) struct GroupPolicyUploadedDefinitionFileConnection {
     pub edges: Vec<(String, DefinitionFile)>,
     pub page_info: PageInfo,
 }
@@ -269,7 +269,7 @@ impl GroupPolicyUploadedDefinitionFileConnection {
 
 /// An ADML file to send: its name, its language (e.g. en-US) and its bytes.
 #[derive(InputObject)]
-pub struct GroupPolicyUploadedLanguageFileInput {
+pub(crate) struct GroupPolicyUploadedLanguageFileInput {
     /// The ADML file name, e.g. contoso.adml.
     pub file_name: String,
     /// Its language, e.g. en-US. One ADML per language.
@@ -280,7 +280,7 @@ pub struct GroupPolicyUploadedLanguageFileInput {
 
 /// Names an ADML file of a definition file, for removal.
 #[derive(InputObject)]
-pub struct GroupPolicyLanguageFileRefInput {
+pub(crate) struct GroupPolicyLanguageFileRefInput {
     /// The ADML file name, e.g. contoso.adml.
     pub file_name: String,
     /// Its language, e.g. de-DE.
@@ -289,7 +289,7 @@ pub struct GroupPolicyLanguageFileRefInput {
 
 /// An ADMX file to upload with its ADML files.
 #[derive(InputObject)]
-pub struct UploadGroupPolicyDefinitionFileInput {
+pub(crate) struct UploadGroupPolicyDefinitionFileInput {
     /// The ADMX file name, e.g. contoso.admx.
     pub file_name: String,
     /// The ADMX bytes, standard base64.

@@ -3,11 +3,10 @@
 //! uploaded definition file ([`files`]). They wrap domain values; resolvers live in
 //! [`super::resolvers`].
 
-pub mod files;
-pub mod operations;
+pub(crate) mod files;
+pub(crate) mod operations;
 
-pub use operations::{
-    CreateGroupPolicyOperationInput, DateTime, GroupPolicyOperation,
-    GroupPolicyOperationConnection, GroupPolicyOperationEdge, GroupPolicyOperationStatus,
-    GroupPolicyOperationType, PageInfo, UpdateGroupPolicyOperationInput,
+pub(crate) use operations::{
+    CreateGroupPolicyOperationInput, GroupPolicyOperation, GroupPolicyOperationConnection,
+    PageInfo, UpdateGroupPolicyOperationInput,
 };

@@ -53,7 +53,7 @@ pub enum GroupPolicyOperationStatus {
 
 /// RFC 3339 date-time with offset, as Graph's Edm.DateTimeOffset; up to 7 fractional digits.
 /// Values read from Graph come back exactly as Graph wrote them (precision and offset kept).
-pub struct DateTime(pub Timestamp);
+pub(crate) struct DateTime(pub Timestamp);
 
 /// A point in time as RFC 3339 text with an offset, as Graph's Edm.DateTimeOffset: up to 7
 /// fractional digits, e.g. `2025-09-07T08:32:57.5081686Z`. The service writes UTC (`Z`); values
@@ -81,7 +81,7 @@ impl ScalarType for DateTime {
 
 /// A record Intune keeps of work on an uploaded ADMX definition file: an upload, a new
 /// version, a language-file change or a removal, and how far that work has come.
-pub struct GroupPolicyOperation(pub Operation);
+pub(crate) struct GroupPolicyOperation(pub Operation);
 
 #[Object]
 impl GroupPolicyOperation {
@@ -127,7 +127,7 @@ impl GroupPolicyOperation {
 
 /// Where a page of operations sits in the whole list.
 #[derive(SimpleObject)]
-pub struct PageInfo {
+pub(crate) struct PageInfo {
     /// True when another page follows; fetch it with `after: endCursor`.
     pub has_next_page: bool,
     /// True when this page was fetched with `after`, so operations precede it.
@@ -140,7 +140,7 @@ pub struct PageInfo {
 
 /// An operation and the cursor that resumes the list after it.
 #[derive(SimpleObject)]
-pub struct GroupPolicyOperationEdge {
+pub(crate) struct GroupPolicyOperationEdge {
     /// Opaque; pass it as `after` to continue after this operation.
     pub cursor: String,
     /// The operation.
@@ -148,14 +148,14 @@ pub struct GroupPolicyOperationEdge {
 }
 
 /// One page of a definition file's operations (a Relay connection, forward only).
-pub struct GroupPolicyOperationConnection {
+pub(crate) struct GroupPolicyOperationConnection {
     pub edges: Vec<(String, Operation)>,
     pub page_info: PageInfo,
 }
 
 impl GroupPolicyOperationConnection {
     /// A page of `items`; `has_previous_page` is true when it was fetched with `after`.
-    pub fn new(
+    pub(crate) fn new(
         items: Vec<(String, Operation)>,
         has_next_page: bool,
         has_previous_page: bool,
@@ -202,7 +202,7 @@ impl GroupPolicyOperationConnection {
 
 /// The fields of a new operation. The service assigns `id` and `lastModifiedDateTime`.
 #[derive(InputObject)]
-pub struct CreateGroupPolicyOperationInput {
+pub(crate) struct CreateGroupPolicyOperationInput {
     /// What kind of change the operation records. `UNKNOWN_FUTURE_VALUE` is refused.
     pub operation_type: GroupPolicyOperationType,
     /// The initial status. `UNKNOWN_FUTURE_VALUE` is refused.
@@ -213,7 +213,7 @@ pub struct CreateGroupPolicyOperationInput {
 
 /// Absent field: unchanged. statusDetails: null clears it. At least one field is required.
 #[derive(InputObject)]
-pub struct UpdateGroupPolicyOperationInput {
+pub(crate) struct UpdateGroupPolicyOperationInput {
     /// New kind of change; omit to keep it. `UNKNOWN_FUTURE_VALUE` is refused.
     pub operation_type: Option<GroupPolicyOperationType>,
     /// New status; omit to keep it. `UNKNOWN_FUTURE_VALUE` is refused.

@@ -33,7 +33,7 @@ use crate::telemetry::metrics::Metrics;
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Settings of one connection.
-pub struct Settings {
+pub(crate) struct Settings {
     pub protocol: Protocols,
     pub keepalive: Duration,
     pub init_timeout: Duration,
@@ -45,7 +45,7 @@ pub struct Settings {
 
 /// Serves one connection until either side ends it. `on_init` receives the payload of
 /// `connection_init`.
-pub async fn serve(
+pub(crate) async fn serve(
     socket: WebSocket,
     executor: ConnectionExecutor,
     settings: Settings,

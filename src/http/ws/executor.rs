@@ -21,7 +21,7 @@ use crate::telemetry::metrics::Metrics;
 
 /// The executor of one connection.
 #[derive(Clone)]
-pub struct ConnectionExecutor {
+pub(crate) struct ConnectionExecutor {
     pub schema: GatewaySchema,
     pub backend: Arc<dyn Backend>,
     /// Graph requests each operation may cause.

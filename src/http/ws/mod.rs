@@ -33,15 +33,20 @@ use crate::refusal::Refusal;
 use executor::ConnectionExecutor;
 use slots::{AddressSlot, AddressSlots, Slot};
 
-pub use slots::Slots;
+pub(crate) use slots::Slots;
 
 /// Limits of the WebSocket endpoint.
 #[derive(Debug, Clone)]
 pub struct WebSocketLimits {
+    /// Time a client has to send `connection_init` before the socket is closed with 4408.
     pub init_timeout: Duration,
+    /// Most open WebSockets in total; more get 503 with `Retry-After`.
     pub max_total: usize,
+    /// Most open WebSockets from one client IP address; more get 503 with `Retry-After`.
     pub max_per_address: usize,
+    /// Most bytes waiting to be sent to one client before the connection pauses for it.
     pub max_queued_bytes: usize,
+    /// Time a client may leave more than `max_queued_bytes` unread before it is disconnected.
     pub stall_timeout: Duration,
 }
 
@@ -59,7 +64,7 @@ impl WebSocketLimits {
 }
 
 /// The open WebSockets, counted in total and per client address.
-pub struct OpenWebSockets {
+pub(crate) struct OpenWebSockets {
     total: Slots,
     per_address: AddressSlots,
 }
@@ -72,7 +77,7 @@ struct Admitted {
 
 impl OpenWebSockets {
     /// Counters for `limits`.
-    pub fn new(limits: &WebSocketLimits) -> Self {
+    pub(crate) fn new(limits: &WebSocketLimits) -> Self {
         OpenWebSockets {
             total: Slots::new(limits.max_total),
             per_address: AddressSlots::new(limits.max_per_address),
@@ -113,7 +118,7 @@ impl AppState {
 }
 
 /// Whether a GET asks to become a WebSocket.
-pub fn is_upgrade(headers: &HeaderMap) -> bool {
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
     headers
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
@@ -149,7 +154,7 @@ fn caller_from_init(payload: &serde_json::Value, fallback: &Caller) -> Caller {
 }
 
 /// Upgrades a GET on `/graphql` to a GraphQL WebSocket, if the caps allow another.
-pub async fn upgrade(state: AppState, request: Request) -> Response {
+pub(crate) async fn upgrade(state: AppState, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let fallback = caller_from(&parts.headers);
     // Browsers do not preflight WebSockets: without this, any site a developer visits could

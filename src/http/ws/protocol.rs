@@ -19,18 +19,18 @@ use axum::extract::ws::Message;
 use tokio::sync::watch;
 
 /// Close codes and reasons of the `graphql-transport-ws` protocol.
-pub mod close {
-    pub const MALFORMED: u16 = 4400;
-    pub const UNAUTHORIZED: u16 = 4401;
-    pub const INIT_TIMEOUT: u16 = 4408;
-    pub const DUPLICATE_ID: u16 = 4409;
+pub(crate) mod close {
+    pub(crate) const MALFORMED: u16 = 4400;
+    pub(crate) const UNAUTHORIZED: u16 = 4401;
+    pub(crate) const INIT_TIMEOUT: u16 = 4408;
+    pub(crate) const DUPLICATE_ID: u16 = 4409;
 }
 
 /// Longest operation id quoted in a close reason (a reason must fit in 123 bytes).
 const MAX_QUOTED_ID: usize = 64;
 
 /// What to do with one incoming WebSocket message.
-pub enum Action {
+pub(crate) enum Action {
     /// Hand it to the protocol library (boxed: a request is large, a skip is not).
     Pass(Box<serde_json::Result<ClientMessage>>),
     /// Not a GraphQL message (ping, pong, a client's close frame): nothing to do.
@@ -44,7 +44,7 @@ type Ids = Arc<Mutex<HashSet<String>>>;
 
 /// Holds an operation id while its operation lives; the id is free again once every holder
 /// (the request's data and the running stream) has dropped it.
-pub struct ActiveId {
+pub(crate) struct ActiveId {
     ids: Ids,
     id: String,
 }
@@ -59,7 +59,7 @@ impl Drop for ActiveId {
 }
 
 /// Checks the messages of one connection.
-pub struct Checker {
+pub(crate) struct Checker {
     protocol: Protocols,
     initialised: watch::Sender<bool>,
     active: Ids,
@@ -67,7 +67,7 @@ pub struct Checker {
 
 impl Checker {
     /// A checker for a connection speaking `protocol`.
-    pub fn new(protocol: Protocols) -> Self {
+    pub(crate) fn new(protocol: Protocols) -> Self {
         Checker {
             protocol,
             initialised: watch::Sender::new(false),
@@ -76,12 +76,12 @@ impl Checker {
     }
 
     /// Becomes true when `connection_init` arrives.
-    pub fn initialised(&self) -> watch::Receiver<bool> {
+    pub(crate) fn initialised(&self) -> watch::Receiver<bool> {
         self.initialised.subscribe()
     }
 
     /// Judges one message.
-    pub fn check(&mut self, message: &Message) -> Action {
+    pub(crate) fn check(&mut self, message: &Message) -> Action {
         let bytes: &[u8] = match message {
             Message::Text(text) => text.as_bytes(),
             Message::Binary(bytes) => bytes,

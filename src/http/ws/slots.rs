@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 
 /// Counts holders of a slot against a cap.
 #[derive(Clone)]
-pub struct Slots {
+pub(crate) struct Slots {
     live: Arc<AtomicUsize>,
     cap: usize,
 }
 
 /// A held slot, given back on drop.
-pub struct Slot(Arc<AtomicUsize>);
+pub(crate) struct Slot(Arc<AtomicUsize>);
 
 impl Drop for Slot {
     fn drop(&mut self) {
@@ -25,7 +25,7 @@ impl Drop for Slot {
 
 impl Slots {
     /// Allows `cap` holders at once.
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Slots {
             live: Arc::new(AtomicUsize::new(0)),
             cap,
@@ -33,7 +33,7 @@ impl Slots {
     }
 
     /// Takes a slot, or `None` when all are in use.
-    pub fn acquire(&self) -> Option<Slot> {
+    pub(crate) fn acquire(&self) -> Option<Slot> {
         self.live
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 (n < self.cap).then_some(n + 1)
@@ -43,12 +43,12 @@ impl Slots {
     }
 
     /// Slots held now.
-    pub fn live(&self) -> usize {
+    pub(crate) fn live(&self) -> usize {
         self.live.load(Ordering::SeqCst)
     }
 
     /// The cap.
-    pub fn cap(&self) -> usize {
+    pub(crate) fn cap(&self) -> usize {
         self.cap
     }
 }
@@ -56,14 +56,14 @@ impl Slots {
 type Counts = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
 /// Counts holders per client address against a cap for each address.
-pub struct AddressSlots {
+pub(crate) struct AddressSlots {
     live: Counts,
     cap: usize,
 }
 
 /// A held slot of one address, given back on drop (the address is forgotten at zero, so the
 /// map only ever holds addresses with an open connection).
-pub struct AddressSlot {
+pub(crate) struct AddressSlot {
     live: Counts,
     address: IpAddr,
 }
@@ -82,7 +82,7 @@ impl Drop for AddressSlot {
 
 impl AddressSlots {
     /// Allows `cap` holders per address.
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         AddressSlots {
             live: Counts::default(),
             cap,
@@ -90,7 +90,7 @@ impl AddressSlots {
     }
 
     /// Takes a slot for `address`, or `None` when that address holds all it may.
-    pub fn acquire(&self, address: IpAddr) -> Option<AddressSlot> {
+    pub(crate) fn acquire(&self, address: IpAddr) -> Option<AddressSlot> {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let count = live.entry(address).or_default();
         if *count >= self.cap {
@@ -107,7 +107,7 @@ impl AddressSlots {
     }
 
     /// The cap per address.
-    pub fn cap(&self) -> usize {
+    pub(crate) fn cap(&self) -> usize {
         self.cap
     }
 }

@@ -14,7 +14,7 @@ use crate::support::files::{
 use crate::support::helpers::*;
 
 /// Reads the file until no work on it is in progress (bounded wait).
-pub async fn settled(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn settled(app: &TestApp, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let data = app.data(&get_file(), json!({ "id": id })).await;
@@ -31,12 +31,12 @@ pub async fn settled(app: &TestApp, id: &str) -> Value {
 }
 
 /// Uploads `input`; returns the file once its processing ended.
-pub async fn upload_settled(app: &TestApp, input: Value) -> Value {
+pub(crate) async fn upload_settled(app: &TestApp, input: Value) -> Value {
     let id = upload_file(app, input).await;
     settled(app, &id).await
 }
 
-pub fn b64(text: &str) -> String {
+pub(crate) fn b64(text: &str) -> String {
     STANDARD.encode(text)
 }
 

@@ -18,25 +18,25 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::support::helpers::{TestApp, code, serve_tcp};
 
-pub fn assert_limit(body: &Value, needle: &str) {
+pub(crate) fn assert_limit(body: &Value, needle: &str) {
     assert_eq!(code(body), "LIMIT_EXCEEDED", "{body}");
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains(needle), "{needle:?} not in {message:?}");
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
 }
 
-pub fn assert_passes(body: &Value) {
+pub(crate) fn assert_passes(body: &Value) {
     assert!(body.get("errors").is_none(), "{body}");
     assert!(body["data"].is_object(), "{body}");
 }
 
-pub fn repeat_join(n: usize, item: impl Fn(usize) -> String) -> String {
+pub(crate) fn repeat_join(n: usize, item: impl Fn(usize) -> String) -> String {
     (0..n).map(item).collect::<Vec<_>>().join(" ")
 }
 
 /// Runs one operation over a fresh `graphql-transport-ws` connection to `app` served on TCP;
 /// returns the first message about it (`next` or `error`).
-pub async fn over_websocket(app: &TestApp, payload: Value) -> Value {
+pub(crate) async fn over_websocket(app: &TestApp, payload: Value) -> Value {
     let addr = serve_tcp(app.router.clone()).await;
     let mut request = format!("ws://{addr}/graphql")
         .into_client_request()

@@ -14,7 +14,7 @@ use crate::support::helpers::AllBytes;
 use crate::support::helpers::TestApp;
 
 /// Fails the calling test, with the remedy, when this build has no playground bundle.
-pub fn require_bundle() {
+pub(crate) fn require_bundle() {
     if !BUNDLED {
         panic!(
             "this build has no playground bundle: run `playground/build.sh` (needs Node.js \

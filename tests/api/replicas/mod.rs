@@ -24,14 +24,14 @@ use crate::support::helpers::{Mode, TOKEN, TestApp, config};
 use fake_graph::FakeGraph;
 
 /// A `redis-server` child process on a free loopback port.
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     port: u16,
     child: Option<Child>,
 }
 
 impl RedisServer {
     /// Starts one and waits until it answers PING.
-    pub fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -42,12 +42,12 @@ impl RedisServer {
     }
 
     /// `redis://127.0.0.1:PORT`
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server (its data goes with it: no persistence).
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -55,7 +55,7 @@ impl RedisServer {
     }
 
     /// Starts the server again on the same port and waits until it answers.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
@@ -88,7 +88,7 @@ impl RedisServer {
     }
 
     /// A plain client, for tests that look into Redis themselves.
-    pub async fn client(&self) -> redis::aio::MultiplexedConnection {
+    pub(crate) async fn client(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.url())
             .expect("a URL")
             .get_multiplexed_async_connection()
@@ -104,7 +104,7 @@ impl Drop for RedisServer {
 }
 
 /// The configuration of one replica of a Graph-mode gateway over `graph` sharing `redis`.
-pub fn replica_config(graph: &FakeGraph, redis: &RedisServer) -> Config {
+pub(crate) fn replica_config(graph: &FakeGraph, redis: &RedisServer) -> Config {
     let mut config = config();
     config.backend = BackendKind::Graph;
     config.graph.graph_url = graph.base_url();
@@ -121,7 +121,9 @@ fn share_redis(config: &mut Config, redis: &RedisServer) {
 }
 
 /// A connection to `redis` as a replica makes one (see `replica_config`).
-pub fn redis_connection(redis: &RedisServer) -> std::sync::Arc<gpo_gateway::shared_state::Redis> {
+pub(crate) fn redis_connection(
+    redis: &RedisServer,
+) -> std::sync::Arc<gpo_gateway::shared_state::Redis> {
     let mut config = config();
     share_redis(&mut config, redis);
     gpo_gateway::shared_state::Redis::new(&config.redis)
@@ -130,7 +132,7 @@ pub fn redis_connection(redis: &RedisServer) -> std::sync::Arc<gpo_gateway::shar
 }
 
 /// A request for the persisted query `hash`, with its text `query` or without.
-pub fn with_hash(query: Option<&str>, hash: &str) -> serde_json::Value {
+pub(crate) fn with_hash(query: Option<&str>, hash: &str) -> serde_json::Value {
     let mut body = serde_json::json!({
         "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } }
     });
@@ -141,7 +143,7 @@ pub fn with_hash(query: Option<&str>, hash: &str) -> serde_json::Value {
 }
 
 /// A replica built from `config`, as `main` builds one.
-pub fn replica(graph: &FakeGraph, config: &Config) -> TestApp {
+pub(crate) fn replica(graph: &FakeGraph, config: &Config) -> TestApp {
     let app = gpo_gateway::app(config).expect("the gateway builds");
     TestApp {
         router: app.router,
@@ -153,7 +155,7 @@ pub fn replica(graph: &FakeGraph, config: &Config) -> TestApp {
 }
 
 /// Two replicas of `config` (made by `tune` from the default replica configuration).
-pub async fn two_replicas(
+pub(crate) async fn two_replicas(
     redis: &RedisServer,
     tune: impl Fn(&mut Config),
 ) -> (FakeGraph, TestApp, TestApp) {

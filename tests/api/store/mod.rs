@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::support::helpers::*;
 
 /// Every example operation in playground/examples (name, query, variables), in file order.
-pub fn examples() -> Vec<(String, String, Value)> {
+pub(crate) fn examples() -> Vec<(String, String, Value)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("playground/examples");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("playground/examples exists")

@@ -14,7 +14,7 @@ use gpo_gateway::domain::{Guid, NewOperation, Operation, OperationKey, Operation
 use gpo_gateway::error::Error;
 
 /// A store seen through the seam.
-pub struct DelegatingBackend {
+pub(crate) struct DelegatingBackend {
     /// The store every call is forwarded to (tests seed it directly).
     pub store: Store,
     /// When set, every call fails with this error instead of reaching the store.
@@ -25,7 +25,7 @@ pub struct DelegatingBackend {
 
 impl DelegatingBackend {
     /// Forwards to an empty store.
-    pub fn over_store() -> Self {
+    pub(crate) fn over_store() -> Self {
         DelegatingBackend {
             store: Store::new(&StoreConfig::immediate(10_000), CursorCodec::new(None)),
             failure: None,
@@ -34,7 +34,7 @@ impl DelegatingBackend {
     }
 
     /// Fails every call with `error`.
-    pub fn failing_with(error: Error) -> Self {
+    pub(crate) fn failing_with(error: Error) -> Self {
         DelegatingBackend {
             failure: Some(error),
             ..Self::over_store()
@@ -42,12 +42,12 @@ impl DelegatingBackend {
     }
 
     /// The number of keys of each lookup batch since the last [`reset`](Self::reset).
-    pub fn lookup_batches(&self) -> Vec<usize> {
+    pub(crate) fn lookup_batches(&self) -> Vec<usize> {
         self.lookups().clone()
     }
 
     /// Forgets the lookup batches recorded so far.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.lookups().clear();
     }
 

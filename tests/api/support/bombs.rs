@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 /// One hostile request.
-pub struct Bomb {
+pub(crate) struct Bomb {
     pub name: String,
     /// The POST body: one request, or an array for a batch.
     pub body: Value,
@@ -14,7 +14,7 @@ pub struct Bomb {
 
 /// `levels` fragments on `on`, each spreading the next `fan_out` times, the last selecting
 /// `leaf`; `root` is the operation with `{}` where the first spread goes.
-pub fn fan_out(root: &str, on: &str, levels: usize, fan_out: usize, leaf: &str) -> String {
+pub(crate) fn fan_out(root: &str, on: &str, levels: usize, fan_out: usize, leaf: &str) -> String {
     let mut doc = root.replace("{}", "...F0");
     for level in 0..levels {
         let next = format!("...F{} ", level + 1).repeat(fan_out);
@@ -38,7 +38,7 @@ fn single(name: impl Into<String>, query: String, code: &'static str) -> Bomb {
 
 /// The fragment fan-outs (2, 4 and 8 spreads per level over 24 levels) with real fields,
 /// with `__typename` leaves, and inside introspection types.
-pub fn fragment_bombs(file: &str) -> Vec<Bomb> {
+pub(crate) fn fragment_bombs(file: &str) -> Vec<Bomb> {
     let list = format!(
         "groupPolicyOperations(definitionFileId: \"{file}\", first: 1) {{ nodes {{ id }} }}"
     );
@@ -68,7 +68,7 @@ pub fn fragment_bombs(file: &str) -> Vec<Bomb> {
 }
 
 /// Every bomb: the fragment fan-outs, a batch of ten of them, and the amplifications.
-pub fn all(file: &str) -> Vec<Bomb> {
+pub(crate) fn all(file: &str) -> Vec<Bomb> {
     let mut bombs = fragment_bombs(file);
     let batch: Vec<Value> = bombs
         .iter()

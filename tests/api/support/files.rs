@@ -7,25 +7,25 @@ use serde_json::{Value, json};
 
 use crate::support::helpers::TestApp;
 
-pub const FILE_FIELDS: &str = "id displayName description fileName languageCodes targetPrefix \
+pub(crate) const FILE_FIELDS: &str = "id displayName description fileName languageCodes targetPrefix \
     targetNamespace policyType revision status uploadDateTime lastModifiedDateTime \
     defaultLanguageCode groupPolicyUploadedLanguageFiles { fileName languageCode lastModifiedDateTime } \
     groupPolicyOperations(first: 100) { nodes { id operationType operationStatus statusDetails } pageInfo { hasNextPage } }";
 
-pub fn get_file() -> String {
+pub(crate) fn get_file() -> String {
     format!(
         "query GetFile($id: ID!) {{ groupPolicyUploadedDefinitionFile(id: $id) {{ {FILE_FIELDS} }} }}"
     )
 }
 
-pub fn upload() -> String {
+pub(crate) fn upload() -> String {
     format!(
         "mutation Upload($input: UploadGroupPolicyDefinitionFileInput!) {{ \
          uploadGroupPolicyDefinitionFile(input: $input) {{ {FILE_FIELDS} }} }}"
     )
 }
 
-pub const LIST_FILES: &str = "query Files($first: Int, $after: String) {
+pub(crate) const LIST_FILES: &str = "query Files($first: Int, $after: String) {
   groupPolicyUploadedDefinitionFiles(first: $first, after: $after) {
     edges { cursor node { id fileName } }
     nodes { id }
@@ -35,14 +35,14 @@ pub const LIST_FILES: &str = "query Files($first: Int, $after: String) {
 
 /// Standard base64 of a sample under playground/samples.
 /// Uploads `input` (the upload must be accepted); returns the new file's id.
-pub async fn upload_file(app: &TestApp, input: Value) -> String {
+pub(crate) async fn upload_file(app: &TestApp, input: Value) -> String {
     app.data(&upload(), json!({ "input": input })).await["uploadGroupPolicyDefinitionFile"]["id"]
         .as_str()
         .expect("the new file's id")
         .to_owned()
 }
 
-pub fn sample(path: &str) -> String {
+pub(crate) fn sample(path: &str) -> String {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("playground/samples")
         .join(path);
@@ -50,7 +50,7 @@ pub fn sample(path: &str) -> String {
 }
 
 /// The upload input for the contoso-browser sample (ADMX + en-US ADML).
-pub fn contoso_input() -> Value {
+pub(crate) fn contoso_input() -> Value {
     json!({
         "fileName": "contoso-browser.admx",
         "content": sample("contoso-browser.admx"),
@@ -63,7 +63,7 @@ pub fn contoso_input() -> Value {
 }
 
 /// Types of a file's operations, in order, from a `FILE_FIELDS` selection.
-pub fn op_types(file: &Value) -> Vec<String> {
+pub(crate) fn op_types(file: &Value) -> Vec<String> {
     file["groupPolicyOperations"]["nodes"]
         .as_array()
         .expect("operations")

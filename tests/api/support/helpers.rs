@@ -21,11 +21,11 @@ use tower::ServiceExt;
 use fake_graph::FakeGraph;
 
 /// Demo definition file with three operations.
-pub const DEMO_FILE: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
+pub(crate) const DEMO_FILE: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
 /// Demo operation (UPLOAD / SUCCESS) in `DEMO_FILE`.
-pub const DEMO_OP: &str = "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01";
+pub(crate) const DEMO_OP: &str = "0c9e4b7a-1d2f-4a6b-8e3c-5f7a9b1c2d01";
 /// The token the tests send in Graph mode.
-pub const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6InRlc3QtdG9rZW4tc2VjcmV0In0";
+pub(crate) const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJub25jZSI6InRlc3QtdG9rZW4tc2VjcmV0In0";
 
 /// Instantiates each `async fn name(mode: Mode)` of the calling module once per backend:
 /// `store_mode::name` (`Mode::Store`), `durable_store_mode::name` (`Mode::Durable`, the store
@@ -46,13 +46,13 @@ macro_rules! on_both_backends {
 pub(crate) use on_both_backends;
 
 /// A fresh database path under the system's temporary directory.
-pub fn temp_store_path() -> std::path::PathBuf {
+pub(crate) fn temp_store_path() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("gpo-gateway-test-{}.db", uuid::Uuid::new_v4()))
 }
 
 /// Which backend a test app runs on.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// The in-process store, kept in memory.
     Store,
     /// The in-process store, kept in a fresh SQLite file (`--store-path`).
@@ -63,13 +63,13 @@ pub enum Mode {
 
 impl Mode {
     /// Whether the backend is the in-process store, in memory or durable.
-    pub fn is_store(self) -> bool {
+    pub(crate) fn is_store(self) -> bool {
         self != Mode::Graph
     }
 }
 
 /// A gateway under test, plus the fake Graph behind it in Graph mode.
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub router: Router,
     pub mode: Mode,
     pub graph: Option<FakeGraph>,
@@ -79,7 +79,7 @@ pub struct TestApp {
     pub token: Option<String>,
 }
 
-pub fn config() -> Config {
+pub(crate) fn config() -> Config {
     let mut config = Config::defaults();
     config.store.no_seed = true;
     config.store.store_processing_delay = std::time::Duration::ZERO;
@@ -88,7 +88,7 @@ pub fn config() -> Config {
 
 /// Raises the query guard's caps (tokens, aliases, root fields, cost, errors) so that a test can reach
 /// the line of defence behind it: the loader's lookup cap or the Graph request budget.
-pub fn lift_query_caps(config: &mut Config) {
+pub(crate) fn lift_query_caps(config: &mut Config) {
     config.query.max_tokens = 50_000;
     config.query.max_aliases = 10_000;
     config.query.max_root_fields = 10_000;
@@ -98,24 +98,24 @@ pub fn lift_query_caps(config: &mut Config) {
 
 impl TestApp {
     /// An empty store-mode gateway.
-    pub async fn store() -> TestApp {
+    pub(crate) async fn store() -> TestApp {
         TestApp::with_config(Mode::Store, config()).await
     }
 
     /// A store-mode gateway with the demo data.
-    pub async fn demo() -> TestApp {
+    pub(crate) async fn demo() -> TestApp {
         let mut config = config();
         config.store.no_seed = false;
         TestApp::with_config(Mode::Store, config).await
     }
 
     /// A gateway over an empty backend of `mode`.
-    pub async fn new(mode: Mode) -> TestApp {
+    pub(crate) async fn new(mode: Mode) -> TestApp {
         TestApp::with_config(mode, config()).await
     }
 
     /// A gateway of `mode` built from `config` (Graph mode points it at a fresh fake Graph).
-    pub async fn with_config(mode: Mode, mut config: Config) -> TestApp {
+    pub(crate) async fn with_config(mode: Mode, mut config: Config) -> TestApp {
         let graph = match mode {
             Mode::Store => None,
             Mode::Durable => {
@@ -146,7 +146,7 @@ impl TestApp {
     }
 
     /// The fake Graph (Graph mode only).
-    pub fn graph(&self) -> &FakeGraph {
+    pub(crate) fn graph(&self) -> &FakeGraph {
         self.graph.as_ref().unwrap_or_else(|| {
             panic!(
                 "only a Graph-mode app has a fake Graph; this one is {:?}",
@@ -156,7 +156,7 @@ impl TestApp {
     }
 
     /// Sends one HTTP request through the router.
-    pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    pub(crate) async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
         let response = self
             .router
             .clone()
@@ -176,7 +176,7 @@ impl TestApp {
     }
 
     /// A POST /graphql request builder with JSON content type and the app's token.
-    pub fn post_request(&self) -> axum::http::request::Builder {
+    pub(crate) fn post_request(&self) -> axum::http::request::Builder {
         let mut builder = Request::builder()
             .method(Method::POST)
             .uri("/graphql")
@@ -188,7 +188,7 @@ impl TestApp {
     }
 
     /// POSTs a JSON body to /graphql.
-    pub async fn post(&self, body: Value) -> (StatusCode, HeaderMap, Value) {
+    pub(crate) async fn post(&self, body: Value) -> (StatusCode, HeaderMap, Value) {
         let request = self
             .post_request()
             .body(Body::from(body.to_string()))
@@ -197,7 +197,7 @@ impl TestApp {
     }
 
     /// Runs a GraphQL operation and returns the whole response body.
-    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql(&self, query: &str, variables: Value) -> Value {
         let (status, _, body) = self
             .post(json!({ "query": query, "variables": variables }))
             .await;
@@ -206,21 +206,21 @@ impl TestApp {
     }
 
     /// Runs an operation that must succeed and returns its `data`.
-    pub async fn data(&self, query: &str, variables: Value) -> Value {
+    pub(crate) async fn data(&self, query: &str, variables: Value) -> Value {
         let body = self.gql(query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body}");
         body["data"].clone()
     }
 
     /// Updates an operation (the update must succeed) and returns it as the gateway answered.
-    pub async fn update(&self, file: &str, id: &str, input: Value) -> Value {
+    pub(crate) async fn update(&self, file: &str, id: &str, input: Value) -> Value {
         self.data(UPDATE, json!({ "f": file, "id": id, "input": input }))
             .await["updateGroupPolicyOperation"]
             .clone()
     }
 
     /// A new, empty definition file (no operations) in the backend; returns its id.
-    pub async fn new_file(&self) -> String {
+    pub(crate) async fn new_file(&self) -> String {
         let id = guid();
         match self.mode {
             Mode::Store | Mode::Durable => self
@@ -236,14 +236,14 @@ impl TestApp {
 
     /// Creates an operation from `input` (the create must succeed) and returns it as the
     /// gateway answered.
-    pub async fn create_op(&self, file: &str, input: Value) -> Value {
+    pub(crate) async fn create_op(&self, file: &str, input: Value) -> Value {
         self.data(CREATE, json!({ "f": file, "input": input }))
             .await["createGroupPolicyOperation"]
             .clone()
     }
 
     /// Creates an operation and returns its id.
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         file: &str,
         op_type: &str,
@@ -259,7 +259,7 @@ impl TestApp {
 }
 
 /// The ids of a `groupPolicyOperations` connection's `nodes`, in order.
-pub fn node_ids(data: &Value) -> Vec<String> {
+pub(crate) fn node_ids(data: &Value) -> Vec<String> {
     data["groupPolicyOperations"]["nodes"]
         .as_array()
         .expect("nodes")
@@ -269,14 +269,14 @@ pub fn node_ids(data: &Value) -> Vec<String> {
 }
 
 /// The first error's `extensions.code`.
-pub fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
 /// A definition file record: AVAILABLE, test.admx with an en-US test.adml, no default language.
-pub fn bare_file(id: &str) -> DefinitionFile {
+pub(crate) fn bare_file(id: &str) -> DefinitionFile {
     DefinitionFile {
         id: Guid::parse("id", id).expect("a GUID"),
         display_name: None,
@@ -300,18 +300,18 @@ pub fn bare_file(id: &str) -> DefinitionFile {
 }
 
 /// A fresh random GUID.
-pub fn guid() -> String {
+pub(crate) fn guid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// Serves the app on 127.0.0.1:0 with the default connection limits; returns its address.
-pub async fn serve_tcp(router: Router) -> SocketAddr {
+pub(crate) async fn serve_tcp(router: Router) -> SocketAddr {
     serve_tcp_with(router, &config()).await
 }
 
 /// Serves the app on 127.0.0.1:0 through the serving loop `main.rs` runs, with the connection
 /// limits of `config`, until the test ends; returns its address.
-pub async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
+pub(crate) async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
@@ -327,7 +327,7 @@ pub async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
 }
 
 /// A store with the demo data and a known cursor key.
-pub fn demo_store() -> Store {
+pub(crate) fn demo_store() -> Store {
     let store = Store::new(&StoreConfig::immediate(100_000), CursorCodec::new(None));
     store
         .load_seed(gpo_gateway::backend::store::DEMO_SEED)
@@ -335,19 +335,20 @@ pub fn demo_store() -> Store {
     store
 }
 
-pub const CREATE: &str = "mutation Create($f: ID!, $input: CreateGroupPolicyOperationInput!) {
+pub(crate) const CREATE: &str =
+    "mutation Create($f: ID!, $input: CreateGroupPolicyOperationInput!) {
   createGroupPolicyOperation(definitionFileId: $f, input: $input) {
     id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime
   }
 }";
 
-pub const GET: &str = "query Get($f: ID!, $id: ID!) {
+pub(crate) const GET: &str = "query Get($f: ID!, $id: ID!) {
   groupPolicyOperation(definitionFileId: $f, id: $id) {
     id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime
   }
 }";
 
-pub const LIST: &str = "query List($f: ID!, $first: Int, $after: String) {
+pub(crate) const LIST: &str = "query List($f: ID!, $first: Int, $after: String) {
   groupPolicyOperations(definitionFileId: $f, first: $first, after: $after) {
     edges { cursor node { id operationStatus } }
     nodes { id }
@@ -355,19 +356,19 @@ pub const LIST: &str = "query List($f: ID!, $first: Int, $after: String) {
   }
 }";
 
-pub const UPDATE: &str =
+pub(crate) const UPDATE: &str =
     "mutation Update($f: ID!, $id: ID!, $input: UpdateGroupPolicyOperationInput!) {
   updateGroupPolicyOperation(definitionFileId: $f, id: $id, input: $input) {
     id definitionFileId operationType operationStatus statusDetails lastModifiedDateTime
   }
 }";
 
-pub const DELETE: &str = "mutation Delete($f: ID!, $id: ID!) {
+pub(crate) const DELETE: &str = "mutation Delete($f: ID!, $id: ID!) {
   deleteGroupPolicyOperation(definitionFileId: $f, id: $id)
 }";
 
 /// Pages through a whole list `first` at a time; returns every id in order and the number of pages.
-pub async fn list_all(app: &TestApp, file: &str, first: i64) -> (Vec<String>, usize) {
+pub(crate) async fn list_all(app: &TestApp, file: &str, first: i64) -> (Vec<String>, usize) {
     let mut ids = Vec::new();
     let mut after = Value::Null;
     let mut pages = 0;
@@ -392,7 +393,7 @@ pub async fn list_all(app: &TestApp, file: &str, first: i64) -> (Vec<String>, us
 }
 
 /// Asserts that `/healthz` of the gateway at `addr` answers 200 through `client`.
-pub async fn assert_healthy(client: &reqwest::Client, addr: impl std::fmt::Display) {
+pub(crate) async fn assert_healthy(client: &reqwest::Client, addr: impl std::fmt::Display) {
     let health = client
         .get(format!("http://{addr}/healthz"))
         .send()
@@ -402,7 +403,7 @@ pub async fn assert_healthy(client: &reqwest::Client, addr: impl std::fmt::Displ
 }
 
 /// Reads a whole HTTP body (of the router's answer, or of one read off a socket).
-pub trait AllBytes {
+pub(crate) trait AllBytes {
     async fn all_bytes(self) -> axum::body::Bytes;
 }
 
@@ -417,7 +418,7 @@ where
 }
 
 /// Sends a request to a gateway on a socket and reads its JSON answer.
-pub trait AnswerJson {
+pub(crate) trait AnswerJson {
     async fn answer_json<T: serde::de::DeserializeOwned>(self) -> T;
 }
 

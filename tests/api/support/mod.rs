@@ -4,9 +4,9 @@
 //! (`bombs`). The fake Graph is a crate of its own (`support/fake_graph`) so the benches
 //! share it.
 
-pub mod backend;
-pub mod bombs;
-pub mod files;
-pub mod helpers;
-pub mod process;
-pub mod ws;
+pub(crate) mod backend;
+pub(crate) mod bombs;
+pub(crate) mod files;
+pub(crate) mod helpers;
+pub(crate) mod process;
+pub(crate) mod ws;

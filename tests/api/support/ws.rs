@@ -15,15 +15,15 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 
 use crate::support::helpers::*;
 
-pub type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-pub const CHANGED: &str = "subscription Watch($f: ID!, $id: ID!) {
+pub(crate) const CHANGED: &str = "subscription Watch($f: ID!, $id: ID!) {
   groupPolicyOperationChanged(definitionFileId: $f, id: $id) { id operationStatus statusDetails }
 }";
 
 /// The upgrade request of a GraphQL WebSocket speaking `protocol`.
-pub fn upgrade_request(addr: SocketAddr, protocol: &str) -> Request {
+pub(crate) fn upgrade_request(addr: SocketAddr, protocol: &str) -> Request {
     let mut request = format!("ws://{addr}/graphql")
         .into_client_request()
         .expect("a request");
@@ -33,7 +33,7 @@ pub fn upgrade_request(addr: SocketAddr, protocol: &str) -> Request {
     request
 }
 
-pub async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
+pub(crate) async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
     let request = upgrade_request(addr, protocol);
     let (socket, response) = tokio_tungstenite::connect_async(request)
         .await
@@ -43,7 +43,7 @@ pub async fn connect(addr: SocketAddr, protocol: &str) -> Socket {
 }
 
 /// The next GraphQL-over-WebSocket message, skipping transport pings and legacy keep-alives.
-pub async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -63,14 +63,14 @@ pub async fn next(socket: &mut Socket) -> Value {
     }
 }
 
-pub async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
         .expect("send");
 }
 
-pub async fn init(socket: &mut Socket, payload: Value) {
+pub(crate) async fn init(socket: &mut Socket, payload: Value) {
     send(
         socket,
         json!({ "type": "connection_init", "payload": payload }),
@@ -80,24 +80,24 @@ pub async fn init(socket: &mut Socket, payload: Value) {
 }
 
 /// A WebSocket speaking `protocol` whose `connection_init` (with `payload`) was acknowledged.
-pub async fn ready(addr: SocketAddr, protocol: &str, payload: Value) -> Socket {
+pub(crate) async fn ready(addr: SocketAddr, protocol: &str, payload: Value) -> Socket {
     let mut socket = connect(addr, protocol).await;
     init(&mut socket, payload).await;
     socket
 }
 
 /// A `graphql-transport-ws` connection whose `connection_init` carried the tests' token.
-pub async fn ready_with_token(addr: SocketAddr) -> Socket {
+pub(crate) async fn ready_with_token(addr: SocketAddr) -> Socket {
     let payload = json!({ "Authorization": format!("Bearer {TOKEN}") });
     ready(addr, "graphql-transport-ws", payload).await
 }
 
 /// Asserts that the next message completes the subscription `id`.
-pub async fn assert_complete(socket: &mut Socket, id: &str) {
+pub(crate) async fn assert_complete(socket: &mut Socket, id: &str) {
     assert_eq!(next(socket).await, json!({ "id": id, "type": "complete" }));
 }
 
-pub async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
+pub(crate) async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
     send(
         socket,
         json!({ "id": id, "type": "subscribe", "payload": { "query": CHANGED, "variables": { "f": file, "id": op } } }),
@@ -105,7 +105,7 @@ pub async fn subscribe(socket: &mut Socket, id: &str, file: &str, op: &str) {
     .await;
 }
 
-pub fn status_of(message: &Value) -> &str {
+pub(crate) fn status_of(message: &Value) -> &str {
     message["payload"]["data"]["groupPolicyOperationChanged"]["operationStatus"]
         .as_str()
         .unwrap_or_else(|| panic!("no status in {message}"))
@@ -113,12 +113,12 @@ pub fn status_of(message: &Value) -> &str {
 
 /// The test configuration (no seed) with these command-line flags: durations given as flags
 /// read the same whether the `Config` holds seconds or a `Duration`.
-pub fn config_with(flags: &[&str]) -> Config {
+pub(crate) fn config_with(flags: &[&str]) -> Config {
     Config::parse_from(["gpo-gateway", "--no-seed"].iter().chain(flags))
 }
 
 /// A gateway on a socket, with its state to read the WebSocket counters.
-pub async fn served(config: Config) -> (TestApp, AppState, SocketAddr) {
+pub(crate) async fn served(config: Config) -> (TestApp, AppState, SocketAddr) {
     let store = gpo_gateway::store(&config).expect("the store builds");
     let built = gpo_gateway::app_with_backend(&config, std::sync::Arc::new(store.clone()));
     let app = TestApp {
@@ -133,7 +133,7 @@ pub async fn served(config: Config) -> (TestApp, AppState, SocketAddr) {
 }
 
 /// Reads until the server closes; returns the close code and reason.
-pub async fn closed_with(socket: &mut Socket) -> (u16, String) {
+pub(crate) async fn closed_with(socket: &mut Socket) -> (u16, String) {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -151,7 +151,7 @@ pub async fn closed_with(socket: &mut Socket) -> (u16, String) {
 }
 
 /// Polls `condition` every 10 ms until it holds, failing after `limit`.
-pub async fn eventually(limit: Duration, what: &str, condition: impl Fn() -> bool) {
+pub(crate) async fn eventually(limit: Duration, what: &str, condition: impl Fn() -> bool) {
     let start = Instant::now();
     while !condition() {
         assert!(start.elapsed() < limit, "{what} within {limit:?}");
@@ -160,7 +160,7 @@ pub async fn eventually(limit: Duration, what: &str, condition: impl Fn() -> boo
 }
 
 /// A query of `count` aliased lookups of random ids in one file.
-pub fn lookups(count: usize) -> String {
+pub(crate) fn lookups(count: usize) -> String {
     let file = guid();
     let aliases: String = (0..count)
         .map(|i| {
@@ -174,7 +174,7 @@ pub fn lookups(count: usize) -> String {
 }
 
 /// Runs `query` as operation `id` and returns its one result.
-pub async fn run(socket: &mut Socket, id: &str, query: &str) -> Value {
+pub(crate) async fn run(socket: &mut Socket, id: &str, query: &str) -> Value {
     send(
         socket,
         json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),

@@ -10,7 +10,7 @@ use crate::error::Error;
 
 /// What a successful call gave back, its body read once as `T`.
 #[derive(Debug)]
-pub enum Answer<T> {
+pub(crate) enum Answer<T> {
     /// The entity (or page) Graph answered with.
     Entity(T),
     /// Success without an entity: a 204, an empty body, or a POST acknowledged with a body
@@ -22,7 +22,7 @@ pub enum Answer<T> {
 
 impl<T> Answer<T> {
     /// The entity, if Graph sent one.
-    pub fn entity(self) -> Option<T> {
+    pub(crate) fn entity(self) -> Option<T> {
         match self {
             Answer::Entity(entity) => Some(entity),
             Answer::NoContent | Answer::Absent => None,

@@ -19,7 +19,7 @@ use crate::telemetry::metrics;
 
 impl GraphClient {
     /// One HTTP exchange, no retries. Transport failures and timeouts become errors here.
-    pub async fn send_once(
+    pub(crate) async fn send_once(
         &self,
         graph_request: &GraphRequest,
         headers: HeaderMap,

@@ -6,7 +6,7 @@
 //! `$expand=groupPolicyOperations` through the shared pollers. Every write forgets what the
 //! request had read, once Graph has answered.
 
-pub mod wire;
+pub(crate) mod wire;
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};

@@ -30,7 +30,7 @@ struct LanguageFileEntity {
 /// The entity as Graph returns it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FileEntity {
+pub(crate) struct FileEntity {
     id: String,
     display_name: Option<String>,
     description: Option<String>,
@@ -116,12 +116,14 @@ fn file_of(entity: FileEntity) -> Result<(DefinitionFile, Option<Vec<OperationEn
 }
 
 /// A definition file (its expanded operations, if any, dropped).
-pub fn file(entity: FileEntity) -> Result<DefinitionFile, Error> {
+pub(crate) fn file(entity: FileEntity) -> Result<DefinitionFile, Error> {
     file_of(entity).map(|(file, _)| file)
 }
 
 /// A definition file fetched with `$expand=groupPolicyOperations`, with its operations.
-pub fn file_with_operations(entity: FileEntity) -> Result<(DefinitionFile, Vec<Operation>), Error> {
+pub(crate) fn file_with_operations(
+    entity: FileEntity,
+) -> Result<(DefinitionFile, Vec<Operation>), Error> {
     let (file, operations) = file_of(entity)?;
     let operations = operations
         .unwrap_or_default()
@@ -189,7 +191,7 @@ struct ActionBody<'a> {
 }
 
 /// The POST body of an upload.
-pub fn upload_body(new: &NewDefinitionFile) -> Result<Value, Error> {
+pub(crate) fn upload_body(new: &NewDefinitionFile) -> Result<Value, Error> {
     to_value(UploadBody {
         odata_type: FILE_TYPE,
         file_name: &new.file_name,
@@ -200,7 +202,7 @@ pub fn upload_body(new: &NewDefinitionFile) -> Result<Value, Error> {
 }
 
 /// The action's name in the URL and its body (`None`: the action takes no body).
-pub fn action(action: &FileAction) -> Result<(&'static str, Option<Value>), Error> {
+pub(crate) fn action(action: &FileAction) -> Result<(&'static str, Option<Value>), Error> {
     let body = |content: Option<String>, files| {
         to_value(ActionBody {
             content,

@@ -7,7 +7,7 @@
 //! read, once Graph has answered.
 
 mod paging;
-pub mod wire;
+pub(crate) mod wire;
 
 use serde::de::IgnoredAny;
 

@@ -18,7 +18,7 @@ const ODATA_TYPE: &str = "#microsoft.graph.groupPolicyOperation";
 /// The entity as Graph returns it: every property but `statusDetails` is required.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OperationEntity {
+pub(crate) struct OperationEntity {
     id: String,
     operation_type: OperationType,
     operation_status: OperationStatus,
@@ -36,7 +36,7 @@ impl Body for ODataPage<OperationEntity> {
 
 impl OperationEntity {
     /// The domain value, for an operation of `definition_file_id`.
-    pub fn into_operation(self, definition_file_id: Guid) -> Result<Operation, Error> {
+    pub(crate) fn into_operation(self, definition_file_id: Guid) -> Result<Operation, Error> {
         let id = Guid::parse("id", &self.id)
             .map_err(|_| unusable(format!("Graph returned a non-GUID id `{}`", self.id)))?;
         Ok(Operation {
@@ -78,7 +78,7 @@ struct PatchBody<'a> {
 }
 
 /// The POST body that creates an operation.
-pub fn create_body(input: &NewOperation) -> Result<Value, Error> {
+pub(crate) fn create_body(input: &NewOperation) -> Result<Value, Error> {
     to_value(CreateBody {
         odata_type: ODATA_TYPE,
         operation_type: input.operation_type,
@@ -88,7 +88,7 @@ pub fn create_body(input: &NewOperation) -> Result<Value, Error> {
 }
 
 /// The PATCH body: only the fields that change (`statusDetails: null` clears).
-pub fn patch_body(patch: &OperationPatch) -> Result<Value, Error> {
+pub(crate) fn patch_body(patch: &OperationPatch) -> Result<Value, Error> {
     to_value(PatchBody {
         odata_type: ODATA_TYPE,
         operation_type: patch.operation_type,

@@ -14,7 +14,7 @@ use crate::idempotency::{
 };
 
 /// `status` of a key whose request was cut off by a stop.
-pub const INTERRUPTED: i64 = 0;
+pub(crate) const INTERRUPTED: i64 = 0;
 
 /// A row's bytes, as [`crate::idempotency::entry_bytes`] counts them.
 const ROW_BYTES: &str = "(length(scope) + length(key) + length(fingerprint) + \

@@ -10,7 +10,7 @@ use crate::domain::{GraphMember, Guid};
 /// A file record as a row keeps it (enum members and timestamps as Graph writes them).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StoredRecord {
+pub(crate) struct StoredRecord {
     display_name: Option<String>,
     description: Option<String>,
     file_name: Option<String>,
@@ -28,18 +28,18 @@ pub struct StoredRecord {
 }
 
 /// Graph's name of an enum member, as the database keeps it.
-pub fn wire<T: GraphMember>(value: T) -> String {
+pub(crate) fn wire<T: GraphMember>(value: T) -> String {
     value
         .graph_name()
         .unwrap_or_else(|| "unknownFutureValue".to_owned())
 }
 
-pub fn stamp(value: &str) -> Result<Timestamp, String> {
+pub(crate) fn stamp(value: &str) -> Result<Timestamp, String> {
     Timestamp::from_graph(value).map_err(|e| format!("the store database holds a bad date: {e}"))
 }
 
 impl StoredRecord {
-    pub fn of(r: &DefinitionFile) -> Self {
+    pub(crate) fn of(r: &DefinitionFile) -> Self {
         StoredRecord {
             display_name: r.display_name.clone(),
             description: r.description.clone(),
@@ -64,7 +64,7 @@ impl StoredRecord {
         }
     }
 
-    pub fn into_record(self, id: Guid) -> Result<DefinitionFile, String> {
+    pub(crate) fn into_record(self, id: Guid) -> Result<DefinitionFile, String> {
         let language_files = self
             .language_files
             .into_iter()

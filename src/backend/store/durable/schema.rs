@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema this gateway writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -69,7 +69,7 @@ fn sql(e: rusqlite::Error) -> String {
 }
 
 /// The database's version (0 for a new one).
-pub fn version(conn: &Connection) -> Result<i64, String> {
+pub(crate) fn version(conn: &Connection) -> Result<i64, String> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         .map_err(sql)?;
     let version: Option<i64> = conn
@@ -83,7 +83,7 @@ pub fn version(conn: &Connection) -> Result<i64, String> {
 }
 
 /// Brings the database to [`SCHEMA_VERSION`].
-pub fn migrate(conn: &mut Connection) -> Result<(), String> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
     let mut current = version(conn)?;
     let existed = current > 0;
     if current > SCHEMA_VERSION {
