@@ -1,15 +1,16 @@
 //! Layers point down only: the floors below the GraphQL layer (the backends, the domain, the
-//! error type, idempotency's key store) never import HTTP, GraphQL or their engines. Read from
+//! error and refusal types, idempotency's key store) never import HTTP, GraphQL or their engines. Read from
 //! the source tree, so an upward import fails the suite the day it comes back.
 
 use std::path::{Path, PathBuf};
 
 /// The floors that must not look up, relative to the crate root.
-const LOWER_FLOORS: [&str; 4] = [
+const LOWER_FLOORS: [&str; 5] = [
     "src/backend",
     "src/domain",
     "src/error.rs",
     "src/idempotency",
+    "src/refusal.rs",
 ];
 
 /// Paths that name a layer above, or an engine only the upper layers may use.
