@@ -144,7 +144,7 @@ impl WatchedFile {
 /// One page of definition files, each with the cursor that resumes after it.
 #[derive(Debug, Clone, Default)]
 pub struct FilePage {
-    pub items: Vec<(String, DefinitionFile)>,
+    pub items: Vec<(super::Cursor, DefinitionFile)>,
     pub has_next_page: bool,
 }
 

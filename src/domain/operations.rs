@@ -269,7 +269,7 @@ impl OperationPatch {
 /// One page of a definition file's operations, each with the cursor that resumes after it.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
-    pub items: Vec<(String, Operation)>,
+    pub items: Vec<(super::Cursor, Operation)>,
     pub has_next_page: bool,
 }
 
