@@ -225,12 +225,12 @@ pub async fn load_file(
     }
 }
 
-/// A definition file and the cursor that resumes the list after it.
 pub struct GroupPolicyUploadedDefinitionFileEdge {
     cursor: Cursor,
     node: GroupPolicyUploadedDefinitionFile,
 }
 
+/// A definition file and the cursor that resumes the list after it.
 #[Object]
 impl GroupPolicyUploadedDefinitionFileEdge {
     /// Opaque; pass it as `after` to continue after this file.

@@ -125,8 +125,7 @@ impl GroupPolicyOperation {
     }
 }
 
-/// Where a page of operations sits in the whole list. The cursors are signed only when
-/// selected.
+// The cursors are signed only when selected.
 pub struct PageInfo {
     pub has_next_page: bool,
     pub has_previous_page: bool,
@@ -134,6 +133,7 @@ pub struct PageInfo {
     pub end_cursor: Option<Cursor>,
 }
 
+/// Where a page of operations sits in the whole list.
 #[Object]
 impl PageInfo {
     /// True when another page follows; fetch it with `after: endCursor`.
@@ -157,12 +157,12 @@ impl PageInfo {
     }
 }
 
-/// An operation and the cursor that resumes the list after it.
 pub struct GroupPolicyOperationEdge {
     cursor: Cursor,
     node: GroupPolicyOperation,
 }
 
+/// An operation and the cursor that resumes the list after it.
 #[Object]
 impl GroupPolicyOperationEdge {
     /// Opaque; pass it as `after` to continue after this operation.
