@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
 
-use crate::domain::Guid;
+use std::sync::Arc;
+
+use crate::domain::{Cursor, Guid};
 use crate::error::Error;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -22,8 +24,8 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone)]
 pub struct CursorCodec {
     /// The HMAC keyed once: a page of 100 signs 100 cursors, and keying costs as much as
-    /// hashing a short cursor.
-    keyed: HmacSha256,
+    /// hashing a short cursor. Shared, so every lazily made cursor can hold the codec.
+    keyed: Arc<HmacSha256>,
 }
 
 impl std::fmt::Debug for CursorCodec {
@@ -49,11 +51,13 @@ impl CursorCodec {
                 .collect(),
         };
         let keyed = HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length");
-        CursorCodec { keyed }
+        CursorCodec {
+            keyed: Arc::new(keyed),
+        }
     }
 
     fn mac(&self, data: &[u8]) -> HmacSha256 {
-        let mut mac = self.keyed.clone();
+        let mut mac = HmacSha256::clone(&self.keyed);
         mac.update(data);
         mac
     }
@@ -71,6 +75,17 @@ impl CursorCodec {
             URL_SAFE_NO_PAD.encode(&json),
             URL_SAFE_NO_PAD.encode(tag)
         )
+    }
+
+    /// The cursor for `payload` within the collection of `file`, signed only when a client
+    /// reads it (the same string `encode` gives).
+    pub(crate) fn lazy<T: Serialize + Send + Sync + 'static>(
+        &self,
+        file: Guid,
+        payload: T,
+    ) -> Cursor {
+        let codec = self.clone();
+        Cursor::lazy(move || codec.encode(file, &payload))
     }
 
     /// Verifies a cursor a client sent back as `after` for the collection of `file`.
@@ -99,6 +114,25 @@ mod tests {
 
     fn file(n: u8) -> Guid {
         Guid::parse("f", &format!("00000000-0000-4000-8000-0000000000{n:02}")).expect("guid")
+    }
+
+    #[test]
+    fn cursor_bytes_stay_those_clients_already_hold() {
+        // Computed outside the gateway: base64url(json) "." base64url(HMAC-SHA256("s3cret", json)).
+        let issued = "eyJmIjoiMDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAxIiwicCI6NDJ9\
+                      .ugRvGrnlmerUmOUy9Q7_XVwQig-Df4v3ubTz0y76-yM";
+        let codec = CursorCodec::new(Some("s3cret"));
+        assert_eq!(codec.encode(file(1), &42_u64), issued);
+        let lazy = codec.lazy(file(1), 42_u64);
+        assert_eq!(
+            lazy.get(),
+            issued,
+            "a cursor made on demand is the same string"
+        );
+        assert_eq!(
+            codec.decode::<u64>(file(1), &lazy.get()).expect("valid"),
+            42
+        );
     }
 
     #[test]

@@ -164,7 +164,7 @@ impl WatchedFile {
 #[derive(Debug, Clone, Default)]
 pub struct FilePage {
     /// The files of this page, in order, each with the cursor that resumes after it.
-    pub items: Vec<(String, DefinitionFile)>,
+    pub items: Vec<(super::Cursor, DefinitionFile)>,
     /// True when more files follow the last one; ask again with its cursor as `after`.
     pub has_next_page: bool,
 }

@@ -3,9 +3,11 @@
 //! definition file ([`files`]), side by side. Inputs are checked here once, so every backend
 //! receives only well-formed requests.
 
+mod cursor;
 pub mod files;
 pub mod operations;
 
+pub use cursor::Cursor;
 pub use operations::{
     GraphMember, Guid, MAX_STATUS_DETAILS, NewOperation, Operation, OperationKey, OperationPatch,
     OperationStatus, OperationType, Page, Timestamp,

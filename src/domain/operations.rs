@@ -284,7 +284,7 @@ impl OperationPatch {
 #[derive(Debug, Clone, Default)]
 pub struct Page {
     /// The operations of this page, in order, each with the cursor that resumes after it.
-    pub items: Vec<(String, Operation)>,
+    pub items: Vec<(super::Cursor, Operation)>,
     /// True when more operations follow the last one; ask again with its cursor as `after`.
     pub has_next_page: bool,
 }

@@ -24,7 +24,7 @@ use super::{GraphBackend, lookups};
 use crate::backend::budget::ListCall;
 use crate::backend::{Caller, Lookups};
 use crate::domain::files::file_not_found;
-use crate::domain::{Guid, Operation, OperationKey, Page};
+use crate::domain::{Cursor, Guid, Operation, OperationKey, Page};
 use crate::error::{Code, Error};
 
 /// The memo's key for a file's expanded read: `first` no client can ask for.
@@ -194,7 +194,7 @@ impl GraphBackend {
             Ok(Page {
                 items: operations
                     .into_iter()
-                    .map(|op| (String::new(), op))
+                    .map(|op| (Cursor::lazy(String::new), op))
                     .collect(),
                 has_next_page: false,
             })
@@ -214,7 +214,7 @@ impl GraphBackend {
         let page = Page {
             items: operations
                 .into_iter()
-                .map(|op| (String::new(), op))
+                .map(|op| (Cursor::lazy(String::new), op))
                 .collect(),
             has_next_page: false,
         };
@@ -287,17 +287,12 @@ impl GraphBackend {
                 .map_or(cursor.index + 1, |found| found + 1)
         });
         let total = operations.len();
-        let items: Vec<(String, Operation)> = operations
+        let items: Vec<(Cursor, Operation)> = operations
             .into_iter()
             .enumerate()
             .skip(start)
             .take(first)
-            .map(|(index, op)| {
-                (
-                    self.cursors.encode(file, &GraphCursor::at(index, op.id)),
-                    op,
-                )
-            })
+            .map(|(index, op)| (self.cursors.lazy(file, GraphCursor::at(index, op.id)), op))
             .collect();
         Ok(Page {
             has_next_page: start + items.len() < total,

@@ -18,7 +18,7 @@ use crate::domain::files::{
     WatchedFile, file_not_found,
 };
 use crate::domain::{
-    GraphMember, Guid, Operation, OperationStatus, OperationType, Page, Timestamp,
+    Cursor, GraphMember, Guid, Operation, OperationStatus, OperationType, Page, Timestamp,
 };
 use crate::error::Error;
 
@@ -41,13 +41,13 @@ impl Store {
         };
         self.read(move |store, data| {
             let cursors = &store.shared.cursors;
-            let mut items: Vec<(String, DefinitionFile)> = data
+            let mut items: Vec<(Cursor, DefinitionFile)> = data
                 .order
                 .range((start, Bound::Unbounded))
                 .take(first + 1)
                 .filter_map(|(seq, id)| {
                     let file = data.files.get(id)?;
-                    Some((cursors.encode(FILES_LIST, seq), file.record.clone()))
+                    Some((cursors.lazy(FILES_LIST, *seq), file.record.clone()))
                 })
                 .collect();
             let has_next_page = items.len() > first;
@@ -236,11 +236,11 @@ impl Store {
     fn snapshot(&self, data: &Data, id: Guid) -> Option<WatchedFile> {
         let file = data.files.get(&id)?;
         let cursors = &self.shared.cursors;
-        let mut items: Vec<(String, Operation)> = file
+        let mut items: Vec<(Cursor, Operation)> = file
             .by_seq
             .iter()
             .take(WATCH_PAGE + 1)
-            .map(|(seq, op)| (cursors.encode(id, seq), op.clone()))
+            .map(|(seq, op)| (cursors.lazy(id, *seq), op.clone()))
             .collect();
         let has_next_page = items.len() > WATCH_PAGE;
         items.truncate(WATCH_PAGE);

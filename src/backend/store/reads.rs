@@ -82,7 +82,7 @@ impl Store {
                 .by_seq
                 .range((start, Bound::Unbounded))
                 .take(first + 1)
-                .map(|(seq, op)| (cursors.encode(definition_file_id, seq), op.clone()))
+                .map(|(seq, op)| (cursors.lazy(definition_file_id, *seq), op.clone()))
                 .collect();
             let has_next_page = items.len() > first;
             items.truncate(first);
@@ -123,5 +123,41 @@ impl Store {
         Ok(stream::once(std::future::ready(Ok(Some(current))))
             .chain(later)
             .boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cursor::CursorCodec;
+    use crate::backend::store::DEMO_SEED;
+    use crate::config::StoreConfig;
+
+    #[tokio::test]
+    async fn page_cursors_are_the_signed_sequence_numbers_and_resume_the_list() {
+        let codec = CursorCodec::new(Some("page-test"));
+        let store = Store::new(&StoreConfig::immediate(100), codec.clone());
+        store.load_seed(DEMO_SEED).expect("demo seed");
+        let file = Guid::parse("f", "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01").expect("guid");
+        let whole = store.operations_page(file, 100, None).await.expect("page");
+        assert_eq!(whole.items.len(), 3);
+        let seqs: Vec<Seq> = store
+            .read(move |_, data| data.files[&file].by_seq.keys().copied().collect())
+            .await
+            .expect("read");
+        for ((cursor, _), seq) in whole.items.iter().zip(&seqs) {
+            // What the gateway issued before cursors were made on demand.
+            assert_eq!(cursor.get(), codec.encode(file, seq));
+        }
+        // Following a cursor made on demand continues right after its edge.
+        let first = store.operations_page(file, 1, None).await.expect("first");
+        let after = first.items[0].0.get();
+        let rest = store
+            .operations_page(file, 100, Some(&after))
+            .await
+            .expect("rest");
+        let ids = |page: &Page| page.items.iter().map(|(_, op)| op.id).collect::<Vec<_>>();
+        assert_eq!(ids(&rest), ids(&whole)[1..]);
+        assert!(first.has_next_page && !rest.has_next_page);
     }
 }

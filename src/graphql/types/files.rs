@@ -8,7 +8,7 @@ use async_graphql::{
 
 use super::operations::{DateTime, GroupPolicyOperationConnection, PageInfo};
 use crate::domain::files::{DefinitionFile, FileContent};
-use crate::domain::{Guid, Page};
+use crate::domain::{Cursor, Guid, Page};
 use crate::error::Code;
 use crate::graphql::loader::FileLookups;
 use crate::graphql::resolvers::operations_page;
@@ -225,18 +225,28 @@ pub(crate) async fn load_file(
     }
 }
 
-/// A definition file and the cursor that resumes the list after it.
-#[derive(SimpleObject)]
 pub(crate) struct GroupPolicyUploadedDefinitionFileEdge {
+    cursor: Cursor,
+    node: GroupPolicyUploadedDefinitionFile,
+}
+
+/// A definition file and the cursor that resumes the list after it.
+#[Object]
+impl GroupPolicyUploadedDefinitionFileEdge {
     /// Opaque; pass it as `after` to continue after this file.
-    pub cursor: String,
+    async fn cursor(&self) -> String {
+        self.cursor.get()
+    }
+
     /// The file.
-    pub node: GroupPolicyUploadedDefinitionFile,
+    async fn node(&self) -> &GroupPolicyUploadedDefinitionFile {
+        &self.node
+    }
 }
 
 /// One page of the tenant's definition files (a Relay connection, forward only).
 pub(crate) struct GroupPolicyUploadedDefinitionFileConnection {
-    pub edges: Vec<(String, DefinitionFile)>,
+    pub edges: Vec<(Cursor, DefinitionFile)>,
     pub page_info: PageInfo,
 }
 

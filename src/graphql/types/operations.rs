@@ -4,11 +4,11 @@
 
 use async_graphql::{
     Context, Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object,
-    Result, Scalar, ScalarType, SimpleObject, Value,
+    Result, Scalar, ScalarType, Value,
 };
 
 use super::files::{GroupPolicyUploadedDefinitionFile, load_file};
-use crate::domain::{Operation, Timestamp};
+use crate::domain::{Cursor, Operation, Timestamp};
 
 /// What kind of change to an uploaded ADMX definition file an operation records.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,38 +125,67 @@ impl GroupPolicyOperation {
     }
 }
 
-/// Where a page of operations sits in the whole list.
-#[derive(SimpleObject)]
+// The cursors are signed only when selected.
 pub(crate) struct PageInfo {
-    /// True when another page follows; fetch it with `after: endCursor`.
     pub has_next_page: bool,
-    /// True when this page was fetched with `after`, so operations precede it.
     pub has_previous_page: bool,
+    pub start_cursor: Option<Cursor>,
+    pub end_cursor: Option<Cursor>,
+}
+
+/// Where a page of operations sits in the whole list.
+#[Object]
+impl PageInfo {
+    /// True when another page follows; fetch it with `after: endCursor`.
+    async fn has_next_page(&self) -> bool {
+        self.has_next_page
+    }
+
+    /// True when this page was fetched with `after`, so operations precede it.
+    async fn has_previous_page(&self) -> bool {
+        self.has_previous_page
+    }
+
     /// Cursor of the first edge of this page, or null when the page is empty.
-    pub start_cursor: Option<String>,
+    async fn start_cursor(&self) -> Option<String> {
+        self.start_cursor.as_ref().map(Cursor::get)
+    }
+
     /// Cursor of the last edge of this page; pass it as `after` for the next page.
-    pub end_cursor: Option<String>,
+    async fn end_cursor(&self) -> Option<String> {
+        self.end_cursor.as_ref().map(Cursor::get)
+    }
+}
+
+pub(crate) struct GroupPolicyOperationEdge {
+    cursor: Cursor,
+    node: GroupPolicyOperation,
 }
 
 /// An operation and the cursor that resumes the list after it.
-#[derive(SimpleObject)]
-pub(crate) struct GroupPolicyOperationEdge {
+#[Object]
+impl GroupPolicyOperationEdge {
     /// Opaque; pass it as `after` to continue after this operation.
-    pub cursor: String,
+    async fn cursor(&self) -> String {
+        self.cursor.get()
+    }
+
     /// The operation.
-    pub node: GroupPolicyOperation,
+    async fn node(&self) -> &GroupPolicyOperation {
+        &self.node
+    }
 }
 
 /// One page of a definition file's operations (a Relay connection, forward only).
 pub(crate) struct GroupPolicyOperationConnection {
-    pub edges: Vec<(String, Operation)>,
+    pub edges: Vec<(Cursor, Operation)>,
     pub page_info: PageInfo,
 }
 
 impl GroupPolicyOperationConnection {
     /// A page of `items`; `has_previous_page` is true when it was fetched with `after`.
     pub(crate) fn new(
-        items: Vec<(String, Operation)>,
+        items: Vec<(Cursor, Operation)>,
         has_next_page: bool,
         has_previous_page: bool,
     ) -> Self {

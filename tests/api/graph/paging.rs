@@ -130,3 +130,38 @@ async fn first_becomes_top() {
         Some("25")
     );
 }
+
+/// Cursors are signed only for the fields selected; whichever field a client reads, the same
+/// edge gives the same cursor, and any edge's cursor resumes right after that edge.
+#[tokio::test]
+async fn any_edge_cursor_made_on_demand_resumes_after_its_edge() {
+    const EDGES: &str = "query($f: ID!, $first: Int, $after: String) { \
+        groupPolicyOperations(definitionFileId: $f, first: $first, after: $after) { \
+        edges { cursor node { id } } pageInfo { startCursor endCursor hasNextPage } } }";
+    let app = navigation_app().await;
+    app.graph().set_page_size(2);
+    let file = guid();
+    let expected: Vec<String> = (0..5)
+        .map(|_| app.graph().insert_op(&file, "upload", "success", None))
+        .collect();
+    let data = app.data(EDGES, json!({ "f": file, "first": 3 })).await;
+    let conn = &data["groupPolicyOperations"];
+    let edges = conn["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), 3);
+    assert_eq!(conn["pageInfo"]["startCursor"], edges[0]["cursor"]);
+    assert_eq!(conn["pageInfo"]["endCursor"], edges[2]["cursor"]);
+    let middle = edges[1]["cursor"].as_str().expect("cursor");
+    let rest = app
+        .data(EDGES, json!({ "f": file, "first": 10, "after": middle }))
+        .await;
+    let ids: Vec<&str> = rest["groupPolicyOperations"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        ids,
+        expected[2..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+}

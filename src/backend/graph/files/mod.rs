@@ -23,7 +23,7 @@ use crate::domain::files::{
     DefinitionFile, FILES_LIST, FileAction, FilePage, NewDefinitionFile, WatchedFile,
     file_not_found,
 };
-use crate::domain::{Guid, Operation, Page};
+use crate::domain::{Cursor, Guid, Operation, Page};
 use crate::error::Error;
 use wire::FileEntity;
 
@@ -72,7 +72,7 @@ pub(super) async fn list_files(
             .position(|f| f.id == c.id)
             .map_or(c.index + 1, |found| found + 1)
     });
-    let items: Vec<(String, DefinitionFile)> = all
+    let items: Vec<(Cursor, DefinitionFile)> = all
         .iter()
         .enumerate()
         .skip(start)
@@ -82,7 +82,7 @@ pub(super) async fn list_files(
                 index: i,
                 id: file.id,
             };
-            (graph.cursors.encode(FILES_LIST, &cursor), file.clone())
+            (graph.cursors.lazy(FILES_LIST, cursor), file.clone())
         })
         .collect();
     Ok(FilePage {
@@ -220,7 +220,7 @@ fn expanded_page(cursors: &CursorCodec, file: Guid, ops: Vec<Operation>) -> Page
         items: ops
             .into_iter()
             .enumerate()
-            .map(|(i, op)| (cursors.encode(file, &GraphCursor::at(i, op.id)), op))
+            .map(|(i, op)| (cursors.lazy(file, GraphCursor::at(i, op.id)), op))
             .collect(),
         has_next_page: false,
     }

@@ -207,7 +207,7 @@ impl GraphBackend {
                     id: op.id,
                 };
                 page.items
-                    .push((self.cursors.encode(definition_file_id, &cursor), op));
+                    .push((self.cursors.lazy(definition_file_id, cursor), op));
             }
             let more = pages.has_next();
             pages.follow()?;
