@@ -74,6 +74,7 @@ pub async fn serve_per_core<F>(
 where
     F: Future<Output = ()> + Send,
 {
+    tracing::info!(threads = sockets.len(), "serving with a runtime per core");
     let (stop, stopped) = watch::channel(false);
     let mut ends = Vec::with_capacity(sockets.len());
     for (index, socket) in sockets.into_iter().enumerate() {
