@@ -145,7 +145,7 @@ struct Listening {
 
 enum Sockets {
     Shared(tokio::net::TcpListener),
-    PerCore(Vec<tokio::net::TcpSocket>),
+    PerCore(Vec<std::net::TcpListener>),
 }
 
 impl Listening {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use tokio::net::TcpSocket;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{oneshot, watch};
 
 use super::{Drained, SharedLimits, serve_sharing};
@@ -28,19 +28,25 @@ const BACKLOG: u32 = 1024;
 /// Time given to blocking work on a thread's runtime once its loop has drained.
 const THREAD_EXIT_GRACE: Duration = Duration::from_millis(500);
 
-/// `count` sockets bound to `address` with SO_REUSEPORT (at least one), and the address they
-/// share: with port 0 the first picks a free port and the others take the same.
+/// `count` listeners on `address` with SO_REUSEPORT (at least one), and the address they
+/// share: with port 0 the first picks a free port and the others take the same. They listen
+/// before this returns, so a client told the address is never refused. Call it from within a
+/// tokio runtime; each listener is moved to its serving thread's runtime afterwards.
 pub fn bind_per_core(
     address: SocketAddr,
     count: usize,
-) -> io::Result<(Vec<TcpSocket>, SocketAddr)> {
+) -> io::Result<(Vec<std::net::TcpListener>, SocketAddr)> {
     let first = reusing(address)?;
     let bound = first.local_addr()?;
     let mut sockets = vec![first];
     for _ in 1..count.max(1) {
         sockets.push(reusing(bound)?);
     }
-    Ok((sockets, bound))
+    let listeners = sockets
+        .into_iter()
+        .map(|socket| socket.listen(BACKLOG)?.into_std())
+        .collect::<io::Result<_>>()?;
+    Ok((listeners, bound))
 }
 
 fn reusing(address: SocketAddr) -> io::Result<TcpSocket> {
@@ -65,7 +71,7 @@ fn reusing(address: SocketAddr) -> io::Result<TcpSocket> {
 /// then lets each thread drain for at most `drain`. Connections refused by the caps count
 /// against all threads together.
 pub async fn serve_per_core<F>(
-    sockets: Vec<TcpSocket>,
+    sockets: Vec<std::net::TcpListener>,
     router: Router,
     limits: SharedLimits,
     shutdown: F,
@@ -94,7 +100,7 @@ where
                     }
                 };
                 let served = runtime.block_on(async move {
-                    let listener = socket.listen(BACKLOG)?;
+                    let listener = TcpListener::from_std(socket)?;
                     let shutdown = async move {
                         let _ = stopped.wait_for(|stopping| *stopping).await;
                     };
