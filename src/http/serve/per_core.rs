@@ -67,11 +67,11 @@ fn reusing(address: SocketAddr) -> io::Result<TcpSocket> {
     Ok(socket)
 }
 
-/// Serves `router` on each of `sockets` from a thread of its own until `shutdown` completes,
+/// Serves `router` on each of `listeners` (from [`bind_per_core`]) from a thread of its own until `shutdown` completes,
 /// then lets each thread drain for at most `drain`. Connections refused by the caps count
 /// against all threads together.
 pub async fn serve_per_core<F>(
-    sockets: Vec<std::net::TcpListener>,
+    listeners: Vec<std::net::TcpListener>,
     router: Router,
     limits: SharedLimits,
     shutdown: F,
@@ -80,10 +80,10 @@ pub async fn serve_per_core<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    tracing::info!(threads = sockets.len(), "serving with a runtime per core");
+    tracing::info!(threads = listeners.len(), "serving with a runtime per core");
     let (stop, stopped) = watch::channel(false);
-    let mut ends = Vec::with_capacity(sockets.len());
-    for (index, socket) in sockets.into_iter().enumerate() {
+    let mut ends = Vec::with_capacity(listeners.len());
+    for (index, listener) in listeners.into_iter().enumerate() {
         let (end, ended) = oneshot::channel();
         let (router, limits, mut stopped) = (router.clone(), limits.clone(), stopped.clone());
         std::thread::Builder::new()
@@ -100,7 +100,7 @@ where
                     }
                 };
                 let served = runtime.block_on(async move {
-                    let listener = TcpListener::from_std(socket)?;
+                    let listener = TcpListener::from_std(listener)?;
                     let shutdown = async move {
                         let _ = stopped.wait_for(|stopping| *stopping).await;
                     };
