@@ -11,8 +11,9 @@ use clap::Parser;
 use gpo_gateway::Config;
 use gpo_gateway::backend::cursor::CursorCodec;
 use gpo_gateway::backend::store::Store;
+use gpo_gateway::config::connections::RuntimeKind;
 use gpo_gateway::config::{Command, StoreConfig};
-use gpo_gateway::http::serve::{Drained, serve};
+use gpo_gateway::http::serve::{Drained, SharedLimits, bind_per_core, serve, serve_per_core};
 
 /// Time given to blocking work (a parse, a database write) once serving has ended.
 const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -37,10 +38,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if config.connections.runtime == RuntimeKind::PerCore {
+        // Connections get a runtime per core; this one keeps only the app's background tasks
+        // (pollers, Redis, the metrics listener) and the signal handling.
+        builder.worker_threads(1);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("gpo-gateway: cannot start the async runtime: {e}");
@@ -68,14 +72,14 @@ async fn serve_until_signal(config: Config) -> ExitCode {
         }
     };
     let listen = config.connections.listen;
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(listener) => listener,
+    let listening = match Listening::bind(listen, config.connections.runtime).await {
+        Ok(listening) => listening,
         Err(e) => {
             eprintln!("gpo-gateway: cannot listen on {listen}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let address = listener.local_addr().unwrap_or(listen);
+    let address = listening.address;
     let backend = match config.backend {
         gpo_gateway::BackendKind::Store => "in-process store",
         gpo_gateway::BackendKind::Graph => config.graph.graph_url.as_str(),
@@ -102,7 +106,22 @@ async fn serve_until_signal(config: Config) -> ExitCode {
         tracing::info!(?drain, "shutting down: draining in-flight requests");
         state.set_draining();
     };
-    match serve(listener, app.router, config.connections, shutdown, drain).await {
+    let drained = match listening.sockets {
+        Sockets::Shared(listener) => {
+            serve(listener, app.router, config.connections, shutdown, drain).await
+        }
+        Sockets::PerCore(sockets) => {
+            let limits = SharedLimits::new(config.connections);
+            match serve_per_core(sockets, app.router, limits, shutdown, drain).await {
+                Ok(drained) => drained,
+                Err(e) => {
+                    eprintln!("gpo-gateway: cannot serve on {address}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    match drained {
         Drained::Clean => {
             tracing::info!("drained: every request finished");
             ExitCode::SUCCESS
@@ -114,6 +133,40 @@ async fn serve_until_signal(config: Config) -> ExitCode {
                 "drain time is up; exiting with requests still in flight"
             );
             ExitCode::from(EXIT_DRAIN_CUT_OFF)
+        }
+    }
+}
+
+/// Where connections are accepted: one listener, or one socket per core sharing a port.
+struct Listening {
+    sockets: Sockets,
+    address: SocketAddr,
+}
+
+enum Sockets {
+    Shared(tokio::net::TcpListener),
+    PerCore(Vec<std::net::TcpListener>),
+}
+
+impl Listening {
+    async fn bind(listen: SocketAddr, runtime: RuntimeKind) -> std::io::Result<Self> {
+        match runtime {
+            RuntimeKind::Shared => {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                let address = listener.local_addr().unwrap_or(listen);
+                Ok(Listening {
+                    sockets: Sockets::Shared(listener),
+                    address,
+                })
+            }
+            RuntimeKind::PerCore => {
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                let (sockets, address) = bind_per_core(listen, cores)?;
+                Ok(Listening {
+                    sockets: Sockets::PerCore(sockets),
+                    address,
+                })
+            }
         }
     }
 }

@@ -235,6 +235,7 @@ async fn main() {
         &lookup,
         Some("floor (axum, same bytes)"),
     );
+    bench.run_per_core(&lookup);
     bench.run(
         "store: { __typename }",
         store.address,

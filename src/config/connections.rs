@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Args;
 use clap::builder::RangedU64ValueParser;
+use clap::{Args, ValueEnum};
 
 use super::duration::{between, ms, secs};
 
@@ -15,6 +15,11 @@ pub struct ConnectionConfig {
     /// Address and port to listen on.
     #[arg(long, env = "GPO_GATEWAY_LISTEN", default_value = "127.0.0.1:4000")]
     pub listen: SocketAddr,
+
+    /// How connections are run: `shared` (one multi-thread runtime) or `per-core` (one
+    /// single-thread runtime and SO_REUSEPORT listener per core, caps still counted over all).
+    #[arg(long, env = "GPO_GATEWAY_RUNTIME", value_enum, default_value_t = RuntimeKind::Shared)]
+    pub runtime: RuntimeKind,
 
     /// Time to let in-flight requests finish after SIGINT/SIGTERM before exiting; the exit
     /// status is non-zero when requests had to be cut off (0 to 1h).
@@ -55,4 +60,15 @@ pub struct ConnectionConfig {
     #[arg(long, env = "GPO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
           value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections_per_address: usize,
+}
+
+/// How the serving loop is laid out over threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeKind {
+    /// One multi-thread runtime runs every connection and background task.
+    Shared,
+    /// One current-thread runtime per core, each accepting on its own listener bound with
+    /// SO_REUSEPORT (the kernel spreads connections); background tasks keep a small
+    /// multi-thread runtime of their own.
+    PerCore,
 }

@@ -15,6 +15,7 @@
 
 mod conn;
 mod pending;
+mod per_core;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -47,6 +48,7 @@ use crate::telemetry::metrics;
 use conn::{Admitted, Counted, DeadlineBody, Tally};
 pub(crate) use pending::AnswerBytes;
 use pending::PendingBytes;
+pub use per_core::{bind_per_core, serve_per_core};
 
 /// How the drain after shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +62,26 @@ pub enum Drained {
     },
 }
 
+/// The connection caps and the budget of answer bytes of one gateway. Clones share the counts,
+/// so serving loops on several listeners (one per thread) hold one total between them.
+#[derive(Clone)]
+pub struct SharedLimits {
+    tally: Tally,
+    pending: PendingBytes,
+    limits: Arc<ConnectionConfig>,
+}
+
+impl SharedLimits {
+    /// Counts starting at zero, capped as `limits` says.
+    pub fn new(limits: ConnectionConfig) -> Self {
+        SharedLimits {
+            tally: Tally::new(limits.max_connections, limits.max_connections_per_address),
+            pending: PendingBytes::new(limits.max_pending_response_bytes),
+            limits: Arc::new(limits),
+        }
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then drains for at most `drain`.
 pub async fn serve<F>(
     listener: TcpListener,
@@ -71,9 +93,26 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    let tally = Tally::new(limits.max_connections, limits.max_connections_per_address);
-    let pending = PendingBytes::new(limits.max_pending_response_bytes);
-    let limits = Arc::new(limits);
+    serve_sharing(listener, router, SharedLimits::new(limits), shutdown, drain).await
+}
+
+/// [`serve`] with caps shared with other serving loops: each loop drains only its own
+/// connections.
+pub async fn serve_sharing<F>(
+    listener: TcpListener,
+    router: Router,
+    shared: SharedLimits,
+    shutdown: F,
+    drain: Duration,
+) -> Drained
+where
+    F: Future<Output = ()> + Send,
+{
+    let SharedLimits {
+        tally,
+        pending,
+        limits,
+    } = shared;
     // Dropping `stop` asks every connection to finish; `close` is dropped by each connection
     // task when it ends, so `closed()` tells when all have.
     let (stop, stop_rx) = watch::channel(());

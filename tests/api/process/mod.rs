@@ -3,6 +3,7 @@
 //! the drain had to cut requests off. Bad durations stop it at start-up with a clear error.
 
 mod limits;
+mod per_core;
 
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
