@@ -139,7 +139,7 @@ pub(crate) async fn send(client: &reqwest::Client, address: SocketAddr, shot: &S
 /// Issue 21's lever 5 beside the row it would replace: `store: by id` served by a gateway
 /// started with `--runtime per-core` (a current-thread runtime and listener per core).
 impl crate::Bench {
-    pub fn run_per_core(&mut self, lookup: &Shot) {
+    pub(crate) fn run_per_core(&mut self, lookup: &Shot) {
         let per_core = Server::gateway("store, per-core runtime", &["--runtime", "per-core"]);
         let name = "store: by id (per-core runtime)";
         self.run(name, per_core.address, lookup, Some("store: by id"));
