@@ -25,7 +25,7 @@ use crate::backend::Caller;
 use crate::backend::identity::Vouched;
 use crate::backend::tenant_budget::TenantBudget;
 use crate::error::Error;
-use crate::telemetry::metrics;
+use crate::telemetry::metrics::{self, BackendFigures};
 use tracing::Instrument;
 
 mod answer;
@@ -117,6 +117,9 @@ pub(crate) struct GraphClient {
     tenant: Option<Arc<TenantBudget>>,
     /// Room for the answers being read at once (`--graph-answer-bytes-in-flight`).
     answers: Arc<AnswerBudget>,
+    /// What this client, its `$batch` rounds and its pollers count (shown by the gateways
+    /// built on it).
+    figures: BackendFigures,
 }
 
 impl GraphClient {
@@ -148,6 +151,7 @@ impl GraphClient {
             vouched: Arc::new(Vouched::default()),
             tenant: None,
             answers: Arc::new(AnswerBudget::new(DEFAULT_ANSWER_BYTES)),
+            figures: BackendFigures::default(),
         })
     }
 
@@ -161,6 +165,11 @@ impl GraphClient {
     pub(crate) fn with_answer_bytes_in_flight(mut self, bytes: usize) -> Self {
         self.answers = Arc::new(AnswerBudget::new(bytes));
         self
+    }
+
+    /// What this client counts: its exchanges, retries, throttles, `$batch` sizes and pollers.
+    pub(crate) fn figures(&self) -> &BackendFigures {
+        &self.figures
     }
 
     /// The version root, e.g. `https://graph.microsoft.com/beta`.
@@ -318,7 +327,7 @@ impl GraphClient {
                         status = reply.status.as_u16(),
                         "graph asked us to retry"
                     );
-                    metrics::graph_retries(1);
+                    self.figures.graph_retries(1);
                     tracing::Span::current().record("graph.retries", attempt + 1);
                     tokio::time::sleep(wait).await;
                     attempt += 1;

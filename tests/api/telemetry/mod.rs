@@ -320,18 +320,20 @@ async fn the_dashboard_reads_only_metrics_the_gateway_exports() {
     assert_eq!(post_to(&app.router, "{ __typename }").await, StatusCode::OK);
     let counted = app.state.metrics();
     counted.refused(metrics::Limit::MaxDepth);
-    metrics::graph_request("GET", "/$batch", 200, std::time::Duration::ZERO);
+    counted
+        .backend()
+        .graph_request("GET", "/$batch", 200, std::time::Duration::ZERO);
     counted.cache_lookup(metrics::Cache::Document, true);
     {
         use gpo_gateway::backend::budget::Priority;
-        use gpo_gateway::telemetry::budget_metrics as budget;
-        budget::granted(
+        let budget = counted.backend().budget();
+        budget.granted(
             false,
             Priority::Interactive,
             1,
             Some(std::time::Duration::ZERO),
         );
-        budget::refused(false, Priority::Poller);
+        budget.refused(false, Priority::Poller);
     }
     let (_, exported) = scrape(app.metrics).await;
     let path =
