@@ -61,7 +61,8 @@ where
     loop {
         let granted = caller.budget.spend_up_to(pending.len());
         for (key, last_answer) in pending.split_off(granted) {
-            let error = last_answer.unwrap_or_else(|| caller.budget.exhausted());
+            let error =
+                last_answer.unwrap_or_else(|| caller.budget.exhausted(api.client().figures()));
             results.insert(key, Err(error));
         }
         if pending.is_empty() {

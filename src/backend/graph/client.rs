@@ -288,7 +288,7 @@ impl GraphClient {
         let headers = Self::headers(caller)?;
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
-        caller.budget.spend(1)?;
+        caller.budget.spend(1, &self.figures)?;
         let write = request.method != Method::GET;
         loop {
             self.admit(caller, write, 1, deadline).await?;
@@ -318,7 +318,7 @@ impl GraphClient {
                     }
                     if attempt >= MAX_RETRIES
                         || Instant::now() + wait >= deadline
-                        || caller.budget.spend(1).is_err()
+                        || caller.budget.spend(1, &self.figures).is_err()
                     {
                         return Err(error);
                     }
