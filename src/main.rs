@@ -102,7 +102,17 @@ async fn serve_until_signal(config: Config) -> ExitCode {
         tracing::info!(?drain, "shutting down: draining in-flight requests");
         state.set_draining();
     };
-    match serve(listener, app.router, config.connections, shutdown, drain).await {
+    let metrics = app.state.metrics().clone();
+    match serve(
+        listener,
+        app.router,
+        config.connections,
+        shutdown,
+        drain,
+        metrics,
+    )
+    .await
+    {
         Drained::Clean => {
             tracing::info!("drained: every request finished");
             ExitCode::SUCCESS
