@@ -2,6 +2,7 @@
 //! (exact counts, no token, id or message in a label), the Grafana dashboard's metric names,
 //! JSON request logs carrying the ids, and `gpo-gateway schema`.
 
+mod apart;
 mod metric_names;
 mod request_lines;
 mod traces;
