@@ -3,7 +3,7 @@
 //! [`BackendFigures`](super::process_metrics::BackendFigures) and registered on its `/metrics`
 //! page; labels only from fixed sets (budget kind, priority).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -58,17 +58,6 @@ impl Default for BudgetFigures {
             redis_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 15)),
         }))
     }
-}
-
-/// The figures of the process' free functions below, until every caller holds a handle.
-fn figures() -> &'static BudgetFigures {
-    static FIGURES: OnceLock<BudgetFigures> = OnceLock::new();
-    FIGURES.get_or_init(BudgetFigures::default)
-}
-
-/// The figures the process' free functions count in.
-pub(super) fn process() -> BudgetFigures {
-    figures().clone()
 }
 
 impl BudgetFigures {
@@ -176,34 +165,4 @@ impl BudgetFigures {
     pub fn redis_command(&self, took: Duration) {
         self.0.redis_seconds.observe(took.as_secs_f64());
     }
-}
-
-/// Counts [`BudgetFigures::granted`] in the process' figures.
-pub fn granted(write: bool, priority: Priority, left: u32, waited: Option<Duration>) {
-    figures().granted(write, priority, left, waited);
-}
-
-/// Counts [`BudgetFigures::refused`] in the process' figures.
-pub fn refused(write: bool, priority: Priority) {
-    figures().refused(write, priority);
-}
-
-/// Counts [`BudgetFigures::paused`] in the process' figures.
-pub fn paused(wait: Duration) {
-    figures().paused(wait);
-}
-
-/// Counts [`BudgetFigures::redis_up`] in the process' figures.
-pub fn redis_up(up: bool) {
-    figures().redis_up(up);
-}
-
-/// Counts [`BudgetFigures::redis_failure`] in the process' figures.
-pub fn redis_failure() {
-    figures().redis_failure();
-}
-
-/// Counts [`BudgetFigures::redis_command`] in the process' figures.
-pub fn redis_command(took: Duration) {
-    figures().redis_command(took);
 }

@@ -1,8 +1,8 @@
 //! Prometheus metrics of one gateway: a [`Metrics`] handle made with its app state and handed
 //! to each layer when it is built (the HTTP layers, the GraphQL schema's extensions, the
-//! WebSocket endpoint), so two gateways in one process count apart. What the process shares
-//! among its gateways (the Graph client, the store, the serving loop) counts in
-//! [`process_metrics`](super::process_metrics), and each gateway's page shows it too. No label
+//! WebSocket endpoint, the serving loop), so two gateways in one process count apart. What
+//! the backend under a gateway counts (the Graph client, the store, the budgets) is its
+//! [`BackendFigures`], registered on the page of each gateway built on it. No label
 //! ever holds a token, an id or free text: every label value comes from a fixed set (a limit's
 //! name, a route template, an error code) or from the bounded set of operation names seen first
 //! (see [`OPERATION_NAMES`]).
@@ -21,10 +21,6 @@ use super::labels::OperationNames;
 pub use super::labels::{Cache, Limit, graph_route, method_label};
 pub use super::process_metrics::BackendFigures;
 use super::process_metrics::latency_histogram;
-pub use super::process_metrics::{
-    graph_batch, graph_request, graph_retries, graph_throttled, lookups, poller_running, refused,
-    render, store_operations,
-};
 use super::refusal_counts::{RefusalCounts, Refusals};
 
 /// Distinct operation names kept as labels; operations named otherwise (or once the names take
@@ -83,9 +79,9 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Figures for a new gateway, all at zero, showing the process' shared backend figures.
+    /// Figures for a new gateway, all at zero, over a backend that counts nothing.
     pub fn new() -> Self {
-        Metrics::with_backend(BackendFigures::process())
+        Metrics::with_backend(BackendFigures::default())
     }
 
     /// Figures for a new gateway, all at zero, showing `backend`: the figures of the store,

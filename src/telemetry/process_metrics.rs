@@ -1,15 +1,13 @@
-//! The figures of what a process shares among the gateways it runs: the Graph client, the
-//! in-process store, the pollers, the lookups of operations, and the refusals of the serving
-//! loop and of parts built without a gateway (a request's Graph budget, the lookup cap).
+//! The figures of the parts a gateway is built on: the Graph client, the in-process store, the
+//! pollers, the lookups of operations, the tenant budget and Redis, and the refusals of parts
+//! that are not the gateway's own layers (a request's Graph budget, the lookup cap).
 //!
 //! These parts are built before (and independently of) a gateway's app state and may serve
 //! several gateways at once (tests share one store), so they count in a [`BackendFigures`]
 //! handle made by the code that builds them and registered on the `/metrics` page of every
 //! gateway that uses them, beside its own figures ([`Metrics`](super::metrics::Metrics)).
-//! The free functions below count in the process' own handle: what callers not yet handed a
-//! [`BackendFigures`] use.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -20,7 +18,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::budget_metrics::BudgetFigures;
-use super::refusal_counts::{RefusalCounts, Refusals};
+use super::refusal_counts::RefusalCounts;
 use crate::refusal::Limit;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -64,6 +62,13 @@ struct Shared {
 
 impl Default for BackendFigures {
     fn default() -> Self {
+        BackendFigures::with_budget(BudgetFigures::default())
+    }
+}
+
+impl BackendFigures {
+    /// Figures at zero, showing `budget` as the tenant budget's and Redis'.
+    pub fn with_budget(budget: BudgetFigures) -> Self {
         BackendFigures(Arc::new(Shared {
             refusals: RefusalCounts::default(),
             upstream: Family::default(),
@@ -75,23 +80,12 @@ impl Default for BackendFigures {
             lookups: Histogram::new([1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0]),
             pollers: Gauge::default(),
             store_operations: Gauge::default(),
-            budget: super::budget_metrics::process(),
+            budget,
         }))
     }
 }
 
-/// The handle of the process' free functions below.
-fn shared() -> &'static BackendFigures {
-    static SHARED: OnceLock<BackendFigures> = OnceLock::new();
-    SHARED.get_or_init(BackendFigures::default)
-}
-
 impl BackendFigures {
-    /// The handle the process' free functions count in, for parts not yet handed their own.
-    pub fn process() -> Self {
-        shared().clone()
-    }
-
     /// The tenant budget's and Redis' figures, part of these.
     pub fn budget(&self) -> &BudgetFigures {
         &self.0.budget
@@ -212,54 +206,4 @@ impl BackendFigures {
             .store_operations
             .set(super::metrics::saturating(count));
     }
-}
-
-/// The process' shared figures (and its refusals counted outside any gateway) in Prometheus'
-/// text format, and its content type; a gateway's `/metrics` adds its own figures
-/// ([`Metrics::render`](super::metrics::Metrics::render)).
-pub fn render() -> (String, &'static str) {
-    let mut registry = Registry::with_prefix("gpo_gateway");
-    super::metrics::register_refusals(&mut registry, Refusals::of([shared().refusals()]));
-    shared().register(&mut registry);
-    super::metrics::encode(&registry)
-}
-
-/// Counts [`BackendFigures::refused`] in the process' figures.
-pub fn refused(what: impl Into<Limit>) {
-    shared().refused(what);
-}
-
-/// Counts [`BackendFigures::poller_running`] in the process' figures.
-pub fn poller_running() -> super::metrics::Held {
-    shared().poller_running()
-}
-
-/// Counts [`BackendFigures::graph_request`] in the process' figures.
-pub fn graph_request(method: &'static str, route: &'static str, status: u16, took: Duration) {
-    shared().graph_request(method, route, status, took);
-}
-
-/// Counts [`BackendFigures::graph_retries`] in the process' figures.
-pub fn graph_retries(count: usize) {
-    shared().graph_retries(count);
-}
-
-/// Counts [`BackendFigures::graph_throttled`] in the process' figures.
-pub fn graph_throttled(retry_after: Option<Duration>) {
-    shared().graph_throttled(retry_after);
-}
-
-/// Counts [`BackendFigures::graph_batch`] in the process' figures.
-pub fn graph_batch(size: usize) {
-    shared().graph_batch(size);
-}
-
-/// Counts [`BackendFigures::lookups`] in the process' figures.
-pub fn lookups(count: usize) {
-    shared().lookups(count);
-}
-
-/// Counts [`BackendFigures::store_operations`] in the process' figures.
-pub fn store_operations(count: usize) {
-    shared().store_operations(count);
 }

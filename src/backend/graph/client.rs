@@ -178,7 +178,9 @@ impl GraphClient {
     }
 
     /// The same client, taking every request's slot from `budget` first.
+    /// The client's figures show the budget's (and its Redis').
     pub(crate) fn with_tenant_budget(mut self, budget: Arc<TenantBudget>) -> Self {
+        self.figures = BackendFigures::with_budget(budget.figures().clone());
         self.tenant = Some(budget);
         self
     }

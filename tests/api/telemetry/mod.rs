@@ -389,7 +389,7 @@ async fn two_gateways_in_one_process_count_their_operations_and_refusals_apart()
         [r#"{operation_type="unknown",operation_name="unknown",outcome="LIMIT_EXCEEDED"} 1"#],
         "{second}"
     );
-    // The serving loop's refusals are the process'; the guard's are each gateway's own.
+    // The guard's refusals are each gateway's own.
     let depth = |page: &str| {
         samples(page, "gpo_gateway_refusals_total")
             .into_iter()
