@@ -139,8 +139,14 @@ pub fn export_store(config: &Config, path: &std::path::Path) -> Result<(), Strin
 /// Builds the whole gateway from `config`.
 pub fn app(config: &Config) -> Result<App, String> {
     if config.backend == BackendKind::Store {
-        let app = app_with_store(config, store(config)?);
-        share_through(&app, shared_state::Redis::new(&config.redis)?);
+        let store = store(config)?;
+        // The persisted queries' Redis counts on this gateway's page, with the store.
+        let figures = Backend::figures(&store);
+        let app = app_with_store(config, store);
+        share_through(
+            &app,
+            shared_state::Redis::counting_in(&config.redis, figures.budget().clone())?,
+        );
         return Ok(app);
     }
     let redis = shared_state::Redis::new(&config.redis)?;

@@ -106,12 +106,21 @@ async fn serve_until_signal(config: Config) -> ExitCode {
         tracing::info!(?drain, "shutting down: draining in-flight requests");
         state.set_draining();
     };
+    let metrics = app.state.metrics().clone();
     let drained = match listening.sockets {
         Sockets::Shared(listener) => {
-            serve(listener, app.router, config.connections, shutdown, drain).await
+            serve(
+                listener,
+                app.router,
+                config.connections,
+                shutdown,
+                drain,
+                metrics,
+            )
+            .await
         }
         Sockets::PerCore(sockets) => {
-            let limits = SharedLimits::new(config.connections);
+            let limits = SharedLimits::new(config.connections, metrics);
             match serve_per_core(sockets, app.router, limits, shutdown, drain).await {
                 Ok(drained) => drained,
                 Err(e) => {

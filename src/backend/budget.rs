@@ -18,6 +18,7 @@ use tokio::sync::OnceCell;
 
 use crate::domain::{Guid, Page};
 use crate::error::Error;
+use crate::telemetry::metrics::BackendFigures;
 
 /// One list call, as far as its answer is concerned: the same file, page size and cursor
 /// give the same page within one request.
@@ -99,13 +100,14 @@ impl RequestBudget {
             .map_or(0, |meter| meter.spent.load(Ordering::SeqCst))
     }
 
-    /// Pays for `count` requests at once, or for none and says why.
-    pub fn spend(&self, count: usize) -> Result<(), Error> {
+    /// Pays for `count` requests at once, or for none and says why (a refusal counted in
+    /// `figures`).
+    pub fn spend(&self, count: usize, figures: &BackendFigures) -> Result<(), Error> {
         match self.spend_up_to(count) {
             granted if granted == count => Ok(()),
             granted => {
                 self.refund(granted);
-                Err(self.exhausted())
+                Err(self.exhausted(figures))
             }
         }
     }
@@ -132,11 +134,11 @@ impl RequestBudget {
         }
     }
 
-    /// The error for a call the budget cannot pay for.
-    pub fn exhausted(&self) -> Error {
+    /// The error for a call the budget cannot pay for, counted as a refusal in `figures`.
+    pub fn exhausted(&self, figures: &BackendFigures) -> Error {
         let limit = self.0.as_ref().map_or(0, |meter| meter.limit);
         let refusal = crate::refusal::Refusal::GraphRequestBudget { limit };
-        crate::telemetry::metrics::refused(&refusal);
+        figures.refused(&refusal);
         refusal.into()
     }
 
@@ -175,20 +177,22 @@ mod tests {
     #[test]
     fn spending_stops_at_the_limit_and_all_or_nothing_refunds() {
         let budget = RequestBudget::new(5);
-        assert!(budget.spend(3).is_ok());
+        assert!(budget.spend(3, &BackendFigures::default()).is_ok());
         assert_eq!(budget.spend_up_to(4), 2, "only two left");
         assert_eq!(budget.spent(), 5);
         assert_eq!(budget.spend_up_to(1), 0);
-        let error = budget.spend(1).expect_err("exhausted");
+        let error = budget
+            .spend(1, &BackendFigures::default())
+            .expect_err("exhausted");
         assert_eq!(error.code(), crate::error::Code::LimitExceeded);
         assert!(error.to_string().contains("budget of 5"), "{error}");
         assert_eq!(budget.spent(), 5, "a refused spend costs nothing");
 
         let budget = RequestBudget::new(2);
-        assert!(budget.spend(3).is_err());
+        assert!(budget.spend(3, &BackendFigures::default()).is_err());
         assert_eq!(budget.spent(), 0, "all or nothing");
         let shared = budget.clone();
-        assert!(shared.spend(2).is_ok());
+        assert!(shared.spend(2, &BackendFigures::default()).is_ok());
         assert_eq!(budget.spent(), 2, "clones share the count");
     }
 
@@ -196,7 +200,7 @@ mod tests {
     fn unmetered_never_refuses() {
         let budget = RequestBudget::unmetered();
         assert_eq!(budget.spend_up_to(1_000_000), 1_000_000);
-        assert!(budget.spend(usize::MAX).is_ok());
+        assert!(budget.spend(usize::MAX, &BackendFigures::default()).is_ok());
     }
 
     #[tokio::test]

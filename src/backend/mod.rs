@@ -168,4 +168,11 @@ pub trait Backend: Send + Sync + 'static {
     fn vouched_claims(&self, _token: &BearerToken) -> Option<std::sync::Arc<identity::Claims>> {
         None
     }
+
+    /// What this backend counts (Graph exchanges, pollers, operations held, budgets), for the
+    /// `/metrics` page of each gateway built on it. A backend that counts nothing shows its
+    /// own figures at zero.
+    fn figures(&self) -> crate::telemetry::metrics::BackendFigures {
+        crate::telemetry::metrics::BackendFigures::default()
+    }
 }

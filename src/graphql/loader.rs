@@ -21,6 +21,7 @@ use crate::backend::{Backend, Caller, RequestBudget};
 use crate::domain::files::DefinitionFile;
 use crate::domain::{Guid, Operation, OperationKey};
 use crate::error::Error;
+use crate::telemetry::metrics::BackendFigures;
 
 /// A lookup key: the operation to read (always whole, so lookups of one operation merge).
 pub(crate) type LoadKey = OperationKey;
@@ -120,6 +121,7 @@ where
 
     async fn load(&self, keys: &[K]) -> HashMap<K, Self::Value> {
         within_cap(
+            &self.backend.figures(),
             &self.looked_up,
             keys,
             self.resource.what,
@@ -133,8 +135,9 @@ where
 
 /// Loads `keys` (distinct) with `load`, holding the operation to [`MAX_LOOKUPS_PER_OPERATION`]
 /// distinct lookups of one kind (`what`) counted in `looked_up`: the keys past the cap are not
-/// loaded and get `LIMIT_EXCEEDED`.
+/// loaded and get `LIMIT_EXCEEDED`, and the refusal is counted in `figures`.
 async fn within_cap<K, V, F, Fut>(
+    figures: &BackendFigures,
     looked_up: &AtomicUsize,
     keys: &[K],
     what: &'static str,
@@ -158,7 +161,7 @@ where
         what,
     };
     if !refused.is_empty() {
-        crate::telemetry::metrics::refused(&refusal);
+        figures.refused(&refusal);
     }
     tracing::debug!(
         lookups = keys.len(),
@@ -180,7 +183,7 @@ impl<K, V> Drop for Loader<K, V> {
     /// The operation is over: its lookup count joins the metrics.
     fn drop(&mut self) {
         if self.resource.counted {
-            crate::telemetry::metrics::lookups(*self.looked_up.get_mut());
+            self.backend.figures().lookups(*self.looked_up.get_mut());
         }
     }
 }

@@ -80,7 +80,8 @@ impl Limits {
 /// each request by the HTTP layer, never here. The schema's data holds the
 /// `Arc<DocumentCache>`, whose [`DocumentCache::stats`] metrics can read.
 pub fn build_schema(backend: Arc<dyn Backend>, limits: Limits) -> GatewaySchema {
-    build_schema_counting(backend, limits, Metrics::new())
+    let metrics = Metrics::with_backend(backend.figures());
+    build_schema_counting(backend, limits, metrics)
 }
 
 /// The schema over `backend`, counting its operations, refusals and cache lookups in `metrics`

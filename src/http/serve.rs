@@ -44,7 +44,7 @@ use super::negotiation::Negotiated;
 use super::response::Rejection;
 use crate::config::ConnectionConfig;
 use crate::refusal::Refusal;
-use crate::telemetry::metrics;
+use crate::telemetry::metrics::Metrics;
 use conn::{Admitted, Counted, DeadlineBody, Tally};
 pub(crate) use pending::AnswerBytes;
 use pending::PendingBytes;
@@ -62,38 +62,45 @@ pub enum Drained {
     },
 }
 
-/// The connection caps and the budget of answer bytes of one gateway. Clones share the counts,
-/// so serving loops on several listeners (one per thread) hold one total between them.
+/// The connection caps and the budget of answer bytes of one gateway, and where its serving
+/// loops count their refusals. Clones share the counts, so serving loops on several listeners
+/// (one per thread) hold one total between them.
 #[derive(Clone)]
 pub struct SharedLimits {
     tally: Tally,
     pending: PendingBytes,
     limits: Arc<ConnectionConfig>,
+    metrics: Metrics,
 }
 
 impl SharedLimits {
-    /// Counts starting at zero, capped as `limits` says.
-    pub fn new(limits: ConnectionConfig) -> Self {
+    /// Counts starting at zero, capped as `limits` says; refusals counted in `metrics` (the
+    /// served gateway's).
+    pub fn new(limits: ConnectionConfig, metrics: Metrics) -> Self {
         SharedLimits {
             tally: Tally::new(limits.max_connections, limits.max_connections_per_address),
             pending: PendingBytes::new(limits.max_pending_response_bytes),
             limits: Arc::new(limits),
+            metrics,
         }
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains for at most `drain`.
+/// Serves `router` on `listener` until `shutdown` completes, then drains for at most `drain`;
+/// the loop's refusals count in `metrics` (the served gateway's).
 pub async fn serve<F>(
     listener: TcpListener,
     router: Router,
     limits: ConnectionConfig,
     shutdown: F,
     drain: Duration,
+    metrics: Metrics,
 ) -> Drained
 where
     F: Future<Output = ()> + Send,
 {
-    serve_sharing(listener, router, SharedLimits::new(limits), shutdown, drain).await
+    let shared = SharedLimits::new(limits, metrics);
+    serve_sharing(listener, router, shared, shutdown, drain).await
 }
 
 /// [`serve`] with caps shared with other serving loops: each loop drains only its own
@@ -112,6 +119,7 @@ where
         tally,
         pending,
         limits,
+        metrics,
     } = shared;
     // Dropping `stop` asks every connection to finish; `close` is dropped by each connection
     // task when it ends, so `closed()` tells when all have.
@@ -131,11 +139,16 @@ where
         };
         match tally.admit(peer.ip()) {
             Admitted::Serve(slot) => {
-                let io = TokioIo::new(Counted::new(stream, slot, limits.write_timeout));
+                let io = TokioIo::new(Counted::new(
+                    stream,
+                    slot,
+                    limits.write_timeout,
+                    metrics.clone(),
+                ));
                 let connection = serve_connection(
                     io,
                     peer,
-                    (router.clone(), pending.clone()),
+                    (router.clone(), pending.clone(), metrics.clone()),
                     Arc::clone(&limits),
                     stop_rx.clone(),
                 );
@@ -143,12 +156,17 @@ where
             }
             Admitted::Refuse(slot) => {
                 tracing::warn!(%peer, "connection refused: too many open connections");
-                metrics::refused(&Refusal::Connections);
-                let io = TokioIo::new(Counted::new(stream, slot, limits.header_read_timeout));
+                metrics.refused(&Refusal::Connections);
+                let io = TokioIo::new(Counted::new(
+                    stream,
+                    slot,
+                    limits.header_read_timeout,
+                    metrics.clone(),
+                ));
                 tokio::spawn(refuse_connection(io, limits.header_read_timeout));
             }
             Admitted::Drop => {
-                metrics::refused(&Refusal::Connections);
+                metrics.refused(&Refusal::Connections);
                 drop(stream);
             }
         }
@@ -174,13 +192,18 @@ async fn hold_until_done(connection: impl Future<Output = ()>, close: watch::Rec
 async fn serve_connection(
     io: TokioIo<Counted<TcpStream>>,
     peer: SocketAddr,
-    (router, pending): (Router, PendingBytes),
+    (router, pending, metrics): (Router, PendingBytes, Metrics),
     limits: Arc<ConnectionConfig>,
     mut stop: watch::Receiver<()>,
 ) {
     let body_timeout = limits.body_read_timeout;
     let service = service_fn(move |request| {
-        handle(router.clone(), pending.clone(), peer, body_timeout, request)
+        handle(
+            (router.clone(), pending.clone(), metrics.clone()),
+            peer,
+            body_timeout,
+            request,
+        )
     });
     let mut builder = http1::Builder::new();
     builder
@@ -204,8 +227,7 @@ fn log_end(result: Result<(), hyper::Error>) {
 
 /// One request: give it the client's address and a body that must arrive in time.
 async fn handle(
-    router: Router,
-    pending: PendingBytes,
+    (router, pending, metrics): (Router, PendingBytes, Metrics),
     peer: SocketAddr,
     body_timeout: Duration,
     request: Request<Incoming>,
@@ -220,13 +242,13 @@ async fn handle(
     let headers = parts.headers.clone();
     let response = router.oneshot(Request::from_parts(parts, body)).await?;
     if !expired.load(Ordering::SeqCst) {
-        return Ok(shed_if_unsendable(response, &pending, &headers));
+        return Ok(shed_if_unsendable(response, &pending, &headers, &metrics));
     }
     tracing::warn!(%peer, "request body not received in time");
     let refusal = Refusal::BodyReadTimeout {
         timeout: body_timeout,
     };
-    let mut response = refuse_counted(&headers, refusal);
+    let mut response = refuse_counted(&metrics, &headers, refusal);
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -239,19 +261,23 @@ fn shed_if_unsendable(
     response: Response,
     pending: &PendingBytes,
     headers: &axum::http::HeaderMap,
+    metrics: &Metrics,
 ) -> Response {
     let (parts, body) = response.into_parts();
     let written = parts.extensions.get::<AnswerBytes>().copied();
     match pending.admit(body, written) {
         Ok(body) => Response::from_parts(parts, body),
-        Err(_) => refuse_counted(headers, Refusal::PendingResponseBytes),
+        Err(_) => refuse_counted(metrics, headers, Refusal::PendingResponseBytes),
     }
 }
 
-/// The answer to a refusal of the serving loop, counted with the process' figures (the loop
-/// serves whatever router it is given, so it counts outside any one gateway).
-fn refuse_counted(headers: &axum::http::HeaderMap, refusal: Refusal) -> Response {
-    metrics::refused(&refusal);
+/// The answer to a refusal of the serving loop, counted in `metrics`.
+fn refuse_counted(
+    metrics: &Metrics,
+    headers: &axum::http::HeaderMap,
+    refusal: Refusal,
+) -> Response {
+    metrics.refused(&refusal);
     let media = Negotiated::of(headers).response;
     Rejection::answering(refusal, media, &caller_from(headers)).into_response()
 }

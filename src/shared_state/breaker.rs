@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::telemetry::budget_metrics as metrics;
+use crate::telemetry::budget_metrics::BudgetFigures;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
@@ -23,15 +23,18 @@ enum State {
 pub(crate) struct Breaker {
     state: Mutex<State>,
     cool_down: Duration,
+    /// Where Redis' state and failures count.
+    figures: BudgetFigures,
 }
 
 impl Breaker {
     /// A closed breaker that waits `cool_down` after a failure before probing.
-    pub(crate) fn new(cool_down: Duration) -> Self {
-        metrics::redis_up(true);
+    pub(crate) fn new(cool_down: Duration, figures: BudgetFigures) -> Self {
+        figures.redis_up(true);
         Breaker {
             state: Mutex::new(State::Closed),
             cool_down,
+            figures,
         }
     }
 
@@ -57,7 +60,7 @@ impl Breaker {
         let mut state = self.state();
         if *state != State::Closed {
             *state = State::Closed;
-            metrics::redis_up(true);
+            self.figures.redis_up(true);
             tracing::warn!(
                 "Redis is reachable again: shared budgets, persisted queries and idempotency keys are back"
             );
@@ -68,13 +71,13 @@ impl Breaker {
     pub(crate) fn failed(&self, error: &str) {
         let mut state = self.state();
         if *state == State::Closed {
-            metrics::redis_up(false);
+            self.figures.redis_up(false);
             tracing::warn!(
                 %error,
                 "Redis is unreachable: degraded (each replica spends its own share of the tenant budget, persisted queries miss, requests with an Idempotency-Key get 503)"
             );
         }
-        metrics::redis_failure();
+        self.figures.redis_failure();
         *state = State::Open {
             probe_at: Instant::now() + self.cool_down,
         };
@@ -92,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_failure_opens_then_one_probe_after_the_cool_down_closes() {
-        let breaker = Breaker::new(Duration::from_millis(50));
+        let breaker = Breaker::new(Duration::from_millis(50), BudgetFigures::default());
         assert!(breaker.allow());
         breaker.failed("refused");
         assert!(breaker.is_open());

@@ -21,7 +21,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::OnceLock;
 
 use crate::config::cluster::RedisConfig;
-use crate::telemetry::budget_metrics as metrics;
+use crate::telemetry::budget_metrics::BudgetFigures;
 use breaker::Breaker;
 
 /// How long the breaker waits after a failure before it lets a probe through.
@@ -38,11 +38,27 @@ pub struct Redis {
     timeout: Duration,
     prefix: String,
     breaker: Breaker,
+    /// Where Redis' commands count (also the tenant budget's figures when it shares through
+    /// this Redis).
+    figures: BudgetFigures,
 }
 
 impl Redis {
+    /// Where this connection counts (see [`counting_in`](Redis::counting_in)).
+    pub fn figures(&self) -> &BudgetFigures {
+        &self.figures
+    }
+
     /// The Redis `config` names, if any; nothing is connected until the first command.
     pub fn new(config: &RedisConfig) -> Result<Option<std::sync::Arc<Redis>>, String> {
+        Redis::counting_in(config, BudgetFigures::default())
+    }
+
+    /// The Redis `config` names, if any, counting its state and commands in `figures`.
+    pub fn counting_in(
+        config: &RedisConfig,
+        figures: BudgetFigures,
+    ) -> Result<Option<std::sync::Arc<Redis>>, String> {
         let Some(url) = &config.redis_url else {
             return Ok(None);
         };
@@ -53,7 +69,8 @@ impl Redis {
             manager: OnceLock::new(),
             timeout: config.redis_timeout,
             prefix: config.redis_prefix.clone(),
-            breaker: Breaker::new(COOL_DOWN),
+            breaker: Breaker::new(COOL_DOWN, figures.clone()),
+            figures,
         })))
     }
 
@@ -98,7 +115,7 @@ impl Redis {
         };
         let started = Instant::now();
         let outcome = tokio::time::timeout(self.timeout, command(manager)).await;
-        metrics::redis_command(started.elapsed());
+        self.figures.redis_command(started.elapsed());
         match outcome {
             Ok(Ok(value)) => {
                 self.breaker.succeeded();

@@ -1,8 +1,9 @@
 //! The figures of the tenant's Graph budget and of Redis: slots left, waits, refusals, pauses,
-//! and whether Redis is reachable. Registered with the process' other metrics (see
-//! [`metrics`](super::metrics)); labels only from fixed sets (budget kind, priority).
+//! and whether Redis is reachable. A [`BudgetFigures`] handle is part of a gateway's
+//! [`BackendFigures`](super::process_metrics::BackendFigures) and registered on its `/metrics`
+//! page; labels only from fixed sets (budget kind, priority).
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -37,71 +38,78 @@ struct Figures {
     redis_seconds: Histogram,
 }
 
-fn figures() -> &'static Figures {
-    static FIGURES: OnceLock<Figures> = OnceLock::new();
-    FIGURES.get_or_init(|| Figures {
-        left: Family::default(),
-        waits: Family::default(),
-        // 1 ms to about 65 s.
-        wait_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
-        refusals: Family::default(),
-        pauses: Counter::default(),
-        pause_seconds: Gauge::default(),
-        redis_up: Gauge::default(),
-        redis_failures: Counter::default(),
-        // 50 µs to about 0.8 s.
-        redis_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 15)),
-    })
+/// The tenant budget's and Redis' figures of one gateway. Cloning it shares them.
+#[derive(Clone)]
+pub struct BudgetFigures(Arc<Figures>);
+
+impl Default for BudgetFigures {
+    fn default() -> Self {
+        BudgetFigures(Arc::new(Figures {
+            left: Family::default(),
+            waits: Family::default(),
+            // 1 ms to about 65 s.
+            wait_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
+            refusals: Family::default(),
+            pauses: Counter::default(),
+            pause_seconds: Gauge::default(),
+            redis_up: Gauge::default(),
+            redis_failures: Counter::default(),
+            // 50 µs to about 0.8 s.
+            redis_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 15)),
+        }))
+    }
 }
 
-/// Adds these figures to the process' registry.
-pub(super) fn register(r: &mut Registry) {
-    let f = figures();
-    r.register(
+impl BudgetFigures {
+    /// Adds these figures to a gateway's registry.
+    pub(super) fn register(&self, r: &mut Registry) {
+        let f = &self.0;
+        r.register(
         "tenant_budget_left",
         "Slots left in the last tenant budget a Graph request took from, by budget (read: every request, write: writes)",
         f.left.clone(),
     );
-    r.register(
+        r.register(
         "tenant_budget_waits",
         "Graph requests that waited in line for the tenant budget, by budget and priority (interactive, poller)",
         f.waits.clone(),
     );
-    r.register(
-        "tenant_budget_wait_seconds",
-        "Time a Graph request waited for the tenant budget, among those that waited",
-        f.wait_seconds.clone(),
-    );
-    r.register(
+        r.register(
+            "tenant_budget_wait_seconds",
+            "Time a Graph request waited for the tenant budget, among those that waited",
+            f.wait_seconds.clone(),
+        );
+        r.register(
         "tenant_budget_refusals",
         "Graph requests never sent because the tenant budget had no room in time (THROTTLED), by budget and priority",
         f.refusals.clone(),
     );
-    r.register(
-        "tenant_pauses",
-        "Times a 429 from Graph paused a whole tenant",
-        f.pauses.clone(),
-    );
-    r.register(
-        "tenant_last_pause_seconds",
-        "Length of the last tenant pause",
-        f.pause_seconds.clone(),
-    );
-    r.register(
-        "redis_up",
-        "1 while Redis answers, 0 while the gateway runs degraded without it (--redis-url set)",
-        f.redis_up.clone(),
-    );
-    r.register(
-        "redis_failures",
-        "Redis commands that failed or timed out",
-        f.redis_failures.clone(),
-    );
-    r.register(
-        "redis_command_seconds",
-        "Time of one Redis command (round trip)",
-        f.redis_seconds.clone(),
-    );
+        r.register(
+            "tenant_pauses",
+            "Times a 429 from Graph paused a whole tenant",
+            f.pauses.clone(),
+        );
+        r.register(
+            "tenant_last_pause_seconds",
+            "Length of the last tenant pause",
+            f.pause_seconds.clone(),
+        );
+        r.register(
+            "redis_up",
+            "1 while Redis answers, 0 while the gateway runs degraded without it (--redis-url set)",
+            f.redis_up.clone(),
+        );
+        r.register(
+            "redis_failures",
+            "Redis commands that failed or timed out",
+            f.redis_failures.clone(),
+        );
+        r.register(
+            "redis_command_seconds",
+            "Time of one Redis command (round trip)",
+            f.redis_seconds.clone(),
+        );
+    }
 }
 
 fn labels(write: bool, priority: Priority) -> BudgetLabels {
@@ -114,45 +122,47 @@ fn labels(write: bool, priority: Priority) -> BudgetLabels {
     }
 }
 
-/// A request got its slots, after waiting in line for `waited` if it had to, leaving `left`
-/// in the request budget.
-pub fn granted(write: bool, priority: Priority, left: u32, waited: Option<Duration>) {
-    let f = figures();
-    f.left
-        .get_or_create(&KindLabels { budget: "read" })
-        .set(i64::from(left));
-    if let Some(waited) = waited {
-        f.waits.get_or_create(&labels(write, priority)).inc();
-        f.wait_seconds.observe(waited.as_secs_f64());
+impl BudgetFigures {
+    /// A request got its slots, after waiting in line for `waited` if it had to, leaving `left`
+    /// in the request budget.
+    pub fn granted(&self, write: bool, priority: Priority, left: u32, waited: Option<Duration>) {
+        let f = &self.0;
+        f.left
+            .get_or_create(&KindLabels { budget: "read" })
+            .set(i64::from(left));
+        if let Some(waited) = waited {
+            f.waits.get_or_create(&labels(write, priority)).inc();
+            f.wait_seconds.observe(waited.as_secs_f64());
+        }
     }
-}
 
-/// A request was refused its slots.
-pub fn refused(write: bool, priority: Priority) {
-    figures()
-        .refusals
-        .get_or_create(&labels(write, priority))
-        .inc();
-}
+    /// A request was refused its slots.
+    pub fn refused(&self, write: bool, priority: Priority) {
+        self.0
+            .refusals
+            .get_or_create(&labels(write, priority))
+            .inc();
+    }
 
-/// A 429 paused a tenant for `wait`.
-pub fn paused(wait: Duration) {
-    let f = figures();
-    f.pauses.inc();
-    f.pause_seconds.set(wait.as_secs_f64());
-}
+    /// A 429 paused a tenant for `wait`.
+    pub fn paused(&self, wait: Duration) {
+        let f = &self.0;
+        f.pauses.inc();
+        f.pause_seconds.set(wait.as_secs_f64());
+    }
 
-/// Redis became reachable (`true`) or unreachable.
-pub fn redis_up(up: bool) {
-    figures().redis_up.set(i64::from(up));
-}
+    /// Redis became reachable (`true`) or unreachable.
+    pub fn redis_up(&self, up: bool) {
+        self.0.redis_up.set(i64::from(up));
+    }
 
-/// A Redis command failed or timed out.
-pub fn redis_failure() {
-    figures().redis_failures.inc();
-}
+    /// A Redis command failed or timed out.
+    pub fn redis_failure(&self) {
+        self.0.redis_failures.inc();
+    }
 
-/// A Redis command took `took`.
-pub fn redis_command(took: Duration) {
-    figures().redis_seconds.observe(took.as_secs_f64());
+    /// A Redis command took `took`.
+    pub fn redis_command(&self, took: Duration) {
+        self.0.redis_seconds.observe(took.as_secs_f64());
+    }
 }

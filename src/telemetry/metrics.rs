@@ -1,8 +1,8 @@
 //! Prometheus metrics of one gateway: a [`Metrics`] handle made with its app state and handed
 //! to each layer when it is built (the HTTP layers, the GraphQL schema's extensions, the
-//! WebSocket endpoint), so two gateways in one process count apart. What the process shares
-//! among its gateways (the Graph client, the store, the serving loop) counts in
-//! [`process_metrics`](super::process_metrics), and each gateway's page shows it too. No label
+//! WebSocket endpoint, the serving loop), so two gateways in one process count apart. What
+//! the backend under a gateway counts (the Graph client, the store, the budgets) is its
+//! [`BackendFigures`], registered on the page of each gateway built on it. No label
 //! ever holds a token, an id or free text: every label value comes from a fixed set (a limit's
 //! name, a route template, an error code) or from the bounded set of operation names seen first
 //! (see [`OPERATION_NAMES`]).
@@ -19,11 +19,8 @@ use prometheus_client::registry::Registry;
 
 use super::labels::OperationNames;
 pub use super::labels::{Cache, Limit, graph_route, method_label};
-pub use super::process_metrics::{
-    graph_batch, graph_request, graph_retries, graph_throttled, lookups, poller_running, refused,
-    render, store_operations,
-};
-use super::process_metrics::{latency_histogram, shared_refusals};
+pub use super::process_metrics::BackendFigures;
+use super::process_metrics::latency_histogram;
 use super::refusal_counts::{RefusalCounts, Refusals};
 
 /// Distinct operation names kept as labels; operations named otherwise (or once the names take
@@ -72,6 +69,7 @@ struct Figures {
     websockets: Gauge,
     cache: Family<CacheLabels, Counter>,
     names: Mutex<OperationNames>,
+    backend: BackendFigures,
 }
 
 impl Default for Metrics {
@@ -81,10 +79,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Figures for a new gateway, all at zero (the process' shared ones as they are).
+    /// Figures for a new gateway, all at zero, over a backend that counts nothing.
+    pub fn new() -> Self {
+        Metrics::with_backend(BackendFigures::default())
+    }
+
+    /// Figures for a new gateway, all at zero, showing `backend`: the figures of the store,
+    /// Graph client and budgets it is built on.
     // Long on purpose: one registration per metric, name and help text side by side, read
     // as the list of what a gateway exports; split up, the list would only be scattered.
-    pub fn new() -> Self {
+    pub fn with_backend(backend: BackendFigures) -> Self {
         let mut f = Figures {
             registry: Registry::with_prefix("gpo_gateway"),
             requests: Family::default(),
@@ -95,6 +99,7 @@ impl Metrics {
             websockets: Gauge::default(),
             cache: Family::default(),
             names: Mutex::new(OperationNames::default()),
+            backend: backend.clone(),
         };
         let r = &mut f.registry;
         r.register(
@@ -112,7 +117,7 @@ impl Metrics {
             "GraphQL requests over HTTP being served now",
             f.in_flight.clone(),
         );
-        register_refusals(r, Refusals::of([f.refusals.clone(), shared_refusals()]));
+        register_refusals(r, Refusals::of([f.refusals.clone(), backend.refusals()]));
         r.register(
             "subscriptions_live",
             "Subscriptions and WebSocket operations running now",
@@ -128,8 +133,13 @@ impl Metrics {
             "Cache lookups, by cache (apq, document) and result (hit, miss)",
             f.cache.clone(),
         );
-        super::process_metrics::register(r);
+        backend.register(r);
         Metrics(Arc::new(f))
+    }
+
+    /// The figures of the parts this gateway is built on (registered on its page).
+    pub fn backend(&self) -> &BackendFigures {
+        &self.0.backend
     }
 
     /// This gateway's metrics in Prometheus' text exposition format, and its content type.

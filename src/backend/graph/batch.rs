@@ -61,7 +61,8 @@ where
     loop {
         let granted = caller.budget.spend_up_to(pending.len());
         for (key, last_answer) in pending.split_off(granted) {
-            let error = last_answer.unwrap_or_else(|| caller.budget.exhausted());
+            let error =
+                last_answer.unwrap_or_else(|| caller.budget.exhausted(api.client().figures()));
             results.insert(key, Err(error));
         }
         if pending.is_empty() {
@@ -94,7 +95,9 @@ where
             return results;
         }
         tracing::debug!(keys = retry.len(), ?wait, "retrying throttled sub-requests");
-        crate::telemetry::metrics::graph_retries(retry.len().div_ceil(MAX_SUB_REQUESTS));
+        api.client()
+            .figures()
+            .graph_retries(retry.len().div_ceil(MAX_SUB_REQUESTS));
         tokio::time::sleep(wait).await;
         attempt += 1;
         pending = retry
@@ -169,7 +172,7 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
             .await;
         let reply = match admitted.and_then(|()| self.body(chunk)) {
             Ok(body) => {
-                crate::telemetry::metrics::graph_batch(chunk.len());
+                self.api.client().figures().graph_batch(chunk.len());
                 let request = GraphRequest::post(self.api.batch(), Some(body));
                 let headers = pacing::retry_headers(self.headers, attempt);
                 let timeout = deadline.saturating_duration_since(Instant::now());
@@ -242,7 +245,10 @@ impl<K: Copy + Eq + Hash + Send + Sync, T: Send> Round<'_, K, T> {
                             client::route_name(&self.api.client().relative(&(self.url)(key)));
                         let mut reply = sub_reply(response, format!("GET {route} (in $batch)"));
                         if reply.status == StatusCode::TOO_MANY_REQUESTS {
-                            crate::telemetry::metrics::graph_throttled(reply.retry_after);
+                            self.api
+                                .client()
+                                .figures()
+                                .graph_throttled(reply.retry_after);
                         }
                         ReplyOutcome::of(&mut reply, &Method::GET, self.caller)
                     }

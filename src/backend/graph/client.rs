@@ -25,7 +25,7 @@ use crate::backend::Caller;
 use crate::backend::identity::Vouched;
 use crate::backend::tenant_budget::TenantBudget;
 use crate::error::Error;
-use crate::telemetry::metrics;
+use crate::telemetry::metrics::{self, BackendFigures};
 use tracing::Instrument;
 
 mod answer;
@@ -117,6 +117,9 @@ pub(crate) struct GraphClient {
     tenant: Option<Arc<TenantBudget>>,
     /// Room for the answers being read at once (`--graph-answer-bytes-in-flight`).
     answers: Arc<AnswerBudget>,
+    /// What this client, its `$batch` rounds and its pollers count (shown by the gateways
+    /// built on it).
+    figures: BackendFigures,
 }
 
 impl GraphClient {
@@ -148,6 +151,7 @@ impl GraphClient {
             vouched: Arc::new(Vouched::default()),
             tenant: None,
             answers: Arc::new(AnswerBudget::new(DEFAULT_ANSWER_BYTES)),
+            figures: BackendFigures::default(),
         })
     }
 
@@ -163,13 +167,20 @@ impl GraphClient {
         self
     }
 
+    /// What this client counts: its exchanges, retries, throttles, `$batch` sizes and pollers.
+    pub(crate) fn figures(&self) -> &BackendFigures {
+        &self.figures
+    }
+
     /// The version root, e.g. `https://graph.microsoft.com/beta`.
     pub(crate) fn base(&self) -> &Url {
         &self.base
     }
 
     /// The same client, taking every request's slot from `budget` first.
+    /// The client's figures show the budget's (and its Redis').
     pub(crate) fn with_tenant_budget(mut self, budget: Arc<TenantBudget>) -> Self {
+        self.figures = BackendFigures::with_budget(budget.figures().clone());
         self.tenant = Some(budget);
         self
     }
@@ -279,7 +290,7 @@ impl GraphClient {
         let headers = Self::headers(caller)?;
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
-        caller.budget.spend(1)?;
+        caller.budget.spend(1, &self.figures)?;
         let write = request.method != Method::GET;
         loop {
             self.admit(caller, write, 1, deadline).await?;
@@ -309,7 +320,7 @@ impl GraphClient {
                     }
                     if attempt >= MAX_RETRIES
                         || Instant::now() + wait >= deadline
-                        || caller.budget.spend(1).is_err()
+                        || caller.budget.spend(1, &self.figures).is_err()
                     {
                         return Err(error);
                     }
@@ -318,7 +329,7 @@ impl GraphClient {
                         status = reply.status.as_u16(),
                         "graph asked us to retry"
                     );
-                    metrics::graph_retries(1);
+                    self.figures.graph_retries(1);
                     tracing::Span::current().record("graph.retries", attempt + 1);
                     tokio::time::sleep(wait).await;
                     attempt += 1;

@@ -184,4 +184,8 @@ impl Backend for GraphBackend {
     async fn watch_file(&self, caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
         files::watch_file(self, caller, id).await
     }
+
+    fn figures(&self) -> crate::telemetry::metrics::BackendFigures {
+        self.api.client().figures().clone()
+    }
 }

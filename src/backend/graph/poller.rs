@@ -268,7 +268,7 @@ async fn poll(poller: PollTask, sender: Arc<watch::Sender<State>>) {
     let mut failures = 0;
     let started_by = poller.caller.client_request_id.clone();
     tracing::debug!(?target, %started_by, "poller started");
-    let _running = crate::telemetry::metrics::poller_running();
+    let _running = poller.api.client().figures().poller_running();
     loop {
         let (state, stop) = match poller.fetch(&started_by).await {
             Ok(Some(snapshot)) => {

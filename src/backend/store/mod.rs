@@ -36,6 +36,7 @@ use crate::config::StoreConfig;
 use crate::domain::files::{DefinitionFile, FileAction, FilePage, FileStatus, NewDefinitionFile};
 use crate::domain::{Guid, NewOperation, Operation, OperationKey, OperationPatch, Page};
 use crate::error::Error;
+use crate::telemetry::metrics::BackendFigures;
 
 pub use files::{MAX_FILE_BYTES, MAX_FILES};
 pub use keys::DurableKeys;
@@ -64,6 +65,8 @@ struct Shared {
     max_bytes: usize,
     /// Bytes held by the idempotency keys in the database (see [`keys`]).
     key_bytes: AtomicUsize,
+    /// Counts the operations held, for the gateways built on this store.
+    figures: BackendFigures,
 }
 
 #[derive(Default)]
@@ -175,9 +178,11 @@ impl Shared {
                 None => {}
             }
             data.held = held;
+            self.figures.store_operations(data.len);
             return Err(Error::Internal(e));
         }
         data.mark_seeded = false;
+        self.figures.store_operations(data.len);
         for id in ended_jobs {
             data.held.remove(&id);
         }
@@ -231,7 +236,6 @@ impl Data {
         self.bytes += bytes::of_operation(&op);
         file.by_seq.insert(seq, op);
         self.len += 1;
-        crate::telemetry::metrics::store_operations(self.len);
         true
     }
 
@@ -270,6 +274,8 @@ impl Store {
         data: Data,
         db: Option<durable::Db>,
     ) -> Self {
+        let figures = BackendFigures::default();
+        figures.store_operations(data.len);
         Store {
             shared: Arc::new(Shared {
                 data: Mutex::new(data),
@@ -280,6 +286,7 @@ impl Store {
                 db: db.map(Mutex::new),
                 max_bytes: config.store_max_bytes,
                 key_bytes: AtomicUsize::new(0),
+                figures,
             }),
         }
     }
@@ -380,5 +387,9 @@ impl Backend for Store {
 
     async fn watch_file(&self, _caller: &Caller, id: Guid) -> Result<FileWatch, Error> {
         self.watch_one_file(id).await
+    }
+
+    fn figures(&self) -> BackendFigures {
+        self.shared.figures.clone()
     }
 }

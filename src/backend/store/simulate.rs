@@ -192,7 +192,6 @@ pub(super) fn remove_file(data: &mut Data, id: Guid) -> Option<DefinitionFile> {
     data.bytes = data.bytes.saturating_sub(held);
     data.order.remove(&file.seq);
     data.len -= file.by_seq.len();
-    crate::telemetry::metrics::store_operations(data.len);
     for op in file.by_seq.values() {
         data.pending.push(Change::Operation {
             key: OperationKey {

@@ -90,7 +90,6 @@ impl Store {
             };
             data.bytes = data.bytes.saturating_sub(of_operation(&removed));
             data.len -= 1;
-            crate::telemetry::metrics::store_operations(data.len);
             data.publish(Change::Operation { key, state: None });
             Ok(())
         })

@@ -32,7 +32,7 @@ use super::identity::{self, Vouched};
 use crate::config::cluster::BudgetConfig;
 use crate::error::{Code, Error, UpstreamDetail};
 use crate::shared_state::{Redis, budget::SharedLedger};
-use crate::telemetry::budget_metrics as metrics;
+use crate::telemetry::budget_metrics::BudgetFigures;
 
 /// The two budgets of a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +162,8 @@ pub(crate) struct TenantBudget {
     local_limits: Limits,
     shared: Option<SharedLedger>,
     lines: Mutex<lru::LruCache<String, Arc<Line>>>,
+    /// Where waits, refusals and pauses count: Redis' figures when shared through it.
+    figures: BudgetFigures,
 }
 
 impl TenantBudget {
@@ -172,6 +174,9 @@ impl TenantBudget {
             (Some(_), Some(replicas)) => limits.share_of(replicas),
             _ => limits.clone(),
         };
+        let figures = redis
+            .as_ref()
+            .map_or_else(BudgetFigures::default, |redis| redis.figures().clone());
         TenantBudget {
             local: window::Ledger::new(limits.window),
             shared: redis.map(|redis| SharedLedger::new(redis, limits.window)),
@@ -181,7 +186,13 @@ impl TenantBudget {
             )),
             limits,
             local_limits,
+            figures,
         }
+    }
+
+    /// What this budget counts (and Redis, when it is shared through it).
+    pub(crate) fn figures(&self) -> &BudgetFigures {
+        &self.figures
     }
 
     /// The key `token`'s requests are counted under (see the module header).
@@ -248,7 +259,7 @@ impl TenantBudget {
         if mine.load(Ordering::SeqCst) == 0 && ahead == 0 {
             match self.take(tenant, write, count, priority).await {
                 Decision::Granted { left } => {
-                    metrics::granted(write, priority, left, None);
+                    self.figures.granted(write, priority, left, None);
                     return Ok(started.elapsed());
                 }
                 Decision::Wait(wait) if Instant::now() + wait > give_up => {
@@ -282,7 +293,7 @@ impl TenantBudget {
                 Decision::Granted { left } => {
                     // In line means waited: for room in the window, or behind others.
                     let took = started.elapsed();
-                    metrics::granted(write, priority, left, Some(took));
+                    self.figures.granted(write, priority, left, Some(took));
                     tracing::info!(
                         waited_ms = took.as_millis() as u64,
                         write,
@@ -306,7 +317,7 @@ impl TenantBudget {
     /// Graph answered 429 for `tenant`: hold every request of the tenant for `wait`, here and,
     /// through Redis, on every replica.
     pub(crate) async fn pause(&self, tenant: &str, wait: Duration) {
-        metrics::paused(wait);
+        self.figures.paused(wait);
         tracing::warn!(
             wait_ms = wait.as_millis() as u64,
             "Microsoft Graph throttled the tenant: pausing its requests"
@@ -319,7 +330,7 @@ impl TenantBudget {
     }
 
     fn refuse(&self, write: bool, priority: Priority, wait: Duration) -> Error {
-        metrics::refused(write, priority);
+        self.figures.refused(write, priority);
         let (limit, what) = if write {
             (self.limits.writes, "writes")
         } else {

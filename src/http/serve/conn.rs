@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 use crate::refusal::Refusal;
-use crate::telemetry::metrics;
+use crate::telemetry::metrics::Metrics;
 
 /// Open connections, in total and per client address, plus refusals being written.
 #[derive(Clone)]
@@ -113,16 +113,19 @@ pub(super) struct Counted<T> {
     io: T,
     _slot: Slot,
     write_timeout: Duration,
+    /// Counts a write that timed out.
+    metrics: Metrics,
     /// Armed while a write waits for the client to read.
     stalled: Option<Pin<Box<Sleep>>>,
 }
 
 impl<T> Counted<T> {
-    pub(super) fn new(io: T, slot: Slot, write_timeout: Duration) -> Self {
+    pub(super) fn new(io: T, slot: Slot, write_timeout: Duration, metrics: Metrics) -> Self {
         Counted {
             io,
             _slot: slot,
             write_timeout,
+            metrics,
             stalled: None,
         }
     }
@@ -143,7 +146,7 @@ impl<T> Counted<T> {
             .stalled
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         if timer.as_mut().poll(cx).is_ready() {
-            metrics::refused(&Refusal::WriteTimeout);
+            self.metrics.refused(&Refusal::WriteTimeout);
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 Refusal::WriteTimeout.to_string(),

@@ -67,6 +67,7 @@ async fn the_tenant_budget_refuses_what_would_go_over_it_before_graph_sees_it() 
     let mut config = config();
     config.budget.tenant_read_budget = 5;
     config.budget.graph_budget_wait = Duration::ZERO;
+    config.telemetry.metrics_on_main_port = true;
     let app = TestApp::with_config(Mode::Graph, config).await;
     // One operation in each of six files: a lookup reads its file, so three lookups in three
     // files are one $batch of three reads (three slots), and two plain GETs take two more.
@@ -92,7 +93,15 @@ async fn the_tenant_budget_refuses_what_would_go_over_it_before_graph_sees_it() 
     let retry_after = ext(error, "retryAfter").as_u64().expect("seconds");
     assert!((19..=20).contains(&retry_after), "{body}");
     assert!(app.graph().requests().is_empty(), "never sent");
-    let (metrics, _) = gpo_gateway::telemetry::metrics::render();
+    let (status, _, page) = app
+        .send(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    let metrics = page.as_str().expect("the text format").to_owned();
     let refusals = metrics
         .lines()
         .find_map(|line| {

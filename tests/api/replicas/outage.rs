@@ -46,6 +46,7 @@ async fn redis_killed_mid_run_degrades_the_replicas_and_they_recover_without_a_r
         config.budget.tenant_read_budget = 10;
         config.budget.graph_budget_wait = Duration::ZERO;
         config.budget.replicas = Some(2);
+        config.telemetry.metrics_on_main_port = true;
     })
     .await;
     let file = guid();
@@ -54,7 +55,7 @@ async fn redis_killed_mid_run_degrades_the_replicas_and_they_recover_without_a_r
     assert_eq!(answered(&a, &file, &op, 4).await, 4);
 
     redis.kill();
-    let failures_before = redis_failures();
+    let failures_before = redis_failures(&a).await;
     // Each replica falls back to its half of the budget, counted from nothing.
     let started = Instant::now();
     assert_eq!(answered(&a, &file, &op, 6).await, 5);
@@ -72,7 +73,10 @@ async fn redis_killed_mid_run_degrades_the_replicas_and_they_recover_without_a_r
         )
         .await;
     assert_eq!(status, StatusCode::OK, "still ready");
-    assert!(redis_failures() > failures_before, "counted in /metrics");
+    assert!(
+        redis_failures(&a).await > failures_before,
+        "counted in a's /metrics"
+    );
 
     redis.restart();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -85,8 +89,17 @@ async fn redis_killed_mid_run_degrades_the_replicas_and_they_recover_without_a_r
     assert_eq!(answered(&b, &file, &op, 6).await, 4);
 }
 
-fn redis_failures() -> u64 {
-    let (text, _) = gpo_gateway::telemetry::metrics::render();
+/// The Redis failures on `replica`'s `/metrics` page.
+async fn redis_failures(replica: &TestApp) -> u64 {
+    let (status, _, page) = replica
+        .send(
+            Request::get("/metrics")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = page.as_str().expect("the text format").to_owned();
     text.lines()
         .find_map(|line| line.strip_prefix("gpo_gateway_redis_failures_total "))
         .and_then(|n| n.trim().parse().ok())

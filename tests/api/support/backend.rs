@@ -164,4 +164,8 @@ impl Backend for DelegatingBackend {
     async fn ready(&self) -> bool {
         self.failure.is_none() && self.store.ready().await
     }
+
+    fn figures(&self) -> gpo_gateway::telemetry::metrics::BackendFigures {
+        self.store.figures()
+    }
 }

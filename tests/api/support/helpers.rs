@@ -322,6 +322,7 @@ pub(crate) async fn serve_tcp_with(router: Router, config: &Config) -> SocketAdd
         config.connections.clone(),
         std::future::pending(),
         Duration::ZERO,
+        gpo_gateway::telemetry::metrics::Metrics::new(),
     ));
     addr
 }

@@ -2,6 +2,7 @@
 //! (exact counts, no token, id or message in a label), the Grafana dashboard's metric names,
 //! JSON request logs carrying the ids, and `gpo-gateway schema`.
 
+mod apart;
 mod metric_names;
 mod request_lines;
 mod traces;
@@ -320,18 +321,20 @@ async fn the_dashboard_reads_only_metrics_the_gateway_exports() {
     assert_eq!(post_to(&app.router, "{ __typename }").await, StatusCode::OK);
     let counted = app.state.metrics();
     counted.refused(metrics::Limit::MaxDepth);
-    metrics::graph_request("GET", "/$batch", 200, std::time::Duration::ZERO);
+    counted
+        .backend()
+        .graph_request("GET", "/$batch", 200, std::time::Duration::ZERO);
     counted.cache_lookup(metrics::Cache::Document, true);
     {
         use gpo_gateway::backend::budget::Priority;
-        use gpo_gateway::telemetry::budget_metrics as budget;
-        budget::granted(
+        let budget = counted.backend().budget();
+        budget.granted(
             false,
             Priority::Interactive,
             1,
             Some(std::time::Duration::ZERO),
         );
-        budget::refused(false, Priority::Poller);
+        budget.refused(false, Priority::Poller);
     }
     let (_, exported) = scrape(app.metrics).await;
     let path =
@@ -386,7 +389,7 @@ async fn two_gateways_in_one_process_count_their_operations_and_refusals_apart()
         [r#"{operation_type="unknown",operation_name="unknown",outcome="LIMIT_EXCEEDED"} 1"#],
         "{second}"
     );
-    // The serving loop's refusals are the process'; the guard's are each gateway's own.
+    // The guard's refusals are each gateway's own.
     let depth = |page: &str| {
         samples(page, "gpo_gateway_refusals_total")
             .into_iter()

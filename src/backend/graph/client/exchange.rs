@@ -52,11 +52,13 @@ impl GraphClient {
             }
         };
         let raw = sent.map_err(|failure| {
-            metrics::graph_request(method_label, route, 0, started.elapsed());
+            self.figures
+                .graph_request(method_label, route, 0, started.elapsed());
             failure.into_error(detail())
         })?;
         let status = raw.status;
-        metrics::graph_request(method_label, route, status.as_u16(), started.elapsed());
+        self.figures
+            .graph_request(method_label, route, status.as_u16(), started.elapsed());
         if status.is_success()
             && let Some(token) = &caller.token
         {
@@ -73,7 +75,7 @@ impl GraphClient {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         if status == StatusCode::TOO_MANY_REQUESTS {
-            metrics::graph_throttled(retry_after);
+            self.figures.graph_throttled(retry_after);
         }
         let bytes = match raw.body {
             Ok(bytes) => bytes,
