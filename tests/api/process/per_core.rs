@@ -97,36 +97,5 @@ fn an_unknown_runtime_is_refused_naming_the_choices() {
 
 #[tokio::test]
 async fn per_core_runtime_keeps_the_exit_status_of_a_drain_that_cuts_a_request_off() {
-    let (child, addr) = start(&[
-        "--runtime=per-core",
-        "--shutdown-timeout=500ms",
-        "--body-read-timeout=60s",
-        "--request-timeout=60s",
-        "--max-in-flight=1",
-    ]);
-    // A request whose body never completes holds the only in-flight permit until the drain
-    // gives up on it, on whichever thread accepted it.
-    let mut stalled = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connects");
-    tokio::io::AsyncWriteExt::write_all(
-        &mut stalled,
-        b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n\
-          Content-Length: 100\r\n\r\n{\"query\":",
-    )
-    .await
-    .expect("sends");
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    while query(&client, &addr).await.status() != 503 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the stalled request never got in flight"
-        );
-    }
-
-    let (exit, log) = terminate(child).await;
-    assert_eq!(exit.code(), Some(3), "{exit:?}\n{log}");
-    assert!(log.contains("drain time is up"), "{log}");
-    drop(stalled);
+    super::assert_a_cut_off_drain_exits_3(&["--runtime=per-core"]).await;
 }
