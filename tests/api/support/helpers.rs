@@ -1,9 +1,6 @@
 //! Shared test plumbing: build the gateway, post GraphQL through the real router (`oneshot`,
 //! no socket) or over TCP, and read the answers.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -12,13 +9,13 @@ use gpo_gateway::backend::store::Store;
 use gpo_gateway::config::StoreConfig;
 use gpo_gateway::domain::files::{DefinitionFile, FileStatus, LanguageFile, PolicyType};
 use gpo_gateway::domain::{Guid, Timestamp};
-use gpo_gateway::http::serve::serve;
 use gpo_gateway::{BackendKind, Config};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use fake_graph::FakeGraph;
+
+pub(crate) use super::net::{AllBytes, AnswerJson, assert_healthy, serve_tcp, serve_tcp_with};
 
 /// Demo definition file with three operations.
 pub(crate) const DEMO_FILE: &str = "a1f5c3d2-7b64-4e0f-9c21-3d8e5f6a7b01";
@@ -304,29 +301,6 @@ pub(crate) fn guid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Serves the app on 127.0.0.1:0 with the default connection limits; returns its address.
-pub(crate) async fn serve_tcp(router: Router) -> SocketAddr {
-    serve_tcp_with(router, &config()).await
-}
-
-/// Serves the app on 127.0.0.1:0 through the serving loop `main.rs` runs, with the connection
-/// limits of `config`, until the test ends; returns its address.
-pub(crate) async fn serve_tcp_with(router: Router, config: &Config) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(serve(
-        listener,
-        router,
-        config.connections.clone(),
-        std::future::pending(),
-        Duration::ZERO,
-        gpo_gateway::telemetry::metrics::Metrics::new(),
-    ));
-    addr
-}
-
 /// A store with the demo data and a known cursor key.
 pub(crate) fn demo_store() -> Store {
     let store = Store::new(&StoreConfig::immediate(100_000), CursorCodec::new(None));
@@ -390,46 +364,5 @@ pub(crate) async fn list_all(app: &TestApp, file: &str, first: i64) -> (Vec<Stri
         }
         after = conn["pageInfo"]["endCursor"].clone();
         assert!(pages < 10_000, "paging does not end");
-    }
-}
-
-/// Asserts that `/healthz` of the gateway at `addr` answers 200 through `client`.
-pub(crate) async fn assert_healthy(client: &reqwest::Client, addr: impl std::fmt::Display) {
-    let health = client
-        .get(format!("http://{addr}/healthz"))
-        .send()
-        .await
-        .expect("/healthz answers");
-    assert_eq!(health.status(), 200);
-}
-
-/// Reads a whole HTTP body (of the router's answer, or of one read off a socket).
-pub(crate) trait AllBytes {
-    async fn all_bytes(self) -> axum::body::Bytes;
-}
-
-impl<B> AllBytes for B
-where
-    B: http_body::Body,
-    B::Error: std::fmt::Debug,
-{
-    async fn all_bytes(self) -> axum::body::Bytes {
-        self.collect().await.expect("a whole body").to_bytes()
-    }
-}
-
-/// Sends a request to a gateway on a socket and reads its JSON answer.
-pub(crate) trait AnswerJson {
-    async fn answer_json<T: serde::de::DeserializeOwned>(self) -> T;
-}
-
-impl AnswerJson for reqwest::RequestBuilder {
-    async fn answer_json<T: serde::de::DeserializeOwned>(self) -> T {
-        self.send()
-            .await
-            .expect("an answer")
-            .json()
-            .await
-            .expect("a JSON answer")
     }
 }

@@ -8,5 +8,6 @@ pub(crate) mod backend;
 pub(crate) mod bombs;
 pub(crate) mod files;
 pub(crate) mod helpers;
+pub(crate) mod net;
 pub(crate) mod process;
 pub(crate) mod ws;
