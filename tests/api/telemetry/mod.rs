@@ -16,11 +16,11 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::support::helpers::{AllBytes, AnswerJson};
-use crate::support::helpers::{CREATE, DELETE, GET, TOKEN, config, guid};
+use crate::support::helpers::{CREATE, DELETE, GET, TOKEN, config, guid, serve_tcp_with};
 use crate::support::process::{start, start_reading, terminate};
 use fake_graph::{Canned, FakeGraph, Match};
 
-/// Posts `query` to the binary at `addr` with the test token; returns the JSON answer.
+/// Posts `query` to the gateway at `addr` with the test token; returns the JSON answer.
 async fn post(addr: &str, query: &str, variables: Value) -> Value {
     reqwest::Client::new()
         .post(format!("http://{addr}/graphql"))
@@ -58,15 +58,15 @@ async fn metrics_count_a_known_sequence_exactly_and_no_label_holds_an_id_or_a_to
     let ids: Vec<String> = (0..3)
         .map(|_| graph.insert_op(&file, "upload", "success", Some("fine")))
         .collect();
-    let url = graph.base_url();
-    let (child, addr) = start(&[
-        "--backend",
-        "graph",
-        "--graph-url",
-        &url,
-        "--graph-navigation-reads",
-        "--metrics-on-main-port",
-    ]);
+    // In process: each gateway counts in its own figures, so nothing else in this test binary
+    // can add to these counts.
+    let mut config = config();
+    config.backend = gpo_gateway::BackendKind::Graph;
+    config.graph.graph_url = graph.base_url();
+    config.graph.graph_navigation_reads = true;
+    config.telemetry.metrics_on_main_port = true;
+    let app = gpo_gateway::app(&config).expect("the gateway builds");
+    let addr = serve_tcp_with(app.router, &config).await.to_string();
 
     // A success, a NOT_FOUND, a refused bomb, a throttled create that is retried, a $batch.
     let body = post(&addr, GET, json!({ "f": file, "id": ids[0] })).await;
@@ -114,7 +114,6 @@ async fn metrics_count_a_known_sequence_exactly_and_no_label_holds_an_id_or_a_to
         .text()
         .await
         .expect("text");
-    let (_, log) = terminate(child).await;
 
     let mut requests = samples(&metrics, "gpo_gateway_graphql_requests_total");
     requests.sort_unstable();
@@ -186,7 +185,6 @@ async fn metrics_count_a_known_sequence_exactly_and_no_label_holds_an_id_or_a_to
             !metrics.contains(secret),
             "{secret} in the metrics:\n{metrics}"
         );
-        assert!(!log.contains(TOKEN), "the token is in the log");
     }
 }
 
