@@ -88,23 +88,16 @@ impl ReplyOutcome {
             .unwrap_or_default();
         let fail = |code| envelope::error_for(code, Some(status), graph.clone(), detail.clone());
         match status {
-            s if s.is_success() => {
-                if reply.unreadable {
-                    ReplyOutcome::Failure(envelope::error_for(
-                        Code::UpstreamError,
-                        Some(status),
-                        GraphError {
-                            message: Some(
-                                "Microsoft Graph returned a body that is not JSON".into(),
-                            ),
-                            ..Default::default()
-                        },
-                        detail,
-                    ))
-                } else {
-                    ReplyOutcome::Success(reply.body.take())
-                }
-            }
+            // A readable success returned above: this one's body is not JSON.
+            s if s.is_success() => ReplyOutcome::Failure(envelope::error_for(
+                Code::UpstreamError,
+                Some(status),
+                GraphError {
+                    message: Some("Microsoft Graph returned a body that is not JSON".into()),
+                    ..Default::default()
+                },
+                detail,
+            )),
             StatusCode::TOO_MANY_REQUESTS => {
                 ReplyOutcome::Retry(reply.retry_after, fail(Code::Throttled))
             }
