@@ -32,7 +32,7 @@ mod answer;
 mod exchange;
 
 pub(crate) use answer::Answer;
-pub(super) use exchange::{RawReply, SendFailure, read_within, route_name};
+pub(super) use exchange::{RawReply, SendFailure, read_held, route_name};
 
 /// `--graph-max-body-bytes`' default.
 const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;

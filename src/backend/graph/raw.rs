@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use http_body_util::Empty;
+use hyper::body::Body as _;
 use hyper::body::Bytes;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -15,7 +16,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
 
-use super::client::{RawReply, SendFailure, read_within};
+use super::answer_room::Holding;
+use super::client::{RawReply, SendFailure, read_held};
 
 /// A small HTTP/1.1 client for exact request targets; `None` inside when TLS could not be
 /// set up (no system roots), in which case nextLinks go through reqwest as parsed.
@@ -47,14 +49,16 @@ impl RawSender {
     }
 
     /// GETs `link` with its exact bytes as the request target, within `timeout`, reading at
-    /// most `limit` bytes of body.
+    /// most `limit` bytes of body, its room taken in `holding` as for any other answer.
     pub(crate) async fn get(
         &self,
         link: &str,
         headers: HeaderMap,
         timeout: Duration,
         limit: usize,
+        holding: &mut Holding,
     ) -> Result<RawReply, SendFailure> {
+        let deadline = tokio::time::Instant::now() + timeout;
         let client = self
             .client
             .as_ref()
@@ -78,10 +82,12 @@ impl RawSender {
                 .map_err(|e| SendFailure::Unreachable(e.to_string()))?;
             let status = response.status();
             let headers = response.headers().clone();
+            let body = response.into_body();
+            let declared = body.size_hint().exact();
             Ok(RawReply {
                 status,
                 headers,
-                body: read_within(response.into_body(), limit, None).await,
+                body: read_held(body, declared, limit, holding, deadline).await,
             })
         };
         tokio::time::timeout(timeout, exchange)

@@ -41,7 +41,7 @@ impl GraphClient {
         let sent = match &graph_request.exact {
             Some(link) if self.raw.available() => {
                 self.raw
-                    .get(link, headers, timeout, self.max_body)
+                    .get(link, headers, timeout, self.max_body, &mut holding)
                     .instrument(span.clone())
                     .await
             }
@@ -127,15 +127,14 @@ impl GraphClient {
         let response = request.send().await.map_err(SendFailure::from)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let limit = self.max_body;
-        let length = response.content_length();
-        let body = async {
-            // Room for an answer that says its length is taken whole before reading it.
-            if let Some(length) = length.filter(|&n| n <= limit as u64) {
-                holding.wait_for(length as usize, deadline).await?;
-            }
-            read_within(reqwest::Body::from(response), limit, Some(holding)).await
-        }
+        let declared = response.content_length();
+        let body = read_held(
+            reqwest::Body::from(response),
+            declared,
+            self.max_body,
+            holding,
+            deadline,
+        )
         .await;
         Ok(RawReply {
             status,
@@ -280,6 +279,26 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// Reads an answer's body within `limit` with its room in the shared answer budget: an answer
+/// that declares its length waits (until `deadline`) for room for all of it before a byte is
+/// read; one that does not takes room as its chunks arrive.
+pub(in crate::backend::graph) async fn read_held<B>(
+    body: B,
+    declared: Option<u64>,
+    limit: usize,
+    holding: &mut Holding,
+    deadline: tokio::time::Instant,
+) -> Result<Vec<u8>, SendFailure>
+where
+    B: http_body::Body,
+    B::Error: Into<SendFailure>,
+{
+    if let Some(length) = declared.filter(|&n| n <= limit as u64) {
+        holding.wait_for(length as usize, deadline).await?;
+    }
+    read_within(body, limit, Some(holding)).await
 }
 
 /// Reads an answer's body, refusing it as soon as it says or turns out to be over `limit`
